@@ -1,0 +1,133 @@
+// swift-tools-version: 6.1
+//
+// mqtt-ws-bridge: MQTT over WebSocket (wss) in front of Mosquitto.
+// Module map and the reasons behind it: docs/ARCHITECTURE.md.
+// Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport}.
+
+import PackageDescription
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+
+let package = Package(
+    name: "mqtt-ws-bridge",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mqtt-ws-bridge", targets: ["mqtt-ws-bridge"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
+        .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // RFC 6455 frames, masking, handshake key, and the relay-oriented message codec.
+        .target(
+            name: "WebSocketTransport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Configuration structs, YAML loading, environment/CLI overrides, validation.
+        .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // The WebSocket ⇄ MQTT ⇄ upstream relay: session state machine, glue, upstream connector.
+        .target(
+            name: "BridgeRelay",
+            dependencies: nio + [
+                "MQTTWire", "WebSocketTransport", "BridgeConfig",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // HTTP/1.1 upgrade: routes, subprotocol policy, refusals.
+        .target(
+            name: "BridgeFrontEnd",
+            dependencies: nio + [
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Listeners, TLS, lifecycle (start, drain, stop), logging setup.
+        .target(
+            name: "BridgeServer",
+            dependencies: nio + [
+                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // libmosquitto, wrapped once: only MosquittoClient imports CMosquitto.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        .target(
+            name: "MosquittoClient",
+            dependencies: [
+                "CMosquitto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "mqtt-ws-bridge",
+            dependencies: [
+                "BridgeServer", "BridgeConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
+        .target(
+            name: "BridgeTestSupport",
+            dependencies: nio + [
+                "MQTTWire",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire"]),
+        .testTarget(
+            name: "WebSocketTransportTests",
+            dependencies: ["WebSocketTransport", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(
+            name: "BridgeRelayTests",
+            dependencies: [
+                "BridgeRelay", "BridgeFrontEnd", "MQTTWire", "WebSocketTransport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "MosquittoClientTests", dependencies: ["MosquittoClient", "BridgeTestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire"]
+        ),
+    ]
+)

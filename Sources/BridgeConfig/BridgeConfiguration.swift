@@ -1,0 +1,251 @@
+/// The whole bridge configuration: plain `Sendable` values with defaults.
+///
+/// The defaults here are the documented defaults of `Config/bridge.yaml`; loading a file, environment
+/// variables and `--set` overrides lives in `ConfigurationLoader`. Validation (`validate()`) names the
+/// offending key with the same dotted path the YAML file uses, e.g. `routes.browser.max_packet_size`.
+public struct BridgeConfiguration: Sendable, Equatable {
+    /// Listeners by name (`listeners.<name>` in YAML), sorted by name.
+    public var listeners: [ListenerConfiguration]
+    /// Routes by name (`routes.<name>`), sorted by name. Matching is by exact path.
+    public var routes: [RouteConfiguration]
+    public var upstream: UpstreamConfiguration
+    public var timeouts: TimeoutConfiguration
+    public var limits: LimitsConfiguration
+    public var shutdown: ShutdownConfiguration
+    public var logging: LoggingConfiguration
+
+    public init(
+        listeners: [ListenerConfiguration] = ListenerConfiguration.defaults,
+        routes: [RouteConfiguration] = RouteConfiguration.defaults,
+        upstream: UpstreamConfiguration = .init(),
+        timeouts: TimeoutConfiguration = .init(),
+        limits: LimitsConfiguration = .init(),
+        shutdown: ShutdownConfiguration = .init(),
+        logging: LoggingConfiguration = .init()
+    ) {
+        self.listeners = listeners
+        self.routes = routes
+        self.upstream = upstream
+        self.timeouts = timeouts
+        self.limits = limits
+        self.shutdown = shutdown
+        self.logging = logging
+    }
+}
+
+// MARK: - Listeners
+
+/// One listening socket (`listeners.<name>`).
+public struct ListenerConfiguration: Sendable, Equatable {
+    /// The YAML key; used in logs and metrics labels.
+    public var name: String
+    /// `listeners.<name>.enabled`: a disabled listener is kept in the file but not opened.
+    public var enabled: Bool
+    /// `listeners.<name>.address`: an IPv4 or IPv6 literal or a host name. `::` listens on IPv6 and IPv4 (dual stack).
+    public var address: String
+    /// `listeners.<name>.port`: 0 picks a free port (tests).
+    public var port: Int
+    /// `listeners.<name>.tls`: present → wss, absent → plain ws (for a TLS-terminating proxy in front).
+    public var tls: ListenerTLSConfiguration?
+
+    public init(name: String, enabled: Bool = true, address: String, port: Int, tls: ListenerTLSConfiguration? = nil) {
+        self.name = name
+        self.enabled = enabled
+        self.address = address
+        self.port = port
+        self.tls = tls
+    }
+
+    /// `wss` on all interfaces at 8443 with the development certificate, and a disabled loopback `ws` at 8080.
+    public static let defaults: [ListenerConfiguration] = [
+        ListenerConfiguration(name: "ws", enabled: false, address: "127.0.0.1", port: 8080),
+        ListenerConfiguration(name: "wss", address: "::", port: 8443, tls: ListenerTLSConfiguration()),
+    ]
+}
+
+/// `listeners.<name>.tls`: the server certificate. Relative paths are resolved against the config file's directory.
+public struct ListenerTLSConfiguration: Sendable, Equatable {
+    /// `certificate`: PEM file with the leaf certificate (and optionally the chain after it).
+    public var certificatePath: String
+    /// `key`: PEM file with the private key (PKCS#8, RSA or EC).
+    public var keyPath: String
+    /// `chain`: optional PEM file with intermediate certificates, sent after the leaf.
+    public var chainPath: String?
+    /// `min_version`: `1.2` (default) or `1.3`. Never lower: WeChat requires TLS 1.2+.
+    public var minimumVersion: TLSMinimumVersion
+
+    public init(
+        certificatePath: String = "../.dev/certs/server.crt",
+        keyPath: String = "../.dev/certs/server.key",
+        chainPath: String? = nil,
+        minimumVersion: TLSMinimumVersion = .v1_2
+    ) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.chainPath = chainPath
+        self.minimumVersion = minimumVersion
+    }
+}
+
+public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
+    case v1_2 = "1.2"
+    case v1_3 = "1.3"
+}
+
+// MARK: - Routes
+
+/// How a route answers `Sec-WebSocket-Protocol`.
+public enum SubprotocolPolicy: String, Sendable, Equatable, CaseIterable {
+    /// WeChat mini-programs: no offer → the session is MQTT and the 101 carries no `Sec-WebSocket-Protocol`;
+    /// an offer of a supported value → that value is echoed (RFC 6455); an offer of only unknown values → 400.
+    case miniprogram
+    /// Browsers and standard clients: the first supported value offered is echoed; no offer → 400
+    /// (unless `require_subprotocol: false`).
+    case passthrough
+}
+
+/// One WebSocket path (`routes.<name>`).
+public struct RouteConfiguration: Sendable, Equatable {
+    /// The YAML key; used in logs and metrics labels.
+    public var name: String
+    /// `path`: exact request path, e.g. `/wss`. `/` is allowed (old mqtt.js `wxs://` clients drop the path).
+    /// The query string is ignored when matching.
+    public var path: String
+    /// `policy`: `miniprogram` or `passthrough`.
+    public var policy: SubprotocolPolicy
+    /// `subprotocols`: the values the bridge accepts, in the bridge's order of preference only for tie-breaks;
+    /// the client's order decides (the first value the client offers that is in this list).
+    public var subprotocols: [String]
+    /// `require_subprotocol`: passthrough only; `false` accepts clients that offer nothing (answered without the header).
+    public var requireSubprotocol: Bool
+    /// `max_packet_size`: largest MQTT control packet (fixed header included) accepted in either direction, in bytes.
+    /// A client packet over it closes with 1009; a broker packet over it closes with 1011 (the broker should have been configured lower).
+    public var maxPacketSize: Int
+
+    public init(
+        name: String,
+        path: String,
+        policy: SubprotocolPolicy,
+        subprotocols: [String] = RouteConfiguration.standardSubprotocols,
+        requireSubprotocol: Bool = true,
+        maxPacketSize: Int = 1 << 20 + 1024
+    ) {
+        self.name = name
+        self.path = path
+        self.policy = policy
+        self.subprotocols = subprotocols
+        self.requireSubprotocol = requireSubprotocol
+        self.maxPacketSize = maxPacketSize
+    }
+
+    /// The MQTT WebSocket subprotocol names: `mqtt` (3.1.1 and 5.0) and `mqttv3.1` (3.1).
+    public static let standardSubprotocols = ["mqtt", "mqttv3.1"]
+
+    /// `browser` at `/mqtt` (passthrough) and `miniprogram` at `/wss`.
+    public static let defaults: [RouteConfiguration] = [
+        RouteConfiguration(name: "browser", path: "/mqtt", policy: .passthrough),
+        RouteConfiguration(name: "miniprogram", path: "/wss", policy: .miniprogram),
+    ]
+}
+
+// MARK: - Upstream
+
+/// The broker (`upstream`).
+public struct UpstreamConfiguration: Sendable, Equatable {
+    /// `host`: name or address of the broker's MQTT listener.
+    public var host: String
+    /// `port`: 1883 plain, usually 8883 with TLS.
+    public var port: Int
+    /// `connect_timeout`: how long dialling the broker may take before the client gets CONNACK "server unavailable".
+    public var connectTimeout: Duration
+    /// `tls`: present → TLS towards the broker.
+    public var tls: UpstreamTLSConfiguration?
+
+    public init(host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil) {
+        self.host = host
+        self.port = port
+        self.connectTimeout = connectTimeout
+        self.tls = tls
+    }
+}
+
+/// `upstream.tls`.
+public struct UpstreamTLSConfiguration: Sendable, Equatable {
+    /// `ca_file`: PEM bundle to verify the broker with; absent → the system trust store.
+    public var caFilePath: String?
+    /// `server_name`: SNI and the name verified in the broker's certificate; absent → `upstream.host`.
+    public var serverName: String?
+    /// `verify`: `false` disables certificate verification (tests only; logged as a warning).
+    public var verify: Bool
+    /// `certificate` / `key`: optional client certificate for brokers that require mutual TLS.
+    public var certificatePath: String?
+    public var keyPath: String?
+
+    public init(caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil) {
+        self.caFilePath = caFilePath
+        self.serverName = serverName
+        self.verify = verify
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+}
+
+// MARK: - Timeouts, shutdown, logging
+
+/// `timeouts`.
+public struct TimeoutConfiguration: Sendable, Equatable {
+    /// `handshake`: from accept (TLS included) until the HTTP request head is complete.
+    public var handshake: Duration
+    /// `connect`: from the 101 until the client's whole MQTT CONNECT has arrived.
+    public var connectPacket: Duration
+    /// `close`: how long to wait for the client's close frame after the bridge sent one.
+    public var closeHandshake: Duration
+
+    public init(handshake: Duration = .seconds(10), connectPacket: Duration = .seconds(10), closeHandshake: Duration = .seconds(3)) {
+        self.handshake = handshake
+        self.connectPacket = connectPacket
+        self.closeHandshake = closeHandshake
+    }
+}
+
+/// `limits`: request-level limits shared by all listeners and routes.
+public struct LimitsConfiguration: Sendable, Equatable {
+    /// `max_request_head_size`: request line + headers of the upgrade request; larger → 431.
+    public var maxRequestHeadSize: Int
+
+    public init(maxRequestHeadSize: Int = 8 * 1024) {
+        self.maxRequestHeadSize = maxRequestHeadSize
+    }
+}
+
+/// `shutdown`.
+public struct ShutdownConfiguration: Sendable, Equatable {
+    /// `grace_period`: after SIGTERM/SIGINT, how long sessions get to close before the process exits anyway.
+    public var gracePeriod: Duration
+
+    public init(gracePeriod: Duration = .seconds(10)) {
+        self.gracePeriod = gracePeriod
+    }
+}
+
+/// `logging`.
+public struct LoggingConfiguration: Sendable, Equatable {
+    public enum Format: String, Sendable, Equatable, CaseIterable {
+        /// `key=value` pairs (logfmt), for humans and grep.
+        case text
+        /// One JSON object per line, for log shippers.
+        case json
+    }
+
+    /// `level`: trace, debug, info, notice, warning, error, critical.
+    public var level: String
+    public var format: Format
+    /// `access_log`: one line per session at its end.
+    public var accessLog: Bool
+
+    public init(level: String = "info", format: Format = .text, accessLog: Bool = true) {
+        self.level = level
+        self.format = format
+        self.accessLog = accessLog
+    }
+}

@@ -1,0 +1,175 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A real Mosquitto broker started for one test on a free loopback port.
+///
+/// The broker's own log goes to `logPath` (kept after the test, useful when a test fails).
+/// `stop()` ends only the process this object started (SIGTERM, then SIGKILL after 5 s).
+public final class MosquittoProcess: Sendable {
+    public let host = "127.0.0.1"
+    /// The plain MQTT (TCP) listener.
+    public let port: Int
+    /// The websockets listener, when one was asked for.
+    public let websocketsPort: Int?
+    public let directory: URL
+    public var logPath: String { directory.appendingPathComponent("mosquitto.log").path }
+    public var configPath: String { directory.appendingPathComponent("mosquitto.conf").path }
+
+    private let process = Mutex<Process?>(nil)
+
+    /// Starts a broker. `extraConfig` is appended to the generated configuration (password files, limits…).
+    /// Without a `password_file` line in it, anonymous clients are allowed.
+    public static func start(extraConfig: String = "", websockets: Bool = false) async throws -> MosquittoProcess {
+        var lastError: Error?
+        // A port picked by bind(0) can be taken by someone else before Mosquitto binds it: retry a few times.
+        for _ in 0..<5 {
+            let port = try FreePort.allocate()
+            let wsPort = websockets ? try FreePort.allocate() : nil
+            let broker = try MosquittoProcess(port: port, websocketsPort: wsPort, extraConfig: extraConfig)
+            do {
+                try await broker.launch()
+                return broker
+            } catch {
+                lastError = error
+                await broker.stop()
+            }
+        }
+        throw lastError ?? TestSupportError("mosquitto did not start")
+    }
+
+    private init(port: Int, websocketsPort: Int?, extraConfig: String) throws {
+        self.port = port
+        self.websocketsPort = websocketsPort
+        self.directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mosquitto-test-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var config = """
+            per_listener_settings false
+            persistence false
+            log_dest file \(directory.appendingPathComponent("mosquitto.log").path)
+            log_type all
+            connection_messages true
+            listener \(port) 127.0.0.1
+
+            """
+        if let websocketsPort {
+            config += "listener \(websocketsPort) 127.0.0.1\nprotocol websockets\n"
+        }
+        if !extraConfig.contains("password_file") && !extraConfig.contains("allow_anonymous") {
+            config += "allow_anonymous true\n"
+        }
+        config += extraConfig + "\n"
+        try config.write(to: directory.appendingPathComponent("mosquitto.conf"), atomically: true, encoding: .utf8)
+    }
+
+    /// The path of the `mosquitto` binary (Debian installs it in /usr/sbin, often not on a user's PATH).
+    public static func executablePath() throws -> String {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let candidates = path.split(separator: ":").map { "\($0)/mosquitto" } + ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"]
+        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw TestSupportError("mosquitto not found: run Scripts/install-deps (apt-get install mosquitto)")
+        }
+        return found
+    }
+
+    private func launch() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executablePath())
+        process.arguments = ["-c", configPath]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+        self.process.withLock { $0 = process }
+        try await Self.waitUntilAccepting(host: host, port: port, timeout: .seconds(10)) { process.isRunning }
+        if let websocketsPort {
+            try await Self.waitUntilAccepting(host: host, port: websocketsPort, timeout: .seconds(10)) { process.isRunning }
+        }
+    }
+
+    /// Starts the same broker again on the same port(s), e.g. after `stop()`.
+    public func restart() async throws {
+        await stop()
+        try await launch()
+    }
+
+    /// The process id while running.
+    public var pid: Int32? {
+        process.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil }
+    }
+
+    /// SIGTERM, then SIGKILL if the broker has not exited after 5 s. Safe to call twice.
+    public func stop() async {
+        guard let process = self.process.withLock({ p -> Process? in defer { p = nil }; return p }) else { return }
+        guard process.isRunning else { return }
+        process.terminate()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while process.isRunning && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// The broker's log so far (for failure messages).
+    public func log() -> String {
+        (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "<no log>"
+    }
+
+    deinit {
+        if let process = self.process.withLock({ $0 }), process.isRunning {
+            process.terminate()
+        }
+    }
+
+    /// Polls a TCP connect until it succeeds, the deadline passes, or `stillAlive` says the process died.
+    static func waitUntilAccepting(
+        host: String, port: Int, timeout: Duration, stillAlive: @Sendable () -> Bool
+    ) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard stillAlive() else { throw TestSupportError("mosquitto exited during start-up (port \(port) taken?)") }
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.milliseconds(200))
+                .connect(host: host, port: port).get()
+            {
+                try? await channel.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestSupportError("mosquitto did not accept connections on \(host):\(port) within \(timeout)")
+    }
+}
+
+/// A free TCP port on 127.0.0.1, found by binding port 0 and closing the socket again.
+public enum FreePort {
+    public static func allocate() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestSupportError("socket() failed: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw TestSupportError("bind() failed: \(errno)") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw TestSupportError("getsockname() failed: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// An error from the test harness itself (not from the code under test).
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
