@@ -1,0 +1,103 @@
+import NIOCore
+
+/// The header of one WebSocket frame (RFC 6455 §5.2): everything before the payload.
+///
+/// Parsing validates only what the header alone can tell (length encoding, the 63-bit limit);
+/// the rules that depend on connection state (masking required, control frame limits, continuation
+/// order, reserved bits) are enforced by `WebSocketMessageCodec`.
+public struct WebSocketFrameHeader: Hashable, Sendable {
+    public var fin: Bool
+    /// RSV1–RSV3 as the low three bits (RSV1 = 0b100).
+    public var reservedBits: UInt8
+    public var opcode: WebSocketOpcode
+    /// The masking key as sent on the wire, or nil for an unmasked frame.
+    public var maskingKey: WebSocketMaskingKey?
+    public var payloadLength: Int
+
+    public init(fin: Bool = true, reservedBits: UInt8 = 0, opcode: WebSocketOpcode, maskingKey: WebSocketMaskingKey? = nil, payloadLength: Int) {
+        self.fin = fin
+        self.reservedBits = reservedBits
+        self.opcode = opcode
+        self.maskingKey = maskingKey
+        self.payloadLength = payloadLength
+    }
+
+    /// The largest header: 2 bytes, 8 bytes of extended length, 4 bytes of masking key.
+    public static let maximumLength = 14
+
+    /// Bytes this header takes on the wire.
+    public var encodedLength: Int {
+        Self.encodedLength(payloadLength: payloadLength, masked: maskingKey != nil)
+    }
+
+    public static func encodedLength(payloadLength: Int, masked: Bool) -> Int {
+        let lengthBytes = payloadLength <= 125 ? 0 : (payloadLength <= 0xFFFF ? 2 : 8)
+        return 2 + lengthBytes + (masked ? 4 : 0)
+    }
+
+    /// Reads a header from the front of `buffer`. Returns nil (buffer untouched) when more bytes are needed.
+    public static func read(from buffer: inout ByteBuffer) throws(WebSocketProtocolError) -> WebSocketFrameHeader? {
+        let start = buffer.readerIndex
+        guard let first = buffer.getInteger(at: start, as: UInt8.self),
+            let second = buffer.getInteger(at: start + 1, as: UInt8.self)
+        else { return nil }
+
+        let masked = second & 0x80 != 0
+        var length = Int(second & 0x7F)
+        var offset = start + 2
+        switch length {
+        case 126:
+            guard let extended = buffer.getInteger(at: offset, as: UInt16.self) else { return nil }
+            length = Int(extended)
+            offset += 2
+            // RFC 6455 §5.2: "the minimal number of bytes MUST be used to encode the length".
+            guard length > 125 else { throw WebSocketProtocolError(.protocolError, "non-minimal frame length encoding") }
+        case 127:
+            guard let extended = buffer.getInteger(at: offset, as: UInt64.self) else { return nil }
+            guard extended & (1 << 63) == 0 else { throw WebSocketProtocolError(.protocolError, "frame length has the most significant bit set") }
+            guard extended > 0xFFFF else { throw WebSocketProtocolError(.protocolError, "non-minimal frame length encoding") }
+            guard extended <= UInt64(Int.max) else { throw WebSocketProtocolError(.messageTooBig, "frame too large") }
+            length = Int(extended)
+            offset += 8
+        default:
+            break
+        }
+
+        var key: WebSocketMaskingKey?
+        if masked {
+            guard let raw = buffer.getInteger(at: offset, as: UInt32.self) else { return nil }
+            key = WebSocketMaskingKey(networkOrder: raw)
+            offset += 4
+        }
+
+        buffer.moveReaderIndex(to: offset)
+        return WebSocketFrameHeader(
+            fin: first & 0x80 != 0,
+            reservedBits: (first >> 4) & 0x07,
+            opcode: WebSocketOpcode(rawValue: first & 0x0F),
+            maskingKey: key,
+            payloadLength: length
+        )
+    }
+
+    /// Appends the header to `buffer`; returns the number of bytes written.
+    @discardableResult
+    public func write(to buffer: inout ByteBuffer) -> Int {
+        let first = (fin ? 0x80 : 0) | (reservedBits & 0x07) << 4 | opcode.rawValue
+        let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
+        var written = buffer.writeInteger(first)
+        if payloadLength <= 125 {
+            written += buffer.writeInteger(maskBit | UInt8(payloadLength))
+        } else if payloadLength <= 0xFFFF {
+            written += buffer.writeInteger(maskBit | 126)
+            written += buffer.writeInteger(UInt16(payloadLength))
+        } else {
+            written += buffer.writeInteger(maskBit | 127)
+            written += buffer.writeInteger(UInt64(payloadLength))
+        }
+        if let maskingKey {
+            written += buffer.writeInteger(maskingKey.networkOrder)
+        }
+        return written
+    }
+}

@@ -1,0 +1,86 @@
+import NIOCore
+
+/// The 4-byte masking key of a client frame (RFC 6455 §5.3).
+public struct WebSocketMaskingKey: Hashable, Sendable {
+    /// The key bytes as a big-endian integer: the order they appear on the wire.
+    public var networkOrder: UInt32
+
+    public init(networkOrder: UInt32) {
+        self.networkOrder = networkOrder
+    }
+
+    public init(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, _ b3: UInt8) {
+        self.networkOrder = UInt32(b0) << 24 | UInt32(b1) << 16 | UInt32(b2) << 8 | UInt32(b3)
+    }
+
+    /// A fresh key for a client frame. RFC 6455 requires keys an intermediary cannot predict.
+    public static func random() -> WebSocketMaskingKey {
+        var generator = SystemRandomNumberGenerator()
+        return WebSocketMaskingKey(networkOrder: generator.next())
+    }
+
+    /// Key byte `index % 4` in wire order.
+    @inlinable
+    func byte(_ index: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: networkOrder >> (24 - 8 * UInt32(index & 3)))
+    }
+
+    /// Eight key bytes starting at key position `offset`, laid out in memory order, so that one
+    /// 64-bit XOR masks eight payload bytes whatever the machine's endianness.
+    @inlinable
+    func pattern64(startingAt offset: Int) -> UInt64 {
+        var pattern: UInt64 = 0
+        withUnsafeMutableBytes(of: &pattern) { bytes in
+            for i in 0..<8 { bytes[i] = byte(offset + i) }
+        }
+        return pattern
+    }
+}
+
+extension ByteBuffer {
+    /// Appends the readable bytes of `source` XORed with `key`, starting at key position `keyOffset`
+    /// (the number of payload bytes of this frame already processed).
+    ///
+    /// This is the relay's unmasking step: masking forces one copy anyway, so the copy is done here,
+    /// eight bytes at a time, straight into the outgoing buffer.
+    @inlinable
+    public mutating func writeMaskedBytes(of source: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int) {
+        let count = source.readableBytes
+        guard count > 0 else { return }
+        let pattern = key.pattern64(startingAt: keyOffset)
+        source.withUnsafeReadableBytes { input in
+            _ = self.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { output in
+                var index = 0
+                while index + 8 <= count {
+                    let word = input.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                    output.storeBytes(of: word ^ pattern, toByteOffset: index, as: UInt64.self)
+                    index += 8
+                }
+                while index < count {
+                    output[index] = input[index] ^ key.byte(keyOffset + index)
+                    index += 1
+                }
+                return count
+            }
+        }
+    }
+
+    /// Masks (or unmasks: the operation is its own inverse) the readable bytes in place.
+    @inlinable
+    public mutating func maskReadableBytes(key: WebSocketMaskingKey, keyOffset: Int = 0) {
+        let pattern = key.pattern64(startingAt: keyOffset)
+        self.withUnsafeMutableReadableBytes { bytes in
+            let count = bytes.count
+            var index = 0
+            while index + 8 <= count {
+                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+                bytes.storeBytes(of: word ^ pattern, toByteOffset: index, as: UInt64.self)
+                index += 8
+            }
+            while index < count {
+                bytes[index] ^= key.byte(keyOffset + index)
+                index += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,430 @@
+import NIOCore
+
+/// Server-side WebSocket codec for a relay of binary messages (MQTT over WebSocket).
+///
+/// Inbound, it turns the raw byte stream into the **byte stream of binary message payloads**: frame
+/// boundaries are not preserved, because MQTT over WebSocket does not depend on them (MQTT 5.0 §6: a
+/// packet may span frames and a frame may hold several packets). Payloads are unmasked while being
+/// copied into one buffer per read burst, which is fired at `channelReadComplete` (or earlier past
+/// `inboundFlushThreshold`). Nothing is held per frame, so a large frame costs no memory.
+///
+/// Outbound, each `ByteBuffer` written is **one binary message in one frame**. Small messages are
+/// appended, header and payload, into one buffer that is written on `flush`: NIOSSLHandler turns every
+/// write into its own TLS record, so coalescing a burst into one write saves a record per packet.
+///
+/// It answers pings, refuses what RFC 6455 forbids (and text frames, which MQTT does not use) with
+/// the matching close code, and runs the closing handshake. It tells the handler behind it what
+/// happened through `WebSocketEvent`s and accepts `WebSocketCloseRequest` as an outbound user event.
+public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannelHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    public struct Configuration: Sendable {
+        /// Largest payload of a single frame; larger → close 1009. Frames are streamed, so this is a
+        /// policy limit, not a memory bound.
+        public var maximumFrameSize: Int
+        /// How long to wait for the peer's close frame after sending ours before closing the socket.
+        public var closeTimeout: TimeAmount
+        /// Messages up to this size are copied into the coalescing buffer; larger ones are written as
+        /// their own slice after a separate header (the copy would cost more than the record saved).
+        public var coalescingLimit: Int
+        /// Inbound payload bytes buffered before they are passed on even mid-burst.
+        public var inboundFlushThreshold: Int
+
+        public init(
+            maximumFrameSize: Int = 16 << 20,
+            closeTimeout: TimeAmount = .seconds(3),
+            coalescingLimit: Int = 16 << 10,
+            inboundFlushThreshold: Int = 64 << 10
+        ) {
+            self.maximumFrameSize = maximumFrameSize
+            self.closeTimeout = closeTimeout
+            self.coalescingLimit = coalescingLimit
+            self.inboundFlushThreshold = inboundFlushThreshold
+        }
+    }
+
+    private enum ReadState {
+        /// Waiting for a frame header (bytes of a partial one are in `partialHeader`).
+        case header
+        /// Inside a data frame's payload.
+        case dataPayload(remaining: Int, key: WebSocketMaskingKey, keyOffset: Int)
+        /// Inside a control frame's payload (at most 125 bytes, collected before acting).
+        case controlPayload(opcode: WebSocketOpcode, remaining: Int, key: WebSocketMaskingKey, collected: ByteBuffer)
+        /// Input is ignored: the connection is closing and no close frame is awaited any more.
+        case ignoring
+    }
+
+    private enum CloseState {
+        case open
+        /// We sent a close frame and wait for the peer's; data frames are discarded meanwhile.
+        case closeSent(timeout: Scheduled<Void>?)
+        /// Both sides are done (or the codec gave up): the channel is being closed.
+        case closed
+    }
+
+    private let configuration: Configuration
+    private var readState = ReadState.header
+    private var closeState = CloseState.open
+    /// Bytes of a frame header split across reads (at most 13).
+    private var partialHeader: ByteBuffer?
+    /// A fragmented binary message is in progress (continuation frames expected).
+    private var inFragmentedMessage = false
+    /// Unmasked payload bytes not yet passed on.
+    private var pendingInbound: ByteBuffer?
+    /// Encoded frames not yet written.
+    private var pendingOutbound: ByteBuffer?
+    private var pendingOutboundPromise: EventLoopPromise<Void>?
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    // MARK: Inbound
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var input = self.unwrapInboundIn(data)
+        do {
+            try self.process(&input, context: context)
+        } catch {
+            self.refuse(error, context: context)
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        self.deliverInbound(context: context)
+        // Pongs queued while reading go out with this burst.
+        if self.pendingOutbound != nil {
+            self.writePendingOutbound(context: context)
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+        self.closeState = .closed
+        self.readState = .ignoring
+        self.partialHeader = nil
+        self.pendingInbound = nil
+        self.pendingOutbound = nil
+        self.pendingOutboundPromise?.fail(ChannelError.ioOnClosedChannel)
+        self.pendingOutboundPromise = nil
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+    }
+
+    private func process(_ input: inout ByteBuffer, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        while input.readableBytes > 0 {
+            switch self.readState {
+            case .ignoring:
+                input.moveReaderIndex(to: input.writerIndex)
+                return
+
+            case .header:
+                guard let header = try self.readHeader(from: &input) else { return }
+                try self.begin(header, context: context)
+
+            case .dataPayload(let remaining, let key, let keyOffset):
+                let count = min(remaining, input.readableBytes)
+                // `count > 0` because the loop only runs with readable bytes and `remaining > 0` here.
+                let payload = input.readSlice(length: count)!
+                if case .open = self.closeState {
+                    self.appendInbound(payload, key: key, keyOffset: keyOffset, context: context)
+                }
+                if remaining == count {
+                    self.readState = .header
+                } else {
+                    self.readState = .dataPayload(remaining: remaining - count, key: key, keyOffset: keyOffset + count)
+                }
+                if self.pendingInbound?.readableBytes ?? 0 >= self.configuration.inboundFlushThreshold {
+                    self.deliverInbound(context: context)
+                }
+
+            case .controlPayload(let opcode, let remaining, let key, var collected):
+                let count = min(remaining, input.readableBytes)
+                let chunk = input.readSlice(length: count)!
+                collected.writeMaskedBytes(of: chunk, key: key, keyOffset: collected.readableBytes)
+                if remaining == count {
+                    self.readState = .header
+                    try self.handleControlFrame(opcode, payload: collected, context: context)
+                } else {
+                    self.readState = .controlPayload(opcode: opcode, remaining: remaining - count, key: key, collected: collected)
+                }
+            }
+        }
+    }
+
+    /// Reads a header, using and refilling `partialHeader` when a header is split across reads.
+    private func readHeader(from input: inout ByteBuffer) throws(WebSocketProtocolError) -> WebSocketFrameHeader? {
+        guard var partial = self.partialHeader else {
+            if let header = try WebSocketFrameHeader.read(from: &input) { return header }
+            self.partialHeader = input.readSlice(length: input.readableBytes)
+            return nil
+        }
+        // Take only as many bytes as a header can need, so the payload stays in `input` (no copy).
+        let already = partial.readableBytes
+        let take = min(WebSocketFrameHeader.maximumLength - already, input.readableBytes)
+        var candidate = partial
+        candidate.writeImmutableBuffer(input.getSlice(at: input.readerIndex, length: take)!)
+        if let header = try WebSocketFrameHeader.read(from: &candidate) {
+            input.moveReaderIndex(forwardBy: header.encodedLength - already)
+            self.partialHeader = nil
+            return header
+        }
+        partial.writeImmutableBuffer(input.readSlice(length: take)!)
+        self.partialHeader = partial
+        return nil
+    }
+
+    /// Validates a frame header against RFC 6455 and the connection state, and sets up its payload.
+    private func begin(_ header: WebSocketFrameHeader, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        guard header.opcode.isKnown else {
+            throw WebSocketProtocolError(.protocolError, "reserved opcode \(header.opcode.rawValue)")
+        }
+        guard header.reservedBits == 0 else {
+            throw WebSocketProtocolError(.protocolError, "reserved bits set without a negotiated extension")
+        }
+        guard let key = header.maskingKey else {
+            throw WebSocketProtocolError(.protocolError, "client frames must be masked")
+        }
+
+        if header.opcode.isControl {
+            guard header.fin else { throw WebSocketProtocolError(.protocolError, "fragmented control frame") }
+            guard header.payloadLength <= 125 else {
+                throw WebSocketProtocolError(.protocolError, "control frame payload over 125 bytes")
+            }
+            if header.payloadLength == 0 {
+                try self.handleControlFrame(header.opcode, payload: ByteBuffer(), context: context)
+            } else {
+                let collected = context.channel.allocator.buffer(capacity: header.payloadLength)
+                self.readState = .controlPayload(opcode: header.opcode, remaining: header.payloadLength, key: key, collected: collected)
+            }
+            return
+        }
+
+        switch header.opcode {
+        case .text:
+            throw WebSocketProtocolError(.unsupportedData, "text frames are not allowed: MQTT uses binary frames")
+        case .binary:
+            guard !self.inFragmentedMessage else {
+                throw WebSocketProtocolError(.protocolError, "new message before the previous one was finished")
+            }
+        default:  // .continuation
+            guard self.inFragmentedMessage else {
+                throw WebSocketProtocolError(.protocolError, "continuation frame without a message to continue")
+            }
+        }
+        guard header.payloadLength <= self.configuration.maximumFrameSize else {
+            throw WebSocketProtocolError(.messageTooBig, "frame of \(header.payloadLength) bytes exceeds the limit of \(self.configuration.maximumFrameSize)")
+        }
+        self.inFragmentedMessage = !header.fin
+        if header.payloadLength > 0 {
+            self.readState = .dataPayload(remaining: header.payloadLength, key: key, keyOffset: 0)
+        }
+    }
+
+    private func handleControlFrame(_ opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        switch opcode {
+        case .ping:
+            guard case .open = self.closeState else { return }
+            self.appendFrame(opcode: .pong, payload: payload, context: context)
+        case .pong:
+            context.fireUserInboundEventTriggered(WebSocketEvent.pongReceived)
+        default:  // .close
+            try self.handleCloseFrame(payload, context: context)
+        }
+    }
+
+    private func handleCloseFrame(_ payload: ByteBuffer, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        var payload = payload
+        var code: WebSocketCloseCode?
+        var reason = ""
+        if payload.readableBytes == 1 {
+            throw WebSocketProtocolError(.protocolError, "close frame with a 1-byte payload")
+        }
+        if let raw = payload.readInteger(as: UInt16.self) {
+            let received = WebSocketCloseCode(rawValue: raw)
+            guard received.isValidOnTheWire else {
+                throw WebSocketProtocolError(.protocolError, "close code \(raw) may not be sent")
+            }
+            code = received
+            guard let text = String(validating: payload.readableBytesView, as: UTF8.self) else {
+                throw WebSocketProtocolError(.invalidPayloadData, "close reason is not valid UTF-8")
+            }
+            reason = text
+        }
+
+        // Everything the peer sent before its close frame goes on first.
+        self.deliverInbound(context: context)
+        self.readState = .ignoring
+
+        switch self.closeState {
+        case .open:
+            // Peer-initiated: answer with the same code (RFC 6455 §5.5.1), then close the socket —
+            // the server closes TCP first (§7.1.1).
+            self.closeState = .closed
+            context.fireUserInboundEventTriggered(WebSocketEvent.closeReceived(code: code, reason: reason))
+            self.sendCloseFrameAndClose(code: code, reason: "", context: context)
+        case .closeSent(let timeout):
+            // The peer answered our close: the handshake is complete.
+            timeout?.cancel()
+            self.closeState = .closed
+            context.fireUserInboundEventTriggered(WebSocketEvent.closeReceived(code: code, reason: reason))
+            context.close(promise: nil)
+        case .closed:
+            break
+        }
+    }
+
+    /// Gives up on the peer: passes on the valid bytes received before the violation, reports it,
+    /// sends the close frame with its code and closes the socket once that is written.
+    private func refuse(_ error: WebSocketProtocolError, context: ChannelHandlerContext) {
+        self.deliverInbound(context: context)
+        self.readState = .ignoring
+        self.partialHeader = nil
+        guard case .open = self.closeState else {
+            // Already closing; a second error changes nothing for the peer.
+            if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+            self.closeState = .closed
+            context.close(promise: nil)
+            return
+        }
+        self.closeState = .closed
+        context.fireUserInboundEventTriggered(WebSocketEvent.protocolViolation(error))
+        self.sendCloseFrameAndClose(code: error.closeCode, reason: error.reason, context: context)
+    }
+
+    private func appendInbound(_ payload: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int, context: ChannelHandlerContext) {
+        if self.pendingInbound == nil {
+            self.pendingInbound = context.channel.allocator.buffer(capacity: max(payload.readableBytes, 1024))
+        }
+        self.pendingInbound!.writeMaskedBytes(of: payload, key: key, keyOffset: keyOffset)
+    }
+
+    private func deliverInbound(context: ChannelHandlerContext) {
+        guard let bytes = self.pendingInbound else { return }
+        self.pendingInbound = nil
+        context.fireChannelRead(self.wrapInboundOut(bytes))
+    }
+
+    // MARK: Outbound
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .open = self.closeState else {
+            promise?.fail(ChannelError.outputClosed)
+            return
+        }
+        let message = self.unwrapOutboundIn(data)
+        if message.readableBytes <= self.configuration.coalescingLimit {
+            self.appendFrame(opcode: .binary, payload: message, context: context)
+            if let promise {
+                if let pending = self.pendingOutboundPromise {
+                    pending.futureResult.cascade(to: promise)
+                } else {
+                    self.pendingOutboundPromise = promise
+                }
+            }
+        } else {
+            self.writePendingOutbound(context: context)
+            var header = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
+            WebSocketFrameHeader(opcode: .binary, payloadLength: message.readableBytes).write(to: &header)
+            context.write(self.wrapOutboundOut(header), promise: nil)
+            context.write(self.wrapOutboundOut(message), promise: promise)
+        }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        self.writePendingOutbound(context: context)
+        context.flush()
+    }
+
+    public func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard let request = event as? WebSocketCloseRequest else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        promise?.succeed()
+        guard case .open = self.closeState else { return }
+        // Data already written goes out before the close frame.
+        self.appendCloseFrame(code: request.code, reason: request.reason, context: context)
+        self.writePendingOutbound(context: context)
+        context.flush()
+        let timeout = context.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.closeTimeout) {
+            guard case .closeSent = self.closeState else { return }
+            self.closeState = .closed
+            context.close(promise: nil)
+        }
+        self.closeState = .closeSent(timeout: timeout)
+    }
+
+    private func appendFrame(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
+        let header = WebSocketFrameHeader(opcode: opcode, payloadLength: payload.readableBytes)
+        let needed = header.encodedLength + payload.readableBytes
+        if self.pendingOutbound == nil {
+            self.pendingOutbound = context.channel.allocator.buffer(capacity: max(needed, 256))
+        }
+        header.write(to: &self.pendingOutbound!)
+        self.pendingOutbound!.writeImmutableBuffer(payload)
+    }
+
+    private func appendCloseFrame(code: WebSocketCloseCode?, reason: String, context: ChannelHandlerContext) {
+        var payload = context.channel.allocator.buffer(capacity: 2 + 123)
+        if let code {
+            payload.writeInteger(code.rawValue)
+            // A control frame carries at most 125 bytes: cut the reason on a UTF-8 boundary.
+            var utf8 = Array(reason.utf8.prefix(123))
+            while !utf8.isEmpty, String(validating: utf8, as: UTF8.self) == nil { utf8.removeLast() }
+            payload.writeBytes(utf8)
+        }
+        self.appendFrame(opcode: .close, payload: payload, context: context)
+    }
+
+    private func sendCloseFrameAndClose(code: WebSocketCloseCode?, reason: String, context: ChannelHandlerContext) {
+        self.appendCloseFrame(code: code, reason: reason, context: context)
+        let written = context.eventLoop.makePromise(of: Void.self)
+        self.pendingOutboundPromise.map { written.futureResult.cascade(to: $0) }
+        self.pendingOutboundPromise = written
+        self.writePendingOutbound(context: context)
+        context.flush()
+        written.futureResult.assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private func writePendingOutbound(context: ChannelHandlerContext) {
+        guard let bytes = self.pendingOutbound else { return }
+        self.pendingOutbound = nil
+        let promise = self.pendingOutboundPromise
+        self.pendingOutboundPromise = nil
+        context.write(self.wrapOutboundOut(bytes), promise: promise)
+    }
+}
+
+/// What `WebSocketMessageCodec` reports to the handler behind it.
+public enum WebSocketEvent: Sendable, Hashable {
+    /// The peer sent a close frame (`code` nil when it carried none). If the peer started the closing
+    /// handshake, the codec has answered it and is closing the connection.
+    case closeReceived(code: WebSocketCloseCode?, reason: String)
+    /// The codec refused the peer's input, sent a close frame with `error.closeCode` and is closing.
+    case protocolViolation(WebSocketProtocolError)
+    /// A pong arrived.
+    case pongReceived
+}
+
+/// Outbound user event: start the closing handshake. Bytes written before it are sent first; bytes
+/// written after it are dropped. The socket closes when the peer answers or after `closeTimeout`.
+public struct WebSocketCloseRequest: Sendable, Hashable {
+    public var code: WebSocketCloseCode
+    public var reason: String
+
+    public init(code: WebSocketCloseCode, reason: String = "") {
+        self.code = code
+        self.reason = reason
+    }
+}
