@@ -1,0 +1,32 @@
+import Yams
+
+/// One `--set key.path=value` argument, split and with its value read as YAML.
+struct ConfigurationOverride {
+    /// The key path's segments: `routes.browser.path` → `["routes", "browser", "path"]`.
+    let path: [String]
+    let value: Node
+
+    var keyPath: String { path.joined(separator: ".") }
+
+    /// Parses `key.path=value`; the problem, if any, is phrased for the user.
+    static func parse(_ argument: String) throws(ConfigurationErrors) -> ConfigurationOverride {
+        guard let equals = argument.firstIndex(of: "=") else {
+            throw problem(key: argument, "expected key.path=value, e.g. --set upstream.port=1883")
+        }
+        let keyPath = String(argument[..<equals])
+        let path = keyPath.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !keyPath.isEmpty, !path.contains(where: \.isEmpty) else {
+            throw problem(key: keyPath, "'\(keyPath)' is not a key path (expected names joined by dots, e.g. routes.browser.path)")
+        }
+        do {
+            let value = try YAMLParsing.composeValue(String(argument[argument.index(after: equals)...]))
+            return ConfigurationOverride(path: path, value: value)
+        } catch {
+            throw problem(key: keyPath, error.message)
+        }
+    }
+
+    private static func problem(key: String, _ message: String) -> ConfigurationErrors {
+        ConfigurationErrors(problems: [ConfigurationProblem(key: key, location: ConfigurationProblem.overrideLocation, message: message)])
+    }
+}
