@@ -1,9 +1,21 @@
 import Yams
 
 /// Builds a `BridgeConfiguration` from the YAML file, `MQTT_WS_BRIDGE_*` environment variables and `--set`
-/// arguments (precedence: `--set` > environment > file > built-in defaults), then validates it.
+/// arguments (precedence, per key: `--set` > environment > file > built-in defaults), then validates it.
 ///
 /// Every problem is collected and thrown together, each naming the key and where its value came from.
+///
+/// The rules (users read them in `Config/bridge.yaml`'s header):
+/// - Environment variables are found from the key path (`listeners.wss-2.port` → `MQTT_WS_BRIDGE_LISTENERS_WSS_2_PORT`),
+///   never parsed back, so underscores in key names are not ambiguous. A consequence: a variable can only change
+///   listeners and routes that exist (in the file, or the defaults when the file has no such section). Any
+///   `MQTT_WS_BRIDGE_*` variable that no key looked up is reported, except `MQTT_WS_BRIDGE_CONFIG`.
+/// - `--set` names keys by dotted path; it may add a listener or route (it then must give the required keys).
+///   Both set single values or lists only, not whole sections.
+/// - An optional section that the file leaves out (`tls`) is switched on when an override sets any of its keys.
+/// - Relative paths from the file, and the built-in default paths, are resolved against the file's directory;
+///   relative paths from the environment or `--set` are left relative to the working directory, as a shell user
+///   expects. Without a file nothing is resolved.
 public enum ConfigurationLoader {
     /// Every environment variable the loader reads starts with this.
     public static let environmentPrefix = "MQTT_WS_BRIDGE_"

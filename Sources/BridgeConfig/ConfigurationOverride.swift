@@ -1,10 +1,9 @@
-import Yams
-
-/// One `--set key.path=value` argument, split and with its value read as YAML.
+/// One `--set key.path=value` argument, split into key path and value.
 struct ConfigurationOverride {
     /// The key path's segments: `routes.browser.path` → `["routes", "browser", "path"]`.
     let path: [String]
-    let value: Node
+    /// Read as YAML where that makes sense; see `RawValue.init(overrideText:)`.
+    let value: RawValue
 
     var keyPath: String { path.joined(separator: ".") }
 
@@ -18,12 +17,7 @@ struct ConfigurationOverride {
         guard !keyPath.isEmpty, !path.contains(where: \.isEmpty) else {
             throw problem(key: keyPath, "'\(keyPath)' is not a key path (expected names joined by dots, e.g. routes.browser.path)")
         }
-        do {
-            let value = try YAMLParsing.composeValue(String(argument[argument.index(after: equals)...]))
-            return ConfigurationOverride(path: path, value: value)
-        } catch {
-            throw problem(key: keyPath, error.message)
-        }
+        return ConfigurationOverride(path: path, value: RawValue(overrideText: String(argument[argument.index(after: equals)...])))
     }
 
     private static func problem(key: String, _ message: String) -> ConfigurationErrors {

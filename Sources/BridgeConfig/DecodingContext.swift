@@ -4,8 +4,6 @@ import Yams
 enum LookupResult {
     /// No source has the key: the built-in default applies.
     case absent
-    /// A source has the key but its value is unusable; the problem has been reported.
-    case invalid
     /// The value with the highest precedence, and where it came from (for messages).
     case found(RawValue, location: String?)
 }
@@ -86,18 +84,11 @@ final class DecodingContext {
         if let last = matching.last {
             for index in matching { overrideUsed[index] = true }
             overrideValuesUsed += 1
-            return found(RawValue(node: overrides[last].value, baseDirectory: nil), at: ConfigurationProblem.overrideLocation, keyPath)
+            return found(overrides[last].value, at: ConfigurationProblem.overrideLocation, keyPath)
         }
         if let text = environment[variable] {
             overrideValuesUsed += 1
-            let location = ConfigurationProblem.environmentLocationPrefix + variable
-            do {
-                let node = try YAMLParsing.composeValue(text)
-                return found(RawValue(node: node, baseDirectory: nil), at: location, keyPath)
-            } catch {
-                report(path, location: location, error.message)
-                return .invalid
-            }
+            return found(RawValue(overrideText: text), at: ConfigurationProblem.environmentLocationPrefix + variable, keyPath)
         }
         if let fileValue {
             return found(RawValue(node: fileValue, baseDirectory: fileDirectory), at: fileLocation(fileValue.mark), keyPath)

@@ -19,15 +19,36 @@ final class SectionReader {
         self.path = path
         self.location = location
         self.context = context
-        var entries: [(key: String, keyNode: Node, value: Node)] = []
-        for (keyNode, value) in mapping ?? [:] {
+        self.fileEntries = mapping.map { Self.entries(of: $0, path: path, context: context) } ?? []
+    }
+
+    /// The mapping's keys and values in file order, with YAML merge keys (`<<: *defaults`) expanded in front of the
+    /// keys written next to them, so that written keys win (lookups take the last entry of a key).
+    private static func entries(of mapping: Node.Mapping, path: [String], context: DecodingContext) -> [(key: String, keyNode: Node, value: Node)] {
+        var merged: [(key: String, keyNode: Node, value: Node)] = []
+        var written: [(key: String, keyNode: Node, value: Node)] = []
+        for (keyNode, value) in mapping {
             guard case .scalar(let scalar) = keyNode else {
                 context.report(path, location: context.fileLocation(keyNode.mark), "keys must be plain names")
                 continue
             }
-            entries.append((scalar.string, keyNode, value))
+            guard scalar.string == "<<", scalar.style == .plain || scalar.style == .any else {
+                written.append((scalar.string, keyNode, value))
+                continue
+            }
+            switch value {
+            case .mapping(let source):
+                merged += entries(of: source, path: path, context: context)
+            case .sequence(let sources):
+                // Earlier mappings in the list win, so they go last.
+                for case .mapping(let source) in sources.reversed() {
+                    merged += entries(of: source, path: path, context: context)
+                }
+            default:
+                context.report(path + ["<<"], location: context.fileLocation(value.mark), "a merge key needs a section or a list of sections, e.g. <<: *defaults")
+            }
         }
-        self.fileEntries = entries
+        return merged + written
     }
 
     // MARK: Single values
@@ -45,8 +66,6 @@ final class SectionReader {
                 context.report(path + [key], location: location, "missing; every entry in \(DecodingContext.keyPath(Array(path.dropLast()))) needs one")
             }
             return defaultValue
-        case .invalid:
-            return defaultValue
         case .found(let raw, let location):
             if raw.isNull {
                 context.report(path + [key], location: location, "has no value (remove the key to use the default)")
@@ -59,7 +78,7 @@ final class SectionReader {
     /// A key that may be absent or null (`chain`, `ca_file`): both mean `nil` unless `defaultValue` says otherwise.
     func optionalValue<T>(_ key: String, _ type: ValueType<T>, default defaultValue: T? = nil) -> T? {
         switch lookUp(key) {
-        case .absent, .invalid:
+        case .absent:
             return defaultValue
         case .found(let raw, let location):
             if raw.isNull { return nil }
@@ -132,7 +151,6 @@ final class SectionReader {
                 }
             }
         } else {
-            keysRead.insert(key)
             for entry in defaults {
                 let entryPath = sectionPath + [name(entry)]
                 context.noteSection(entryPath)

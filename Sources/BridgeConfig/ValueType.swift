@@ -2,11 +2,31 @@ import Yams
 
 /// One value as found in the file, an environment variable or a `--set`, before it is given a type.
 struct RawValue {
-    /// Environment and `--set` values are YAML too, so every source yields a node.
+    /// Environment and `--set` values are read as YAML too, so every source yields a node.
     let node: Node
     /// Directory that relative paths in this value are resolved against: the config file's directory for values
     /// from the file, `nil` (left relative, i.e. the working directory) for environment variables and `--set`.
     let baseDirectory: String?
+    /// For environment and `--set` values: the text as given. Where a single value is expected and the text is
+    /// not a YAML scalar (`::` reads as a mapping, `*.example.com` as an alias), the text itself is the value,
+    /// so nobody has to quote an IPv6 address in a shell.
+    var originalText: String? = nil
+
+    /// A value from an environment variable or `--set`: YAML where that makes sense, the plain text otherwise.
+    init(overrideText text: String) {
+        do {
+            node = try YAMLParsing.compose(text) ?? Node("")
+        } catch {
+            node = Node(text, .implicit, .doubleQuoted)
+        }
+        baseDirectory = nil
+        originalText = text
+    }
+
+    init(node: Node, baseDirectory: String?) {
+        self.node = node
+        self.baseDirectory = baseDirectory
+    }
 
     /// YAML's null: an empty value, `~` or `null`, unquoted.
     var isNull: Bool {
@@ -17,13 +37,16 @@ struct RawValue {
         }
     }
 
-    /// The text of a single value; a section or a list where one value belongs is a mistake.
+    /// The text of a single value; a section or a list where one value belongs is a mistake (in the file).
     func text() throws(ValueError) -> String {
         switch node {
         case .scalar(let scalar): return scalar.string
-        case .mapping: throw ValueError("expected a single value, found a section (key: value pairs)")
+        case .mapping, .sequence, .alias:
+            if let originalText { return originalText }
+        }
+        switch node {
         case .sequence: throw ValueError("expected a single value, found a list")
-        case .alias: throw ValueError("expected a single value")
+        default: throw ValueError("expected a single value, found a section (key: value pairs)")
         }
     }
 }
@@ -134,9 +157,9 @@ extension ValueType {
                     values.append(try element.parse(RawValue(node: item, baseDirectory: raw.baseDirectory)))
                 }
                 return values
-            case .mapping:
+            case .mapping where raw.originalText == nil:
                 throw ValueError("expected a list such as [a, b], found a section (key: value pairs)")
-            case .scalar, .alias:
+            default:
                 return [try element.parse(raw)]
             }
         }

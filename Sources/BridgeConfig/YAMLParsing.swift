@@ -20,15 +20,13 @@ enum YAMLParsing {
         }
     }
 
-    /// An environment or `--set` value, read with YAML's rules so that `[mqtt, mqttv3.1]` is a list and `8443` a number.
-    /// An empty value is YAML's null.
-    static func composeValue(_ text: String) throws(ValueError) -> Node {
-        do {
-            return try compose(text) ?? Node("")
-        } catch {
-            throw ValueError("'\(text)' is not a valid YAML value: \(error.message) (quote it if it starts with a YAML symbol such as * & ! % @)")
-        }
-    }
+    /// libyaml's words for the usual cause of a syntax error in a configuration file: an unquoted value that YAML
+    /// reads as syntax (`address: ::`, `server_name: *.example.com`, `path: @x`).
+    private static let quotingProblems = [
+        "mapping values are not allowed", "did not find expected node content", "found character that cannot start any token",
+        "found undefined alias", "did not find expected alphabetic or numeric character",
+    ]
+    private static let quotingHint = "put quotes around a value that starts with a YAML symbol (: * & ! @ ` % | >) or contains ': ' or ' #', e.g. address: \"::\""
 
     private static func failure(from error: YamlError) -> Failure {
         switch error {
@@ -38,6 +36,9 @@ enum YAMLParsing {
             var message = "YAML syntax error: \(problem)"
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+            }
+            if quotingProblems.contains(where: problem.contains) {
+                message += "; " + quotingHint
             }
             return Failure(mark: mark, message: message)
         case .duplicatedKeysInMapping(let duplicates, let context):

@@ -61,7 +61,7 @@ struct LoadingTests {
                     tls: ListenerTLSConfiguration(
                         certificatePath: fixture.defaultCertificatePath,
                         keyPath: fixture.root + "/.dev/certs/server.key",
-                        chainPath: fixture.root + "/Config/tls/chain.pem",
+                        chainPath: chain,
                         minimumVersion: .v1_3
                     )
                 ),
@@ -90,7 +90,6 @@ struct LoadingTests {
         #expect(loaded?.listeners.map(\.name) == ["behind-proxy", "public"], "entries are sorted by name")
         #expect(loaded?.route(named: "wechat")?.maxPacketSize == 65536)
         #expect(loaded?.listener(named: "nope") == nil)
-        _ = chain
     }
 
     @Test("a listeners section replaces the default listeners; other sections keep their defaults")
@@ -202,6 +201,15 @@ struct LoadingTests {
         #expect(problems.count == 1)
         #expect(problems.first?.hasPrefix("\(fixture.configPath):3:") == true)
         #expect(problems.first?.contains("YAML syntax error") == true)
+
+        let yamlSymbols = [
+            "listeners:\n  wss: { port: 1, address: :: }\n", "listeners:\n  wss:\n    address: ::\n",
+            "upstream:\n  tls: { server_name: *.example.com }\n", "routes:\n  a: { path: @x }\n",
+        ]
+        for yaml in yamlSymbols {
+            let problems = fixture.problems(yaml)
+            #expect(problems.count == 1 && problems[0].hasSuffix("or contains ': ' or ' #', e.g. address: \"::\""), "\(problems)")
+        }
     }
 
     @Test("a key written twice is refused")
@@ -254,6 +262,28 @@ struct LoadingTests {
         ])
     }
 
+    @Test("YAML merge keys repeat settings; keys written next to them win")
+    func mergeKeys() throws {
+        let fixture = try Fixture()
+        let loaded = fixture.load("""
+            routes:
+              browser: &web { path: /mqtt, policy: passthrough, max_packet_size: 2MiB }
+              legacy:
+                <<: *web
+                path: /ws
+            """)
+        #expect(loaded?.route(named: "legacy") == RouteConfiguration(name: "legacy", path: "/ws", policy: .passthrough, maxPacketSize: 2 << 20))
+        #expect(fixture.problems("""
+            routes:
+              browser: &web { path: /mqtt, polcy: passthrough }
+              legacy: { <<: *web, path: /ws, policy: passthrough }
+            """) == [
+            "\(fixture.configPath):2:3: routes.browser.policy: missing; every entry in routes needs one",
+            "\(fixture.configPath):2:32: routes.browser.polcy: unknown key (did you mean 'policy'?)",
+            "\(fixture.configPath):2:32: routes.legacy.polcy: unknown key (did you mean 'policy'?)",
+        ])
+    }
+
     @Test("a key with no value is a mistake, not a request for the default")
     func nullValue() throws {
         let fixture = try Fixture()
@@ -271,9 +301,8 @@ struct LoadingTests {
             listeners:
               wss: { address: "::", port: 8443, tls: { certificate: certs/a.crt, key: \(key) } }
             """)
-        #expect(loaded?.listener(named: "wss")?.tls?.certificatePath == fixture.root + "/Config/certs/a.crt")
+        #expect(loaded?.listener(named: "wss")?.tls?.certificatePath == certificate)
         #expect(loaded?.listener(named: "wss")?.tls?.keyPath == key)
-        _ = certificate
 
         // A file given without a directory leaves relative paths relative (to the working directory).
         let bare = try? ConfigurationLoader.load(ConfigurationSource(
