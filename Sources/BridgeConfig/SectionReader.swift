@@ -63,7 +63,8 @@ final class SectionReader {
         switch lookUp(key) {
         case .absent:
             if defaultValue == nil {
-                context.report(path + [key], location: location, "missing; every entry in \(DecodingContext.keyPath(Array(path.dropLast()))) needs one")
+                let owner = path.count >= 2 ? "every entry in \(DecodingContext.keyPath(Array(path.dropLast())))" : "this section"
+                context.report(path + [key], location: location, "missing; \(owner) needs one")
             }
             return defaultValue
         case .found(let raw, let location):
