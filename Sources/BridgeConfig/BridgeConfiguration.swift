@@ -8,10 +8,15 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var listeners: [ListenerConfiguration]
     /// Routes by name (`routes.<name>`), sorted by name. Matching is by exact path.
     public var routes: [RouteConfiguration]
+    /// `upstream`: the MQTT broker every session is relayed to.
     public var upstream: UpstreamConfiguration
+    /// `timeouts`: per-connection deadlines before relaying starts.
     public var timeouts: TimeoutConfiguration
+    /// `limits`: request-level limits.
     public var limits: LimitsConfiguration
+    /// `shutdown`: draining on SIGTERM/SIGINT.
     public var shutdown: ShutdownConfiguration
+    /// `logging`: level, format and the access log.
     public var logging: LoggingConfiguration
 
     public init(
@@ -63,7 +68,11 @@ public struct ListenerConfiguration: Sendable, Equatable {
     ]
 }
 
-/// `listeners.<name>.tls`: the server certificate. Relative paths are resolved against the config file's directory.
+/// `listeners.<name>.tls`: the server certificate.
+///
+/// Paths written in the config file (and these defaults) are relative to the file's directory, so the defaults name
+/// the development certificate in `.dev/certs/` at the repository root when the file is `Config/bridge.yaml`.
+/// `ConfigurationLoader` resolves them; a configuration built in code uses them as given (relative to the working directory).
 public struct ListenerTLSConfiguration: Sendable, Equatable {
     /// `certificate`: PEM file with the leaf certificate (and optionally the chain after it).
     public var certificatePath: String
@@ -87,6 +96,7 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
     }
 }
 
+/// `listeners.<name>.tls.min_version`: the oldest TLS version accepted. 1.0 and 1.1 are deliberately not representable.
 public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
     case v1_2 = "1.2"
     case v1_3 = "1.3"
@@ -120,6 +130,8 @@ public struct RouteConfiguration: Sendable, Equatable {
     public var requireSubprotocol: Bool
     /// `max_packet_size`: largest MQTT control packet (fixed header included) accepted in either direction, in bytes.
     /// A client packet over it closes with 1009; a broker packet over it closes with 1011 (the broker should have been configured lower).
+    /// Default 1 MiB + 1 KiB: a 1 MiB payload plus room for the topic and properties. Valid range 2…268,435,460
+    /// (`maximumPacketSizeLimit`, the largest packet MQTT's length encoding allows).
     public var maxPacketSize: Int
 
     public init(
@@ -128,7 +140,7 @@ public struct RouteConfiguration: Sendable, Equatable {
         policy: SubprotocolPolicy,
         subprotocols: [String] = RouteConfiguration.standardSubprotocols,
         requireSubprotocol: Bool = true,
-        maxPacketSize: Int = 1 << 20 + 1024
+        maxPacketSize: Int = (1 << 20) + 1024
     ) {
         self.name = name
         self.path = path
@@ -177,8 +189,9 @@ public struct UpstreamTLSConfiguration: Sendable, Equatable {
     public var serverName: String?
     /// `verify`: `false` disables certificate verification (tests only; logged as a warning).
     public var verify: Bool
-    /// `certificate` / `key`: optional client certificate for brokers that require mutual TLS.
+    /// `certificate`: optional client certificate (PEM) for brokers that require mutual TLS; needs `key` too.
     public var certificatePath: String?
+    /// `key`: the client certificate's private key (PEM); needs `certificate` too.
     public var keyPath: String?
 
     public init(caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil) {
@@ -237,8 +250,10 @@ public struct LoggingConfiguration: Sendable, Equatable {
         case json
     }
 
-    /// `level`: trace, debug, info, notice, warning, error, critical.
+    /// `level`: trace, debug, info, notice, warning, error, critical (`LoggingConfiguration.levels`).
+    /// A string rather than swift-log's enum so that this module does not depend on swift-log; `validate()` checks it.
     public var level: String
+    /// `format`: `text` or `json`.
     public var format: Format
     /// `access_log`: one line per session at its end.
     public var accessLog: Bool

@@ -1,0 +1,243 @@
+/// Rules that hold whatever the configuration was made from: the file, overrides, or code (tests).
+///
+/// Decoding only checks that each value has the right form (a port is a number); these rules check that the values
+/// make sense together. Messages name the key path as written in the YAML file.
+extension BridgeConfiguration {
+    /// Throws every rule that is broken, or returns if none is. Also checks that TLS files exist and are readable.
+    public func validate() throws(ConfigurationErrors) {
+        var report = ValidationReport()
+        validateListeners(into: &report)
+        validateRoutes(into: &report)
+        upstream.validate(into: &report)
+        timeouts.validate(into: &report)
+        limits.validate(into: &report)
+        shutdown.validate(into: &report)
+        logging.validate(into: &report)
+        guard report.problems.isEmpty else { throw ConfigurationErrors(problems: report.problems) }
+    }
+
+    /// The listener called `name`, if there is one.
+    public func listener(named name: String) -> ListenerConfiguration? {
+        listeners.first { $0.name == name }
+    }
+
+    /// The route called `name`, if there is one.
+    public func route(named name: String) -> RouteConfiguration? {
+        routes.first { $0.name == name }
+    }
+
+    private func validateListeners(into report: inout ValidationReport) {
+        for listener in listeners {
+            listener.validate(into: &report)
+        }
+        let enabled = listeners.filter(\.enabled)
+        if listeners.isEmpty {
+            report.add("listeners", "no listeners are configured; add at least one (see Config/bridge.yaml)")
+        } else if enabled.isEmpty {
+            report.add("listeners", "no listener is enabled; set enabled: true on at least one")
+        }
+        for (index, listener) in enabled.enumerated() where listener.port != 0 {
+            if let other = enabled[..<index].first(where: { $0.port == listener.port && Self.addressesOverlap($0.address, listener.address) }) {
+                let how = other.address == listener.address ? "the same address and port" : "an overlapping address ('::' and '0.0.0.0' cover every address) and the same port"
+                report.add("listeners.\(listener.name)", "uses \(how) as listeners.\(other.name) (\(listener.address) port \(listener.port))")
+            }
+        }
+    }
+
+    private func validateRoutes(into report: inout ValidationReport) {
+        if routes.isEmpty {
+            report.add("routes", "no routes are configured; add at least one (see Config/bridge.yaml)")
+        }
+        for (index, route) in routes.enumerated() {
+            route.validate(into: &report)
+            if let other = routes[..<index].first(where: { $0.path == route.path }) {
+                report.add("routes.\(route.name).path", "'\(route.path)' is already used by routes.\(other.name)")
+            }
+        }
+    }
+
+    /// Two listeners on the same port collide when their addresses are equal or one is a wildcard covering the other.
+    /// `::` covers IPv4 too: SwiftNIO binds dual-stack sockets.
+    static func addressesOverlap(_ a: String, _ b: String) -> Bool {
+        let (a, b) = (a.lowercased(), b.lowercased())
+        if a == b || a == "::" || b == "::" { return true }
+        let isIPv6 = { (address: String) in address.contains(":") }
+        return (a == "0.0.0.0" && !isIPv6(b)) || (b == "0.0.0.0" && !isIPv6(a))
+    }
+}
+
+/// The problems found so far by `validate()`.
+struct ValidationReport {
+    private(set) var problems: [ConfigurationProblem] = []
+
+    mutating func add(_ key: String, _ message: String) {
+        problems.append(ConfigurationProblem(key: key, message: message))
+    }
+
+    /// The entry name is part of `--set` keys, environment variable names and metrics labels.
+    mutating func checkEntryName(_ name: String, section: String) {
+        if name.isEmpty {
+            add(section, "an entry has an empty name")
+        } else if !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
+            add("\(section).\(name)", "the name may contain only letters, digits, '-' and '_' (it is used in --set keys and environment variable names)")
+        }
+    }
+
+    mutating func checkPositive(_ duration: Duration, _ key: String) {
+        if duration <= .zero {
+            add(key, "must be longer than zero")
+        }
+    }
+
+    /// A file the bridge will open at start: it must exist and be readable now, not at the first connection.
+    mutating func checkReadableFile(_ path: String, _ key: String) {
+        guard !path.isEmpty else {
+            add(key, "must not be empty")
+            return
+        }
+        do {
+            try FileAccess.checkReadable(atPath: path)
+        } catch {
+            if error.isNotFound {
+                add(key, "file '\(path)' does not exist" + Self.developmentCertificateHint(path))
+            } else {
+                add(key, "cannot read '\(path)': \(error)")
+            }
+        }
+    }
+
+    /// The default TLS paths point at a certificate that `make run` or `mqtt-ws-bridge dev-cert` creates.
+    private static func developmentCertificateHint(_ path: String) -> String {
+        let developmentFiles = [".dev/certs/server.crt", ".dev/certs/server.key"]
+        guard developmentFiles.contains(where: path.hasSuffix) else { return "" }
+        return " (it is the development certificate: create it with `make run` or `mqtt-ws-bridge dev-cert`, or point the key at your own file)"
+    }
+}
+
+extension ListenerConfiguration {
+    func validate(into report: inout ValidationReport) {
+        let key = "listeners.\(name)"
+        report.checkEntryName(name, section: "listeners")
+        if address.isEmpty {
+            report.add("\(key).address", "must not be empty (use :: for every interface or 127.0.0.1 for loopback only)")
+        }
+        if !(0...65535).contains(port) {
+            report.add("\(key).port", "\(port) is not a port number (0-65535; 0 picks a free port)")
+        }
+        tls?.validate(into: &report, key: "\(key).tls")
+    }
+}
+
+extension ListenerTLSConfiguration {
+    func validate(into report: inout ValidationReport, key: String) {
+        report.checkReadableFile(certificatePath, "\(key).certificate")
+        report.checkReadableFile(keyPath, "\(key).key")
+        if let chainPath {
+            report.checkReadableFile(chainPath, "\(key).chain")
+        }
+    }
+}
+
+extension RouteConfiguration {
+    /// The largest MQTT control packet: 1 byte of header, 4 bytes of remaining length, 268,435,455 bytes of body.
+    public static let maximumPacketSizeLimit = 268_435_460
+
+    func validate(into report: inout ValidationReport) {
+        let key = "routes.\(name)"
+        report.checkEntryName(name, section: "routes")
+        if !path.hasPrefix("/") {
+            report.add("\(key).path", "'\(path)' must start with '/'")
+        }
+        if path.contains("?") || path.contains("#") {
+            report.add("\(key).path", "'\(path)' must not contain '?' or '#' (a request's query string is ignored when matching)")
+        }
+        if path.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 || $0 == 0x7F } == true }) {
+            report.add("\(key).path", "'\(path)' must not contain spaces or control characters")
+        }
+        if subprotocols.isEmpty {
+            report.add("\(key).subprotocols", "must list at least one subprotocol (usually [mqtt, mqttv3.1])")
+        }
+        for subprotocol in subprotocols where !Self.isToken(subprotocol) {
+            report.add("\(key).subprotocols", "'\(subprotocol)' is not a valid subprotocol name (an HTTP token: letters, digits and !#$%&'*+-.^_`|~, no spaces or commas)")
+        }
+        if !(2...Self.maximumPacketSizeLimit).contains(maxPacketSize) {
+            report.add("\(key).max_packet_size", "\(maxPacketSize) is out of range (2 to \(Self.maximumPacketSizeLimit) bytes, the largest packet MQTT can encode)")
+        }
+    }
+
+    /// RFC 7230 §3.2.6 `token`: what `Sec-WebSocket-Protocol` values must be.
+    static func isToken(_ value: String) -> Bool {
+        let punctuation: Set<Character> = ["!", "#", "$", "%", "&", "'", "*", "+", "-", ".", "^", "_", "`", "|", "~"]
+        return !value.isEmpty && value.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || punctuation.contains($0)) }
+    }
+}
+
+extension UpstreamConfiguration {
+    func validate(into report: inout ValidationReport) {
+        if host.isEmpty {
+            report.add("upstream.host", "must not be empty")
+        }
+        if !(1...65535).contains(port) {
+            report.add("upstream.port", "\(port) is not a usable broker port (1-65535)")
+        }
+        report.checkPositive(connectTimeout, "upstream.connect_timeout")
+        tls?.validate(into: &report)
+    }
+}
+
+extension UpstreamTLSConfiguration {
+    func validate(into report: inout ValidationReport) {
+        if let caFilePath {
+            report.checkReadableFile(caFilePath, "upstream.tls.ca_file")
+        }
+        if serverName?.isEmpty == true {
+            report.add("upstream.tls.server_name", "must not be empty (leave it out to use upstream.host)")
+        }
+        if let certificatePath {
+            report.checkReadableFile(certificatePath, "upstream.tls.certificate")
+        }
+        if let keyPath {
+            report.checkReadableFile(keyPath, "upstream.tls.key")
+        }
+        if (certificatePath == nil) != (keyPath == nil) {
+            let (missing, present) = certificatePath == nil ? ("certificate", "key") : ("key", "certificate")
+            report.add("upstream.tls.\(missing)", "is required when upstream.tls.\(present) is set (a client certificate needs both)")
+        }
+    }
+}
+
+extension TimeoutConfiguration {
+    func validate(into report: inout ValidationReport) {
+        report.checkPositive(handshake, "timeouts.handshake")
+        report.checkPositive(connectPacket, "timeouts.connect")
+        report.checkPositive(closeHandshake, "timeouts.close")
+    }
+}
+
+extension LimitsConfiguration {
+    /// Below 1 KiB ordinary upgrade requests are refused; above 1 MiB a slow client can pin too much memory.
+    static let requestHeadSizeRange = 1024...(1024 * 1024)
+
+    func validate(into report: inout ValidationReport) {
+        if !Self.requestHeadSizeRange.contains(maxRequestHeadSize) {
+            report.add("limits.max_request_head_size", "\(maxRequestHeadSize) is out of range (1KiB to 1MiB)")
+        }
+    }
+}
+
+extension ShutdownConfiguration {
+    func validate(into report: inout ValidationReport) {
+        report.checkPositive(gracePeriod, "shutdown.grace_period")
+    }
+}
+
+extension LoggingConfiguration {
+    /// swift-log's levels, by their names.
+    public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    func validate(into report: inout ValidationReport) {
+        if !Self.levels.contains(level) {
+            report.add("logging.level", "'\(level)' is not one of: \(Self.levels.joined(separator: ", "))\(Suggestion.didYouMean(level, in: Self.levels))")
+        }
+    }
+}
