@@ -8,6 +8,8 @@ public struct TestTLS: Sendable {
     public var trustRootsPEMPath: String?
     /// Sent as SNI and checked against the certificate's names. An IP literal is not sent as SNI (not allowed);
     /// with `nil` (or an IP) and trust roots set, the certificate is checked against the IP address connected to.
+    /// Note that NIOSSL accepts a certificate when *either* a DNS entry matches this name *or* an IP entry matches
+    /// the address connected to: to prove a name check, connect to an address the certificate does not list.
     public var serverName: String?
     /// Restrict the protocol versions, e.g. `maximumVersion: .tlsv11` to check that the server refuses old TLS.
     public var minimumVersion: TLSVersion?
