@@ -33,7 +33,8 @@ public struct HTTPHandshakeResponse: Sendable, CustomStringConvertible {
         return headers.filter { $0.name.lowercased() == wanted }.map(\.value)
     }
 
-    /// The comma-separated tokens of every `name` header, lowercased and trimmed (`Connection: keep-alive, Upgrade` → `["keep-alive", "upgrade"]`).
+    /// The comma-separated tokens of every `name` header, lowercased and trimmed
+    /// (`Connection: keep-alive, Upgrade` → `["keep-alive", "upgrade"]`).
     public func tokens(_ name: String) -> [String] {
         values(name).flatMap { $0.split(separator: ",") }
             .map { $0.trimmingHTTPWhitespace().lowercased() }

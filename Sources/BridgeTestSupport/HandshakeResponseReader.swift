@@ -94,7 +94,8 @@ final class HandshakeResponseReader: ChannelInboundHandler {
                 phase = .body(response, framing, body)
             case .malformed(let why):
                 phase = .finished
-                state.update { $0.handshakeFailure = TestClientError(.handshakeFailed, "\(why) in chunked body of:\n\(response.rawHead)") }
+                let error = TestClientError(.handshakeFailed, "\(why) in chunked body of:\n\(response.rawHead)")
+                state.update { $0.handshakeFailure = error }
             }
         case .length, .untilClose:
             phase = .body(response, framing, body)
@@ -130,10 +131,11 @@ final class HandshakeResponseReader: ChannelInboundHandler {
             complete(response, body: body)
         case .body(let response, _, let body):
             phase = .finished
-            state.update {
-                $0.handshakeFailure = TestClientError(
-                    .connectionClosed, "connection closed in the middle of the body (\(body.count) bytes received) of:\n\(response.rawHead)")
-            }
+            let error = TestClientError(
+                .connectionClosed,
+                "connection closed in the middle of the body (\(body.count) bytes received) of:\n\(response.rawHead)"
+            )
+            state.update { $0.handshakeFailure = error }
         case .passThrough, .finished:
             break
         }

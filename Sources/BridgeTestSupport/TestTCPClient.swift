@@ -26,7 +26,9 @@ public final class TestTCPClient: Sendable {
         self.state = state
     }
 
-    public static func connect(host: String, port: Int, tls: TestTLS? = nil, timeout: Duration = .seconds(5)) async throws -> TestTCPClient {
+    public static func connect(
+        host: String, port: Int, tls: TestTLS? = nil, timeout: Duration = .seconds(5)
+    ) async throws -> TestTCPClient {
         let state = WaitableState(State())
         let channel = try await ClientChannel.open(host: host, port: port, tls: tls, timeout: timeout) { pipeline in
             try pipeline.addHandler(ByteCollector(state: state))
@@ -89,7 +91,6 @@ public final class TestTCPClient: Sendable {
 
     public func resumeReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: true).get()
-        channel.read()
     }
 
     public var isClosed: Bool { state.read { $0.closed } }

@@ -65,7 +65,7 @@ public final class TestWebSocketClient: Sendable {
         let state = WaitableState(WebSocketConnectionState())
         let channel = try await openChannel(host: host, port: port, tls: tls, timeout: timeout, state: state, options: options)
         do {
-            try await ClientChannel.writeRaw(request.bytes, on: channel, below: HandshakeResponseReader.name)
+            try await sendRequest(request.bytes, on: channel, state: state)
             let response = try await awaitResponse(state: state, deadline: deadline, timeout: timeout, awaiting: "GET \(path)")
             guard response.status == 101 else {
                 try? await channel.close()
@@ -91,7 +91,7 @@ public final class TestWebSocketClient: Sendable {
         let state = WaitableState(WebSocketConnectionState())
         let channel = try await openChannel(host: host, port: port, tls: tls, timeout: timeout, state: state, options: Options())
         defer { channel.close(promise: nil) }
-        try await ClientChannel.writeRaw(bytes, on: channel, below: HandshakeResponseReader.name)
+        try await sendRequest(bytes, on: channel, state: state)
         return try await awaitResponse(state: state, deadline: deadline, timeout: timeout, awaiting: "the raw request")
     }
 
@@ -104,6 +104,19 @@ public final class TestWebSocketClient: Sendable {
             try pipeline.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: options.maximumFrameSize)))
             try pipeline.addHandler(WebSocketFrameEncoder())
             try pipeline.addHandler(FrameCollector(state: state, options: options))
+        }
+    }
+
+    /// Writes the request; if the connection is already gone (a TLS handshake can fail that fast), says why.
+    private static func sendRequest(
+        _ bytes: [UInt8], on channel: any Channel, state: WaitableState<WebSocketConnectionState>
+    ) async throws {
+        do {
+            try await ClientChannel.writeRaw(bytes, on: channel, below: HandshakeResponseReader.name)
+        } catch {
+            let errors = state.read { $0.errors }
+            guard !errors.isEmpty else { throw error }
+            throw TestClientError(.connectFailed, "connection failed before the request was sent: \(errors.joined(separator: "; "))")
         }
     }
 
@@ -144,7 +157,8 @@ public final class TestWebSocketClient: Sendable {
         var start = 0
         repeat {
             let end = min(start + fragmentSize, payload.count)
-            frames.append(OutgoingFrame(opcode: frames.isEmpty ? .binary : .continuation, payload: Array(payload[start..<end]), fin: end == payload.count))
+            let opcode: WebSocketOpcode = frames.isEmpty ? .binary : .continuation
+            frames.append(OutgoingFrame(opcode: opcode, payload: Array(payload[start..<end]), fin: end == payload.count))
             start = end
         } while start < payload.count
         try await sendFrames(frames)
@@ -278,7 +292,9 @@ public final class TestWebSocketClient: Sendable {
     /// server's close frame, then closes TCP. Returns the server's close (nil if it closed TCP without one).
     /// Throws `.timedOut` if neither arrives in time (TCP is closed anyway).
     @discardableResult
-    public func close(code: UInt16 = 1000, reason: String = "", timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, reason: String)? {
+    public func close(
+        code: UInt16 = 1000, reason: String = "", timeout: Duration = .seconds(5)
+    ) async throws -> (code: UInt16?, reason: String)? {
         let alreadySent = state.update { state -> Bool in
             defer { state.closeSent = true }
             return state.closeSent
@@ -293,7 +309,9 @@ public final class TestWebSocketClient: Sendable {
             return state.tcpClosed ? .some(nil) : nil
         }
         guard let reply else {
-            throw TestClientError(.timedOut, "timed out after \(timeout.shortDescription) waiting for the server's close frame; \(summary)")
+            throw TestClientError(
+                .timedOut, "timed out after \(timeout.shortDescription) waiting for the server's close frame; \(summary)"
+            )
         }
         return reply.map(\.close)
     }
@@ -305,7 +323,8 @@ public final class TestWebSocketClient: Sendable {
 
     // MARK: - Flow control and inspection
 
-    /// Stops reading from the socket (autoRead off), so the server's writes back up: a slow client.
+    /// Stops reading from the socket (autoRead off: NIO drops its read interest at once), so the server's writes
+    /// back up in the kernel buffers and then in the server: a slow client. Sending still works.
     public func pauseReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: false).get()
     }
@@ -313,7 +332,6 @@ public final class TestWebSocketClient: Sendable {
     /// Reads again after `pauseReading()`.
     public func resumeReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: true).get()
-        channel.read()
     }
 
     /// Whether the TCP connection is closed (by either side).

@@ -154,7 +154,9 @@ import Testing
                 ("-verify_ip", "127.0.0.1", true), ("-verify_ip", "::1", true),
                 ("-verify_hostname", "example.com", false), ("-verify_ip", "10.9.8.7", false),
             ] {
-                let result = try run(openssl, ["verify", "-purpose", "sslserver", "-CAfile", paths.caCertificate, option, value, paths.certificate])
+                let result = try run(
+                    openssl, ["verify", "-purpose", "sslserver", "-CAfile", paths.caCertificate, option, value, paths.certificate]
+                )
                 #expect((result.status == 0) == valid, "\(option) \(value): \(result.output)")
             }
 

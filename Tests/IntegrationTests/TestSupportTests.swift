@@ -1,3 +1,4 @@
+import BridgeServer
 import BridgeTestSupport
 import Foundation
 import Testing
@@ -54,6 +55,18 @@ import Testing
         }
     }
 
+    @Test func closeHandshakeWithMosquitto() async throws {
+        try await withBroker { broker in
+            let port = try #require(broker.websocketsPort)
+            let ws = try #require(try await TestWebSocketClient.connect(host: broker.host, port: port, path: "/mqtt").client)
+            try await ws.sendBinary(Self.connect)
+            #expect(try await ws.receiveBinaryMessage() == Self.connack)
+            let reply = try await ws.close(code: 1000)
+            #expect(reply?.code == 1000, "\(ws.summary)")
+            try await ws.expectTCPClose()
+        }
+    }
+
     @Test func mosquittoTCPListenerAnswersConnect() async throws {
         try await withBroker { broker in
             let tcp = try await TestTCPClient.connect(host: broker.host, port: broker.port)
@@ -75,7 +88,10 @@ import Testing
     @Test func non101ResponsesAreReadWithTheirBodies() async throws {
         let cases: [(reply: String, status: Int, body: String)] = [
             ("HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\nX-Extra: a\r\nX-Extra: b\r\n\r\nbad request", 400, "bad request"),
-            ("HTTP/1.1 426 Upgrade Required\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 426, "hello world"),
+            (
+                "HTTP/1.1 426 Upgrade Required\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+                426, "hello world"
+            ),
             ("HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\nno such route", 404, "no such route"),
         ]
         for (reply, status, body) in cases {
@@ -118,7 +134,8 @@ import Testing
     }
 
     @Test func a101WithAWrongAcceptIsRefused() async throws {
-        let reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        let reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         let server = try await ScriptedTCPServer.start(script: Self.afterRequestHead(reply: Array(reply.utf8), close: false))
         let error = await #expect(throws: TestClientError.self) {
             try await TestWebSocketClient.connect(host: server.host, port: server.port, path: "/mqtt")
@@ -191,15 +208,7 @@ import Testing
     }
 
     @Test func outgoingFramesAreMaskedUnlessAskedOtherwise() async throws {
-        let server = try await ScriptedTCPServer.start { unconsumed in
-            guard let head = Self.requestHead(unconsumed) else { return nil }
-            unconsumed.removeFirst(head.utf8.count)
-            let key = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
-                .dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) ?? ""
-            return ScriptedTCPServer.Reply(bytes: Array(
-                ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
-                    + "Sec-WebSocket-Accept: \(WebSocketHandshakeKey.acceptValue(forKey: key))\r\n\r\n").utf8))
-        }
+        let server = try await ScriptedTCPServer.start(script: Self.upgrading { _ in nil })
         let ws = try #require(try await TestWebSocketClient.connect(host: server.host, port: server.port, path: "/").client)
         try await ws.sendBinary([1, 2, 3])
         try await ws.sendFrame(opcode: .text, payload: Array("hi".utf8), masked: false, reservedBits: 0x40)
@@ -222,6 +231,63 @@ import Testing
         await server.stop()
     }
 
+    /// A paused client reads nothing (the server's frame waits in the socket) until it resumes.
+    @Test func pausedClientReadsNothingUntilResumed() async throws {
+        // Each client frame makes the server send one binary frame "AB".
+        let server = try await ScriptedTCPServer.start(script: Self.upgrading { unconsumed in
+            let frames = Self.clientFrames(unconsumed)
+            guard !frames.isEmpty else { return nil }
+            unconsumed.removeAll()
+            return ScriptedTCPServer.Reply(bytes: [0x82, 0x02, 0xAB, 0xCD])
+        })
+        let ws = try #require(try await TestWebSocketClient.connect(host: server.host, port: server.port, path: "/").client)
+        try await ws.sendBinary([1])
+        #expect(try await ws.receiveBinaryMessage() == [0xAB, 0xCD])
+
+        try await ws.pauseReading()
+        try await ws.sendBinary([2])
+        let error = await #expect(throws: TestClientError.self) { try await ws.receiveFrame(timeout: .milliseconds(300)) }
+        #expect(error?.kind == .timedOut)
+        try await ws.resumeReading()
+        #expect(try await ws.receiveBinaryMessage() == [0xAB, 0xCD])
+        await ws.closeTCP()
+        await server.stop()
+    }
+
+    /// wss: the same client through TLS, trusting a development CA and checking the name.
+    @Test func webSocketOverTLS() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("wss-test-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let paths = try DevelopmentCertificate.ensure(in: directory)
+        let server = try await ScriptedTCPServer.start(
+            tls: .init(certificatePEMPath: paths.certificate, privateKeyPEMPath: paths.key),
+            script: Self.upgrading { unconsumed in
+                guard !Self.clientFrames(unconsumed).isEmpty else { return nil }
+                unconsumed.removeAll()
+                return ScriptedTCPServer.Reply(bytes: [0x82, 0x01, 0x42])
+            }
+        )
+        let tls = TestTLS(trustRootsPEMPath: paths.caCertificate, serverName: "localhost")
+        let (response, client) = try await TestWebSocketClient.connect(
+            host: server.host, port: server.port, path: "/wss", tls: tls, subprotocols: nil
+        )
+        #expect(response.status == 101)
+        let ws = try #require(client)
+        try await ws.sendBinary([0])
+        #expect(try await ws.receiveBinaryMessage() == [0x42])
+        await ws.closeTCP()
+
+        // Trusting another CA, the handshake fails, and connect says so.
+        let otherCA = try DevelopmentCertificate.ensure(in: directory + "/other").caCertificate
+        let untrusted = await #expect(throws: TestClientError.self) {
+            try await TestWebSocketClient.connect(
+                host: server.host, port: server.port, path: "/wss", tls: TestTLS(trustRootsPEMPath: otherCA, serverName: "localhost")
+            )
+        }
+        #expect(untrusted?.kind == .connectFailed, "\(String(describing: untrusted))")
+        await server.stop()
+    }
+
     // MARK: - Helpers
 
     private func withBroker(_ body: (MosquittoProcess) async throws -> Void) async throws {
@@ -234,6 +300,20 @@ import Testing
             throw error
         }
         await broker.stop()
+    }
+
+    /// Answers the upgrade request with a valid 101 (no subprotocol), then hands later bytes to `afterUpgrade`.
+    static func upgrading(then afterUpgrade: @escaping ScriptedTCPServer.Script) -> ScriptedTCPServer.Script {
+        { unconsumed in
+            guard unconsumed.starts(with: Array("GET ".utf8)) else { return afterUpgrade(&unconsumed) }
+            guard let head = requestHead(unconsumed) else { return nil }
+            unconsumed.removeFirst(head.utf8.count)
+            let key = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
+                .dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) ?? ""
+            let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: \(WebSocketHandshakeKey.acceptValue(forKey: key))\r\n\r\n"
+            return ScriptedTCPServer.Reply(bytes: Array(response.utf8))
+        }
     }
 
     /// Replies once the request head is complete.
