@@ -22,9 +22,8 @@ struct MQTTFieldReader {
         }
         guard packet.readableBytes == header.packetLength else {
             let name = header.type.description.uppercased()
-            throw .malformed(
-                "\(name) buffer holds \(packet.readableBytes) bytes but its fixed header announces \(header.packetLength)"
-            )
+            let held = packet.readableBytes
+            throw .malformed("\(name) buffer holds \(held) bytes but its fixed header announces \(header.packetLength)")
         }
         self.header = header
         guard let body = packet.getSlice(at: packet.readerIndex + header.headerLength, length: header.remainingLength)
@@ -79,6 +78,9 @@ struct MQTTFieldReader {
     /// A two-byte length followed by that many bytes of UTF-8.
     mutating func readString(_ field: StaticString) throws(MQTTWireError) -> String {
         let bytes = try self.readBinary(field)
+        if bytes.readableBytesView.contains(0) {
+            throw .malformed("\(field) contains U+0000")
+        }
         guard let string = Self.decodeUTF8(bytes) else {
             throw .malformed("\(field) is not valid UTF-8")
         }
@@ -101,9 +103,8 @@ struct MQTTFieldReader {
     /// Throws unless the fixed header carries exactly `flags`.
     func expectFlags(_ flags: UInt8) throws(MQTTWireError) {
         if self.header.flags != flags {
-            throw .malformed(
-                "\(self.header.type.description.uppercased()) with fixed header flags \(self.header.flags), expected \(flags)"
-            )
+            let name = self.header.type.description.uppercased()
+            throw .malformed("\(name) with fixed header flags \(self.header.flags), expected \(flags)")
         }
     }
 

@@ -138,7 +138,8 @@ extension MQTTPacket {
             default:
                 throw MQTTWireError(
                     code: .unexpectedPacketType,
-                    description: "expected a publish acknowledgement, got \(reader.header.type.description.uppercased())"
+                    description:
+                        "expected a publish acknowledgement, got \(reader.header.type.description.uppercased())"
                 )
             }
             self.type = reader.header.type

@@ -68,7 +68,12 @@ extension MQTTPacket {
 
     /// Writes a fixed header and reserves room for the whole packet.
     @inlinable
-    static func writeFixedHeader(_ type: MQTTPacketType, flags: UInt8 = 0, remainingLength: Int, to buffer: inout ByteBuffer) {
+    static func writeFixedHeader(
+        _ type: MQTTPacketType,
+        flags: UInt8 = 0,
+        remainingLength: Int,
+        to buffer: inout ByteBuffer
+    ) {
         buffer.reserveCapacity(
             minimumWritableBytes: 1 + MQTTVariableByteInteger.encodedLength(of: remainingLength) + remainingLength
         )

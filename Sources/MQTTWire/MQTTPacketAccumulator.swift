@@ -79,7 +79,8 @@ public struct MQTTPacketAccumulator: Sendable {
     }
 
     /// Like `nextPacket()`, also returning the packet's parsed fixed header (for its type, without a second parse).
-    public mutating func nextPacketWithHeader() throws(MQTTWireError) -> (header: MQTTFixedHeader, packet: ByteBuffer)? {
+    public mutating func nextPacketWithHeader() throws(MQTTWireError) -> (header: MQTTFixedHeader, packet: ByteBuffer)?
+    {
         if let failure = self.failure {
             throw failure
         }

@@ -27,8 +27,9 @@ public struct MQTTStreamScanner: Sendable {
     }
 
     /// True when no packet is partially received: every byte scanned so far belongs to a whole packet.
+    /// False after an error, since the stream then has no meaningful boundaries.
     public var isAtPacketBoundary: Bool {
-        self.bodyBytesRemaining == 0 && self.pendingFirstByte == nil
+        self.failure == nil && self.bodyBytesRemaining == 0 && self.pendingFirstByte == nil
     }
 
     /// Calls `onPacket` once per fixed header completed within `chunk`, in order. The header is reported as soon

@@ -30,8 +30,8 @@ public struct MQTTSubscribeInfo: Sendable, Hashable {
     /// Parses a whole SUBSCRIBE packet (fixed header included).
     ///
     /// - Throws: `.unexpectedPacketType` for another packet type; `.malformedPacket` for fixed header flags other
-    ///   than `0b0010`, packet identifier 0, no filter, an empty filter, a reserved option bit set, QoS 3, retain handling 3 (5.0),
-    ///   a truncated field or a filter that is not UTF-8.
+    ///   than `0b0010`, packet identifier 0, no filter, an empty filter, a reserved option bit set, QoS 3,
+    ///   retain handling 3 (5.0), a truncated field or a filter that is not UTF-8.
     public init(parsing packet: ByteBuffer, version: MQTTProtocolVersion) throws(MQTTWireError) {
         var reader = try MQTTFieldReader(packet: packet, expecting: .subscribe)
         guard reader.header.flags == 0b0010 else {
