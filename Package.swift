@@ -49,6 +49,7 @@ let package = Package(
             dependencies: nio + [
                 "MQTTWire", "WebSocketTransport", "BridgeConfig",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

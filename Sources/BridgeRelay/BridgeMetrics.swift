@@ -1,0 +1,124 @@
+import CoreMetrics
+import MQTTWire
+import Synchronization
+
+/// Metric handles, created once per route at start-up so the relay never looks a metric up by name on
+/// its hot path. Counts are added per read burst, not per message.
+///
+/// Names follow Prometheus conventions (`_total`, `_seconds`, `_bytes`); the exporter is set up by
+/// whoever bootstraps swift-metrics (the admin listener), so without one these are no-ops.
+public final class BridgeMetrics: Sendable {
+    public enum Direction: String, Sendable, CaseIterable {
+        case clientToBroker = "client_to_broker"
+        case brokerToClient = "broker_to_client"
+    }
+
+    /// Per-route handles.
+    public final class Route: Sendable {
+        public let name: String
+        let openSessions: Meter
+        let sessions: Counter
+        let bytes: [Counter]  // indexed by Direction order
+        let packets: [[Counter]]  // [direction][packet type raw value]
+        private let factory: any MetricsFactory
+        private let closes = Mutex<[String: Counter]>([:])
+        private let handshakes = Mutex<[String: Counter]>([:])
+
+        init(name: String, factory: any MetricsFactory) {
+            self.name = name
+            self.factory = factory
+            self.openSessions = Meter(label: "mqtt_ws_bridge_sessions_open", dimensions: [("route", name)], factory: factory)
+            self.sessions = Counter(label: "mqtt_ws_bridge_sessions_total", dimensions: [("route", name)], factory: factory)
+            self.bytes = Direction.allCases.map {
+                Counter(label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
+            }
+            self.packets = Direction.allCases.map { direction in
+                MQTTPacketType.allCases.map { type in
+                    Counter(
+                        label: "mqtt_ws_bridge_mqtt_packets_total",
+                        dimensions: [("route", name), ("direction", direction.rawValue), ("type", type.description)],
+                        factory: factory
+                    )
+                }
+            }
+        }
+
+        /// One handshake outcome: `accepted` or a refusal reason such as `subprotocol_refused`.
+        public func handshake(_ result: String) {
+            self.counter(in: self.handshakes, key: result) {
+                Counter(label: "mqtt_ws_bridge_handshakes_total", dimensions: [("route", self.name), ("result", result)], factory: self.factory)
+            }.increment()
+        }
+
+        /// One session ended with this WebSocket close code (`1006` when no close frame was exchanged).
+        func closed(code: UInt16, initiator: String) {
+            let key = "\(code)/\(initiator)"
+            self.counter(in: self.closes, key: key) {
+                Counter(
+                    label: "mqtt_ws_bridge_closes_total",
+                    dimensions: [("route", self.name), ("code", String(code)), ("initiator", initiator)],
+                    factory: self.factory
+                )
+            }.increment()
+        }
+
+        func record(_ counts: inout PacketCounts, direction: Direction) {
+            let perType = self.packets[direction == .clientToBroker ? 0 : 1]
+            counts.drain { type, count in perType[Int(type)].increment(by: Int64(count)) }
+        }
+
+        func recordBytes(_ count: Int, direction: Direction) {
+            guard count > 0 else { return }
+            self.bytes[direction == .clientToBroker ? 0 : 1].increment(by: Int64(count))
+        }
+
+        private func counter(in cache: borrowing Mutex<[String: Counter]>, key: String, make: () -> Counter) -> Counter {
+            cache.withLock { counters in
+                if let counter = counters[key] { return counter }
+                let counter = make()
+                counters[key] = counter
+                return counter
+            }
+        }
+    }
+
+    private let routes: [String: Route]
+    /// Handshakes that matched no route (unknown path) or failed before routing (bad request, timeout).
+    public let unrouted: Route
+    let upstreamConnectDuration: CoreMetrics.Timer
+    let upstreamConnectFailures: Counter
+
+    public init(routeNames: [String], factory: any MetricsFactory = MetricsSystem.factory) {
+        var routes: [String: Route] = [:]
+        for name in routeNames { routes[name] = Route(name: name, factory: factory) }
+        self.routes = routes
+        self.unrouted = Route(name: "none", factory: factory)
+        self.upstreamConnectDuration = CoreMetrics.Timer(label: "mqtt_ws_bridge_upstream_connect_seconds", dimensions: [], factory: factory)
+        self.upstreamConnectFailures = Counter(label: "mqtt_ws_bridge_upstream_connect_failures_total", dimensions: [], factory: factory)
+    }
+
+    public func route(_ name: String) -> Route {
+        self.routes[name] ?? self.unrouted
+    }
+}
+
+/// MQTT packets counted by type within one read burst, without allocating.
+struct PacketCounts {
+    private var counts = InlineArray<16, UInt32>(repeating: 0)
+    private(set) var isEmpty = true
+
+    mutating func add(_ type: MQTTPacketType) {
+        self.counts[Int(type.rawValue)] &+= 1
+        self.isEmpty = false
+    }
+
+    /// Calls `body` for each non-zero count and resets the counts.
+    mutating func drain(_ body: (UInt8, UInt32) -> Void) {
+        guard !self.isEmpty else { return }
+        for index in 0..<16 where self.counts[index] > 0 {
+            body(UInt8(index), self.counts[index])
+            self.counts[index] = 0
+        }
+        self.isEmpty = true
+    }
+}

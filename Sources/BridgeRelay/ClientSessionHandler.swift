@@ -1,0 +1,439 @@
+import Logging
+import MQTTWire
+import NIOCore
+import WebSocketTransport
+
+/// What the front end knows about a session when it hands the connection over.
+public struct SessionDescriptor: Sendable {
+    /// The client's address as the access log shows it.
+    public var clientAddress: String
+    public var listener: String
+    public var route: String
+    /// The `Sec-WebSocket-Protocol` value answered in the 101, or nil when none was.
+    public var subprotocol: String?
+
+    public init(clientAddress: String, listener: String, route: String, subprotocol: String?) {
+        self.clientAddress = clientAddress
+        self.listener = listener
+        self.route = route
+        self.subprotocol = subprotocol
+    }
+}
+
+/// Per-route relay settings.
+public struct SessionSettings: Sendable {
+    /// Largest MQTT packet accepted from the client and relayed from the broker.
+    public var maximumPacketSize: Int
+    /// From the 101 until the client's whole CONNECT has arrived.
+    public var connectPacketTimeout: TimeAmount
+    /// From dialling until the broker connection is ready (TCP + TLS).
+    public var upstreamReadyTimeout: TimeAmount
+    /// After the client is gone, how long the broker gets to close its side before the bridge closes it.
+    public var upstreamLingerTimeout: TimeAmount
+
+    public init(
+        maximumPacketSize: Int,
+        connectPacketTimeout: TimeAmount = .seconds(10),
+        upstreamReadyTimeout: TimeAmount = .seconds(5),
+        upstreamLingerTimeout: TimeAmount = .seconds(3)
+    ) {
+        self.maximumPacketSize = maximumPacketSize
+        self.connectPacketTimeout = connectPacketTimeout
+        self.upstreamReadyTimeout = upstreamReadyTimeout
+        self.upstreamLingerTimeout = upstreamLingerTimeout
+    }
+}
+
+/// The client side of the glue: the last handler of the client channel, behind `WebSocketMessageCodec`.
+///
+/// Client → broker: the codec delivers unmasked MQTT bytes per read burst; `MQTTStreamScanner`
+/// checks packet boundaries and limits without holding bytes, and the bytes go to the broker as they
+/// are, one write and one flush per burst. Only the first packet is held: the CONNECT is inspected
+/// (for logs) and the broker is dialled after it, on this channel's event loop.
+///
+/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written to the
+/// codec as one binary message; one flush per broker read burst.
+///
+/// Decisions are made by `SessionStateMachine`; this class performs them.
+public final class ClientSessionHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private var machine = SessionStateMachine()
+    private let descriptor: SessionDescriptor
+    private let settings: SessionSettings
+    private let connector: any UpstreamConnector
+    private let metrics: BridgeMetrics.Route
+    private let connectMetrics: BridgeMetrics
+    private var logger: Logger
+    private let accessLogger: Logger?
+
+    private var context: ChannelHandlerContext?
+    private var upstream: UpstreamHandler?
+
+    private var scanner: MQTTStreamScanner
+    private var accumulator: MQTTPacketAccumulator
+    /// Client bytes from the CONNECT on, held until the broker connection is ready.
+    private var held: ByteBuffer?
+    /// Length of the first packet (the CONNECT), known once its fixed header has arrived.
+    private var connectPacketLength: Int?
+    private var sawFirstPacket = false
+    private var firstPacketProblem: String?
+
+    private var pendingRead = false
+    private var upstreamNeedsFlush = false
+    private var clientNeedsFlush = false
+    private var clientCounts = PacketCounts()
+    private var brokerCounts = PacketCounts()
+    private var burstBytesFromClient = 0
+    private var burstBytesToClient = 0
+    private var totalBytesFromClient = 0
+    private var totalBytesToClient = 0
+
+    private let startedAt = NIODeadline.now()
+    private var dialStartedAt: NIODeadline?
+    private var connectPacketTimer: Scheduled<Void>?
+    private var upstreamTimer: Scheduled<Void>?
+    private var transportError: String?
+
+    public init(
+        descriptor: SessionDescriptor,
+        settings: SessionSettings,
+        connector: any UpstreamConnector,
+        metrics: BridgeMetrics,
+        logger: Logger,
+        accessLogger: Logger?
+    ) {
+        self.descriptor = descriptor
+        self.settings = settings
+        self.connector = connector
+        self.connectMetrics = metrics
+        self.metrics = metrics.route(descriptor.route)
+        self.logger = logger
+        self.logger[metadataKey: "client"] = "\(descriptor.clientAddress)"
+        self.logger[metadataKey: "route"] = "\(descriptor.route)"
+        self.accessLogger = accessLogger
+        self.scanner = MQTTStreamScanner(maximumPacketSize: settings.maximumPacketSize)
+        self.accumulator = MQTTPacketAccumulator(maximumPacketSize: settings.maximumPacketSize)
+    }
+
+    // MARK: Channel events
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.metrics.sessions.increment()
+        self.metrics.openSessions.increment()
+        let timeout = self.settings.connectPacketTimeout
+        self.connectPacketTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            self.perform(self.machine.connectTimedOut(after: "\(timeout.nanoseconds / 1_000_000_000) s"))
+        }
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = self.unwrapInboundIn(data)
+        switch self.machine.state {
+        case .awaitingConnect, .connectingUpstream, .relaying:
+            break
+        case .closing, .closed:
+            return  // the session is ending; nothing more goes to the broker
+        }
+        self.burstBytesFromClient += bytes.readableBytes
+
+        do {
+            try self.scanner.scan(bytes) { header in
+                self.clientCounts.add(header.type)
+                if !self.sawFirstPacket {
+                    self.sawFirstPacket = true
+                    if header.type == .connect {
+                        self.connectPacketLength = header.packetLength
+                    } else {
+                        self.firstPacketProblem = "first packet must be CONNECT, got \(header.type)"
+                    }
+                }
+            }
+        } catch {
+            let code: WebSocketCloseCode = error.code == .packetTooLarge ? .messageTooBig : .protocolError
+            self.perform(self.machine.clientViolatedMQTT(code, error.description))
+            return
+        }
+        if let problem = self.firstPacketProblem {
+            self.perform(self.machine.clientViolatedMQTT(.protocolError, problem))
+            return
+        }
+
+        switch self.machine.state {
+        case .awaitingConnect:
+            self.hold(bytes)
+            self.inspectConnectIfComplete()
+        case .connectingUpstream:
+            self.hold(bytes)
+        case .relaying:
+            self.upstream?.partnerWrite(bytes)
+            self.upstreamNeedsFlush = true
+        case .closing, .closed:
+            break
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        if self.upstreamNeedsFlush {
+            self.upstreamNeedsFlush = false
+            self.upstream?.partnerFlush()
+        }
+        self.metrics.record(&self.clientCounts, direction: .clientToBroker)
+        self.metrics.recordBytes(self.burstBytesFromClient, direction: .clientToBroker)
+        self.totalBytesFromClient += self.burstBytesFromClient
+        self.burstBytesFromClient = 0
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { self.upstream?.partnerBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        switch self.machine.state {
+        case .connectingUpstream:
+            // Nothing can be forwarded yet: leave the bytes in the kernel.
+            self.pendingRead = true
+        case .relaying where !(self.upstream?.isWritable ?? true):
+            self.pendingRead = true
+        default:
+            context.read()
+        }
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        switch event {
+        case let event as WebSocketEvent:
+            switch event {
+            case .closeReceived(let code, let reason):
+                self.perform(self.machine.clientSentClose(code: code, reason: reason))
+            case .protocolViolation(let error):
+                self.perform(self.machine.clientViolatedWebSocket(error))
+            case .pongReceived:
+                break
+            }
+        case is ChannelShouldQuiesceEvent:
+            self.perform(self.machine.drain())
+        default:
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // Transport errors (TLS alerts, resets): the client is gone.
+        if self.transportError == nil { self.transportError = UpstreamErrorDescription.describe(error) }
+        context.close(promise: nil)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        self.connectPacketTimer?.cancel()
+        self.upstreamTimer?.cancel()
+        self.perform(self.machine.clientInactive(transportError: self.transportError))
+        self.finish()
+        context.fireChannelInactive()
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.connectPacketTimer?.cancel()
+        self.upstreamTimer?.cancel()
+        self.context = nil
+    }
+
+    // MARK: CONNECT
+
+    private func hold(_ bytes: ByteBuffer) {
+        if self.held == nil {
+            self.held = bytes
+        } else {
+            var bytes = bytes
+            self.held!.writeBuffer(&bytes)
+        }
+    }
+
+    private func inspectConnectIfComplete() {
+        guard let length = self.connectPacketLength, let held = self.held, held.readableBytes >= length,
+            let packet = held.getSlice(at: held.readerIndex, length: length)
+        else { return }
+        do {
+            let info = try MQTTConnectInfo(parsing: packet)
+            self.connectPacketTimer?.cancel()
+            self.connectPacketTimer = nil
+            self.logger.debug(
+                "CONNECT",
+                metadata: [
+                    "client_id": "\(info.clientID)", "mqtt_version": "\(info.version?.description ?? "level \(info.protocolLevelByte)")",
+                    "username": "\(info.username ?? "-")", "keepalive": "\(info.keepAlive)", "clean_start": "\(info.cleanStart)",
+                ]
+            )
+            self.perform(self.machine.connectReceived(info))
+        } catch {
+            self.perform(self.machine.clientViolatedMQTT(.protocolError, "malformed CONNECT: \(error)"))
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ action: SessionStateMachine.Action) {
+        guard let context = self.context else { return }
+        switch action {
+        case .none:
+            break
+        case .dialUpstream:
+            self.dial(context: context)
+        case .startRelaying:
+            self.upstreamTimer?.cancel()
+            self.upstreamTimer = nil
+            if let started = self.dialStartedAt {
+                self.connectMetrics.upstreamConnectDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+            }
+            if let held = self.held, let upstream = self.upstream {
+                self.held = nil
+                upstream.partnerWrite(held)
+                upstream.partnerFlush()
+            }
+            if self.pendingRead {
+                self.pendingRead = false
+                context.read()
+            }
+        case .refuseWithConnack(let version, let ending):
+            self.connectMetrics.upstreamConnectFailures.increment()
+            self.cancelTimers()
+            self.held = nil
+            self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.connector.endpointDescription)"])
+            context.write(self.wrapOutboundOut(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator)), promise: nil)
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.reason), promise: nil)
+            self.closeUpstream(graceful: false)
+        case .closeClient(let ending):
+            self.cancelTimers()
+            self.held = nil
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.reason), promise: nil)
+            self.closeUpstream(graceful: true)
+        case .closeUpstream:
+            self.cancelTimers()
+            self.closeUpstream(graceful: true)
+        }
+    }
+
+    private func dial(context: ChannelHandlerContext) {
+        let handler = UpstreamHandler(session: self)
+        self.upstream = handler
+        self.dialStartedAt = .now()
+        let timeout = self.settings.upstreamReadyTimeout
+        self.upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            guard self.upstream === handler else { return }
+            self.perform(self.machine.upstreamFailed("no connection within \(timeout.nanoseconds / 1_000_000) ms"))
+        }
+        self.connector.connect(on: context.eventLoop, handler: NIOLoopBound(handler, eventLoop: context.eventLoop))
+            .assumeIsolated()
+            .whenFailure { error in
+                guard self.upstream === handler else { return }
+                self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)))
+            }
+    }
+
+    private func closeUpstream(graceful: Bool) {
+        guard let upstream = self.upstream else { return }
+        self.upstream = nil
+        if graceful, self.upstreamNeedsFlush {
+            self.upstreamNeedsFlush = false
+            upstream.partnerFlush()
+        }
+        upstream.partnerClose(graceful: graceful, fullCloseAfter: self.settings.upstreamLingerTimeout)
+    }
+
+    private func cancelTimers() {
+        self.connectPacketTimer?.cancel()
+        self.connectPacketTimer = nil
+        self.upstreamTimer?.cancel()
+        self.upstreamTimer = nil
+    }
+
+    // MARK: Partner API (called by UpstreamHandler on the same event loop)
+
+    var clientIsWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    func upstreamBecameReady() {
+        self.perform(self.machine.upstreamReady())
+    }
+
+    func upstreamRead(_ bytes: ByteBuffer) {
+        guard self.machine.state == .relaying, let context = self.context else { return }
+        self.burstBytesToClient += bytes.readableBytes
+        self.accumulator.append(bytes)
+        do {
+            while let (header, packet) = try self.accumulator.nextPacketWithHeader() {
+                self.brokerCounts.add(header.type)
+                context.write(self.wrapOutboundOut(packet), promise: nil)
+                self.clientNeedsFlush = true
+            }
+        } catch {
+            self.accumulator.reset()
+            self.perform(self.machine.upstreamFailed("broker sent an invalid packet: \(error)"))
+        }
+    }
+
+    func upstreamReadComplete() {
+        if self.clientNeedsFlush {
+            self.clientNeedsFlush = false
+            self.context?.flush()
+        }
+        self.metrics.record(&self.brokerCounts, direction: .brokerToClient)
+        self.metrics.recordBytes(self.burstBytesToClient, direction: .brokerToClient)
+        self.totalBytesToClient += self.burstBytesToClient
+        self.burstBytesToClient = 0
+    }
+
+    func upstreamBecameWritable() {
+        guard self.pendingRead, self.machine.state == .relaying, let context = self.context else { return }
+        self.pendingRead = false
+        context.read()
+    }
+
+    func upstreamInactive(failure: String?) {
+        self.upstream = nil
+        if self.clientNeedsFlush { self.upstreamReadComplete() }
+        if self.accumulator.bufferedByteCount > 0 {
+            self.logger.debug("broker closed mid-packet", metadata: ["buffered_bytes": "\(self.accumulator.bufferedByteCount)"])
+            self.accumulator.reset()
+        }
+        if let failure {
+            self.perform(self.machine.upstreamFailed(failure))
+        } else {
+            self.perform(self.machine.upstreamClosed())
+        }
+    }
+
+    // MARK: End of session
+
+    private func finish() {
+        self.totalBytesFromClient += self.burstBytesFromClient
+        self.totalBytesToClient += self.burstBytesToClient
+        self.metrics.openSessions.decrement()
+        let ending = self.machine.ending ?? SessionEnding(.client, .abnormalClosure, "connection closed")
+        self.metrics.closed(code: ending.code.rawValue, initiator: ending.initiator.rawValue)
+        guard let accessLogger = self.accessLogger else { return }
+        let connect = self.machine.connect
+        let duration = NIODeadline.now() - self.startedAt
+        accessLogger.info(
+            "session",
+            metadata: [
+                "client": "\(self.descriptor.clientAddress)",
+                "listener": "\(self.descriptor.listener)",
+                "route": "\(self.descriptor.route)",
+                "subprotocol": "\(self.descriptor.subprotocol ?? "none")",
+                "mqtt_version": "\(connect?.version?.description ?? "-")",
+                "client_id": "\(connect?.clientID ?? "-")",
+                "username": "\(connect?.username ?? "-")",
+                "bytes_in": "\(self.totalBytesFromClient)",
+                "bytes_out": "\(self.totalBytesToClient)",
+                "duration_ms": "\(duration.nanoseconds / 1_000_000)",
+                "closed_by": "\(ending.initiator.rawValue)",
+                "close_code": "\(ending.code.rawValue)",
+                "reason": "\(ending.reason)",
+            ]
+        )
+    }
+}

@@ -1,0 +1,186 @@
+import MQTTWire
+import WebSocketTransport
+
+/// Who ended a session and why: the access log's `closed_by`, `close_code` and `reason`.
+public struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
+    public enum Initiator: String, Sendable {
+        case client, bridge, broker
+    }
+
+    public var initiator: Initiator
+    /// The WebSocket close code sent or received; 1006 when the connection ended without a close frame.
+    public var code: WebSocketCloseCode
+    public var reason: String
+
+    public init(_ initiator: Initiator, _ code: WebSocketCloseCode, _ reason: String) {
+        self.initiator = initiator
+        self.code = code
+        self.reason = reason
+    }
+
+    public var description: String { "\(initiator.rawValue) \(code.rawValue): \(reason)" }
+}
+
+/// The life of one relayed session, as a state machine that returns what to do.
+///
+/// `ClientSessionHandler` feeds it events and performs the actions; keeping the decisions here makes
+/// every transition — including the unlikely orderings (the client leaves while the broker is being
+/// dialled, the broker answers after a drain began) — testable without channels.
+///
+/// ```
+/// awaitingConnect ──CONNECT──► connectingUpstream ──ready──► relaying
+///        │                           │                          │
+///        └──── timeout, violation, drain, client gone, upstream failure ──► closing ──► closed
+/// ```
+struct SessionStateMachine {
+    enum State: Equatable {
+        /// The 101 was sent; waiting for the client's whole CONNECT.
+        case awaitingConnect
+        /// CONNECT inspected; the broker is being dialled (client reads are held back).
+        case connectingUpstream
+        /// Bytes flow both ways.
+        case relaying
+        /// The end has begun (close frame sent or received); waiting for the channels to go.
+        case closing
+        /// The client channel is gone.
+        case closed
+    }
+
+    enum Action: Equatable {
+        case none
+        /// Dial the broker.
+        case dialUpstream
+        /// Write the bytes held since the CONNECT to the broker and resume reading from the client.
+        case startRelaying
+        /// The broker cannot be reached: send CONNACK "server unavailable" in the client's protocol
+        /// version, then the close frame of `ending`.
+        case refuseWithConnack(MQTTProtocolVersion?, SessionEnding)
+        /// Send the close frame of `ending` to the client and close the upstream.
+        case closeClient(SessionEnding)
+        /// The client side is ending by itself: close the upstream after what was received is flushed.
+        case closeUpstream
+    }
+
+    private(set) var state = State.awaitingConnect
+    /// The first reason the session started to end; later ones (e.g. the client's answer to our close
+    /// frame) do not overwrite it.
+    private(set) var ending: SessionEnding?
+    private(set) var connect: MQTTConnectInfo?
+
+    // MARK: MQTT
+
+    mutating func connectReceived(_ info: MQTTConnectInfo) -> Action {
+        guard self.state == .awaitingConnect else { return .none }
+        self.connect = info
+        self.state = .connectingUpstream
+        return .dialUpstream
+    }
+
+    /// The client broke the MQTT rules the bridge enforces (first packet not CONNECT, malformed
+    /// length, packet too large) or the CONNECT did not arrive in time.
+    mutating func clientViolatedMQTT(_ code: WebSocketCloseCode, _ reason: String) -> Action {
+        self.beginClosing(SessionEnding(.bridge, code, reason))
+    }
+
+    mutating func connectTimedOut(after description: String) -> Action {
+        guard self.state == .awaitingConnect else { return .none }
+        return self.beginClosing(SessionEnding(.bridge, .protocolError, "no CONNECT within \(description)"))
+    }
+
+    // MARK: Upstream
+
+    mutating func upstreamReady() -> Action {
+        switch self.state {
+        case .connectingUpstream:
+            self.state = .relaying
+            return .startRelaying
+        case .closing, .closed:
+            // The client left (or a drain began) while the broker was being dialled.
+            return .closeUpstream
+        case .awaitingConnect, .relaying:
+            return .none
+        }
+    }
+
+    mutating func upstreamFailed(_ reason: String) -> Action {
+        switch self.state {
+        case .connectingUpstream:
+            let ending = SessionEnding(.bridge, .tryAgainLater, "broker unavailable: \(reason)")
+            self.ending = ending
+            self.state = .closing
+            return .refuseWithConnack(self.connect?.version, ending)
+        case .relaying:
+            return self.beginClosing(SessionEnding(.broker, .internalError, "upstream error: \(reason)"))
+        case .awaitingConnect, .closing, .closed:
+            return .none
+        }
+    }
+
+    /// The broker closed the connection (EOF) without an error.
+    mutating func upstreamClosed() -> Action {
+        switch self.state {
+        case .connectingUpstream:
+            return self.upstreamFailed("the broker closed the connection during connection set-up")
+        case .relaying:
+            return self.beginClosing(SessionEnding(.broker, .normalClosure, "broker closed the connection"))
+        case .awaitingConnect, .closing, .closed:
+            return .none
+        }
+    }
+
+    // MARK: Client and server
+
+    /// SIGTERM/SIGINT drain: every session gets close 1001.
+    mutating func drain() -> Action {
+        self.beginClosing(SessionEnding(.bridge, .goingAway, "server shutting down"))
+    }
+
+    /// The client sent a close frame (the codec answers it and closes the socket).
+    mutating func clientSentClose(code: WebSocketCloseCode?, reason: String) -> Action {
+        self.recordEnding(SessionEnding(.client, code ?? .noStatusReceived, reason.isEmpty ? "client closed" : "client closed: \(reason)"))
+        return self.clientSideEnding()
+    }
+
+    /// The codec refused the client's frames and sent the close frame itself.
+    mutating func clientViolatedWebSocket(_ error: WebSocketProtocolError) -> Action {
+        self.recordEnding(SessionEnding(.bridge, error.closeCode, error.reason))
+        return self.clientSideEnding()
+    }
+
+    /// The client's connection is gone (after a close handshake, an EOF or a transport error).
+    mutating func clientInactive(transportError: String?) -> Action {
+        self.recordEnding(SessionEnding(.client, .abnormalClosure, transportError ?? "connection closed without a close frame"))
+        let wasClosed = self.state == .closed
+        self.state = .closed
+        return wasClosed ? .none : .closeUpstream
+    }
+
+    // MARK: Helpers
+
+    private mutating func beginClosing(_ ending: SessionEnding) -> Action {
+        switch self.state {
+        case .awaitingConnect, .connectingUpstream, .relaying:
+            self.recordEnding(ending)
+            self.state = .closing
+            return .closeClient(ending)
+        case .closing, .closed:
+            return .none
+        }
+    }
+
+    private mutating func clientSideEnding() -> Action {
+        switch self.state {
+        case .awaitingConnect, .connectingUpstream, .relaying:
+            self.state = .closing
+            return .closeUpstream
+        case .closing:
+            return .closeUpstream
+        case .closed:
+            return .none
+        }
+    }
+
+    private mutating func recordEnding(_ ending: SessionEnding) {
+        if self.ending == nil { self.ending = ending }
+    }
+}

@@ -1,0 +1,74 @@
+import BridgeConfig
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// Dials the broker for one session, on the session's own event loop.
+///
+/// The connector only opens the connection and installs the handlers; `ClientSessionHandler`
+/// decides when (after the CONNECT) and what happens on failure (CONNACK "server unavailable").
+public protocol UpstreamConnector: Sendable {
+    /// A short description for logs, e.g. `tcp://127.0.0.1:1883`.
+    var endpointDescription: String { get }
+
+    /// Opens a connection on `eventLoop` and adds `handler` as the last handler of its pipeline.
+    /// The future succeeds once TCP is connected; `handler` reports when the connection is ready for
+    /// MQTT (after the TLS handshake, if any).
+    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>) -> EventLoopFuture<any Channel>
+}
+
+/// The `tcp` upstream: Mosquitto's MQTT listener, plain or TLS.
+public struct TCPUpstreamConnector: UpstreamConnector {
+    public let host: String
+    public let port: Int
+    public let connectTimeout: TimeAmount
+    private let tls: (context: NIOSSLContext, serverName: String?)?
+
+    public init(configuration: UpstreamConfiguration, configDirectory: String? = nil) throws {
+        self.host = configuration.host
+        self.port = configuration.port
+        self.connectTimeout = TimeAmount(configuration.connectTimeout)
+        if let tlsConfiguration = configuration.tls {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.minimumTLSVersion = .tlsv12
+            if let caFile = tlsConfiguration.caFilePath {
+                tls.trustRoots = .file(caFile)
+            }
+            if !tlsConfiguration.verify {
+                tls.certificateVerification = .none
+            }
+            if let certificate = tlsConfiguration.certificatePath, let key = tlsConfiguration.keyPath {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            }
+            let serverName = tlsConfiguration.serverName ?? configuration.host
+            // SNI must be a host name, not an IP literal (RFC 6066 §3).
+            let sni = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
+            self.tls = (try NIOSSLContext(configuration: tls), sni)
+        } else {
+            self.tls = nil
+        }
+    }
+
+    public var endpointDescription: String {
+        "\(self.tls == nil ? "tcp" : "tls")://\(self.host):\(self.port)"
+    }
+
+    public func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>) -> EventLoopFuture<any Channel> {
+        let tls = self.tls
+        return ClientBootstrap(group: eventLoop)
+            .connectTimeout(self.connectTimeout)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls {
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                    }
+                    handler.value.expectsTLSHandshake = tls != nil
+                    try pipeline.addHandler(handler.value)
+                }
+            }
+            .connect(host: self.host, port: self.port)
+    }
+}

@@ -1,0 +1,163 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
+/// The broker side of the glue: the last handler of the upstream channel.
+///
+/// It forwards what the broker sends to its partner `ClientSessionHandler` and writes what the
+/// partner gives it. Both live on the same event loop, so they call each other directly. Reading from
+/// the broker pauses while the client channel is not writable (the outbound `read` is held back and
+/// replayed when the partner says it became writable), which bounds memory for slow clients.
+public final class UpstreamHandler: ChannelDuplexHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    /// The partner; cleared when either side lets go, which also breaks the reference cycle.
+    private var session: ClientSessionHandler?
+    private var context: ChannelHandlerContext?
+    /// Set by the connector: ready for MQTT only after the TLS handshake, not at TCP connect.
+    var expectsTLSHandshake = false
+    private var isReady = false
+    private var pendingRead = false
+    /// The first error seen on this channel, reported when it closes.
+    private var failure: String?
+
+    init(session: ClientSessionHandler) {
+        self.session = session
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { self.becameActive(context: context) }
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.session = nil
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        self.becameActive(context: context)
+        context.fireChannelActive()
+    }
+
+    private func becameActive(context: ChannelHandlerContext) {
+        guard !self.expectsTLSHandshake, !self.isReady else { return }
+        self.isReady = true
+        self.session?.upstreamBecameReady()
+    }
+
+    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .handshakeCompleted = event as? TLSUserEvent, !self.isReady {
+            self.isReady = true
+            self.session?.upstreamBecameReady()
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.session?.upstreamRead(self.unwrapInboundIn(data))
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        self.session?.upstreamReadComplete()
+    }
+
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { self.session?.upstreamBecameWritable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if self.failure == nil { self.failure = UpstreamErrorDescription.describe(error) }
+        context.close(promise: nil)
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        let session = self.session
+        self.session = nil
+        session?.upstreamInactive(failure: self.failure)
+        context.fireChannelInactive()
+    }
+
+    public func read(context: ChannelHandlerContext) {
+        if self.session?.clientIsWritable ?? true {
+            context.read()
+        } else {
+            self.pendingRead = true
+        }
+    }
+
+    // MARK: Partner API (called by ClientSessionHandler on the same event loop)
+
+    var isWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    func partnerWrite(_ bytes: ByteBuffer) {
+        self.context?.write(self.wrapOutboundOut(bytes), promise: nil)
+    }
+
+    func partnerFlush() {
+        self.context?.flush()
+    }
+
+    func partnerBecameWritable() {
+        guard self.pendingRead, let context = self.context else { return }
+        self.pendingRead = false
+        context.read()
+    }
+
+    /// Lets go of the session and closes the connection. `graceful`: what was written is sent first and
+    /// the broker sees an orderly end of stream (TCP FIN / TLS close_notify); a full close follows
+    /// after `fullCloseAfter` in case the broker keeps its side open.
+    func partnerClose(graceful: Bool, fullCloseAfter: TimeAmount) {
+        self.session = nil
+        guard let context = self.context else { return }
+        guard graceful, context.channel.isActive else {
+            context.close(promise: nil)
+            return
+        }
+        context.flush()
+        let closed = context.eventLoop.makePromise(of: Void.self)
+        context.close(mode: .output, promise: closed)
+        closed.futureResult.assumeIsolated().whenFailure { _ in context.close(promise: nil) }
+        context.eventLoop.assumeIsolated().scheduleTask(in: fullCloseAfter) {
+            if context.channel.isActive { context.close(promise: nil) }
+        }
+    }
+}
+
+/// Short, user-facing descriptions of why the broker could not be reached or failed.
+enum UpstreamErrorDescription {
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as NIOConnectionError:
+            if let first = error.connectionErrors.first { return self.describe(first.error) }
+            if error.dnsAAAAError != nil || error.dnsAError != nil { return "cannot resolve \(error.host)" }
+            return "cannot connect to \(error.host):\(error.port)"
+        case ChannelError.connectTimeout(let amount):
+            return "connect timed out after \(amount.nanoseconds / 1_000_000) ms"
+        case let error as IOError:
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused"
+            case ECONNRESET: return "connection reset"
+            case ETIMEDOUT: return "connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "host unreachable"
+            case EPIPE: return "broken pipe"
+            default: return String(describing: error)
+            }
+        case let error as NIOSSLError:
+            return "TLS: \(error)"
+        case let error as BoringSSLError:
+            return "TLS: \(error)"
+        default:
+            return String(describing: error)
+        }
+    }
+}
