@@ -1,0 +1,66 @@
+import BridgeConfig
+import BridgeRelay
+import Logging
+import NIOCore
+import NIOHTTP1
+import WebSocketTransport
+
+/// Everything the HTTP/WebSocket front end needs, built once at start-up and shared by all connections.
+public final class WebSocketFrontEnd: Sendable {
+    /// A route with the per-session settings derived from the configuration.
+    public struct Route: Sendable {
+        public var configuration: RouteConfiguration
+        public var session: SessionSettings
+        public var codec: WebSocketMessageCodec.Configuration
+    }
+
+    let routesByPath: [String: Route]
+    let handshakeTimeout: TimeAmount
+    let maxRequestHeadSize: Int
+    let connector: any UpstreamConnector
+    let metrics: BridgeMetrics
+    let logger: Logger
+    let accessLogger: Logger?
+
+    public init(
+        configuration: BridgeConfiguration,
+        connector: any UpstreamConnector,
+        metrics: BridgeMetrics,
+        logger: Logger,
+        accessLogger: Logger?
+    ) {
+        var routes: [String: Route] = [:]
+        for route in configuration.routes {
+            let session = SessionSettings(
+                maximumPacketSize: route.maxPacketSize,
+                connectPacketTimeout: TimeAmount(configuration.timeouts.connectPacket),
+                upstreamReadyTimeout: TimeAmount(configuration.upstream.connectTimeout),
+                upstreamLingerTimeout: TimeAmount(configuration.timeouts.closeHandshake)
+            )
+            let codec = WebSocketMessageCodec.Configuration(closeTimeout: TimeAmount(configuration.timeouts.closeHandshake))
+            routes[route.path] = Route(configuration: route, session: session, codec: codec)
+        }
+        self.routesByPath = routes
+        self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
+        self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
+        self.connector = connector
+        self.metrics = metrics
+        self.logger = logger
+        self.accessLogger = accessLogger
+    }
+
+    /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
+    /// Must run on the channel's event loop.
+    public func configureHandshake(on pipeline: ChannelPipeline.SynchronousOperations, listener: String) throws {
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = self.maxRequestHeadSize
+        limits.maxHeaderListSize = self.maxRequestHeadSize
+        let limiter = RequestHeadLimiter(limit: self.maxRequestHeadSize)
+        let decoder = ByteToMessageHandler(
+            HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)
+        )
+        try pipeline.addHandler(limiter)
+        try pipeline.addHandler(decoder)
+        try pipeline.addHandler(WebSocketUpgradeHandler(frontEnd: self, listener: listener, limiter: limiter, decoder: decoder))
+    }
+}

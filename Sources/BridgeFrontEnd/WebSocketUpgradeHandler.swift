@@ -1,0 +1,253 @@
+import BridgeConfig
+import BridgeRelay
+import Logging
+import NIOCore
+import NIOHTTP1
+import WebSocketTransport
+
+/// Answers the client's HTTP request: a 101 that switches the connection to the relay, or a short
+/// refusal (404, 405, 426, 400, 431) followed by a close.
+///
+/// On upgrade it writes the 101, puts `WebSocketMessageCodec` and `ClientSessionHandler` behind
+/// itself and removes the HTTP handlers; bytes the client sent after its request (a first frame sent
+/// without waiting for the 101) are forwarded by the decoder to the codec, so nothing is lost.
+final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = ByteBuffer
+
+    private enum State {
+        case awaitingHead
+        case upgrading(route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String)
+        /// A refusal was sent (or the connection is being dropped): ignore the rest of the request.
+        case done
+    }
+
+    private let frontEnd: WebSocketFrontEnd
+    private let listener: String
+    private let limiter: RequestHeadLimiter
+    private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    private var state = State.awaitingHead
+    private var timeout: Scheduled<Void>?
+
+    init(frontEnd: WebSocketFrontEnd, listener: String, limiter: RequestHeadLimiter, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+        self.frontEnd = frontEnd
+        self.listener = listener
+        self.limiter = limiter
+        self.decoder = decoder
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Covers the TLS handshake too: the timer starts when the connection is accepted.
+        self.timeout = context.eventLoop.assumeIsolated().scheduleTask(in: self.frontEnd.handshakeTimeout) {
+            guard case .awaitingHead = self.state else { return }
+            self.state = .done
+            self.frontEnd.metrics.unrouted.handshake("timeout")
+            self.frontEnd.logger.debug("handshake timed out", metadata: ["client": "\(clientAddress(of: context.channel))"])
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.timeout?.cancel()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.timeout?.cancel()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            guard case .awaitingHead = self.state else { return }
+            self.timeout?.cancel()
+            context.pipeline.syncOperations.removeHandler(self.limiter, promise: nil)
+            self.evaluate(head, context: context)
+        case .body:
+            break
+        case .end:
+            guard case .upgrading(let route, let subprotocol, let accept) = self.state else { return }
+            self.state = .done
+            self.switchToWebSocket(route: route, subprotocol: subprotocol, accept: accept, context: context)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            // Draining: a connection still in its handshake is simply closed.
+            self.state = .done
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard case .awaitingHead = self.state else {
+            context.close(promise: nil)
+            return
+        }
+        self.timeout?.cancel()
+        switch error {
+        case is RequestHeadLimiter.TooLarge, HTTPParserError.headerOverflow:
+            self.refuse(
+                431, "request header too large (limit \(self.frontEnd.maxRequestHeadSize) bytes)", result: "header_too_large",
+                route: nil, context: context)
+        case is HTTPParserError:
+            self.refuse(400, "malformed HTTP request", result: "bad_request", route: nil, context: context)
+        default:
+            // TLS failures (plain HTTP on the TLS port, TLS < 1.2, no shared cipher) and resets.
+            self.state = .done
+            self.frontEnd.metrics.unrouted.handshake("transport_error")
+            self.frontEnd.logger.debug(
+                "connection failed before the handshake",
+                metadata: ["client": "\(clientAddress(of: context.channel))", "error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Decision
+
+    private func evaluate(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let path = requestPath(of: head.uri)
+        guard let route = self.frontEnd.routesByPath[path] else {
+            self.refuse(404, "no WebSocket endpoint at \(path)", result: "not_found", route: nil, context: context)
+            return
+        }
+        let headers = head.headers
+        guard head.method == .GET else {
+            self.refuse(
+                405, "method \(head.method.rawValue) not allowed; a WebSocket handshake is a GET", result: "method_not_allowed",
+                route: route, extraHeaders: [("Allow", "GET")], context: context)
+            return
+        }
+        guard headers.containsToken("websocket", in: "Upgrade") else {
+            self.refuse(
+                426, "this is an MQTT over WebSocket endpoint: connect with a WebSocket client (ws:// or wss://)",
+                result: "upgrade_required", route: route,
+                extraHeaders: [("Upgrade", "websocket"), ("Connection", "Upgrade, close"), ("Sec-WebSocket-Version", "13")],
+                context: context)
+            return
+        }
+        guard head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1) else {
+            self.refuse(400, "a WebSocket handshake needs HTTP/1.1", result: "bad_request", route: route, context: context)
+            return
+        }
+        guard headers.containsToken("upgrade", in: "Connection") else {
+            self.refuse(400, "the Connection header must include Upgrade", result: "bad_request", route: route, context: context)
+            return
+        }
+        let versions = headers["Sec-WebSocket-Version"]
+        guard let version = versions.first, versions.count == 1 else {
+            self.refuse(400, "missing Sec-WebSocket-Version", result: "bad_request", route: route, context: context)
+            return
+        }
+        guard version.trimmingCharacters(in: " \t") == "13" else {
+            self.refuse(
+                426, "unsupported Sec-WebSocket-Version \(version); this server speaks 13", result: "unsupported_version", route: route,
+                extraHeaders: [("Sec-WebSocket-Version", "13")], context: context)
+            return
+        }
+        let keys = headers["Sec-WebSocket-Key"]
+        guard keys.count == 1, let key = keys.first?.trimmingCharacters(in: " \t"), WebSocketHandshake.isValidKey(key) else {
+            self.refuse(400, "missing or invalid Sec-WebSocket-Key", result: "bad_request", route: route, context: context)
+            return
+        }
+        guard !headers["Host"].isEmpty else {
+            self.refuse(400, "missing Host header", result: "bad_request", route: route, context: context)
+            return
+        }
+        if !headers["Transfer-Encoding"].isEmpty || headers["Content-Length"].contains(where: { $0 != "0" }) {
+            self.refuse(400, "a WebSocket handshake has no body", result: "bad_request", route: route, context: context)
+            return
+        }
+        let offered = WebSocketHandshake.tokens(in: headers["Sec-WebSocket-Protocol"])
+        switch route.configuration.negotiateSubprotocol(offered: offered) {
+        case .refuse(let reason):
+            self.refuse(400, reason, result: "subprotocol_refused", route: route, context: context)
+        case .accept(let echo):
+            self.state = .upgrading(route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key))
+        }
+    }
+
+    private func refuse(
+        _ status: Int, _ reason: String, result: String, route: WebSocketFrontEnd.Route?,
+        extraHeaders: [(String, String)] = [], context: ChannelHandlerContext
+    ) {
+        self.state = .done
+        (route.map { self.frontEnd.metrics.route($0.configuration.name) } ?? self.frontEnd.metrics.unrouted).handshake(result)
+        self.frontEnd.logger.log(
+            level: status == 404 ? .debug : .info, "handshake refused",
+            metadata: [
+                "client": "\(clientAddress(of: context.channel))", "listener": "\(self.listener)",
+                "route": "\(route?.configuration.name ?? "-")", "status": "\(status)", "reason": "\(reason)",
+            ])
+        let response = HTTPResponse.refusal(status, reason, extraHeaders: extraHeaders).encode(allocator: context.channel.allocator)
+        context.writeAndFlush(self.wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Upgrade
+
+    private func switchToWebSocket(route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, context: ChannelHandlerContext) {
+        let response = HTTPResponse.switchingProtocols(accept: accept, subprotocol: subprotocol)
+        context.writeAndFlush(self.wrapOutboundOut(response.encode(allocator: context.channel.allocator)), promise: nil)
+
+        let descriptor = SessionDescriptor(
+            clientAddress: clientAddress(of: context.channel), listener: self.listener,
+            route: route.configuration.name, subprotocol: subprotocol)
+        let codec = WebSocketMessageCodec(configuration: route.codec)
+        let session = ClientSessionHandler(
+            descriptor: descriptor, settings: route.session, connector: self.frontEnd.connector,
+            metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)
+        do {
+            let pipeline = context.pipeline.syncOperations
+            try pipeline.addHandler(codec, position: .after(self))
+            try pipeline.addHandler(session, position: .after(codec))
+            // Remove ourselves first, then the decoder: its left-over bytes must reach the codec.
+            pipeline.removeHandler(context: context, promise: nil)
+            pipeline.removeHandler(self.decoder, promise: nil)
+            self.frontEnd.metrics.route(route.configuration.name).handshake("accepted")
+        } catch {
+            self.frontEnd.logger.error("could not switch the pipeline to WebSocket", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+}
+
+/// The path of a request target, without query or fragment; absolute-form targets are reduced to their path.
+func requestPath(of uri: String) -> String {
+    var target = Substring(uri)
+    if let scheme = target.range(of: "://") {
+        let afterScheme = target[scheme.upperBound...]
+        target = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
+    }
+    if let end = target.firstIndex(where: { $0 == "?" || $0 == "#" }) {
+        target = target[..<end]
+    }
+    return target.isEmpty ? "/" : String(target)
+}
+
+/// `203.0.113.7:51234` or `[2001:db8::1]:51234`; IPv4 clients of a dual-stack listener without the `::ffff:` prefix.
+func clientAddress(of channel: any Channel) -> String {
+    guard let address = channel.remoteAddress, var ip = address.ipAddress, let port = address.port else { return "unknown" }
+    if ip.hasPrefix("::ffff:"), ip.contains(".") { ip.removeFirst(7) }
+    return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+}
+
+extension HTTPHeaders {
+    /// Whether a comma-separated header contains `token` (ASCII case-insensitive), across all its lines.
+    func containsToken(_ token: String, in name: String) -> Bool {
+        WebSocketHandshake.tokens(in: self[name]).contains { $0.caseInsensitiveEquals(token) }
+    }
+}
+
+extension String {
+    func trimmingCharacters(in characters: String) -> String {
+        var slice = Substring(self)
+        while let first = slice.first, characters.contains(first) { slice = slice.dropFirst() }
+        while let last = slice.last, characters.contains(last) { slice = slice.dropLast() }
+        return String(slice)
+    }
+}
