@@ -1,0 +1,195 @@
+import BridgeConfig
+import BridgeFrontEnd
+import BridgeRelay
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// The bridge as a swift-service-lifecycle `Service`: opens the listeners, relays until a graceful
+/// shutdown is requested (SIGTERM/SIGINT through the `ServiceGroup`), then drains.
+///
+/// Drain: listeners close (no new connections), every session gets WebSocket close 1001 and its
+/// upstream is closed; `run()` returns when all connections are gone or the grace period has passed,
+/// whichever comes first (the rest is closed hard).
+public final class BridgeServer: Service, Sendable {
+    public enum Phase: String, Sendable {
+        case starting, listening, draining, stopped
+    }
+
+    /// A bound listener, for logs and for tests that bind port 0.
+    public struct BoundListener: Sendable {
+        public var name: String
+        public var address: SocketAddress
+        public var isTLS: Bool
+        public var port: Int { self.address.port ?? 0 }
+    }
+
+    private let configuration: BridgeConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    public let metrics: BridgeMetrics
+    private let frontEnd: WebSocketFrontEnd
+    private let upstreamDescription: String
+    private let tlsContexts: [String: NIOSSLContext]
+    private let registry = ConnectionRegistry()
+    private let phaseBox = Mutex(Phase.starting)
+    private let started: EventLoopPromise<[BoundListener]>
+
+    /// Validates what can be checked before binding (certificates, upstream TLS) so that a bad
+    /// configuration fails here with a message naming the key.
+    public init(
+        configuration: BridgeConfiguration,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "mqtt_ws_bridge"),
+        accessLogger: Logger? = Logger(label: "mqtt_ws_bridge.access"),
+        metrics: BridgeMetrics? = nil,
+        connector: (any UpstreamConnector)? = nil
+    ) throws(StartupError) {
+        self.configuration = configuration
+        self.group = group
+        self.logger = logger
+        let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name))
+        self.metrics = metrics
+
+        var contexts: [String: NIOSSLContext] = [:]
+        for listener in configuration.listeners where listener.enabled {
+            if let tls = listener.tls {
+                contexts[listener.name] = try ServerTLS.makeContext(tls, listener: listener.name)
+            }
+        }
+        self.tlsContexts = contexts
+
+        let upstream: any UpstreamConnector
+        if let connector {
+            upstream = connector
+        } else {
+            do {
+                upstream = try TCPUpstreamConnector(configuration: configuration.upstream)
+            } catch {
+                throw StartupError("upstream.tls: \(error)")
+            }
+        }
+        if configuration.upstream.tls?.verify == false {
+            logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+        }
+        self.upstreamDescription = upstream.endpointDescription
+        self.frontEnd = WebSocketFrontEnd(
+            configuration: configuration, connector: upstream, metrics: metrics, logger: logger,
+            accessLogger: configuration.logging.accessLog ? accessLogger : nil)
+        self.started = group.next().makePromise(of: [BoundListener].self)
+    }
+
+    public var phase: Phase { self.phaseBox.withLock { $0 } }
+
+    /// Number of open client connections (handshakes included).
+    public var connectionCount: Int { self.registry.count }
+
+    /// Waits until every listener is bound (or throws the bind error).
+    public func listeners() async throws -> [BoundListener] {
+        try await self.started.futureResult.get()
+    }
+
+    public func run() async throws {
+        let serverChannels: [any Channel]
+        let bound: [BoundListener]
+        do {
+            (serverChannels, bound) = try await self.bindAll()
+        } catch {
+            self.phaseBox.withLock { $0 = .stopped }
+            self.started.fail(error)
+            throw error
+        }
+        self.phaseBox.withLock { $0 = .listening }
+        self.started.succeed(bound)
+        for listener in bound {
+            self.logger.notice(
+                "listening",
+                metadata: ["listener": "\(listener.name)", "address": "\(listener.address)", "tls": "\(listener.isTLS)", "upstream": "\(self.upstreamDescription)"])
+        }
+
+        // Returns when graceful shutdown is triggered; a task cancellation drains too.
+        try? await gracefulShutdown()
+        await self.drain(serverChannels: serverChannels)
+    }
+
+    private func drain(serverChannels: [any Channel]) async {
+        self.phaseBox.withLock { $0 = .draining }
+        let grace = TimeAmount(self.configuration.shutdown.gracePeriod)
+        self.logger.notice("draining", metadata: ["connections": "\(self.registry.count)", "grace_period": "\(self.configuration.shutdown.gracePeriod)"])
+        for channel in serverChannels {
+            try? await channel.close()
+        }
+        let eventLoop = self.group.next()
+        let drained = self.registry.drain(on: eventLoop)
+        let deadline = eventLoop.scheduleTask(in: grace) {}
+        let finished = eventLoop.makePromise(of: Bool.self)
+        drained.whenComplete { _ in finished.succeed(true) }
+        deadline.futureResult.whenComplete { _ in finished.succeed(false) }
+        let clean = (try? await finished.futureResult.get()) ?? false
+        deadline.cancel()
+        if !clean {
+            self.logger.warning("grace period over: closing remaining connections", metadata: ["connections": "\(self.registry.count)"])
+            self.registry.closeAll()
+        }
+        self.phaseBox.withLock { $0 = .stopped }
+        self.logger.notice("stopped")
+    }
+
+    private func bindAll() async throws -> ([any Channel], [BoundListener]) {
+        var channels: [any Channel] = []
+        var bound: [BoundListener] = []
+        do {
+            for listener in self.configuration.listeners where listener.enabled {
+                let channel = try await self.bind(listener)
+                channels.append(channel)
+                if let address = channel.localAddress {
+                    bound.append(BoundListener(name: listener.name, address: address, isTLS: listener.tls != nil))
+                }
+            }
+        } catch {
+            for channel in channels { try? await channel.close() }
+            throw error
+        }
+        return (channels, bound)
+    }
+
+    private func bind(_ listener: ListenerConfiguration) async throws -> any Channel {
+        let frontEnd = self.frontEnd
+        let registry = self.registry
+        let tlsContext = self.tlsContexts[listener.name]
+        let name = listener.name
+        let bootstrap = ServerBootstrap(group: self.group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard registry.add(channel) else {
+                        channel.close(promise: nil)
+                        return
+                    }
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tlsContext {
+                        try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    }
+                    try frontEnd.configureHandshake(on: pipeline, listener: name)
+                }
+            }
+        do {
+            if let address = try? SocketAddress(ipAddress: listener.address, port: listener.port) {
+                return try await bootstrap.bind(to: address).get()
+            }
+            return try await bootstrap.bind(host: listener.address, port: listener.port).get()
+        } catch let error as IOError where listener.address == "::" && error.errnoCode == EAFNOSUPPORT {
+            // A host without IPv6 (common in containers): all IPv4 interfaces is the closest meaning.
+            self.logger.warning("IPv6 is not available: listening on 0.0.0.0 instead of ::", metadata: ["listener": "\(name)"])
+            return try await bootstrap.bind(host: "0.0.0.0", port: listener.port).get()
+        } catch {
+            throw StartupError("listeners.\(name): cannot listen on \(listener.address) port \(listener.port): \(error)")
+        }
+    }
+}
