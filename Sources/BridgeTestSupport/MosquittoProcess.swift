@@ -17,7 +17,7 @@ public final class MosquittoProcess: Sendable {
     public var logPath: String { directory.appendingPathComponent("mosquitto.log").path }
     public var configPath: String { directory.appendingPathComponent("mosquitto.conf").path }
 
-    private let process = Mutex<Process?>(nil)
+    private let process = Mutex<ChildProcess?>(nil)
 
     /// Starts a broker. `extraConfig` is appended to the generated configuration (password files, limits…).
     /// Without a `password_file` line in it, anonymous clients are allowed.
@@ -75,12 +75,7 @@ public final class MosquittoProcess: Sendable {
     }
 
     private func launch() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executablePath())
-        process.arguments = ["-c", configPath]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try process.run()
+        let process = try ChildProcess.spawn(executable: try Self.executablePath(), arguments: ["-c", configPath])
         self.process.withLock { $0 = process }
         try await Self.waitUntilAccepting(host: host, port: port, timeout: .seconds(10)) { process.isRunning }
         if let websocketsPort {
@@ -96,33 +91,18 @@ public final class MosquittoProcess: Sendable {
 
     /// The process id while running.
     public var pid: Int32? {
-        process.withLock { $0?.isRunning == true ? $0?.processIdentifier : nil }
+        process.withLock { $0?.isRunning == true ? $0?.pid : nil }
     }
 
     /// SIGTERM, then SIGKILL if the broker has not exited after 5 s. Safe to call twice.
     public func stop() async {
-        guard let process = self.process.withLock({ p -> Process? in defer { p = nil }; return p }) else { return }
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        guard let process = self.process.withLock({ p -> ChildProcess? in defer { p = nil }; return p }) else { return }
+        await process.stop(timeout: .seconds(5))
     }
 
     /// The broker's log so far (for failure messages).
     public func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "<no log>"
-    }
-
-    deinit {
-        if let process = self.process.withLock({ $0 }), process.isRunning {
-            process.terminate()
-        }
     }
 
     /// Polls a TCP connect until it succeeds, the deadline passes, or `stillAlive` says the process died.
