@@ -1,0 +1,168 @@
+import BridgeConfig
+import BridgeServer
+import BridgeTestSupport
+import Foundation
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A real bridge (in this process) in front of a real Mosquitto (a child process), both on ephemeral
+/// loopback ports, with a `wss` and a `ws` listener and the default routes.
+///
+/// Use `BridgeHarness.with { bridge in … }`: the bridge is drained and the broker stopped on both the
+/// success and the error path.
+struct BridgeHarness {
+    let broker: MosquittoProcess
+    let server: BridgeServer
+    let group: ServiceGroup
+    let runTask: Task<Void, any Error>
+    let wssPort: Int
+    let wsPort: Int
+    let logs: LogSink
+    let configuration: BridgeConfiguration
+
+    /// The development CA and server certificate, created once per test process.
+    static let certificates: Result<DevelopmentCertificate.Paths, any Error> = Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mqtt-ws-bridge-test-certs-\(getpid())").path
+        return try DevelopmentCertificate.ensure(in: directory)
+    }
+
+    static var tls: TestTLS {
+        get throws { TestTLS(trustRootsPEMPath: try certificates.get().caCertificate, serverName: "localhost") }
+    }
+
+    /// Runs `body` against a fresh bridge and broker. `configure` adjusts the configuration (ports are
+    /// set afterwards); `broker` reuses an existing broker (which is then not stopped).
+    static func with<T>(
+        configure: (inout BridgeConfiguration) -> Void = { _ in },
+        broker existingBroker: MosquittoProcess? = nil,
+        _ body: (BridgeHarness) async throws -> T
+    ) async throws -> T {
+        let broker: MosquittoProcess
+        if let existingBroker {
+            broker = existingBroker
+        } else {
+            broker = try await MosquittoProcess.start()
+        }
+        let harness: BridgeHarness
+        do {
+            harness = try await Self.start(broker: broker, configure: configure)
+        } catch {
+            if existingBroker == nil { await broker.stop() }
+            throw error
+        }
+        do {
+            let result = try await body(harness)
+            await harness.stop(stopBroker: existingBroker == nil)
+            return result
+        } catch {
+            await harness.stop(stopBroker: existingBroker == nil)
+            throw error
+        }
+    }
+
+    private static func start(broker: MosquittoProcess, configure: (inout BridgeConfiguration) -> Void) async throws -> BridgeHarness {
+        let certificates = try Self.certificates.get()
+        var configuration = BridgeConfiguration()
+        configuration.listeners = [
+            ListenerConfiguration(name: "ws", address: "127.0.0.1", port: 0),
+            ListenerConfiguration(
+                name: "wss", address: "127.0.0.1", port: 0,
+                tls: ListenerTLSConfiguration(certificatePath: certificates.certificate, keyPath: certificates.key)),
+        ]
+        configuration.upstream.host = broker.host
+        configuration.upstream.port = broker.port
+        configuration.shutdown.gracePeriod = .seconds(5)
+        configure(&configuration)
+        try configuration.validate()
+
+        let logs = LogSink(collecting: true)
+        let logger = Logger(label: "mqtt_ws_bridge") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
+        let accessLogger = Logger(label: "mqtt_ws_bridge.access") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs) }
+        let server = try BridgeServer(configuration: configuration, logger: logger, accessLogger: accessLogger)
+        let group = ServiceGroup(services: [server], logger: logger)
+        let runTask = Task { try await group.run() }
+        let listeners: [BridgeServer.BoundListener]
+        do {
+            listeners = try await server.listeners()
+        } catch {
+            runTask.cancel()
+            throw error
+        }
+        return BridgeHarness(
+            broker: broker, server: server, group: group, runTask: runTask,
+            wssPort: listeners.first { $0.name == "wss" }?.port ?? 0,
+            wsPort: listeners.first { $0.name == "ws" }?.port ?? 0,
+            logs: logs, configuration: configuration)
+    }
+
+    /// Triggers the graceful shutdown (drain) and waits for the server to stop.
+    func shutdown() async {
+        await self.group.triggerGracefulShutdown()
+        _ = try? await self.runTask.value
+    }
+
+    private func stop(stopBroker: Bool) async {
+        await self.shutdown()
+        if stopBroker { await self.broker.stop() }
+    }
+
+    /// Opens a WebSocket to the bridge: TLS unless `tls` is false; `subprotocols` nil sends no header (WeChat).
+    func connect(
+        path: String, subprotocols: [String]? = ["mqtt"], tls: Bool = true, extraHeaders: [(String, String)] = []
+    ) async throws -> (response: HTTPHandshakeResponse, client: TestWebSocketClient?) {
+        try await TestWebSocketClient.connect(
+            host: "127.0.0.1", port: tls ? self.wssPort : self.wsPort, path: path, tls: tls ? try Self.tls : nil,
+            subprotocols: subprotocols, extraHeaders: extraHeaders)
+    }
+
+    /// Opens a WebSocket that must upgrade, sends CONNECT and expects CONNACK accepted.
+    func connectMQTT(
+        path: String = "/wss", subprotocols: [String]? = nil, clientID: String, tls: Bool = true,
+        version: MQTTTestVersion = .v3_1_1
+    ) async throws -> TestWebSocketClient {
+        let (response, client) = try await self.connect(path: path, subprotocols: subprotocols, tls: tls)
+        guard response.status == 101, let client else {
+            throw TestSupportError("expected 101, got \(response.status): \(response.body)")
+        }
+        try await client.sendBinary(MQTTTestPackets.connect(clientID: clientID, version: version.wire))
+        let connack = try await client.receiveBinaryMessage()
+        guard connack.first == 0x20, connack.count >= 4, connack[3] == 0 else {
+            throw TestSupportError("expected CONNACK accepted, got \(connack)")
+        }
+        return client
+    }
+
+    /// A plain MQTT client talking to the broker directly (not through the bridge), CONNACK received.
+    func directClient(clientID: String) async throws -> TestTCPClient {
+        let client = try await TestTCPClient.connect(host: self.broker.host, port: self.broker.port)
+        try await client.send(MQTTTestPackets.connect(clientID: clientID))
+        let connack = try await client.receivePacket()
+        guard connack == MQTTTestPackets.connackAccepted else { throw TestSupportError("direct CONNACK: \(connack)") }
+        return client
+    }
+
+    /// Access-log lines (`session …`) written so far.
+    var accessLines: [String] { self.logs.collected.filter { $0.contains("mqtt_ws_bridge.access: session") } }
+
+    /// Waits until an access-log line containing all `fragments` appears.
+    func waitForAccessLine(containing fragments: [String], timeout: Duration = .seconds(5)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = self.accessLines.first(where: { line in fragments.allSatisfy { line.contains($0) } }) { return line }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestSupportError("no access line with \(fragments); lines: \(self.accessLines)")
+    }
+}
+
+/// MQTT versions for tests (mirrors MQTTWire's, so tests read naturally).
+enum MQTTTestVersion {
+    case v3_1_1, v5
+}
+
+import MQTTWire
+
+extension MQTTTestVersion {
+    var wire: MQTTProtocolVersion { self == .v5 ? .v5 : .v3_1_1 }
+}
