@@ -306,15 +306,26 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             context.write(self.wrapOutboundOut(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator)), promise: nil)
             context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.reason), promise: nil)
             self.closeUpstream(graceful: false)
+            self.resumeHeldRead(context: context)
         case .closeClient(let ending):
             self.cancelTimers()
             self.held = nil
             context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.reason), promise: nil)
             self.closeUpstream(graceful: true)
+            self.resumeHeldRead(context: context)
         case .closeUpstream:
             self.cancelTimers()
             self.closeUpstream(graceful: true)
+            self.resumeHeldRead(context: context)
         }
+    }
+
+    /// A read held back for backpressure (or while dialling) must be replayed once the session is
+    /// closing: the client's answer to our close frame has to be read, or the close waits for its timeout.
+    private func resumeHeldRead(context: ChannelHandlerContext) {
+        guard self.pendingRead else { return }
+        self.pendingRead = false
+        context.read()
     }
 
     private func dial(context: ChannelHandlerContext) {

@@ -25,6 +25,12 @@ public final class BridgeServer: Service, Sendable {
         public var address: SocketAddress
         public var isTLS: Bool
         public var port: Int { self.address.port ?? 0 }
+
+        /// `127.0.0.1:8443` or `[::]:8443`.
+        public var hostAndPort: String {
+            let ip = self.address.ipAddress ?? "?"
+            return ip.contains(":") ? "[\(ip)]:\(self.port)" : "\(ip):\(self.port)"
+        }
     }
 
     private let configuration: BridgeConfiguration
@@ -54,24 +60,8 @@ public final class BridgeServer: Service, Sendable {
         let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name))
         self.metrics = metrics
 
-        var contexts: [String: NIOSSLContext] = [:]
-        for listener in configuration.listeners where listener.enabled {
-            if let tls = listener.tls {
-                contexts[listener.name] = try ServerTLS.makeContext(tls, listener: listener.name)
-            }
-        }
+        let (contexts, upstream) = try Self.prepare(configuration, connector: connector)
         self.tlsContexts = contexts
-
-        let upstream: any UpstreamConnector
-        if let connector {
-            upstream = connector
-        } else {
-            do {
-                upstream = try TCPUpstreamConnector(configuration: configuration.upstream)
-            } catch {
-                throw StartupError("upstream.tls: \(error)")
-            }
-        }
         if configuration.upstream.tls?.verify == false {
             logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
         }
@@ -80,6 +70,34 @@ public final class BridgeServer: Service, Sendable {
             configuration: configuration, connector: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil)
         self.started = group.next().makePromise(of: [BoundListener].self)
+    }
+
+    /// Checks what start-up checks (certificates, keys, upstream TLS files) without opening anything:
+    /// `--check-config` uses it.
+    public static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
+        _ = try Self.prepare(configuration, connector: nil)
+    }
+
+    private static func prepare(
+        _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?
+    ) throws(StartupError) -> ([String: NIOSSLContext], any UpstreamConnector) {
+        var contexts: [String: NIOSSLContext] = [:]
+        for listener in configuration.listeners where listener.enabled {
+            if let tls = listener.tls {
+                contexts[listener.name] = try ServerTLS.makeContext(tls, listener: listener.name)
+            }
+        }
+        if let connector { return (contexts, connector) }
+        do {
+            return (contexts, try TCPUpstreamConnector(configuration: configuration.upstream))
+        } catch {
+            throw StartupError("upstream.tls: \(error)")
+        }
+    }
+
+    deinit {
+        // A server that was never run must not leave its start promise pending.
+        self.started.fail(CancellationError())
     }
 
     public var phase: Phase { self.phaseBox.withLock { $0 } }
@@ -107,7 +125,7 @@ public final class BridgeServer: Service, Sendable {
         for listener in bound {
             self.logger.notice(
                 "listening",
-                metadata: ["listener": "\(listener.name)", "address": "\(listener.address)", "tls": "\(listener.isTLS)", "upstream": "\(self.upstreamDescription)"])
+                metadata: ["listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "tls": "\(listener.isTLS)", "upstream": "\(self.upstreamDescription)"])
         }
 
         // Returns when graceful shutdown is triggered; a task cancellation drains too.

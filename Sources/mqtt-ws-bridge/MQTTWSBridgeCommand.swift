@@ -61,7 +61,20 @@ struct Serve: AsyncParsableCommand {
         if !self.checkConfig {
             LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, level: level, format: format) }
         }
+
         let logger = Logger(label: "mqtt_ws_bridge")
+
+        if self.checkConfig {
+            do {
+                try BridgeServer.validate(configuration)
+            } catch {
+                printError("mqtt-ws-bridge: \(error)")
+                throw ExitCode(2)
+            }
+            let listeners = configuration.listeners.filter(\.enabled).map { "\($0.tls == nil ? "ws" : "wss")://\($0.address):\($0.port)" }
+            print("configuration OK: listeners \(listeners.joined(separator: ", ")); routes \(configuration.routes.map { "\($0.path) (\($0.policy.rawValue))" }.joined(separator: ", ")); upstream \(configuration.upstream.host):\(configuration.upstream.port)")
+            return
+        }
 
         let server: BridgeServer
         do {
@@ -69,11 +82,6 @@ struct Serve: AsyncParsableCommand {
         } catch {
             printError("mqtt-ws-bridge: \(error)")
             throw ExitCode(2)
-        }
-        if self.checkConfig {
-            let listeners = configuration.listeners.filter(\.enabled).map { "\($0.tls == nil ? "ws" : "wss")://\($0.address):\($0.port)" }
-            print("configuration OK: listeners \(listeners.joined(separator: ", ")); routes \(configuration.routes.map { "\($0.path) (\($0.policy.rawValue))" }.joined(separator: ", ")); upstream \(configuration.upstream.host):\(configuration.upstream.port)")
-            return
         }
 
         let group = ServiceGroup(
