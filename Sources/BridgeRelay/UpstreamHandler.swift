@@ -152,6 +152,9 @@ enum UpstreamErrorDescription {
             case EPIPE: return "broken pipe"
             default: return String(describing: error)
             }
+        case NIOSSLError.uncleanShutdown:
+            // The peer closed TCP without TLS close_notify: an abrupt close, not a TLS failure.
+            return "connection closed without a close frame (TLS unclean shutdown)"
         case let error as NIOSSLError:
             return "TLS: \(error)"
         case let error as BoringSSLError:
