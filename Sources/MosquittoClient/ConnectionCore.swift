@@ -30,6 +30,9 @@ final class ConnectionCore: Sendable {
 
     private struct State {
         var machine = Machine()
+        /// Set on `queue` once `mosquitto_connect_bind_async` returned success: from then on errors come from
+        /// libmosquitto's thread.
+        var dialReturned = false
         /// Set on `queue` once `mosquitto_loop_start` succeeded; read by `tearDown()` on the same queue.
         var loopStarted = false
         /// libmosquitto's socket closed at least once (`on_disconnect`); after that its thread exits promptly.
@@ -228,6 +231,7 @@ final class ConnectionCore: Sendable {
             })
             return
         }
+        state.withLock { $0.dialReturned = true }
         let loopCode = mosquitto_loop_start(instance.pointer)
         guard loopCode == MosquittoCode.success else {
             perform(state.withLock {
@@ -294,8 +298,18 @@ final class ConnectionCore: Sendable {
         perform(state.withLock { $0.machine.publishAcknowledged(messageID: messageID, result) })
     }
 
+    /// Error and warning lines only (the callback filters).
+    ///
+    /// A TLS handshake that fails in libmosquitto's thread (the broker's certificate is not trusted, say) ends that
+    /// thread with `MOSQ_ERR_TLS` without calling `on_disconnect`: the error log line is the only sign. So an error
+    /// logged while connecting, after the dial call returned, fails the connect at once instead of after the timeout.
     fileprivate func logged(level: Int32, _ message: String) {
-        state.withLock { $0.lastProblem = message }
+        let actions = state.withLock { state -> [Machine.Action] in
+            state.lastProblem = message
+            guard level & Int32(MOSQ_LOG_ERR) != 0, state.dialReturned, state.machine.isConnecting else { return [] }
+            return state.machine.connectFailed(.loggedWhileConnecting(message))
+        }
+        perform(actions)
     }
 
     // MARK: Set-up

@@ -67,6 +67,12 @@ extension MosquittoError {
             mosquittoCode: code)
     }
 
+    /// libmosquitto logged an error while connecting (its thread ends without a callback, e.g. a failed handshake).
+    static func loggedWhileConnecting(_ message: String) -> MosquittoError {
+        let isTLS = ["SSL", "TLS", "certificate"].contains { message.contains($0) }
+        return MosquittoError(kind: isTLS ? .tls : .protocolError, reason: message)
+    }
+
     /// A refused CONNACK. `code` is a CONNACK return code for MQTT 3.1.1 and a reason code for MQTT 5.
     static func connackRefused(_ code: Int32, protocolVersion: MosquittoConnectionOptions.ProtocolVersion) -> MosquittoError {
         switch protocolVersion {
