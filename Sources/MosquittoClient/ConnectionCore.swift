@@ -111,9 +111,8 @@ final class ConnectionCore: Sendable {
                 reason: "MQTT 5 properties (user properties, content type, expiry…) need protocol version 5")
         }
         var properties = try PublishProperties.make(for: message)
-        defer { mosquitto_property_free_all(&properties) }
-
         if let refusal = state.withLock({ $0.machine.beginPublish() }) {
+            mosquitto_property_free_all(&properties)
             throw refusal
         }
         var assignedID: Int32 = 0
@@ -125,6 +124,8 @@ final class ConnectionCore: Sendable {
             }
         }
         let savedErrno = errno
+        // libmosquitto copied what it keeps.
+        mosquitto_property_free_all(&properties)
         let messageID = assignedID
         guard code == MosquittoCode.success else {
             perform(state.withLock { $0.machine.publishNotSubmitted(messageID: messageID == 0 ? nil : messageID) })

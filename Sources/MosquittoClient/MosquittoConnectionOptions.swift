@@ -107,8 +107,9 @@ public struct MosquittoTLSOptions: Sendable, Hashable {
     public var caFile: String?
     /// Directory of trusted CA certificates (`c_rehash` layout).
     public var caPath: String?
-    /// Client certificate and its unencrypted private key, for brokers that require mutual TLS; both or neither.
-    /// (An encrypted key fails with `.tls`: the bridge never prompts on a terminal.)
+    /// Client certificate and its unencrypted private key, for brokers that require mutual TLS; both or neither, and
+    /// only together with `caFile` or `caPath` (a libmosquitto rule). An encrypted key fails with `.tls`: the bridge
+    /// never prompts on a terminal.
     public var certFile: String?
     public var keyFile: String?
     /// Verify the broker's certificate chain (`SSL_VERIFY_PEER`). `false` only for tests.
@@ -133,6 +134,11 @@ public struct MosquittoTLSOptions: Sendable, Hashable {
         guard (certFile == nil) == (keyFile == nil) else {
             throw MosquittoError(
                 kind: .invalidConfiguration, reason: "TLS client certificate and key must be given together")
+        }
+        guard certFile == nil || caFile != nil || caPath != nil else {
+            // mosquitto_tls_set, the only way to pass a client certificate, requires a CA file or directory.
+            throw MosquittoError(
+                kind: .invalidConfiguration, reason: "a TLS client certificate needs caFile or caPath as well")
         }
     }
 }

@@ -122,6 +122,8 @@ struct LibraryAndErrorTests {
         #expect(kind(MosquittoConnectionOptions(password: "x", protocolVersion: .v3_1_1)) == .invalidConfiguration)
         #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(caFile: "/nonexistent/ca.pem"))) == .invalidConfiguration)
         #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(certFile: "/tmp/c.pem"))) == .invalidConfiguration)
+        #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(certFile: "/tmp/c.pem", keyFile: "/tmp/k.pem"))) == .invalidConfiguration)
+        #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions())) == nil, "system trust store")
         #expect(kind(MosquittoConnectionOptions()) == nil)
         #expect(throws: MosquittoError.self) { try MosquittoPublisherPool(options: MosquittoConnectionOptions(), size: 0) }
 

@@ -130,4 +130,42 @@ struct MosquittoProbeTests {
             #expect(error.reason.contains("certificate verify failed"), "\(error.reason)")
         }
     }
+
+    @Test("mutual TLS: ready with the client certificate; an encrypted key fails instead of prompting")
+    func mutualTLS() async throws {
+        let certificates = try await offload { try TestCertificates.make() }
+        let tlsPort = try FreePort.allocate()
+        let config = """
+            listener \(tlsPort) 127.0.0.1
+            cafile \(certificates.caFile)
+            certfile \(certificates.certFile)
+            keyfile \(certificates.keyFile)
+            require_certificate true
+            """
+        try await withBroker(extraConfig: config) { broker in
+            var tls = MosquittoTLSOptions(
+                caFile: certificates.caFile, certFile: certificates.clientCertFile, keyFile: certificates.clientKeyFile)
+            var options = MosquittoConnectionOptions(host: "127.0.0.1", port: tlsPort, tls: tls)
+            var result = await MosquittoProbe(options: options).probe()
+            try await waitUntil("the TLS listener answers") {
+                if result.isReady { return true }
+                result = await MosquittoProbe(options: options).probe()
+                return result.isReady
+            }
+            #expect(result.isReady, "\(result)\n\(broker.log())")
+
+            tls.keyFile = certificates.encryptedClientKeyFile
+            options.tls = tls
+            let encrypted = await MosquittoProbe(options: options).probe()
+            guard case .notReady(let error) = encrypted else {
+                Issue.record("ready with an encrypted key and no passphrase")
+                return
+            }
+            #expect(error.kind == .tls, "\(error)")
+
+            options.tls = MosquittoTLSOptions(caFile: certificates.caFile)
+            let withoutCertificate = await MosquittoProbe(options: options).probe()
+            #expect(!withoutCertificate.isReady)
+        }
+    }
 }

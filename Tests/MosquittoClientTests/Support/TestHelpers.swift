@@ -110,11 +110,15 @@ func makePasswordFile(user: String, password: String) throws -> String {
     return path
 }
 
-/// A CA and a server certificate for 127.0.0.1 signed by it, made with the `openssl` tool.
+/// A CA, a server certificate for 127.0.0.1 and a client certificate signed by it, made with the `openssl` tool;
+/// plus the client key encrypted with a passphrase.
 struct TestCertificates {
     let caFile: String
     let certFile: String
     let keyFile: String
+    let clientCertFile: String
+    let clientKeyFile: String
+    let encryptedClientKeyFile: String
 
     static func make() throws -> TestCertificates {
         let directory = try makeReadableTemporaryDirectory()
@@ -122,15 +126,21 @@ struct TestCertificates {
         let openssl = "/usr/bin/openssl"
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try run(openssl, ["req", "-x509"] + ec + ["-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=mqtt-ws-bridge test CA"])
-        try run(openssl, ["req"] + ec + ["-keyout", path("server.key"), "-out", path("server.csr"), "-subj", "/CN=127.0.0.1"])
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("san.ext"), atomically: true, encoding: .utf8)
-        try run(openssl, [
-            "x509", "-req", "-in", path("server.csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
-            "-CAcreateserial", "-out", path("server.pem"), "-days", "2", "-extfile", path("san.ext"),
-        ])
-        for name in ["ca.pem", "server.pem", "server.key"] {
+        for (name, subject, extensions) in [("server", "/CN=127.0.0.1", ["-extfile", path("san.ext")]), ("client", "/CN=bridge", [])] {
+            try run(openssl, ["req"] + ec + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
+            try run(openssl, [
+                "x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+                "-CAcreateserial", "-out", path("\(name).pem"), "-days", "2",
+            ] + extensions)
+        }
+        try run(openssl, ["pkey", "-in", path("client.key"), "-aes256", "-passout", "pass:secret", "-out", path("client-encrypted.key")])
+        for name in ["ca.pem", "server.pem", "server.key", "client.pem", "client.key", "client-encrypted.key"] {
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path(name))
         }
-        return TestCertificates(caFile: path("ca.pem"), certFile: path("server.pem"), keyFile: path("server.key"))
+        return TestCertificates(
+            caFile: path("ca.pem"), certFile: path("server.pem"), keyFile: path("server.key"),
+            clientCertFile: path("client.pem"), clientKeyFile: path("client.key"),
+            encryptedClientKeyFile: path("client-encrypted.key"))
     }
 }
