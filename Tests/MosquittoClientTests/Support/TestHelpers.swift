@@ -74,9 +74,20 @@ func options(for broker: MosquittoProcess, _ version: MosquittoConnectionOptions
         connectTimeout: .seconds(5), ackTimeout: .seconds(5))
 }
 
+/// The path of a command line tool: on PATH, or where Debian and Homebrew put it.
+func tool(_ name: String) throws -> String {
+    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+    let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/opt/homebrew/bin", "/usr/local/bin"]
+    guard let found = directories.map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        throw TestSupportError("\(name) not found (Debian: apt-get install mosquitto openssl)")
+    }
+    return found
+}
+
 /// Runs a command line tool; throws with its output if it fails.
 @discardableResult
-func run(_ executable: String, _ arguments: [String]) throws -> String {
+func run(_ name: String, _ arguments: [String]) throws -> String {
+    let executable = try tool(name)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -105,7 +116,7 @@ func makeReadableTemporaryDirectory() throws -> URL {
 /// A Mosquitto password file with one user, made by `mosquitto_passwd` (readable by the broker's user).
 func makePasswordFile(user: String, password: String) throws -> String {
     let path = try makeReadableTemporaryDirectory().appendingPathComponent("passwords").path
-    try run("/usr/bin/mosquitto_passwd", ["-c", "-b", path, user, password])
+    try run("mosquitto_passwd", ["-c", "-b", path, user, password])
     try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
     return path
 }
@@ -123,7 +134,7 @@ struct TestCertificates {
     static func make() throws -> TestCertificates {
         let directory = try makeReadableTemporaryDirectory()
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-        let openssl = "/usr/bin/openssl"
+        let openssl = "openssl"
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         try run(openssl, ["req", "-x509"] + ec + ["-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=mqtt-ws-bridge test CA"])
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("san.ext"), atomically: true, encoding: .utf8)
