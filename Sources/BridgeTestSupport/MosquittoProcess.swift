@@ -57,6 +57,11 @@ public final class MosquittoProcess: Sendable {
         if let websocketsPort {
             config += "listener \(websocketsPort) 127.0.0.1\nprotocol websockets\n"
         }
+        // Started as root, Mosquitto switches to the `mosquitto` user and then cannot write its log (or read
+        // test files) in root's temporary directory: keep it as the user that started it.
+        if geteuid() == 0 && !extraConfig.contains("\nuser ") && !extraConfig.hasPrefix("user ") {
+            config += "user root\n"
+        }
         if !extraConfig.contains("password_file") && !extraConfig.contains("allow_anonymous") {
             config += "allow_anonymous true\n"
         }
