@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig",
+                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),

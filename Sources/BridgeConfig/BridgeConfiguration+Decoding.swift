@@ -52,10 +52,22 @@ extension RouteConfiguration {
         let subprotocols = reader.value("subprotocols", .list(of: .string), default: template.subprotocols)
         let requireSubprotocol = reader.value("require_subprotocol", .boolean, default: template.requireSubprotocol)
         let maxPacketSize = reader.value("max_packet_size", .byteSize, default: template.maxPacketSize)
+        let topicPolicy = reader.optionalSection(
+            "topic_policy", default: template.topicPolicy, blank: TopicPolicyConfiguration(), TopicPolicyConfiguration.decode)
         guard let path, let policy else { return nil }
         return RouteConfiguration(
             name: name, path: path, policy: policy, subprotocols: subprotocols,
-            requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize
+            requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize, topicPolicy: topicPolicy
+        )
+    }
+}
+
+extension TopicPolicyConfiguration {
+    /// `routes.<name>.topic_policy`. The filters are checked with libmosquitto at start-up (`--check-config` too).
+    static func decode(_ reader: SectionReader, base: TopicPolicyConfiguration) -> TopicPolicyConfiguration {
+        TopicPolicyConfiguration(
+            publish: reader.optionalValue("publish", .list(of: .string), default: base.publish),
+            subscribe: reader.optionalValue("subscribe", .list(of: .string), default: base.subscribe)
         )
     }
 }

@@ -133,6 +133,9 @@ public struct RouteConfiguration: Sendable, Equatable {
     /// Default 1 MiB + 1 KiB: a 1 MiB payload plus room for the topic and properties. Valid range 2…268,435,460
     /// (`maximumPacketSizeLimit`, the largest packet MQTT's length encoding allows).
     public var maxPacketSize: Int
+    /// `topic_policy`: optional allow lists for what clients on this route may publish and subscribe to.
+    /// Absent → no checks, and the relay does not even read topics (it costs nothing).
+    public var topicPolicy: TopicPolicyConfiguration?
 
     public init(
         name: String,
@@ -140,7 +143,8 @@ public struct RouteConfiguration: Sendable, Equatable {
         policy: SubprotocolPolicy,
         subprotocols: [String] = RouteConfiguration.standardSubprotocols,
         requireSubprotocol: Bool = true,
-        maxPacketSize: Int = (1 << 20) + 1024
+        maxPacketSize: Int = (1 << 20) + 1024,
+        topicPolicy: TopicPolicyConfiguration? = nil
     ) {
         self.name = name
         self.path = path
@@ -148,6 +152,7 @@ public struct RouteConfiguration: Sendable, Equatable {
         self.subprotocols = subprotocols
         self.requireSubprotocol = requireSubprotocol
         self.maxPacketSize = maxPacketSize
+        self.topicPolicy = topicPolicy
     }
 
     /// The MQTT WebSocket subprotocol names: `mqtt` (3.1.1 and 5.0) and `mqttv3.1` (3.1).
@@ -158,6 +163,25 @@ public struct RouteConfiguration: Sendable, Equatable {
         RouteConfiguration(name: "browser", path: "/mqtt", policy: .passthrough),
         RouteConfiguration(name: "miniprogram", path: "/wss", policy: .miniprogram),
     ]
+}
+
+/// `routes.<name>.topic_policy`: allow lists of MQTT topic filters (`+` and `#` wildcards as in MQTT).
+///
+/// A client that publishes to a topic no `publish` filter matches, or subscribes to a filter that no
+/// `subscribe` filter covers, is disconnected (MQTT 5.0: DISCONNECT 0x87 "Not authorized" first; then
+/// WebSocket close 1008). A list that is absent allows everything; an empty list allows nothing
+/// (e.g. `publish: []` makes a receive-only route for mini-programs).
+public struct TopicPolicyConfiguration: Sendable, Equatable {
+    /// `publish`: topics clients may publish to.
+    public var publish: [String]?
+    /// `subscribe`: filters clients may subscribe to; a requested filter must be covered by one of them
+    /// (`push/#` covers `push/user/+`).
+    public var subscribe: [String]?
+
+    public init(publish: [String]? = nil, subscribe: [String]? = nil) {
+        self.publish = publish
+        self.subscribe = subscribe
+    }
 }
 
 // MARK: - Upstream

@@ -27,7 +27,8 @@ public final class WebSocketFrontEnd: Sendable {
         connector: any UpstreamConnector,
         metrics: BridgeMetrics,
         logger: Logger,
-        accessLogger: Logger?
+        accessLogger: Logger?,
+        topicAuthorizers: [String: any TopicAuthorizer] = [:]
     ) {
         var routes: [String: Route] = [:]
         for route in configuration.routes {
@@ -35,7 +36,8 @@ public final class WebSocketFrontEnd: Sendable {
                 maximumPacketSize: route.maxPacketSize,
                 connectPacketTimeout: TimeAmount(configuration.timeouts.connectPacket),
                 upstreamReadyTimeout: TimeAmount(configuration.upstream.connectTimeout),
-                upstreamLingerTimeout: TimeAmount(configuration.timeouts.closeHandshake)
+                upstreamLingerTimeout: TimeAmount(configuration.timeouts.closeHandshake),
+                topicAuthorizer: topicAuthorizers[route.name]
             )
             let codec = WebSocketMessageCodec.Configuration(closeTimeout: TimeAmount(configuration.timeouts.closeHandshake))
             routes[route.path] = Route(configuration: route, session: session, codec: codec)

@@ -20,6 +20,7 @@ public final class BridgeMetrics: Sendable {
         let sessions: Counter
         let bytes: [Counter]  // indexed by Direction order
         let packets: [[Counter]]  // [direction][packet type raw value]
+        let topicPolicyDenials: Counter
         private let factory: any MetricsFactory
         private let closes = Mutex<[String: Counter]>([:])
         private let handshakes = Mutex<[String: Counter]>([:])
@@ -32,6 +33,7 @@ public final class BridgeMetrics: Sendable {
             self.bytes = Direction.allCases.map {
                 Counter(label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
             }
+            self.topicPolicyDenials = Counter(label: "mqtt_ws_bridge_topic_policy_denials_total", dimensions: [("route", name)], factory: factory)
             self.packets = Direction.allCases.map { direction in
                 MQTTPacketType.allCases.map { type in
                     Counter(
@@ -60,6 +62,11 @@ public final class BridgeMetrics: Sendable {
                     factory: self.factory
                 )
             }.increment()
+        }
+
+        /// A client broke the route's topic policy and was disconnected.
+        func topicPolicyDenied() {
+            self.topicPolicyDenials.increment()
         }
 
         func record(_ counts: inout PacketCounts, direction: Direction) {

@@ -30,17 +30,21 @@ public struct SessionSettings: Sendable {
     public var upstreamReadyTimeout: TimeAmount
     /// After the client is gone, how long the broker gets to close its side before the bridge closes it.
     public var upstreamLingerTimeout: TimeAmount
+    /// The route's topic policy, if it has one.
+    public var topicAuthorizer: (any TopicAuthorizer)?
 
     public init(
         maximumPacketSize: Int,
         connectPacketTimeout: TimeAmount = .seconds(10),
         upstreamReadyTimeout: TimeAmount = .seconds(5),
-        upstreamLingerTimeout: TimeAmount = .seconds(3)
+        upstreamLingerTimeout: TimeAmount = .seconds(3),
+        topicAuthorizer: (any TopicAuthorizer)? = nil
     ) {
         self.maximumPacketSize = maximumPacketSize
         self.connectPacketTimeout = connectPacketTimeout
         self.upstreamReadyTimeout = upstreamReadyTimeout
         self.upstreamLingerTimeout = upstreamLingerTimeout
+        self.topicAuthorizer = topicAuthorizer
     }
 }
 
@@ -80,6 +84,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     private var connectPacketLength: Int?
     private var sawFirstPacket = false
     private var firstPacketProblem: String?
+    /// Only with a topic policy: client packets after the CONNECT are assembled whole and checked
+    /// before they are forwarded.
+    private var policy: TopicPolicyFilter?
 
     private var pendingRead = false
     private var upstreamNeedsFlush = false
@@ -116,6 +123,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accessLogger = accessLogger
         self.scanner = MQTTStreamScanner(maximumPacketSize: settings.maximumPacketSize)
         self.accumulator = MQTTPacketAccumulator(maximumPacketSize: settings.maximumPacketSize)
+        self.policy = settings.topicAuthorizer.map {
+            TopicPolicyFilter(authorizer: $0, maximumPacketSize: settings.maximumPacketSize)
+        }
     }
 
     // MARK: Channel events
@@ -167,12 +177,44 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.hold(bytes)
             self.inspectConnectIfComplete()
         case .connectingUpstream:
-            self.hold(bytes)
+            guard let admitted = self.admit(bytes) else { return }
+            self.hold(admitted)
         case .relaying:
-            self.upstream?.partnerWrite(bytes)
+            guard let admitted = self.admit(bytes) else { return }
+            self.upstream?.partnerWrite(admitted)
             self.upstreamNeedsFlush = true
         case .closing, .closed:
             break
+        }
+    }
+
+    /// The bytes that may go to the broker: all of them without a topic policy; with one, the whole
+    /// packets that passed it (nil while a packet is incomplete, or when the client was disconnected).
+    private func admit(_ bytes: ByteBuffer) -> ByteBuffer? {
+        guard self.policy != nil else { return bytes }
+        switch self.policy!.admit(bytes, version: self.machine.connect?.version ?? .v3_1_1) {
+        case .forward(let admitted):
+            return admitted
+        case .denied(let reason, let allowed):
+            self.metrics.topicPolicyDenied()
+            // Packets before the offending one were fine: they still reach the broker.
+            if let allowed {
+                if self.machine.state == .relaying {
+                    self.upstream?.partnerWrite(allowed)
+                    self.upstreamNeedsFlush = true
+                } else {
+                    self.hold(allowed)
+                }
+            }
+            if let context, self.machine.connect?.version == .v5 {
+                // MQTT 5 can say why: DISCONNECT with reason 0x87 "Not authorized" before the close frame.
+                context.write(self.wrapOutboundOut(MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator)), promise: nil)
+            }
+            self.perform(self.machine.clientViolatedMQTT(.policyViolation, "topic policy: \(reason)"))
+            return nil
+        case .malformed(let error):
+            self.perform(self.machine.clientViolatedMQTT(.protocolError, error.description))
+            return nil
         }
     }
 
@@ -269,6 +311,13 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                 ]
             )
             self.perform(self.machine.connectReceived(info))
+            if self.policy != nil, held.readableBytes > length {
+                // Packets sent right behind the CONNECT are subject to the policy too.
+                self.held = packet
+                if let admitted = self.admit(held.getSlice(at: held.readerIndex + length, length: held.readableBytes - length)!) {
+                    self.hold(admitted)
+                }
+            }
         } catch {
             self.perform(self.machine.clientViolatedMQTT(.protocolError, "malformed CONNECT: \(error)"))
         }

@@ -61,6 +61,7 @@ public final class BridgeServer: Service, Sendable {
         self.metrics = metrics
 
         let (contexts, upstream) = try Self.prepare(configuration, connector: connector)
+        let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         self.tlsContexts = contexts
         if configuration.upstream.tls?.verify == false {
             logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
@@ -68,7 +69,7 @@ public final class BridgeServer: Service, Sendable {
         self.upstreamDescription = upstream.endpointDescription
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, connector: upstream, metrics: metrics, logger: logger,
-            accessLogger: configuration.logging.accessLog ? accessLogger : nil)
+            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
 
@@ -76,6 +77,7 @@ public final class BridgeServer: Service, Sendable {
     /// `--check-config` uses it.
     public static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
         _ = try Self.prepare(configuration, connector: nil)
+        _ = try TopicAllowList.forRoutes(configuration.routes)
     }
 
     private static func prepare(

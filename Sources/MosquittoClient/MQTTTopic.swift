@@ -71,6 +71,34 @@ public enum MQTTTopic {
         return code == MosquittoCode.success && result
     }
 
+    /// Whether every topic the subscription filter `requested` can match is also matched by `allowed`
+    /// (`push/#` covers `push/user/+` and `push`; `push/+` does not cover `push/#`). False when either is
+    /// invalid. libmosquitto 2.0 has no call for this (its matcher refuses wildcards in the topic), so it
+    /// compares levels: `#` covers the rest, `+` covers one level except `#`, literals must be equal, and
+    /// a leading wildcard never covers `$`-topics (MQTT 3.1.1 §4.7.2).
+    public static func filter(_ allowed: String, covers requested: String) -> Bool {
+        do {
+            try validateSubscriptionFilter(allowed)
+            try validateSubscriptionFilter(requested)
+        } catch {
+            return false
+        }
+        let allowedLevels = allowed.split(separator: "/", omittingEmptySubsequences: false)
+        let requestedLevels = requested.split(separator: "/", omittingEmptySubsequences: false)
+        if requested.hasPrefix("$"), let first = allowedLevels.first, first == "+" || first == "#" {
+            return false
+        }
+        var index = 0
+        while true {
+            if index == allowedLevels.count { return index == requestedLevels.count }
+            if allowedLevels[index] == "#" { return true }
+            if index == requestedLevels.count { return false }
+            if requestedLevels[index] == "#" { return false }
+            if allowedLevels[index] != "+" && allowedLevels[index] != requestedLevels[index] { return false }
+            index += 1
+        }
+    }
+
     /// Whether `bytes` is a valid MQTT UTF-8 string as Mosquitto judges it (`mosquitto_validate_utf8`): well-formed,
     /// at most 65 535 bytes, no surrogate halves (e.g. from a JSON `\uD800`), no U+0000, no control characters.
     /// Check raw bytes with this *before* turning them into a `String`, which would silently repair them.
