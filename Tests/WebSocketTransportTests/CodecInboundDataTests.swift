@@ -13,7 +13,7 @@ import WebSocketTransport
 
         harness.feed(TestFrame.binary(payload, mask: random.key()))
 
-        #expect(harness.recorder.delivered == payload)
+        expectSameBytes(harness.recorder.delivered, payload)
         #expect(harness.recorder.events == [])
         #expect(try harness.outboundBuffers().isEmpty)
         #expect(!harness.isClosed)
@@ -65,7 +65,7 @@ import WebSocketTransport
         #expect(!harness.recorder.log.contains(.readComplete))
 
         harness.readComplete()
-        #expect(harness.recorder.delivered == Array(payloads.joined()))
+        expectSameBytes(harness.recorder.delivered, Array(payloads.joined()))
         #expect(harness.recorder.log.last == .readComplete)
     }
 
@@ -78,9 +78,9 @@ import WebSocketTransport
         defer { harness.finish() }
 
         harness.read(TestFrame.binary(payload, mask: random.key()))
-        #expect(harness.recorder.delivered == payload)
+        expectSameBytes(harness.recorder.delivered, payload)
         harness.readComplete()
-        #expect(harness.recorder.delivered == payload)
+        expectSameBytes(harness.recorder.delivered, payload)
         #expect(harness.recorder.log.last == .readComplete)
     }
 
@@ -99,7 +99,7 @@ import WebSocketTransport
         #expect(pieces.count >= 50)
         #expect(pieces.allSatisfy { $0 < 1000 + 700 })
         harness.readComplete()
-        #expect(harness.recorder.delivered == payload)
+        expectSameBytes(harness.recorder.delivered, payload)
     }
 
     @Test func largeFrameSplitAcrossManyReadsIsStreamed() throws {
@@ -111,7 +111,7 @@ import WebSocketTransport
         for chunk in random.chunks(of: TestFrame.binary(payload, mask: random.key()), maxChunk: 9000) {
             harness.feed(chunk)
         }
-        #expect(harness.recorder.delivered == payload)
+        expectSameBytes(harness.recorder.delivered, payload)
     }
 
     /// A stream that exercises every header form, masks, control frames in between and a fragmented message.
@@ -183,7 +183,7 @@ import WebSocketTransport
                 if !sameBurst { harness.readComplete() }
             }
             harness.readComplete()
-            #expect(harness.recorder.delivered == stream.payload)
+            expectSameBytes(harness.recorder.delivered, stream.payload)
             #expect(try harness.outboundFrames().map(\.payload) == stream.pongs)
             #expect(harness.recorder.events == [.pongReceived])
         }
@@ -219,7 +219,7 @@ import WebSocketTransport
             defer { harness.finish() }
             harness.feed(Array(frame[..<split]))
             harness.feed(Array(frame[split...]) + TestFrame.binary([0xAB]))
-            #expect(harness.recorder.delivered == payload + [0xAB], "split at \(split)")
+            expectSameBytes(harness.recorder.delivered, payload + [0xAB], "split at \(split)")
         }
     }
 

@@ -142,7 +142,7 @@ import WebSocketTransport
         defer { harness.finish() }
         let payload = [UInt8](repeating: 3, count: 1000)
         harness.feed(TestFrame.binary(payload))
-        #expect(harness.recorder.delivered == payload)
+        expectSameBytes(harness.recorder.delivered, payload)
         #expect(!harness.isClosed)
     }
 
