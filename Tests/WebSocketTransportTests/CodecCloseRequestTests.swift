@@ -41,6 +41,7 @@ import WebSocketTransport
         harness.feed(TestFrame.close(code: 1001))
         #expect(harness.isClosed)
         #expect(harness.recorder.events == [.closeReceived(code: .goingAway, reason: "")])
+        #expect(harness.recorder.terminalEventPrecedesInactive)
         #expect(try harness.outboundBuffers().isEmpty, "the answer is not answered")
         // The timeout was cancelled: advancing time does nothing more.
         harness.channel.embeddedEventLoop.advanceTime(by: .seconds(10))

@@ -94,6 +94,7 @@ import WebSocketTransport
         #expect(harness.recorder.delivered == [1, 2])
         #expect(harness.recorder.events == [.closeReceived(code: .normalClosure, reason: "bye")])
         #expect(!harness.recorder.deliveredAfterFirstEvent)
+        #expect(harness.recorder.terminalEventPrecedesInactive)
         let frames = try harness.outboundFrames()
         #expect(frames.count == 1)
         #expect(frames.first?.opcode == 0x8)

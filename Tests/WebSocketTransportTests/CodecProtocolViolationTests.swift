@@ -24,6 +24,7 @@ import WebSocketTransport
         #expect(harness.recorder.delivered == before + alsoDelivered, sourceLocation: sourceLocation)
         #expect(harness.recorder.violationCodes == [code], sourceLocation: sourceLocation)
         #expect(!harness.recorder.deliveredAfterFirstEvent, sourceLocation: sourceLocation)
+        #expect(harness.recorder.terminalEventPrecedesInactive, sourceLocation: sourceLocation)
 
         let frames = try harness.outboundFrames()
         #expect(frames.count == 1, "\(frames)", sourceLocation: sourceLocation)

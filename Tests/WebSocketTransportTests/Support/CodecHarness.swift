@@ -102,6 +102,18 @@ final class Recorder: ChannelInboundHandler {
         }
     }
 
+    /// Whether the first `WebSocketEvent` (other than a pong) reached this handler before `channelInactive`:
+    /// the handler must learn why the connection ends before it ends.
+    var terminalEventPrecedesInactive: Bool {
+        let event = log.firstIndex { entry in
+            if case .event(let event) = entry, event != .pongReceived { return true }
+            return false
+        }
+        guard let event else { return false }
+        guard let inactive = log.firstIndex(of: .inactive) else { return true }
+        return event < inactive
+    }
+
     /// Whether any bytes were delivered after the first event (violation or close).
     var deliveredAfterFirstEvent: Bool {
         guard let first = log.firstIndex(where: { if case .event = $0 { true } else { false } }) else { return false }
@@ -163,6 +175,11 @@ final class CodecHarness {
     /// One `channelRead` without `channelReadComplete` (part of a read burst).
     func read(_ bytes: [UInt8]) {
         channel.pipeline.syncOperations.fireChannelRead(NIOAny(buffer(bytes)))
+    }
+
+    /// One `channelRead` of a buffer the test keeps (to check what the codec retains of it).
+    func read(buffer: ByteBuffer) {
+        channel.pipeline.syncOperations.fireChannelRead(NIOAny(buffer))
     }
 
     func readComplete() {
