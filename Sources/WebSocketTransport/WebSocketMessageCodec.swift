@@ -15,7 +15,7 @@ import NIOCore
 /// It answers pings, refuses what RFC 6455 forbids (and text frames, which MQTT does not use) with
 /// the matching close code, and runs the closing handshake. It tells the handler behind it what
 /// happened through `WebSocketEvent`s and accepts `WebSocketCloseRequest` as an outbound user event.
-public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannelHandler {
+public final class WebSocketMessageCodec: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
     public typealias OutboundIn = ByteBuffer
@@ -77,6 +77,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
     /// Encoded frames not yet written.
     private var pendingOutbound: ByteBuffer?
     private var pendingOutboundPromise: EventLoopPromise<Void>?
+    /// The payload of the latest ping that arrived while the channel was not writable.
+    private var deferredPong: ByteBuffer?
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -103,6 +105,18 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
         context.fireChannelReadComplete()
     }
 
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let pong = self.deferredPong {
+            self.deferredPong = nil
+            if case .open = self.closeState {
+                self.appendFrame(opcode: .pong, payload: pong, context: context)
+                self.writePendingOutbound(context: context)
+                context.flush()
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     public func channelInactive(context: ChannelHandlerContext) {
         if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
         self.closeState = .closed
@@ -117,6 +131,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+        // The pipeline is being torn down: nothing buffered can be written any more, but nobody may wait forever.
+        self.pendingOutbound = nil
+        self.pendingOutboundPromise?.fail(ChannelError.ioOnClosedChannel)
+        self.pendingOutboundPromise = nil
     }
 
     private func process(_ input: inout ByteBuffer, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
@@ -164,7 +182,11 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
     private func readHeader(from input: inout ByteBuffer) throws(WebSocketProtocolError) -> WebSocketFrameHeader? {
         guard var partial = self.partialHeader else {
             if let header = try WebSocketFrameHeader.read(from: &input) { return header }
-            self.partialHeader = input.readSlice(length: input.readableBytes)
+            // Copy the few bytes into a buffer of our own: a slice would pin the whole read buffer for as
+            // long as the peer leaves the header unfinished.
+            var owned = ByteBufferAllocator().buffer(capacity: WebSocketFrameHeader.maximumLength)
+            owned.writeBuffer(&input)
+            self.partialHeader = owned
             return nil
         }
         // Take only as many bytes as a header can need, so the payload stays in `input` (no copy).
@@ -233,6 +255,13 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
         switch opcode {
         case .ping:
             guard case .open = self.closeState else { return }
+            guard context.channel.isWritable else {
+                // A peer that pings but does not read must not grow our buffers: keep only the latest
+                // ping's payload and answer it once the channel drains (RFC 6455 §5.5.3 allows answering
+                // only the most recent ping).
+                self.deferredPong = payload
+                return
+            }
             self.appendFrame(opcode: .pong, payload: payload, context: context)
         case .pong:
             context.fireUserInboundEventTriggered(WebSocketEvent.pongReceived)
@@ -267,10 +296,12 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
         switch self.closeState {
         case .open:
             // Peer-initiated: answer with the same code (RFC 6455 §5.5.1), then close the socket —
-            // the server closes TCP first (§7.1.1).
+            // the server closes TCP first (§7.1.1). The answer is written before the event, so a handler
+            // that closes the channel on the event cannot lose it.
             self.closeState = .closed
+            let written = self.sendCloseFrame(code: code, reason: "", context: context)
             context.fireUserInboundEventTriggered(WebSocketEvent.closeReceived(code: code, reason: reason))
-            self.sendCloseFrameAndClose(code: code, reason: "", context: context)
+            written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         case .closeSent(let timeout):
             // The peer answered our close: the handshake is complete.
             timeout?.cancel()
@@ -296,8 +327,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
             return
         }
         self.closeState = .closed
+        let written = self.sendCloseFrame(code: error.closeCode, reason: error.reason, context: context)
         context.fireUserInboundEventTriggered(WebSocketEvent.protocolViolation(error))
-        self.sendCloseFrameAndClose(code: error.closeCode, reason: error.reason, context: context)
+        written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     private func appendInbound(_ payload: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int, context: ChannelHandlerContext) {
@@ -385,16 +417,15 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler, RemovableChannel
         self.appendFrame(opcode: .close, payload: payload, context: context)
     }
 
-    private func sendCloseFrameAndClose(code: WebSocketCloseCode?, reason: String, context: ChannelHandlerContext) {
+    /// Writes and flushes everything pending plus a close frame; the future completes when it is written.
+    private func sendCloseFrame(code: WebSocketCloseCode?, reason: String, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
         self.appendCloseFrame(code: code, reason: reason, context: context)
         let written = context.eventLoop.makePromise(of: Void.self)
         self.pendingOutboundPromise.map { written.futureResult.cascade(to: $0) }
         self.pendingOutboundPromise = written
         self.writePendingOutbound(context: context)
         context.flush()
-        written.futureResult.assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
+        return written.futureResult
     }
 
     private func writePendingOutbound(context: ChannelHandlerContext) {

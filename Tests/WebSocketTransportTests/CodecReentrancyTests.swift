@@ -16,10 +16,8 @@ import WebSocketTransport
         #expect(harness.recorder.violationCodes == [1003])
         #expect(harness.isClosed)
         let frames = try harness.outboundFrames()
-        withKnownIssue("the event is fired before the close frame is written (WebSocketMessageCodec.refuse)") {
-            #expect(frames.map(\.closeCode) == [1003])
-            #expect(harness.gate.writesAfterClose == 0)
-        }
+        #expect(frames.map(\.closeCode) == [1003])
+        #expect(harness.gate.writesAfterClose == 0)
     }
 
     @Test func handlerClosingOnClosedReceivedStillLetsTheAnswerOut() throws {
@@ -32,10 +30,8 @@ import WebSocketTransport
         #expect(harness.recorder.events == [.closeReceived(code: .normalClosure, reason: "bye")])
         #expect(harness.isClosed)
         let frames = try harness.outboundFrames()
-        withKnownIssue("the event is fired before the answer is written (WebSocketMessageCodec.handleCloseFrame)") {
-            #expect(frames.map(\.closeCode) == [1000])
-            #expect(harness.gate.writesAfterClose == 0)
-        }
+        #expect(frames.map(\.closeCode) == [1000])
+        #expect(harness.gate.writesAfterClose == 0)
     }
 
     @Test func handlerClosingMidBurstStopsDeliveryAndOutput() throws {
