@@ -26,8 +26,10 @@ extension ListenerConfiguration {
         let address = reader.requiredValue("address", .string, default: base?.address)
         let port = reader.requiredValue("port", .port, default: base?.port)
         let tls = reader.optionalSection("tls", default: base?.tls, blank: ListenerTLSConfiguration(), ListenerTLSConfiguration.decode)
+        // The default mode follows the tls section as finally decoded, not the built-in entry's.
+        let mode: ListenerMode? = reader.optionalValue("mode", .enumeration, default: base?.mode == .auto ? .auto : nil)
         guard let address, let port else { return nil }
-        return ListenerConfiguration(name: name, enabled: enabled, address: address, port: port, tls: tls)
+        return ListenerConfiguration(name: name, enabled: enabled, address: address, port: port, tls: tls, mode: mode)
     }
 }
 
@@ -54,10 +56,19 @@ extension RouteConfiguration {
         let maxPacketSize = reader.value("max_packet_size", .byteSize, default: template.maxPacketSize)
         let topicPolicy = reader.optionalSection(
             "topic_policy", default: template.topicPolicy, blank: TopicPolicyConfiguration(), TopicPolicyConfiguration.decode)
+        let allowedOrigins = reader.optionalValue("allowed_origins", .list(of: .string), default: template.allowedOrigins)
+        let allowMissingOrigin = reader.value("allow_missing_origin", .boolean, default: template.allowMissingOrigin)
+        let maxFrameSize = reader.value("max_frame_size", .byteSize, default: template.maxFrameSize)
+        // The ping default depends on the policy, so an absent key stays absent until the policy is known.
+        let builtInPing = base.flatMap { $0.pingInterval == RouteConfiguration.defaultPingInterval(for: $0.policy) ? nil : $0.pingInterval }
+        let pingInterval: Duration? = reader.optionalValue("ping_interval", .duration, default: builtInPing)
+        let pingTimeout = reader.value("ping_timeout", .duration, default: template.pingTimeout)
         guard let path, let policy else { return nil }
         return RouteConfiguration(
             name: name, path: path, policy: policy, subprotocols: subprotocols,
-            requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize, topicPolicy: topicPolicy
+            requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize, topicPolicy: topicPolicy,
+            allowedOrigins: allowedOrigins, allowMissingOrigin: allowMissingOrigin, maxFrameSize: maxFrameSize,
+            pingInterval: pingInterval, pingTimeout: pingTimeout
         )
     }
 }
@@ -111,7 +122,13 @@ extension TimeoutConfiguration {
 extension LimitsConfiguration {
     /// `limits`.
     static func decode(_ reader: SectionReader, base: LimitsConfiguration) -> LimitsConfiguration {
-        LimitsConfiguration(maxRequestHeadSize: reader.value("max_request_head_size", .byteSize, default: base.maxRequestHeadSize))
+        LimitsConfiguration(
+            maxRequestHeadSize: reader.value("max_request_head_size", .byteSize, default: base.maxRequestHeadSize),
+            maxConnections: reader.value("max_connections", .count, default: base.maxConnections),
+            maxSessionsPerIP: reader.value("max_sessions_per_ip", .count, default: base.maxSessionsPerIP),
+            connectionRatePerIP: reader.value("connection_rate_per_ip", .rate, default: base.connectionRatePerIP),
+            connectionBurstPerIP: reader.value("connection_burst_per_ip", .count, default: base.connectionBurstPerIP)
+        )
     }
 }
 

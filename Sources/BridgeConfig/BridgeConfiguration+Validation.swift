@@ -125,6 +125,14 @@ extension ListenerConfiguration {
             report.add("\(key).port", "\(port) is not a port number (0-65535; 0 picks a free port)")
         }
         tls?.validate(into: &report, key: "\(key).tls")
+        switch (mode, tls) {
+        case (.tls, nil), (.auto, nil):
+            report.add("\(key).mode", "'\(mode.rawValue)' needs a tls section with the certificate (or use mode: plain)")
+        case (.plain, .some):
+            report.add("\(key).mode", "'plain' with a tls section: remove tls, or use mode: tls (or auto for both on one port)")
+        default:
+            break
+        }
     }
 }
 
@@ -163,6 +171,28 @@ extension RouteConfiguration {
         if !(2...Self.maximumPacketSizeLimit).contains(maxPacketSize) {
             report.add("\(key).max_packet_size", "\(maxPacketSize) is out of range (2 to \(Self.maximumPacketSizeLimit) bytes, the largest packet MQTT can encode)")
         }
+        if maxFrameSize < 2 {
+            report.add("\(key).max_frame_size", "\(maxFrameSize) is too small (at least 2 bytes; frames carry MQTT packets)")
+        }
+        for origin in allowedOrigins ?? [] where !Self.isOriginPattern(origin) {
+            report.add("\(key).allowed_origins", "'\(origin)' is not an origin (scheme://host[:port], optionally https://*.example.com)")
+        }
+        if pingInterval < .zero {
+            report.add("\(key).ping_interval", "must not be negative (0 turns pings off)")
+        }
+        if pingInterval > .zero {
+            report.checkPositive(pingTimeout, "\(key).ping_timeout")
+        }
+    }
+
+    /// `scheme://host[:port]` with an optional leading `*.` on the host; no path.
+    static func isOriginPattern(_ value: String) -> Bool {
+        guard let separator = value.range(of: "://") else { return false }
+        let scheme = value[..<separator.lowerBound]
+        var host = value[separator.upperBound...]
+        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else { return false }
+        if host.hasPrefix("*.") { host = host.dropFirst(2) }
+        return !host.isEmpty && !host.contains("/") && !host.contains("*") && !host.contains(where: \.isWhitespace)
     }
 
     /// RFC 7230 §3.2.6 `token`: what `Sec-WebSocket-Protocol` values must be.
@@ -221,6 +251,9 @@ extension LimitsConfiguration {
     func validate(into report: inout ValidationReport) {
         if !Self.requestHeadSizeRange.contains(maxRequestHeadSize) {
             report.add("limits.max_request_head_size", "\(maxRequestHeadSize) is out of range (1KiB to 1MiB)")
+        }
+        if connectionRatePerIP > 0 && connectionBurstPerIP < 1 {
+            report.add("limits.connection_burst_per_ip", "must be at least 1 when limits.connection_rate_per_ip is set (0 turns the rate limit off)")
         }
     }
 }

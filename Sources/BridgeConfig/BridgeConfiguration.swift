@@ -52,13 +52,20 @@ public struct ListenerConfiguration: Sendable, Equatable {
     public var port: Int
     /// `listeners.<name>.tls`: present → wss, absent → plain ws (for a TLS-terminating proxy in front).
     public var tls: ListenerTLSConfiguration?
+    /// `listeners.<name>.mode`: `tls`, `plain` or `auto` (both on one port, told apart by the first byte a
+    /// client sends). Default: `tls` when `tls` is present, else `plain`.
+    public var mode: ListenerMode
 
-    public init(name: String, enabled: Bool = true, address: String, port: Int, tls: ListenerTLSConfiguration? = nil) {
+    public init(
+        name: String, enabled: Bool = true, address: String, port: Int, tls: ListenerTLSConfiguration? = nil,
+        mode: ListenerMode? = nil
+    ) {
         self.name = name
         self.enabled = enabled
         self.address = address
         self.port = port
         self.tls = tls
+        self.mode = mode ?? (tls == nil ? .plain : .tls)
     }
 
     /// `wss` on all interfaces at 8443 with the development certificate, and a disabled loopback `ws` at 8080.
@@ -66,6 +73,16 @@ public struct ListenerConfiguration: Sendable, Equatable {
         ListenerConfiguration(name: "ws", enabled: false, address: "127.0.0.1", port: 8080),
         ListenerConfiguration(name: "wss", address: "::", port: 8443, tls: ListenerTLSConfiguration()),
     ]
+}
+
+/// How a listener treats the bytes a client sends first.
+public enum ListenerMode: String, Sendable, Equatable, CaseIterable {
+    /// Plain HTTP/WebSocket (ws://).
+    case plain
+    /// TLS (wss://).
+    case tls
+    /// Both on one port: a TLS ClientHello starts with 0x16, anything else is plain HTTP.
+    case auto
 }
 
 /// `listeners.<name>.tls`: the server certificate.
@@ -136,6 +153,22 @@ public struct RouteConfiguration: Sendable, Equatable {
     /// `topic_policy`: optional allow lists for what clients on this route may publish and subscribe to.
     /// Absent → no checks, and the relay does not even read topics (it costs nothing).
     public var topicPolicy: TopicPolicyConfiguration?
+    /// `allowed_origins`: browser `Origin`s allowed on this route (`https://app.example.com`,
+    /// `https://*.example.com`); absent → any origin. A request from another origin gets 403.
+    public var allowedOrigins: [String]?
+    /// `allow_missing_origin`: whether requests without an `Origin` header (WeChat, native clients) are
+    /// accepted when `allowed_origins` is set.
+    public var allowMissingOrigin: Bool
+    /// `max_frame_size`: largest WebSocket frame payload accepted from a client; larger → close 1009.
+    /// Frames are streamed, so this is a policy limit, not memory held.
+    public var maxFrameSize: Int
+    /// `ping_interval`: the bridge sends a WebSocket ping after this long without hearing from the client,
+    /// so NATs and proxies keep idle sessions; 0 turns it off. Default: 30 s on passthrough routes, off on
+    /// miniprogram routes.
+    public var pingInterval: Duration
+    /// `ping_timeout`: a client that has not answered (with a pong or any frame) this long after a ping is
+    /// closed (close 1001 sent, socket closed without waiting).
+    public var pingTimeout: Duration
 
     public init(
         name: String,
@@ -144,7 +177,12 @@ public struct RouteConfiguration: Sendable, Equatable {
         subprotocols: [String] = RouteConfiguration.standardSubprotocols,
         requireSubprotocol: Bool = true,
         maxPacketSize: Int = (1 << 20) + 1024,
-        topicPolicy: TopicPolicyConfiguration? = nil
+        topicPolicy: TopicPolicyConfiguration? = nil,
+        allowedOrigins: [String]? = nil,
+        allowMissingOrigin: Bool = true,
+        maxFrameSize: Int = 16 << 20,
+        pingInterval: Duration? = nil,
+        pingTimeout: Duration = .seconds(10)
     ) {
         self.name = name
         self.path = path
@@ -153,6 +191,16 @@ public struct RouteConfiguration: Sendable, Equatable {
         self.requireSubprotocol = requireSubprotocol
         self.maxPacketSize = maxPacketSize
         self.topicPolicy = topicPolicy
+        self.allowedOrigins = allowedOrigins
+        self.allowMissingOrigin = allowMissingOrigin
+        self.maxFrameSize = maxFrameSize
+        self.pingInterval = pingInterval ?? Self.defaultPingInterval(for: policy)
+        self.pingTimeout = pingTimeout
+    }
+
+    /// Browsers answer pings in the background; mini-program sockets are left to MQTT keepalive by default.
+    public static func defaultPingInterval(for policy: SubprotocolPolicy) -> Duration {
+        policy == .passthrough ? .seconds(30) : .zero
     }
 
     /// The MQTT WebSocket subprotocol names: `mqtt` (3.1.1 and 5.0) and `mqttv3.1` (3.1).
@@ -249,9 +297,29 @@ public struct TimeoutConfiguration: Sendable, Equatable {
 public struct LimitsConfiguration: Sendable, Equatable {
     /// `max_request_head_size`: request line + headers of the upgrade request; larger → 431.
     public var maxRequestHeadSize: Int
+    /// `max_connections`: open client connections on all listeners, handshakes included; a connection
+    /// over it is closed as soon as it is accepted. 0 = no limit.
+    public var maxConnections: Int
+    /// `max_sessions_per_ip`: open sessions per client address (IPv6: per /64); more → 429. 0 = no limit.
+    /// Keep it generous: mobile carriers put many WeChat users behind one address.
+    public var maxSessionsPerIP: Int
+    /// `connection_rate_per_ip`: new sessions per second per client address (token bucket refill); 0 = no limit.
+    public var connectionRatePerIP: Double
+    /// `connection_burst_per_ip`: how many new sessions a client address may open at once (bucket size).
+    public var connectionBurstPerIP: Int
 
-    public init(maxRequestHeadSize: Int = 8 * 1024) {
+    public init(
+        maxRequestHeadSize: Int = 8 * 1024,
+        maxConnections: Int = 50_000,
+        maxSessionsPerIP: Int = 1_000,
+        connectionRatePerIP: Double = 20,
+        connectionBurstPerIP: Int = 100
+    ) {
         self.maxRequestHeadSize = maxRequestHeadSize
+        self.maxConnections = maxConnections
+        self.maxSessionsPerIP = maxSessionsPerIP
+        self.connectionRatePerIP = connectionRatePerIP
+        self.connectionBurstPerIP = connectionBurstPerIP
     }
 }
 

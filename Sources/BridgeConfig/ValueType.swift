@@ -106,6 +106,17 @@ extension ValueType where Value == Int {
         }
     }
 
+    /// A whole number ≥ 0 (`0` usually means "no limit").
+    static var count: ValueType<Int> {
+        ValueType { raw throws(ValueError) in
+            let text = try raw.text().replacingOccurrences(of: "_", with: "")
+            guard let value = Int(text), value >= 0 else {
+                throw ValueError("'\(text)' is not a whole number ≥ 0")
+            }
+            return value
+        }
+    }
+
     /// A size in bytes: `1048576`, `512KiB`, `1MiB`, `1GiB` (1024-based) or `500KB`, `1MB`, `1GB` (1000-based).
     static var byteSize: ValueType<Int> {
         ValueType { raw throws(ValueError) in
@@ -116,6 +127,19 @@ extension ValueType where Value == Int {
             guard bytes == bytes.rounded() else { throw ValueError("'\(text)' is not a whole number of bytes") }
             guard bytes < 9.0e18 else { throw ValueError("'\(text)' is too large") }
             return Int(bytes)
+        }
+    }
+}
+
+extension ValueType where Value == Double {
+    /// A number ≥ 0, fractions allowed (`0.5`, `20`).
+    static var rate: ValueType<Double> {
+        ValueType { raw throws(ValueError) in
+            let text = try raw.text()
+            guard let value = Double(text), value.isFinite, value >= 0 else {
+                throw ValueError("'\(text)' is not a number ≥ 0")
+            }
+            return value
         }
     }
 }

@@ -12,6 +12,8 @@ public final class WebSocketFrontEnd: Sendable {
         public var configuration: RouteConfiguration
         public var session: SessionSettings
         public var codec: WebSocketMessageCodec.Configuration
+        /// nil when the route accepts any origin.
+        var origins: OriginPolicy?
     }
 
     let routesByPath: [String: Route]
@@ -21,6 +23,8 @@ public final class WebSocketFrontEnd: Sendable {
     let metrics: BridgeMetrics
     let logger: Logger
     let accessLogger: Logger?
+    /// Per-client-address session and rate limits.
+    public let admission: ClientAdmission
 
     public init(
         configuration: BridgeConfiguration,
@@ -39,9 +43,19 @@ public final class WebSocketFrontEnd: Sendable {
                 upstreamLingerTimeout: TimeAmount(configuration.timeouts.closeHandshake),
                 topicAuthorizer: topicAuthorizers[route.name]
             )
-            let codec = WebSocketMessageCodec.Configuration(closeTimeout: TimeAmount(configuration.timeouts.closeHandshake))
-            routes[route.path] = Route(configuration: route, session: session, codec: codec)
+            let codec = WebSocketMessageCodec.Configuration(
+                maximumFrameSize: route.maxFrameSize,
+                closeTimeout: TimeAmount(configuration.timeouts.closeHandshake),
+                pingInterval: route.pingInterval > .zero ? TimeAmount(route.pingInterval) : nil,
+                pingTimeout: TimeAmount(route.pingTimeout)
+            )
+            routes[route.path] = Route(
+                configuration: route, session: session, codec: codec,
+                origins: OriginPolicy(allowedOrigins: route.allowedOrigins, allowMissing: route.allowMissingOrigin))
         }
+        self.admission = ClientAdmission(
+            maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
+            burst: configuration.limits.connectionBurstPerIP)
         self.routesByPath = routes
         self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
         self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize

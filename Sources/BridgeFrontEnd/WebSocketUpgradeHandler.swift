@@ -161,12 +161,33 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             self.refuse(400, "a WebSocket handshake has no body", result: "bad_request", route: route, context: context)
             return
         }
+        if let origins = route.origins, let reason = origins.refusal(for: headers.first(name: "Origin")) {
+            self.refuse(403, reason, result: "origin_forbidden", route: route, context: context)
+            return
+        }
         let offered = WebSocketHandshake.tokens(in: headers["Sec-WebSocket-Protocol"])
+        let echo: String?
         switch route.configuration.negotiateSubprotocol(offered: offered) {
         case .refuse(let reason):
             self.refuse(400, reason, result: "subprotocol_refused", route: route, context: context)
-        case .accept(let echo):
+            return
+        case .accept(let value):
+            echo = value
+        }
+        // Last, so that only requests that would otherwise be accepted use up a client's allowance.
+        switch self.frontEnd.admission.admit(clientIP(of: context.channel)) {
+        case .admitted(let admissionKey):
+            let admission = self.frontEnd.admission
+            context.channel.closeFuture.whenComplete { _ in admission.release(admissionKey) }
             self.state = .upgrading(route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key))
+        case .tooManySessions(let limit):
+            self.refuse(
+                429, "too many sessions from your address (limit \(limit))", result: "too_many_sessions", route: route,
+                extraHeaders: [("Retry-After", "10")], context: context)
+        case .rateLimited(let retryAfter):
+            self.refuse(
+                429, "too many new connections from your address; retry in \(retryAfter) s", result: "rate_limited", route: route,
+                extraHeaders: [("Retry-After", "\(retryAfter)")], context: context)
         }
     }
 
@@ -231,9 +252,16 @@ func requestPath(of uri: String) -> String {
 
 /// `203.0.113.7:51234` or `[2001:db8::1]:51234`; IPv4 clients of a dual-stack listener without the `::ffff:` prefix.
 func clientAddress(of channel: any Channel) -> String {
-    guard let address = channel.remoteAddress, var ip = address.ipAddress, let port = address.port else { return "unknown" }
-    if ip.hasPrefix("::ffff:"), ip.contains(".") { ip.removeFirst(7) }
+    guard let port = channel.remoteAddress?.port else { return "unknown" }
+    let ip = clientIP(of: channel)
     return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+}
+
+/// The client's IP address without port, as used for per-address limits.
+func clientIP(of channel: any Channel) -> String {
+    guard var ip = channel.remoteAddress?.ipAddress else { return "unknown" }
+    if ip.hasPrefix("::ffff:"), ip.contains(".") { ip.removeFirst(7) }
+    return ip
 }
 
 extension HTTPHeaders {

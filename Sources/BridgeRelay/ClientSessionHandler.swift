@@ -256,6 +256,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                 self.perform(self.machine.clientViolatedWebSocket(error))
             case .pongReceived:
                 break
+            case .keepaliveTimeout(let reason):
+                self.perform(self.machine.clientViolatedWebSocket(WebSocketProtocolError(.goingAway, reason)))
             }
         case is ChannelShouldQuiesceEvent:
             self.perform(self.machine.drain())

@@ -181,6 +181,7 @@ public final class BridgeServer: Service, Sendable {
         let registry = self.registry
         let tlsContext = self.tlsContexts[listener.name]
         let name = listener.name
+        let maxConnections = self.configuration.limits.maxConnections
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -188,7 +189,8 @@ public final class BridgeServer: Service, Sendable {
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard registry.add(channel) else {
+                    guard registry.add(channel, limit: maxConnections) else {
+                        // Draining, or limits.max_connections reached: the cheapest answer is none.
                         channel.close(promise: nil)
                         return
                     }

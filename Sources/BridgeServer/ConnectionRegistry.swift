@@ -17,11 +17,12 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { self.state.withLock { $0.channels.count } }
 
-    /// Registers a new connection; false when draining (the caller closes it).
-    func add(_ channel: any Channel) -> Bool {
+    /// Registers a new connection; false when draining or when `limit` (0: none) connections are open
+    /// already (the caller closes it).
+    func add(_ channel: any Channel, limit: Int = 0) -> Bool {
         let id = ObjectIdentifier(channel)
         let accepted = self.state.withLock { state -> Bool in
-            guard !state.draining else { return false }
+            guard !state.draining, limit == 0 || state.channels.count < limit else { return false }
             state.channels[id] = channel
             return true
         }

@@ -32,17 +32,25 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         public var coalescingLimit: Int
         /// Inbound payload bytes buffered before they are passed on even mid-burst.
         public var inboundFlushThreshold: Int
+        /// Send a ping after this long without any frame from the peer; nil: never.
+        public var pingInterval: TimeAmount?
+        /// Close the connection when the peer sends nothing for this long after a ping.
+        public var pingTimeout: TimeAmount
 
         public init(
             maximumFrameSize: Int = 16 << 20,
             closeTimeout: TimeAmount = .seconds(3),
             coalescingLimit: Int = 16 << 10,
-            inboundFlushThreshold: Int = 64 << 10
+            inboundFlushThreshold: Int = 64 << 10,
+            pingInterval: TimeAmount? = nil,
+            pingTimeout: TimeAmount = .seconds(10)
         ) {
             self.maximumFrameSize = maximumFrameSize
             self.closeTimeout = closeTimeout
             self.coalescingLimit = coalescingLimit
             self.inboundFlushThreshold = inboundFlushThreshold
+            self.pingInterval = pingInterval
+            self.pingTimeout = pingTimeout
         }
     }
 
@@ -79,9 +87,56 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private var pendingOutboundPromise: EventLoopPromise<Void>?
     /// The payload of the latest ping that arrived while the channel was not writable.
     private var deferredPong: ByteBuffer?
+    /// When the peer last sent a complete frame header (any frame proves it is alive).
+    private var lastHeardFrom = NIODeadline.now()
+    /// The keepalive timer: either waiting for silence (`awaitingPong == false`) or for an answer.
+    private var keepaliveTimer: Scheduled<Void>?
+    private var awaitingPong = false
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+    }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.lastHeardFrom = .now()
+        self.scheduleKeepalive(context: context)
+    }
+
+    // MARK: Keepalive
+
+    /// Arms the timer for the next check: at the end of the silence interval, or at the pong deadline.
+    private func scheduleKeepalive(context: ChannelHandlerContext) {
+        guard let interval = self.configuration.pingInterval, interval > .zero, case .open = self.closeState else { return }
+        let deadline = self.awaitingPong ? self.lastHeardFrom + interval + self.configuration.pingTimeout : self.lastHeardFrom + interval
+        self.keepaliveTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.keepaliveTimerFired(context: context)
+        }
+    }
+
+    private func keepaliveTimerFired(context: ChannelHandlerContext) {
+        self.keepaliveTimer = nil
+        guard let interval = self.configuration.pingInterval, case .open = self.closeState else { return }
+        let silence = NIODeadline.now() - self.lastHeardFrom
+        if silence < interval {
+            // Heard from the peer meanwhile: nothing to do until the interval has passed again.
+            self.awaitingPong = false
+        } else if !self.awaitingPong {
+            self.awaitingPong = true
+            self.appendFrame(opcode: .ping, payload: ByteBuffer(), context: context)
+            self.writePendingOutbound(context: context)
+            context.flush()
+        } else {
+            // No answer to the ping: the peer (or the path to it) is gone. Say so and close without
+            // waiting for a close handshake it will not complete.
+            self.readState = .ignoring
+            self.closeState = .closed
+            let reason = "no answer to ping within \(self.configuration.pingTimeout.nanoseconds / 1_000_000_000) s"
+            context.fireUserInboundEventTriggered(WebSocketEvent.keepaliveTimeout(reason: reason))
+            _ = self.sendCloseFrame(code: .goingAway, reason: reason, context: context)
+            context.close(promise: nil)
+            return
+        }
+        self.scheduleKeepalive(context: context)
     }
 
     // MARK: Inbound
@@ -118,6 +173,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
+        self.keepaliveTimer?.cancel()
+        self.keepaliveTimer = nil
+        self.deferredPong = nil
         if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
         self.closeState = .closed
         self.readState = .ignoring
@@ -130,6 +188,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        self.keepaliveTimer?.cancel()
+        self.keepaliveTimer = nil
         if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
         // The pipeline is being torn down: nothing buffered can be written any more, but nobody may wait forever.
         self.pendingOutbound = nil
@@ -146,6 +206,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
             case .header:
                 guard let header = try self.readHeader(from: &input) else { return }
+                self.lastHeardFrom = .now()
                 try self.begin(header, context: context)
 
             case .dataPayload(let remaining, let key, let keyOffset):
@@ -446,6 +507,8 @@ public enum WebSocketEvent: Sendable, Hashable {
     case protocolViolation(WebSocketProtocolError)
     /// A pong arrived.
     case pongReceived
+    /// The peer answered nothing to a keepalive ping in time: the codec sent close 1001 and closed the socket.
+    case keepaliveTimeout(reason: String)
 }
 
 /// Outbound user event: start the closing handshake. Bytes written before it are sent first; bytes
