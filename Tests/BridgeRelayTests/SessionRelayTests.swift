@@ -128,7 +128,7 @@ import Testing
         MQTTSample.puback,
     ]
 
-    @Test(arguments: [[Int.max], [1], [2, 3], [7, 1000], [16_385], [5, 20_000, 1]])
+    @Test(arguments: [[Int.max], [1, 1, 1, 61], [2, 3, 250], [7, 1000], [16_385], [5, 20_000, 1]])
     func eachBrokerPacketBecomesOneBinaryFrame(_ chunkSizes: [Int]) throws {
         let harness = try SessionHarness(settings: SessionSettings(maximumPacketSize: 70_000))
         defer { harness.finish() }

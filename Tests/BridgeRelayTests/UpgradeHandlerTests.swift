@@ -57,9 +57,10 @@ import Testing
     }
 
     /// Sends `request`, expects a refusal with `status` and exactly the standard headers plus `extra`, then a close.
+    /// `result`: the `mqtt_ws_bridge_handshakes_total` label expected to move, with its route (`none` before routing).
     func expectRefusal(
         _ request: Request, _ status: String, extra: [String] = [], bodyContains: String? = nil, routes: [RouteConfiguration] = RouteConfiguration.defaults,
-        sourceLocation: SourceLocation = #_sourceLocation
+        result: (route: String, result: String)? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let harness = try FrontEndHarness(routes: routes)
         defer { harness.finish() }
@@ -82,6 +83,11 @@ import Testing
         #expect(response.trailing.isEmpty, "bytes after the refusal", sourceLocation: sourceLocation)
         #expect(!harness.isOpen, "the connection is closed after a refusal", sourceLocation: sourceLocation)
         #expect(!response.headerLines.contains { $0.hasPrefix("Sec-WebSocket-Accept") }, sourceLocation: sourceLocation)
+        if let result {
+            let counted = harness.metrics.value("mqtt_ws_bridge_handshakes_total", [("route", result.route), ("result", result.result)])
+            #expect(counted == 1, "handshake metric \(result): \(harness.metrics.nonZeroValues)", sourceLocation: sourceLocation)
+        }
+        #expect(harness.metrics.value("mqtt_ws_bridge_sessions_total", [("route", "miniprogram")]) == 0, sourceLocation: sourceLocation)
     }
 
     // MARK: 101
@@ -161,7 +167,7 @@ import Testing
 
     @Test(arguments: ["/nope", "/wss/", "/WSS", "/mqtt/extra"])
     func unknownPathIs404(_ target: String) throws {
-        try self.expectRefusal(Request(target), "404 Not Found")
+        try self.expectRefusal(Request(target), "404 Not Found", result: ("none", "not_found"))
     }
 
     @Test func unknownPathIs404WhateverTheMethod() throws {
@@ -172,15 +178,18 @@ import Testing
         var request = Request("/wss")
         request.headers = [("Host", "bridge.example"), ("Accept", "text/html")]
         try self.expectRefusal(
-            request, "426 Upgrade Required", extra: ["Upgrade: websocket", "Connection: Upgrade, close", "Sec-WebSocket-Version: 13"])
+            request, "426 Upgrade Required", extra: ["Upgrade: websocket", "Connection: Upgrade, close", "Sec-WebSocket-Version: 13"],
+            result: ("miniprogram", "upgrade_required"))
     }
 
     @Test func postIs405() throws {
-        try self.expectRefusal(Request("/wss", method: "POST"), "405 Method Not Allowed", extra: ["Allow: GET"])
+        try self.expectRefusal(
+            Request("/wss", method: "POST"), "405 Method Not Allowed", extra: ["Allow: GET"], result: ("miniprogram", "method_not_allowed"))
     }
 
     struct BadRequest: Sendable, CustomTestStringConvertible {
         var name: String
+        var result = "bad_request"
         var make: @Sendable (Request) -> Request
         var testDescription: String { self.name }
     }
@@ -210,17 +219,21 @@ import Testing
             copy.body = "5\r\nhello\r\n0\r\n\r\n"
             return copy
         },
-        BadRequest(name: "passthrough route without a subprotocol") { request in
+        BadRequest(name: "passthrough route without a subprotocol", result: "subprotocol_refused") { request in
             var copy = request
             copy.requestLine = "GET /mqtt HTTP/1.1"
             return copy
         },
-        BadRequest(name: "miniprogram route with only unknown subprotocols") { $0.with("Sec-WebSocket-Protocol", "foo, bar") },
+        BadRequest(name: "miniprogram route with only unknown subprotocols", result: "subprotocol_refused") {
+            $0.with("Sec-WebSocket-Protocol", "foo, bar")
+        },
     ]
 
     @Test(arguments: badRequests)
     func badUpgradeRequestIs400(_ bad: BadRequest) throws {
-        try self.expectRefusal(bad.make(Request("/wss")), "400 Bad Request")
+        let request = bad.make(Request("/wss"))
+        let route = request.requestLine.contains("/mqtt") ? "browser" : "miniprogram"
+        try self.expectRefusal(request, "400 Bad Request", result: (route, bad.result))
     }
 
     @Test func contentLengthZeroIsNotABody() throws {
@@ -234,11 +247,11 @@ import Testing
     func unsupportedVersionIs426WithTheVersionWeSpeak(_ version: String) throws {
         try self.expectRefusal(
             Request("/wss").with("Sec-WebSocket-Version", version), "426 Upgrade Required", extra: ["Sec-WebSocket-Version: 13"],
-            bodyContains: version)
+            bodyContains: version, result: ("miniprogram", "unsupported_version"))
     }
 
     @Test func malformedHTTPIs400() throws {
-        try self.expectRefusal(Request("/wss", version: "HTTX/1.1"), "400 Bad Request")
+        try self.expectRefusal(Request("/wss", version: "HTTX/1.1"), "400 Bad Request", result: ("none", "bad_request"))
     }
 
     // MARK: 431
@@ -384,5 +397,18 @@ import Testing
         #expect(line.metadata["subprotocol"] == "mqtt")
         #expect(line.metadata["mqtt_version"] == "5.0")
         #expect(line.metadata["close_code"] == "1001")
+    }
+
+    @Test(arguments: [
+        ("2001:db8::1", "[2001:db8::1]:40000"),
+        ("::ffff:203.0.113.9", "203.0.113.9:40000"),
+        ("203.0.113.9", "203.0.113.9:40000"),
+    ])
+    func clientAddressAsTheAccessLogShowsIt(_ ip: String, _ shown: String) throws {
+        let harness = try FrontEndHarness(remoteAddress: try SocketAddress(ipAddress: ip, port: 40000))
+        defer { harness.finish() }
+        try harness.send(Request("/wss").bytes)
+        harness.channel.close(promise: nil)
+        #expect(harness.logs.entries(label: "access").first?.metadata["client"] == shown)
     }
 }

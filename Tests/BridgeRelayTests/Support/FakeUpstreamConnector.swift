@@ -20,6 +20,9 @@ final class FakeUpstreamConnector: UpstreamConnector {
         /// Connected (future succeeded, channel active) but waiting for a TLS handshake that the test completes
         /// with `finishTLSHandshake()`, or never.
         case connectAwaitingTLS
+        /// The handler is added to a channel that is not connected yet (what `ClientBootstrap` does once the host
+        /// name is resolved); `completeDial()` connects it.
+        case addedThenManual
     }
 
     struct RefusedError: Error, CustomStringConvertible {
@@ -30,11 +33,14 @@ final class FakeUpstreamConnector: UpstreamConnector {
     struct Upstream {
         let channel: EmbeddedChannel
         let reads: ReadCounter
+        let closes: CloseRecorder
     }
 
     private struct PendingDial {
         let handler: NIOLoopBound<UpstreamHandler>
         let promise: EventLoopPromise<any Channel>
+        /// For `.addedThenManual`: the channel the handler is already in.
+        let upstream: Upstream?
     }
 
     private struct State {
@@ -45,9 +51,12 @@ final class FakeUpstreamConnector: UpstreamConnector {
     }
 
     private let state: Mutex<State>
+    private let emulateHalfClose: Bool
 
-    init(_ behaviour: Behaviour = .connect) {
+    /// - Parameter emulateHalfClose: see `CloseRecorder`.
+    init(_ behaviour: Behaviour = .connect, emulateHalfClose: Bool = false) {
         self.state = Mutex(State(behaviour: behaviour))
+        self.emulateHalfClose = emulateHalfClose
     }
 
     let endpointDescription = "tcp://broker.test:1883"
@@ -67,7 +76,16 @@ final class FakeUpstreamConnector: UpstreamConnector {
             return eventLoop.makeFailedFuture(RefusedError())
         case .manual:
             let promise = eventLoop.makePromise(of: (any Channel).self)
-            self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise)) }
+            self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: nil)) }
+            return promise.futureResult
+        case .addedThenManual:
+            let promise = eventLoop.makePromise(of: (any Channel).self)
+            do {
+                let upstream = try self.open(on: eventLoop, handler: handler.value, awaitTLS: false, connect: false)
+                self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: upstream)) }
+            } catch {
+                promise.fail(error)
+            }
             return promise.futureResult
         case .connect, .connectAwaitingTLS:
             do {
@@ -83,6 +101,17 @@ final class FakeUpstreamConnector: UpstreamConnector {
     @discardableResult
     func completeDial() throws -> Upstream {
         let dial = try self.takePending()
+        if let upstream = dial.upstream {
+            guard upstream.closes.modes.isEmpty else {
+                // Closed while connecting: the connect fails, as it does on a real socket.
+                // (`EmbeddedChannel` would otherwise become active again after a close.)
+                dial.promise.fail(ChannelError.ioOnClosedChannel)
+                return upstream
+            }
+            upstream.channel.connect(to: try SocketAddress(ipAddress: "192.0.2.1", port: 1883), promise: nil)
+            dial.promise.succeed(upstream.channel)
+            return upstream
+        }
         let upstream = try self.open(on: dial.promise.futureResult.eventLoop, handler: dial.handler.value, awaitTLS: false)
         dial.promise.succeed(upstream.channel)
         return upstream
@@ -106,19 +135,23 @@ final class FakeUpstreamConnector: UpstreamConnector {
         }
     }
 
-    private func open(on eventLoop: any EventLoop, handler: UpstreamHandler, awaitTLS: Bool) throws -> Upstream {
+    private func open(on eventLoop: any EventLoop, handler: UpstreamHandler, awaitTLS: Bool, connect: Bool = true) throws -> Upstream {
         guard let loop = eventLoop as? EmbeddedEventLoop else {
             struct NotEmbedded: Error {}
             throw NotEmbedded()
         }
         let channel = EmbeddedChannel(loop: loop)
         let reads = ReadCounter()
+        let closes = CloseRecorder(emulateHalfClose: self.emulateHalfClose)
         handler.expectsTLSHandshake = awaitTLS
+        try channel.pipeline.syncOperations.addHandler(closes)
         try channel.pipeline.syncOperations.addHandler(reads)
         try channel.pipeline.syncOperations.addHandler(handler)
-        let upstream = Upstream(channel: channel, reads: reads)
+        let upstream = Upstream(channel: channel, reads: reads, closes: closes)
         self.state.withLock { $0.upstreams.append(upstream) }
-        channel.connect(to: try SocketAddress(ipAddress: "192.0.2.1", port: 1883), promise: nil)
+        if connect {
+            channel.connect(to: try SocketAddress(ipAddress: "192.0.2.1", port: 1883), promise: nil)
+        }
         return upstream
     }
 

@@ -27,7 +27,8 @@ final class FrontEndHarness {
         maxRequestHeadSize: Int = 1024,
         handshakeTimeout: Duration = .seconds(5),
         connectTimeout: Duration = .seconds(10),
-        connector: FakeUpstreamConnector.Behaviour = .connect
+        connector: FakeUpstreamConnector.Behaviour = .connect,
+        remoteAddress: SocketAddress? = nil
     ) throws {
         var configuration = BridgeConfiguration(routes: routes)
         configuration.timeouts = TimeoutConfiguration(handshake: handshakeTimeout, connectPacket: connectTimeout, closeHandshake: .seconds(3))
@@ -42,9 +43,9 @@ final class FrontEndHarness {
             accessLogger: self.logs.logger(label: "access")
         )
         self.channel = EmbeddedChannel(loop: self.loop)
-        self.channel.remoteAddress = try SocketAddress(ipAddress: "198.51.100.4", port: 40000)
+        let address = try remoteAddress ?? SocketAddress(ipAddress: "198.51.100.4", port: 40000)
         try frontEnd.configureHandshake(on: self.channel.pipeline.syncOperations, listener: "wss")
-        self.channel.connect(to: try SocketAddress(ipAddress: "198.51.100.4", port: 40000), promise: nil)
+        self.channel.connect(to: address, promise: nil)
     }
 
     /// Bytes from the client in one read burst; then the loop runs its queued tasks, as a real event loop does

@@ -28,11 +28,12 @@ final class SessionHarness {
 
     init(
         _ behaviour: FakeUpstreamConnector.Behaviour = .connect,
+        emulateHalfClose: Bool = false,
         settings: SessionSettings = SessionSettings(maximumPacketSize: 4096, connectPacketTimeout: .seconds(10), upstreamReadyTimeout: .seconds(5)),
         subprotocol: String? = nil,
         codec: WebSocketMessageCodec.Configuration = .init(closeTimeout: .seconds(3))
     ) throws {
-        self.connector = FakeUpstreamConnector(behaviour)
+        self.connector = FakeUpstreamConnector(behaviour, emulateHalfClose: emulateHalfClose)
         self.settings = settings
         self.client = EmbeddedChannel(loop: self.loop)
         let session = ClientSessionHandler(
@@ -114,6 +115,9 @@ final class SessionHarness {
     }
 
     var upstreamIsOpen: Bool { self.upstream?.channel.isActive ?? false }
+
+    /// How the bridge closed the broker connection so far (`.output`: orderly, after the pending bytes).
+    var upstreamCloseModes: [CloseMode] { self.upstream?.closes.modes ?? [] }
 
     // MARK: Common sequences
 
