@@ -255,6 +255,18 @@ import Testing
         #expect(harness.accessLine?.metadata["close_code"] == "1000")
     }
 
+    @Test func brokerEOFRightAfterAReadStillDeliversItsPackets() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        let upstream = try #require(harness.upstream)
+        // A read and the EOF in one go, with no channelReadComplete in between.
+        upstream.channel.pipeline.fireChannelRead(ByteBuffer(bytes: MQTTSample.connackAccepted + MQTTSample.suback))
+        harness.brokerCloses()
+        try self.expectBridgeClose(harness, code: 1000, before: [.binary(MQTTSample.connackAccepted), .binary(MQTTSample.suback)])
+        #expect(harness.accessLine?.metadata["bytes_out"] == String(MQTTSample.connackAccepted.count + MQTTSample.suback.count))
+    }
+
     @Test func upstreamErrorIs1011() throws {
         let harness = try SessionHarness()
         defer { harness.finish() }
@@ -284,6 +296,7 @@ import Testing
         #expect(line.metadata["closed_by"] == "client")
         #expect(line.metadata["close_code"] == "1000")
         #expect(line.metadata["reason"] == "client closed: bye")
+        #expect(line.metadata["bytes_in"] == String(Self.connect.count + publish.count + MQTTSample.disconnect.count))
     }
 
     @Test func clientCloseWhileTheBrokerIsDialledDropsTheHeldBytes() throws {
