@@ -1,0 +1,280 @@
+import MQTTWire
+import Testing
+import WebSocketTransport
+
+@testable import BridgeRelay
+
+/// Every event in every state of `SessionStateMachine`, plus the orderings the brief singles out.
+@Suite struct SessionStateMachineTests {
+    typealias Machine = SessionStateMachine
+    typealias Action = SessionStateMachine.Action
+
+    static let connect5 = MQTTConnectInfo(
+        protocolName: "MQTT", version: .v5, protocolLevelByte: 5, clientID: "c1", username: "u", hasPassword: true, keepAlive: 60,
+        cleanStart: true)
+
+    /// The states, each reached through the events a real session would see.
+    enum Start: String, CaseIterable, Sendable {
+        case awaitingConnect, connectingUpstream, relaying, closing, closed
+
+        func machine() -> Machine {
+            var machine = Machine()
+            switch self {
+            case .awaitingConnect:
+                break
+            case .connectingUpstream:
+                _ = machine.connectReceived(SessionStateMachineTests.connect5)
+            case .relaying:
+                _ = machine.connectReceived(SessionStateMachineTests.connect5)
+                _ = machine.upstreamReady()
+            case .closing:
+                // A drain while relaying: the bridge sent close 1001 and waits for the client's answer.
+                _ = machine.connectReceived(SessionStateMachineTests.connect5)
+                _ = machine.upstreamReady()
+                _ = machine.drain()
+            case .closed:
+                _ = machine.connectReceived(SessionStateMachineTests.connect5)
+                _ = machine.upstreamReady()
+                _ = machine.clientInactive(transportError: nil)
+            }
+            return machine
+        }
+
+        var state: Machine.State {
+            switch self {
+            case .awaitingConnect: .awaitingConnect
+            case .connectingUpstream: .connectingUpstream
+            case .relaying: .relaying
+            case .closing: .closing
+            case .closed: .closed
+            }
+        }
+
+        /// The ending already recorded when the state is reached.
+        var ending: SessionEnding? {
+            switch self {
+            case .awaitingConnect, .connectingUpstream, .relaying: nil
+            case .closing: SessionEnding(.bridge, .goingAway, "server shutting down")
+            case .closed: SessionEnding(.client, .abnormalClosure, "connection closed without a close frame")
+            }
+        }
+    }
+
+    enum Event: String, CaseIterable, Sendable {
+        case connectReceived, clientViolatedMQTT, connectTimedOut, upstreamReady, upstreamFailed, upstreamClosed, drain,
+            clientSentClose, clientViolatedWebSocket, clientInactive
+
+        func apply(to machine: inout Machine) -> Action {
+            switch self {
+            case .connectReceived: machine.connectReceived(SessionStateMachineTests.connect5)
+            case .clientViolatedMQTT: machine.clientViolatedMQTT(.messageTooBig, "too big")
+            case .connectTimedOut: machine.connectTimedOut(after: "10 s")
+            case .upstreamReady: machine.upstreamReady()
+            case .upstreamFailed: machine.upstreamFailed("connection refused")
+            case .upstreamClosed: machine.upstreamClosed()
+            case .drain: machine.drain()
+            case .clientSentClose: machine.clientSentClose(code: .normalClosure, reason: "bye")
+            case .clientViolatedWebSocket: machine.clientViolatedWebSocket(WebSocketProtocolError(.unsupportedData, "text frame"))
+            case .clientInactive: machine.clientInactive(transportError: "connection reset")
+            }
+        }
+    }
+
+    /// What one event does in one state: the action, the next state and the ending afterwards.
+    struct Expectation: Sendable {
+        var action: Action
+        var next: Machine.State
+        /// nil: the ending the state already had is kept.
+        var ending: SessionEnding?
+    }
+
+    static let violation = SessionEnding(.bridge, .messageTooBig, "too big")
+    static let timeout = SessionEnding(.bridge, .protocolError, "no CONNECT within 10 s")
+    static let drained = SessionEnding(.bridge, .goingAway, "server shutting down")
+    static let clientClose = SessionEnding(.client, .normalClosure, "client closed: bye")
+    static let textFrame = SessionEnding(.bridge, .unsupportedData, "text frame")
+    static let clientGone = SessionEnding(.client, .abnormalClosure, "connection reset")
+
+    /// The specification, one row per state × event.
+    static func expected(_ start: Start, _ event: Event) -> Expectation {
+        switch (start, event) {
+        // awaitingConnect
+        case (.awaitingConnect, .connectReceived): Expectation(action: .dialUpstream, next: .connectingUpstream)
+        case (.awaitingConnect, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing, ending: violation)
+        case (.awaitingConnect, .connectTimedOut): Expectation(action: .closeClient(timeout), next: .closing, ending: timeout)
+        case (.awaitingConnect, .upstreamReady), (.awaitingConnect, .upstreamFailed), (.awaitingConnect, .upstreamClosed):
+            Expectation(action: .none, next: .awaitingConnect)
+        case (.awaitingConnect, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
+        case (.awaitingConnect, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
+        case (.awaitingConnect, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
+        case (.awaitingConnect, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
+
+        // connectingUpstream
+        case (.connectingUpstream, .connectReceived), (.connectingUpstream, .connectTimedOut):
+            Expectation(action: .none, next: .connectingUpstream)
+        case (.connectingUpstream, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing, ending: violation)
+        case (.connectingUpstream, .upstreamReady): Expectation(action: .startRelaying, next: .relaying)
+        case (.connectingUpstream, .upstreamFailed):
+            Expectation(
+                action: .refuseWithConnack(.v5, SessionEnding(.bridge, .tryAgainLater, "broker unavailable: connection refused")),
+                next: .closing, ending: SessionEnding(.bridge, .tryAgainLater, "broker unavailable: connection refused"))
+        case (.connectingUpstream, .upstreamClosed):
+            Expectation(
+                action: .refuseWithConnack(
+                    .v5, SessionEnding(.bridge, .tryAgainLater, "broker unavailable: the broker closed the connection during connection set-up")),
+                next: .closing,
+                ending: SessionEnding(.bridge, .tryAgainLater, "broker unavailable: the broker closed the connection during connection set-up"))
+        case (.connectingUpstream, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
+        case (.connectingUpstream, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
+        case (.connectingUpstream, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
+        case (.connectingUpstream, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
+
+        // relaying
+        case (.relaying, .connectReceived), (.relaying, .connectTimedOut), (.relaying, .upstreamReady):
+            Expectation(action: .none, next: .relaying)
+        case (.relaying, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing, ending: violation)
+        case (.relaying, .upstreamFailed):
+            Expectation(
+                action: .closeClient(SessionEnding(.broker, .internalError, "upstream error: connection refused")), next: .closing,
+                ending: SessionEnding(.broker, .internalError, "upstream error: connection refused"))
+        case (.relaying, .upstreamClosed):
+            Expectation(
+                action: .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")), next: .closing,
+                ending: SessionEnding(.broker, .normalClosure, "broker closed the connection"))
+        case (.relaying, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
+        case (.relaying, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
+        case (.relaying, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
+        case (.relaying, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
+
+        // closing: nothing new starts; the client's side ending still closes the upstream; the first cause stays.
+        case (.closing, .upstreamReady), (.closing, .clientSentClose), (.closing, .clientViolatedWebSocket):
+            Expectation(action: .closeUpstream, next: .closing)
+        case (.closing, .clientInactive): Expectation(action: .closeUpstream, next: .closed)
+        case (.closing, _): Expectation(action: .none, next: .closing)
+
+        // closed: only a broker connection that completes late is closed.
+        case (.closed, .upstreamReady): Expectation(action: .closeUpstream, next: .closed)
+        case (.closed, _): Expectation(action: .none, next: .closed)
+        }
+    }
+
+    struct Case: Sendable, CustomTestStringConvertible {
+        var start: Start
+        var event: Event
+        var testDescription: String { "\(self.start.rawValue) + \(self.event.rawValue)" }
+    }
+
+    static let allCases = Start.allCases.flatMap { start in Event.allCases.map { Case(start: start, event: $0) } }
+
+    @Test(arguments: allCases)
+    func transition(_ testCase: Case) {
+        var machine = testCase.start.machine()
+        #expect(machine.state == testCase.start.state, "set-up reached \(machine.state)")
+        #expect(machine.ending == testCase.start.ending, "set-up ending")
+        let expected = Self.expected(testCase.start, testCase.event)
+
+        let action = testCase.event.apply(to: &machine)
+
+        #expect(action == expected.action)
+        #expect(machine.state == expected.next)
+        #expect(machine.ending == (expected.ending ?? testCase.start.ending))
+        #expect(machine.connect == (testCase.start == .awaitingConnect && testCase.event != .connectReceived ? nil : Self.connect5))
+    }
+
+    // MARK: Orderings
+
+    @Test func firstCauseWinsOverTheClientsAnswerToOurClose() {
+        var machine = Start.relaying.machine()
+        #expect(machine.upstreamClosed() == .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")))
+        // The client answers our close frame with its own, then the socket goes.
+        #expect(machine.clientSentClose(code: .normalClosure, reason: "") == .closeUpstream)
+        #expect(machine.clientInactive(transportError: nil) == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.broker, .normalClosure, "broker closed the connection"))
+        #expect(machine.state == .closed)
+    }
+
+    @Test func laterFailuresDoNotOverwriteTheFirstCause() {
+        var machine = Start.relaying.machine()
+        _ = machine.clientViolatedMQTT(.protocolError, "malformed remaining length")
+        #expect(machine.drain() == .none)
+        #expect(machine.upstreamFailed("reset") == .none)
+        #expect(machine.upstreamClosed() == .none)
+        #expect(machine.connectTimedOut(after: "1 s") == .none)
+        #expect(machine.ending == SessionEnding(.bridge, .protocolError, "malformed remaining length"))
+    }
+
+    @Test func clientCloseWithoutCodeIsRecordedAs1005() {
+        var machine = Start.relaying.machine()
+        #expect(machine.clientSentClose(code: nil, reason: "") == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.client, .noStatusReceived, "client closed"))
+    }
+
+    @Test func clientInactiveWithoutTransportErrorIs1006() {
+        var machine = Start.awaitingConnect.machine()
+        #expect(machine.clientInactive(transportError: nil) == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.client, .abnormalClosure, "connection closed without a close frame"))
+    }
+
+    @Test func clientInactiveTwice() {
+        var machine = Start.relaying.machine()
+        #expect(machine.clientInactive(transportError: nil) == .closeUpstream)
+        #expect(machine.clientInactive(transportError: "again") == .none)
+        #expect(machine.state == .closed)
+        #expect(machine.ending == SessionEnding(.client, .abnormalClosure, "connection closed without a close frame"))
+    }
+
+    @Test func upstreamReadyAfterTheClientLeftClosesTheUpstream() {
+        var machine = Start.connectingUpstream.machine()
+        #expect(machine.clientInactive(transportError: nil) == .closeUpstream)
+        #expect(machine.upstreamReady() == .closeUpstream)
+        #expect(machine.state == .closed)
+        // …and a failure that arrives instead is not answered with a CONNACK to a client that is gone.
+        var other = Start.connectingUpstream.machine()
+        _ = other.clientInactive(transportError: nil)
+        #expect(other.upstreamFailed("refused") == .none)
+    }
+
+    @Test func upstreamReadyAfterADrainDuringTheDialClosesTheUpstream() {
+        var machine = Start.connectingUpstream.machine()
+        #expect(machine.drain() == .closeClient(Self.drained))
+        #expect(machine.upstreamReady() == .closeUpstream)
+        #expect(machine.state == .closing)
+    }
+
+    @Test(arguments: [MQTTProtocolVersion.v3_1, .v3_1_1, .v5, nil])
+    func upstreamFailureWhileConnectingAnswersInTheClientsVersion(_ version: MQTTProtocolVersion?) {
+        var machine = Machine()
+        let info = MQTTConnectInfo(
+            protocolName: version?.protocolName ?? "MQTT", version: version, protocolLevelByte: version?.rawValue ?? 6, clientID: "c",
+            keepAlive: 30, cleanStart: true)
+        #expect(machine.connectReceived(info) == .dialUpstream)
+        let ending = SessionEnding(.bridge, .tryAgainLater, "broker unavailable: timed out")
+        #expect(machine.upstreamFailed("timed out") == .refuseWithConnack(version, ending))
+        #expect(machine.ending == ending)
+        // The client's answer to the 1013 close does not change the cause.
+        #expect(machine.clientSentClose(code: .tryAgainLater, reason: "") == .closeUpstream)
+        #expect(machine.ending == ending)
+    }
+
+    @Test func upstreamFailureWhileRelayingIs1011AndBrokerEOFIs1000() {
+        var failing = Start.relaying.machine()
+        #expect(failing.upstreamFailed("connection reset") == .closeClient(SessionEnding(.broker, .internalError, "upstream error: connection reset")))
+        var closing = Start.relaying.machine()
+        #expect(closing.upstreamClosed() == .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")))
+    }
+
+    @Test(arguments: [Start.awaitingConnect, .connectingUpstream, .relaying])
+    func drainSends1001FromEveryOpenState(_ start: Start) {
+        var machine = start.machine()
+        #expect(machine.drain() == .closeClient(Self.drained))
+        #expect(machine.drain() == .none, "a second drain does nothing")
+    }
+
+    @Test func connectTimeoutOnlyCountsWhileAwaitingTheConnect() {
+        for start in Start.allCases {
+            var machine = start.machine()
+            let action = machine.connectTimedOut(after: "10 s")
+            #expect((action != .none) == (start == .awaitingConnect), "\(start): \(action)")
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import NIOCore
+import NIOEmbedded
+import NIOTLS
+import Synchronization
+
+@testable import BridgeRelay
+
+/// An `UpstreamConnector` whose "broker connections" are `EmbeddedChannel`s on the session's own
+/// `EmbeddedEventLoop`: the test reads what the bridge wrote to the broker and injects what the broker sends.
+///
+/// Every call happens on the test's thread (the embedded loop's thread), so the lock only satisfies `Sendable`.
+final class FakeUpstreamConnector: UpstreamConnector {
+    enum Behaviour: Sendable {
+        /// Connected and ready at once: the handler is added, the channel activated, the future succeeded.
+        case connect
+        /// The dial fails at once (refused broker).
+        case refuse
+        /// Nothing happens until the test calls `completeDial()` or `failDial()`.
+        case manual
+        /// Connected (future succeeded, channel active) but waiting for a TLS handshake that the test completes
+        /// with `finishTLSHandshake()`, or never.
+        case connectAwaitingTLS
+        /// The handler is added to a channel that is not connected yet (what `ClientBootstrap` does once the host
+        /// name is resolved); `completeDial()` connects it.
+        case addedThenManual
+    }
+
+    struct RefusedError: Error, CustomStringConvertible {
+        var description: String { "connection refused (fake)" }
+    }
+
+    /// One broker connection the bridge opened.
+    struct Upstream {
+        let channel: EmbeddedChannel
+        let reads: ReadCounter
+        let closes: CloseRecorder
+    }
+
+    private struct PendingDial {
+        let handler: NIOLoopBound<UpstreamHandler>
+        let promise: EventLoopPromise<any Channel>
+        /// For `.addedThenManual`: the channel the handler is already in.
+        let upstream: Upstream?
+    }
+
+    private struct State {
+        var behaviour: Behaviour
+        var dials = 0
+        var upstreams: [Upstream] = []
+        var pending: [PendingDial] = []
+    }
+
+    private let state: Mutex<State>
+    private let emulateHalfClose: Bool
+
+    /// - Parameter emulateHalfClose: see `CloseRecorder`.
+    init(_ behaviour: Behaviour = .connect, emulateHalfClose: Bool = false) {
+        self.state = Mutex(State(behaviour: behaviour))
+        self.emulateHalfClose = emulateHalfClose
+    }
+
+    let endpointDescription = "tcp://broker.test:1883"
+
+    /// How many times the bridge dialled.
+    var dials: Int { self.state.withLock { $0.dials } }
+    var upstreams: [Upstream] { self.state.withLock { $0.upstreams } }
+    var upstream: Upstream? { self.upstreams.first }
+
+    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>) -> EventLoopFuture<any Channel> {
+        let behaviour = self.state.withLock { state in
+            state.dials += 1
+            return state.behaviour
+        }
+        switch behaviour {
+        case .refuse:
+            return eventLoop.makeFailedFuture(RefusedError())
+        case .manual:
+            let promise = eventLoop.makePromise(of: (any Channel).self)
+            self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: nil)) }
+            return promise.futureResult
+        case .addedThenManual:
+            let promise = eventLoop.makePromise(of: (any Channel).self)
+            do {
+                let upstream = try self.open(on: eventLoop, handler: handler.value, awaitTLS: false, connect: false)
+                self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: upstream)) }
+            } catch {
+                promise.fail(error)
+            }
+            return promise.futureResult
+        case .connect, .connectAwaitingTLS:
+            do {
+                let upstream = try self.open(on: eventLoop, handler: handler.value, awaitTLS: behaviour == .connectAwaitingTLS)
+                return eventLoop.makeSucceededFuture(upstream.channel)
+            } catch {
+                return eventLoop.makeFailedFuture(error)
+            }
+        }
+    }
+
+    /// Completes the oldest manual dial: the connection opens and becomes ready.
+    @discardableResult
+    func completeDial() throws -> Upstream {
+        let dial = try self.takePending()
+        if let upstream = dial.upstream {
+            guard upstream.closes.modes.isEmpty else {
+                // Closed while connecting: the connect fails, as it does on a real socket.
+                // (`EmbeddedChannel` would otherwise become active again after a close.)
+                dial.promise.fail(ChannelError.ioOnClosedChannel)
+                return upstream
+            }
+            upstream.channel.connect(to: try SocketAddress(ipAddress: "192.0.2.1", port: 1883), promise: nil)
+            dial.promise.succeed(upstream.channel)
+            return upstream
+        }
+        let upstream = try self.open(on: dial.promise.futureResult.eventLoop, handler: dial.handler.value, awaitTLS: false)
+        dial.promise.succeed(upstream.channel)
+        return upstream
+    }
+
+    /// Fails the oldest manual dial.
+    func failDial(_ error: any Error = RefusedError()) throws {
+        try self.takePending().promise.fail(error)
+    }
+
+    /// Completes the TLS handshake of an upstream opened with `.connectAwaitingTLS`.
+    func finishTLSHandshake(of upstream: Upstream) {
+        upstream.channel.pipeline.fireUserInboundEventTriggered(TLSUserEvent.handshakeCompleted(negotiatedProtocol: nil))
+    }
+
+    private func takePending() throws -> PendingDial {
+        struct NoPendingDial: Error {}
+        return try self.state.withLock { state in
+            guard !state.pending.isEmpty else { throw NoPendingDial() }
+            return state.pending.removeFirst()
+        }
+    }
+
+    private func open(on eventLoop: any EventLoop, handler: UpstreamHandler, awaitTLS: Bool, connect: Bool = true) throws -> Upstream {
+        guard let loop = eventLoop as? EmbeddedEventLoop else {
+            struct NotEmbedded: Error {}
+            throw NotEmbedded()
+        }
+        let channel = EmbeddedChannel(loop: loop)
+        let reads = ReadCounter()
+        let closes = CloseRecorder(emulateHalfClose: self.emulateHalfClose)
+        handler.expectsTLSHandshake = awaitTLS
+        try channel.pipeline.syncOperations.addHandler(closes)
+        try channel.pipeline.syncOperations.addHandler(reads)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let upstream = Upstream(channel: channel, reads: reads, closes: closes)
+        self.state.withLock { $0.upstreams.append(upstream) }
+        if connect {
+            channel.connect(to: try SocketAddress(ipAddress: "192.0.2.1", port: 1883), promise: nil)
+        }
+        return upstream
+    }
+
+    /// Closes every broker connection still open (test tear-down).
+    func closeAll() {
+        for upstream in self.upstreams {
+            upstream.channel.close(promise: nil)
+        }
+        let pending = self.state.withLock { state in
+            defer { state.pending.removeAll() }
+            return state.pending
+        }
+        for dial in pending {
+            dial.promise.fail(ChannelError.ioOnClosedChannel)
+        }
+    }
+}
