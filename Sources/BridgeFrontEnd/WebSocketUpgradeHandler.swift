@@ -226,9 +226,17 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             let pipeline = context.pipeline.syncOperations
             try pipeline.addHandler(codec, position: .after(self))
             try pipeline.addHandler(session, position: .after(codec))
-            // Remove ourselves first, then the decoder: its left-over bytes must reach the codec.
+            // Remove ourselves first, then the decoder: its left-over bytes must reach the codec. NIO
+            // removes the decoder in a later tick and forwards those bytes without a read-complete, which
+            // is when the codec passes payload on: fire one, or a CONNECT sent along with the request
+            // would wait for the client's next packet.
+            let channel = context.channel
+            let decoderRemoved = context.eventLoop.makePromise(of: Void.self)
             pipeline.removeHandler(context: context, promise: nil)
-            pipeline.removeHandler(self.decoder, promise: nil)
+            pipeline.removeHandler(self.decoder, promise: decoderRemoved)
+            decoderRemoved.futureResult.assumeIsolated().whenSuccess {
+                channel.pipeline.syncOperations.fireChannelReadComplete()
+            }
             self.frontEnd.metrics.route(route.configuration.name).handshake("accepted")
         } catch {
             self.frontEnd.logger.error("could not switch the pipeline to WebSocket", metadata: ["error": "\(error)"])

@@ -136,7 +136,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.metrics.openSessions.increment()
         let timeout = self.settings.connectPacketTimeout
         self.connectPacketTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            self.perform(self.machine.connectTimedOut(after: "\(timeout.nanoseconds / 1_000_000_000) s"))
+            self.perform(self.machine.connectTimedOut(after: describe(timeout)))
         }
     }
 
@@ -355,13 +355,13 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.held = nil
             self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.connector.endpointDescription)"])
             context.write(self.wrapOutboundOut(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator)), promise: nil)
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.reason), promise: nil)
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: Self.publicReason(for: ending)), promise: nil)
             self.closeUpstream(graceful: false)
             self.resumeHeldRead(context: context)
         case .closeClient(let ending):
             self.cancelTimers()
             self.held = nil
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.reason), promise: nil)
+            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: Self.publicReason(for: ending)), promise: nil)
             self.closeUpstream(graceful: true)
             self.resumeHeldRead(context: context)
         case .closeUpstream:
@@ -379,6 +379,16 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         context.read()
     }
 
+    /// What the client is told in the close frame. Reasons about the broker side (host names, TLS
+    /// errors) stay in the logs: clients are not told how the network behind the bridge looks.
+    static func publicReason(for ending: SessionEnding) -> String {
+        switch ending.code {
+        case .tryAgainLater: "broker unavailable"
+        case .internalError: "broker error"
+        default: ending.reason
+        }
+    }
+
     private func dial(context: ChannelHandlerContext) {
         let handler = UpstreamHandler(session: self)
         self.upstream = handler
@@ -386,13 +396,20 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         let timeout = self.settings.upstreamReadyTimeout
         self.upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             guard self.upstream === handler else { return }
-            self.perform(self.machine.upstreamFailed("no connection within \(timeout.nanoseconds / 1_000_000) ms"))
+            self.perform(self.machine.upstreamFailed("no connection within \(describe(timeout))"))
         }
         self.connector.connect(on: context.eventLoop, handler: NIOLoopBound(handler, eventLoop: context.eventLoop))
             .assumeIsolated()
-            .whenFailure { error in
-                guard self.upstream === handler else { return }
-                self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)))
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    // The session may have ended (client gone, drain, timeout) while the broker was being
+                    // dialled — before the handler had a context to close: close the late connection now.
+                    if self.upstream !== handler { channel.close(promise: nil) }
+                case .failure(let error):
+                    guard self.upstream === handler else { return }
+                    self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)))
+                }
             }
     }
 
@@ -498,4 +515,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             ]
         )
     }
+}
+
+/// `300 ms`, `10 s`: a timeout as people write it.
+func describe(_ amount: TimeAmount) -> String {
+    let milliseconds = amount.nanoseconds / 1_000_000
+    return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
 }
