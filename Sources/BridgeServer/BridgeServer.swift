@@ -23,7 +23,8 @@ public final class BridgeServer: Service, Sendable {
     public struct BoundListener: Sendable {
         public var name: String
         public var address: SocketAddress
-        public var isTLS: Bool
+        public var mode: ListenerMode
+        public var isTLS: Bool { self.mode != .plain }
         public var port: Int { self.address.port ?? 0 }
 
         /// `127.0.0.1:8443` or `[::]:8443`.
@@ -127,7 +128,7 @@ public final class BridgeServer: Service, Sendable {
         for listener in bound {
             self.logger.notice(
                 "listening",
-                metadata: ["listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "tls": "\(listener.isTLS)", "upstream": "\(self.upstreamDescription)"])
+                metadata: ["listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "mode": "\(listener.mode.rawValue)", "upstream": "\(self.upstreamDescription)"])
         }
 
         // Returns when graceful shutdown is triggered; a task cancellation drains too.
@@ -166,7 +167,7 @@ public final class BridgeServer: Service, Sendable {
                 let channel = try await self.bind(listener)
                 channels.append(channel)
                 if let address = channel.localAddress {
-                    bound.append(BoundListener(name: listener.name, address: address, isTLS: listener.tls != nil))
+                    bound.append(BoundListener(name: listener.name, address: address, mode: listener.mode))
                 }
             }
         } catch {
@@ -182,6 +183,7 @@ public final class BridgeServer: Service, Sendable {
         let tlsContext = self.tlsContexts[listener.name]
         let name = listener.name
         let maxConnections = self.configuration.limits.maxConnections
+        let mode = listener.mode
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -195,8 +197,13 @@ public final class BridgeServer: Service, Sendable {
                         return
                     }
                     let pipeline = channel.pipeline.syncOperations
-                    if let tlsContext {
+                    switch (mode, tlsContext) {
+                    case (.tls, let tlsContext?):
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
+                    case (.auto, let tlsContext?):
+                        try pipeline.addHandler(TLSDetector(tlsContext: tlsContext))
+                    default:
+                        break
                     }
                     try frontEnd.configureHandshake(on: pipeline, listener: name)
                 }
