@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
     ],
     targets: [
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
@@ -40,6 +41,7 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         // Configuration structs, YAML loading, environment/CLI overrides, validation.
@@ -133,7 +135,10 @@ let package = Package(
         .testTarget(name: "MosquittoClientTests", dependencies: ["MosquittoClient", "BridgeTestSupport"]),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire"]
+            dependencies: [
+                "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire",
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ]
         ),
     ]
 )

@@ -63,12 +63,29 @@ extension RouteConfiguration {
         let builtInPing = base.flatMap { $0.pingInterval == RouteConfiguration.defaultPingInterval(for: $0.policy) ? nil : $0.pingInterval }
         let pingInterval: Duration? = reader.optionalValue("ping_interval", .duration, default: builtInPing)
         let pingTimeout = reader.value("ping_timeout", .duration, default: template.pingTimeout)
+        let compression = reader.section("compression", default: template.compression, CompressionConfiguration.decode)
         guard let path, let policy else { return nil }
         return RouteConfiguration(
             name: name, path: path, policy: policy, subprotocols: subprotocols,
             requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize, topicPolicy: topicPolicy,
             allowedOrigins: allowedOrigins, allowMissingOrigin: allowMissingOrigin, maxFrameSize: maxFrameSize,
-            pingInterval: pingInterval, pingTimeout: pingTimeout
+            pingInterval: pingInterval, pingTimeout: pingTimeout, compression: compression
+        )
+    }
+}
+
+extension CompressionConfiguration {
+    /// `routes.<name>.compression`.
+    static func decode(_ reader: SectionReader, base: CompressionConfiguration) -> CompressionConfiguration {
+        CompressionConfiguration(
+            enabled: reader.value("enabled", .boolean, default: base.enabled),
+            threshold: reader.value("threshold", .byteSize, default: base.threshold),
+            level: reader.value("level", .count, default: base.level),
+            memoryLevel: reader.value("memory_level", .count, default: base.memoryLevel),
+            serverMaxWindowBits: reader.value("server_max_window_bits", .count, default: base.serverMaxWindowBits),
+            clientMaxWindowBits: reader.value("client_max_window_bits", .count, default: base.clientMaxWindowBits),
+            serverNoContextTakeover: reader.value("server_no_context_takeover", .boolean, default: base.serverNoContextTakeover),
+            clientNoContextTakeover: reader.value("client_no_context_takeover", .boolean, default: base.clientNoContextTakeover)
         )
     }
 }

@@ -183,6 +183,7 @@ extension RouteConfiguration {
         if pingInterval > .zero {
             report.checkPositive(pingTimeout, "\(key).ping_timeout")
         }
+        compression.validate(into: &report, key: "\(key).compression")
     }
 
     /// `scheme://host[:port]` with an optional leading `*.` on the host; no path.
@@ -271,6 +272,20 @@ extension LoggingConfiguration {
     func validate(into report: inout ValidationReport) {
         if !Self.levels.contains(level) {
             report.add("logging.level", "'\(level)' is not one of: \(Self.levels.joined(separator: ", "))\(Suggestion.didYouMean(level, in: Self.levels))")
+        }
+    }
+}
+
+extension CompressionConfiguration {
+    func validate(into report: inout ValidationReport, key: String) {
+        if !(1...9).contains(level) {
+            report.add("\(key).level", "\(level) is out of range (1 fastest to 9 smallest)")
+        }
+        if !(1...9).contains(memoryLevel) {
+            report.add("\(key).memory_level", "\(memoryLevel) is out of range (1 to 9)")
+        }
+        for (name, bits) in [("server_max_window_bits", serverMaxWindowBits), ("client_max_window_bits", clientMaxWindowBits)] where !(9...15).contains(bits) {
+            report.add("\(key).\(name)", "\(bits) is out of range (9 to 15; zlib cannot use 8)")
         }
     }
 }

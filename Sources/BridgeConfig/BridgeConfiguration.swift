@@ -169,6 +169,8 @@ public struct RouteConfiguration: Sendable, Equatable {
     /// `ping_timeout`: a client that has not answered (with a pong or any frame) this long after a ping is
     /// closed (close 1001 sent, socket closed without waiting).
     public var pingTimeout: Duration
+    /// `compression`: permessage-deflate (RFC 7692) when a client offers it; off by default.
+    public var compression: CompressionConfiguration
 
     public init(
         name: String,
@@ -182,7 +184,8 @@ public struct RouteConfiguration: Sendable, Equatable {
         allowMissingOrigin: Bool = true,
         maxFrameSize: Int = 16 << 20,
         pingInterval: Duration? = nil,
-        pingTimeout: Duration = .seconds(10)
+        pingTimeout: Duration = .seconds(10),
+        compression: CompressionConfiguration = .init()
     ) {
         self.name = name
         self.path = path
@@ -196,6 +199,7 @@ public struct RouteConfiguration: Sendable, Equatable {
         self.maxFrameSize = maxFrameSize
         self.pingInterval = pingInterval ?? Self.defaultPingInterval(for: policy)
         self.pingTimeout = pingTimeout
+        self.compression = compression
     }
 
     /// Browsers answer pings in the background; mini-program sockets are left to MQTT keepalive by default.
@@ -229,6 +233,44 @@ public struct TopicPolicyConfiguration: Sendable, Equatable {
     public init(publish: [String]? = nil, subscribe: [String]? = nil) {
         self.publish = publish
         self.subscribe = subscribe
+    }
+}
+
+/// `routes.<name>.compression`: permessage-deflate (RFC 7692), used when the client offers it (browsers
+/// do; WeChat with `perMessageDeflate: true`). It trades CPU for bandwidth: worth it for large, repetitive
+/// JSON payloads on slow mobile links, not for small binary MQTT packets. Memory per compressed session is
+/// about 2^(server_max_window_bits + 2) + 2^(memory_level + 9) bytes for sending plus
+/// 2^client_max_window_bits for receiving — the defaults keep that near 32 KiB.
+public struct CompressionConfiguration: Sendable, Equatable {
+    /// `enabled`: negotiate the extension when offered.
+    public var enabled: Bool
+    /// `threshold`: messages (MQTT packets) smaller than this many bytes go uncompressed.
+    public var threshold: Int
+    /// `level`: zlib level, 1 (fastest) to 9 (smallest).
+    public var level: Int
+    /// `memory_level`: zlib memory level, 1 to 9.
+    public var memoryLevel: Int
+    /// `server_max_window_bits`: the bridge's compression window, 9 to 15.
+    public var serverMaxWindowBits: Int
+    /// `client_max_window_bits`: the window asked of clients that let the server choose, 9 to 15.
+    public var clientMaxWindowBits: Int
+    /// `server_no_context_takeover`: compress every message on its own (less memory between messages).
+    public var serverNoContextTakeover: Bool
+    /// `client_no_context_takeover`: ask clients to do the same.
+    public var clientNoContextTakeover: Bool
+
+    public init(
+        enabled: Bool = false, threshold: Int = 256, level: Int = 6, memoryLevel: Int = 5, serverMaxWindowBits: Int = 12,
+        clientMaxWindowBits: Int = 12, serverNoContextTakeover: Bool = false, clientNoContextTakeover: Bool = false
+    ) {
+        self.enabled = enabled
+        self.threshold = threshold
+        self.level = level
+        self.memoryLevel = memoryLevel
+        self.serverMaxWindowBits = serverMaxWindowBits
+        self.clientMaxWindowBits = clientMaxWindowBits
+        self.serverNoContextTakeover = serverNoContextTakeover
+        self.clientNoContextTakeover = clientNoContextTakeover
     }
 }
 

@@ -10,9 +10,10 @@ struct HTTPResponse: Sendable, Hashable {
     var headers: [(String, String)]
     var body: String
 
-    static func switchingProtocols(accept: String, subprotocol: String?) -> HTTPResponse {
+    static func switchingProtocols(accept: String, subprotocol: String?, extensions: String? = nil) -> HTTPResponse {
         var headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)]
         if let subprotocol { headers.append(("Sec-WebSocket-Protocol", subprotocol)) }
+        if let extensions { headers.append(("Sec-WebSocket-Extensions", extensions)) }
         return HTTPResponse(status: 101, reasonPhrase: "Switching Protocols", headers: headers, body: "")
     }
 

@@ -14,6 +14,8 @@ public final class WebSocketFrontEnd: Sendable {
         public var codec: WebSocketMessageCodec.Configuration
         /// nil when the route accepts any origin.
         var origins: OriginPolicy?
+        /// nil when compression is off on the route.
+        var compression: PerMessageDeflate.Settings?
     }
 
     let routesByPath: [String: Route]
@@ -51,7 +53,15 @@ public final class WebSocketFrontEnd: Sendable {
             )
             routes[route.path] = Route(
                 configuration: route, session: session, codec: codec,
-                origins: OriginPolicy(allowedOrigins: route.allowedOrigins, allowMissing: route.allowMissingOrigin))
+                origins: OriginPolicy(allowedOrigins: route.allowedOrigins, allowMissing: route.allowMissingOrigin),
+                compression: route.compression.enabled
+                    ? PerMessageDeflate.Settings(
+                        serverMaxWindowBits: route.compression.serverMaxWindowBits, clientMaxWindowBits: route.compression.clientMaxWindowBits,
+                        serverNoContextTakeover: route.compression.serverNoContextTakeover,
+                        clientNoContextTakeover: route.compression.clientNoContextTakeover,
+                        compressionLevel: route.compression.level, memoryLevel: route.compression.memoryLevel,
+                        threshold: route.compression.threshold)
+                    : nil)
         }
         self.admission = ClientAdmission(
             maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,

@@ -17,7 +17,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     private enum State {
         case awaitingHead
-        case upgrading(route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String)
+        case upgrading(route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?)
         /// A refusal was sent (or the connection is being dropped): ignore the rest of the request.
         case done
     }
@@ -66,9 +66,9 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         case .body:
             break
         case .end:
-            guard case .upgrading(let route, let subprotocol, let accept) = self.state else { return }
+            guard case .upgrading(let route, let subprotocol, let accept, let compression) = self.state else { return }
             self.state = .done
-            self.switchToWebSocket(route: route, subprotocol: subprotocol, accept: accept, context: context)
+            self.switchToWebSocket(route: route, subprotocol: subprotocol, accept: accept, compression: compression, context: context)
         }
     }
 
@@ -179,7 +179,11 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         case .admitted(let admissionKey):
             let admission = self.frontEnd.admission
             context.channel.closeFuture.whenComplete { _ in admission.release(admissionKey) }
-            self.state = .upgrading(route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key))
+            let compression = route.compression.flatMap {
+                PerMessageDeflate.negotiate(offers: headers["Sec-WebSocket-Extensions"], settings: $0)
+            }
+            self.state = .upgrading(
+                route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key), compression: compression)
         case .tooManySessions(let limit):
             self.refuse(
                 429, "too many sessions from your address (limit \(limit))", result: "too_many_sessions", route: route,
@@ -211,14 +215,21 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     // MARK: Upgrade
 
-    private func switchToWebSocket(route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, context: ChannelHandlerContext) {
-        let response = HTTPResponse.switchingProtocols(accept: accept, subprotocol: subprotocol)
+    private func switchToWebSocket(
+        route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
+        context: ChannelHandlerContext
+    ) {
+        let response = HTTPResponse.switchingProtocols(accept: accept, subprotocol: subprotocol, extensions: compression?.responseHeaderValue)
         context.writeAndFlush(self.wrapOutboundOut(response.encode(allocator: context.channel.allocator)), promise: nil)
 
         let descriptor = SessionDescriptor(
             clientAddress: clientAddress(of: context.channel), listener: self.listener,
             route: route.configuration.name, subprotocol: subprotocol)
-        let codec = WebSocketMessageCodec(configuration: route.codec)
+        var codecConfiguration = route.codec
+        if let compression, let settings = route.compression {
+            codecConfiguration.compression = .init(agreement: compression, settings: settings)
+        }
+        let codec = WebSocketMessageCodec(configuration: codecConfiguration)
         let session = ClientSessionHandler(
             descriptor: descriptor, settings: route.session, connector: self.frontEnd.connector,
             metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)

@@ -36,6 +36,19 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         public var pingInterval: TimeAmount?
         /// Close the connection when the peer sends nothing for this long after a ping.
         public var pingTimeout: TimeAmount
+        /// permessage-deflate, when the handshake agreed on it.
+        public var compression: Compression?
+
+        /// The negotiated permessage-deflate parameters and the bridge's own settings for it.
+        public struct Compression: Sendable {
+            public var agreement: PerMessageDeflate.Agreement
+            public var settings: PerMessageDeflate.Settings
+
+            public init(agreement: PerMessageDeflate.Agreement, settings: PerMessageDeflate.Settings) {
+                self.agreement = agreement
+                self.settings = settings
+            }
+        }
 
         public init(
             maximumFrameSize: Int = 16 << 20,
@@ -43,7 +56,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             coalescingLimit: Int = 16 << 10,
             inboundFlushThreshold: Int = 64 << 10,
             pingInterval: TimeAmount? = nil,
-            pingTimeout: TimeAmount = .seconds(10)
+            pingTimeout: TimeAmount = .seconds(10),
+            compression: Compression? = nil
         ) {
             self.maximumFrameSize = maximumFrameSize
             self.closeTimeout = closeTimeout
@@ -51,14 +65,15 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             self.inboundFlushThreshold = inboundFlushThreshold
             self.pingInterval = pingInterval
             self.pingTimeout = pingTimeout
+            self.compression = compression
         }
     }
 
     private enum ReadState {
         /// Waiting for a frame header (bytes of a partial one are in `partialHeader`).
         case header
-        /// Inside a data frame's payload.
-        case dataPayload(remaining: Int, key: WebSocketMaskingKey, keyOffset: Int)
+        /// Inside a data frame's payload; `fin`: the frame ends its message.
+        case dataPayload(remaining: Int, key: WebSocketMaskingKey, keyOffset: Int, fin: Bool)
         /// Inside a control frame's payload (at most 125 bytes, collected before acting).
         case controlPayload(opcode: WebSocketOpcode, remaining: Int, key: WebSocketMaskingKey, collected: ByteBuffer)
         /// Input is ignored: the connection is closing and no close frame is awaited any more.
@@ -85,6 +100,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     /// Encoded frames not yet written.
     private var pendingOutbound: ByteBuffer?
     private var pendingOutboundPromise: EventLoopPromise<Void>?
+    /// The message being received is compressed (its first frame had RSV1).
+    private var messageIsCompressed = false
+    /// permessage-deflate state, created when the first compressed message goes either way.
+    private var deflate: PerMessageDeflateEngine?
     /// The payload of the latest ping that arrived while the channel was not writable.
     private var deferredPong: ByteBuffer?
     /// When the peer last sent a complete frame header (any frame proves it is alive).
@@ -209,17 +228,22 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
                 self.lastHeardFrom = .now()
                 try self.begin(header, context: context)
 
-            case .dataPayload(let remaining, let key, let keyOffset):
+            case .dataPayload(let remaining, let key, let keyOffset, let fin):
                 let count = min(remaining, input.readableBytes)
                 // `count > 0` because the loop only runs with readable bytes and `remaining > 0` here.
                 let payload = input.readSlice(length: count)!
                 if case .open = self.closeState {
-                    self.appendInbound(payload, key: key, keyOffset: keyOffset, context: context)
+                    if self.messageIsCompressed {
+                        try self.inflate(payload, key: key, keyOffset: keyOffset, context: context)
+                    } else {
+                        self.appendInbound(payload, key: key, keyOffset: keyOffset, context: context)
+                    }
                 }
                 if remaining == count {
                     self.readState = .header
+                    if fin { try self.endOfMessage(context: context) }
                 } else {
-                    self.readState = .dataPayload(remaining: remaining - count, key: key, keyOffset: keyOffset + count)
+                    self.readState = .dataPayload(remaining: remaining - count, key: key, keyOffset: keyOffset + count, fin: fin)
                 }
                 if self.pendingInbound?.readableBytes ?? 0 >= self.configuration.inboundFlushThreshold {
                     self.deliverInbound(context: context)
@@ -270,7 +294,11 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         guard header.opcode.isKnown else {
             throw WebSocketProtocolError(.protocolError, "reserved opcode \(header.opcode.rawValue)")
         }
-        guard header.reservedBits == 0 else {
+        // RSV1 marks a compressed message: allowed only with permessage-deflate, and only on the first
+        // frame of a data message (RFC 7692 §6).
+        let compressedBit: UInt8 = 0b100
+        let mayCompress = self.configuration.compression != nil && header.opcode == .binary
+        guard header.reservedBits == 0 || (header.reservedBits == compressedBit && mayCompress) else {
             throw WebSocketProtocolError(.protocolError, "reserved bits set without a negotiated extension")
         }
         guard let key = header.maskingKey else {
@@ -307,9 +335,40 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             throw WebSocketProtocolError(.messageTooBig, "frame of \(header.payloadLength) bytes exceeds the limit of \(self.configuration.maximumFrameSize)")
         }
         self.inFragmentedMessage = !header.fin
-        if header.payloadLength > 0 {
-            self.readState = .dataPayload(remaining: header.payloadLength, key: key, keyOffset: 0)
+        if header.opcode == .binary {
+            self.messageIsCompressed = header.reservedBits == compressedBit
         }
+        if header.payloadLength > 0 {
+            self.readState = .dataPayload(remaining: header.payloadLength, key: key, keyOffset: 0, fin: header.fin)
+        } else if header.fin {
+            try self.endOfMessage(context: context)
+        }
+    }
+
+    /// A message's last frame has been read: finish inflating if it was compressed.
+    private func endOfMessage(context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        guard self.messageIsCompressed else { return }
+        self.messageIsCompressed = false
+        guard case .open = self.closeState, let deflate = self.deflateEngine() else { return }
+        if self.pendingInbound == nil { self.pendingInbound = context.channel.allocator.buffer(capacity: 1024) }
+        try deflate.finishMessage(into: &self.pendingInbound!)
+    }
+
+    private func inflate(_ payload: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        guard let deflate = self.deflateEngine() else { return }
+        var unmasked = context.channel.allocator.buffer(capacity: payload.readableBytes)
+        unmasked.writeMaskedBytes(of: payload, key: key, keyOffset: keyOffset)
+        if self.pendingInbound == nil { self.pendingInbound = context.channel.allocator.buffer(capacity: 4 * payload.readableBytes) }
+        try deflate.inflate(unmasked, into: &self.pendingInbound!)
+    }
+
+    private func deflateEngine() -> PerMessageDeflateEngine? {
+        if let deflate = self.deflate { return deflate }
+        guard let compression = self.configuration.compression else { return nil }
+        let engine = PerMessageDeflateEngine(
+            agreement: compression.agreement, settings: compression.settings, maximumMessageSize: self.configuration.maximumFrameSize)
+        self.deflate = engine
+        return engine
     }
 
     private func handleControlFrame(_ opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) throws(WebSocketProtocolError) {
@@ -413,9 +472,14 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             promise?.fail(ChannelError.outputClosed)
             return
         }
-        let message = self.unwrapOutboundIn(data)
+        var message = self.unwrapOutboundIn(data)
+        var reservedBits: UInt8 = 0
+        if self.configuration.compression != nil, let compressed = self.deflateEngine()?.compress(message, allocator: context.channel.allocator) {
+            message = compressed
+            reservedBits = 0b100
+        }
         if message.readableBytes <= self.configuration.coalescingLimit {
-            self.appendFrame(opcode: .binary, payload: message, context: context)
+            self.appendFrame(opcode: .binary, payload: message, reservedBits: reservedBits, context: context)
             if let promise {
                 if let pending = self.pendingOutboundPromise {
                     pending.futureResult.cascade(to: promise)
@@ -426,7 +490,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         } else {
             self.writePendingOutbound(context: context)
             var header = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
-            WebSocketFrameHeader(opcode: .binary, payloadLength: message.readableBytes).write(to: &header)
+            WebSocketFrameHeader(reservedBits: reservedBits, opcode: .binary, payloadLength: message.readableBytes).write(to: &header)
             context.write(self.wrapOutboundOut(header), promise: nil)
             context.write(self.wrapOutboundOut(message), promise: promise)
         }
@@ -456,8 +520,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         self.closeState = .closeSent(timeout: timeout)
     }
 
-    private func appendFrame(opcode: WebSocketOpcode, payload: ByteBuffer, context: ChannelHandlerContext) {
-        let header = WebSocketFrameHeader(opcode: opcode, payloadLength: payload.readableBytes)
+    private func appendFrame(opcode: WebSocketOpcode, payload: ByteBuffer, reservedBits: UInt8 = 0, context: ChannelHandlerContext) {
+        let header = WebSocketFrameHeader(reservedBits: reservedBits, opcode: opcode, payloadLength: payload.readableBytes)
         let needed = header.encodedLength + payload.readableBytes
         if self.pendingOutbound == nil {
             self.pendingOutbound = context.channel.allocator.buffer(capacity: max(needed, 256))
