@@ -87,11 +87,16 @@ final class StaticFileResponder: Sendable {
         self.logger.debug(
             "static file request",
             metadata: ["client": "\(clientAddress(of: context.channel))", "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(status)"])
-        context.write(NIOAny(Self.encodeHead(status: status, headers: headers, allocator: context.channel.allocator)), promise: nil)
+        // Head and body as two writes: the file's buffer is shared, never copied. Close once the last one is out.
+        let responseHead = Self.encodeHead(status: status, headers: headers, allocator: context.channel.allocator)
+        let written: EventLoopFuture<Void>
         if head.method == .GET, let body {
-            context.write(NIOAny(body), promise: nil)
+            context.write(NIOAny(responseHead), promise: nil)
+            written = context.writeAndFlush(NIOAny(body))
+        } else {
+            written = context.writeAndFlush(NIOAny(responseHead))
         }
-        context.writeAndFlush(NIOAny(context.channel.allocator.buffer(capacity: 0))).assumeIsolated().whenComplete { _ in
+        written.assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
         return true
@@ -136,7 +141,7 @@ final class StaticFileResponder: Sendable {
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self'",
             "connect-src 'self'" + (host.flatMap(Self.webSocketSources) ?? ""),
             "manifest-src 'self'",
             "base-uri 'none'",

@@ -8,6 +8,7 @@ separated by NUL bytes on file descriptors 3 and 4). That needs only Python's st
 The Swift test starts the bridge and Mosquitto, then this script, and talks to it through its output lines:
   SUBSCRIBED                  the page is connected and its subscription is acknowledged: publish now
   MESSAGES <json>             what the page shows once --messages messages are in its list (topic, qos, ...)
+  ERROR <text>, STATE <state> with --expect-error: the page's error line and connection state
   PUBLISHED                   the page's own publish (--publish-topic) was acknowledged by the broker
   SCREENSHOT <path>           the PNG written at the end (also on failure, when the page got that far)
   FAILED <reason>             then exit status 1
@@ -240,6 +241,18 @@ MESSAGES_JS = """JSON.stringify(Array.from(document.querySelectorAll('#messages 
 
 def run(arguments, page):
     page.navigate(arguments.url)
+    if arguments.expect_error:
+        # The page must explain a failure: wait for the error line (not failing early on it, it is the point).
+        expression = f"(document.getElementById('error')?.textContent ?? '').includes({json.dumps(arguments.expect_error)})"
+        deadline = time.monotonic() + arguments.timeout
+        while not page.evaluate(expression):
+            if time.monotonic() > deadline:
+                shown = page.evaluate("document.getElementById('error')?.textContent ?? ''")
+                raise DriverError(f"the page did not show an error containing {arguments.expect_error!r}; it shows: {shown!r}")
+            time.sleep(0.1)
+        log("ERROR " + page.evaluate("document.getElementById('error').textContent"))
+        log("STATE " + page.evaluate("document.getElementById('state').dataset.state"))
+        return
     selector = f"#subscriptions li[data-filter={json.dumps(arguments.filter)}]"
     page.wait_for(f"!!document.querySelector({json.dumps(selector)})", f"the subscription to {arguments.filter}", arguments.timeout)
     log("SUBSCRIBED")
@@ -266,7 +279,8 @@ def run(arguments, page):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="dashboard URL, with query parameters")
-    parser.add_argument("--filter", required=True, help="the topic filter the page subscribes to (from the URL)")
+    parser.add_argument("--filter", help="the topic filter the page subscribes to (from the URL)")
+    parser.add_argument("--expect-error", help="instead: wait until the page's error line contains this text")
     parser.add_argument("--messages", type=int, default=1, help="how many messages to wait for")
     parser.add_argument("--publish-topic", help="publish from the page to this topic after the messages arrived")
     parser.add_argument("--publish-payload", default="hello from the browser")
@@ -276,6 +290,8 @@ def main():
     parser.add_argument("--chromium-log", help="Chromium's own output (default: next to the screenshot)")
     parser.add_argument("--timeout", type=float, default=60, help="seconds per step")
     arguments = parser.parse_args()
+    if not arguments.filter and not arguments.expect_error:
+        parser.error("give --filter (subscribe and wait for messages) or --expect-error")
 
     # SIGTERM (the Swift test stopping us) ends Chromium too, through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

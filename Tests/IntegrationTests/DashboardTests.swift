@@ -201,6 +201,50 @@ struct DashboardBrowserTests {
         print("dashboard screenshot: \(screenshot)")
     }
 
+    @Test("A refused CONNACK is shown with its reason, and the page is disconnected", .enabled(if: !skipped, "SKIP_BROWSER_TESTS=1"))
+    func refusedConnectionIsExplained() async throws {
+        let artifacts = repositoryRoot + "/test-artifacts"
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let screenshot = artifacts + "/dashboard-refused.png"
+        let driverLog = artifacts + "/dashboard-refused-driver.log"
+        try? FileManager.default.removeItem(atPath: driverLog)
+        // Anonymous clients are refused: Mosquitto answers CONNACK 5 (not authorized), through the bridge unchanged.
+        let broker = try await MosquittoProcess.start(extraConfig: "allow_anonymous false")
+        do {
+            try await self.showRefusal(broker: broker, screenshot: screenshot, driverLog: driverLog)
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+        print("dashboard screenshot (refused): \(screenshot)")
+    }
+
+    private func showRefusal(broker: MosquittoProcess, screenshot: String, driverLog: String) async throws {
+        try await BridgeHarness.with(
+            configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }, broker: broker
+        ) { bridge in
+            let url = "https://127.0.0.1:\(bridge.wssPort)/?connect=1&clientId=dashboard-refused"
+            let driver = try ChildProcess.spawn(
+                executable: "/usr/bin/env",
+                arguments: [
+                    "python3", repositoryRoot + "/Tests/Browser/dashboard_driver.py", "--url", url,
+                    "--expect-error", "connection refused by the broker", "--screenshot", screenshot,
+                ],
+                outputPath: driverLog)
+            let output = DriverOutput(path: driverLog, process: driver)
+            do {
+                let error = try await output.waitForLine("ERROR ", timeout: .seconds(90))
+                #expect(error == "ERROR connection refused by the broker: not authorized (CONNACK return code 5)")
+                #expect(try await output.waitForLine("STATE ", timeout: .seconds(10)) == "STATE disconnected")
+                #expect(await driver.waitForExit(timeout: .seconds(60)) == 0, "driver output:\n\(output.text)")
+            } catch {
+                await driver.stop()
+                Issue.record("\(error)\ndriver output:\n\(output.text)")
+            }
+        }
+    }
+
     /// One `#messages` entry as the driver reads it from the DOM.
     struct ShownMessage: Decodable, Equatable {
         var topic: String
@@ -246,9 +290,10 @@ enum RawHTTP {
     }
 
     static func send(_ request: String, port: Int, tls: Bool = false) async throws -> Response {
-        let client = try await TestTCPClient.connect(host: "127.0.0.1", port: port, tls: tls ? TestTLS() : nil)
+        let client = try await TestTCPClient.connect(host: "127.0.0.1", port: port, tls: tls ? TestTLS() : nil, timeout: .seconds(15))
         try await client.send(Array(request.utf8))
-        try await client.expectClosed()
+        // Generous: a passing test does not wait, and a machine busy compiling can stall the loop for seconds.
+        try await client.expectClosed(timeout: .seconds(15))
         let bytes = try await client.receiveAvailable()
         guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { throw TestSupportError("no response head in \(bytes.count) bytes") }
         let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
