@@ -20,7 +20,7 @@ import WebSocketTransport
 final class StaticFileResponder: Sendable {
     private enum Content: Sendable {
         case files(StaticFileSet)
-        /// Loading failed at start-up: every request answers 500 with the reason (it is also logged).
+        /// Loading failed at start-up: every request answers 500 (the reason is logged).
         case failed(StaticFileError)
     }
 
@@ -77,7 +77,8 @@ final class StaticFileResponder: Sendable {
                 body = file.body
             }
         default:
-            let text = status == 500 ? "static files are not available: \(self.loadError?.description ?? "unknown error")\n" : "not found\n"
+            // The reason names server paths: it goes to the log, not to every client.
+            let text = status == 500 ? "static files are not available: static_files.directory could not be loaded at start-up (the bridge's log says why)\n" : "not found\n"
             headers.append(("Content-Type", "text/plain; charset=utf-8"))
             headers.append(("Content-Length", "\(text.utf8.count)"))
             body = context.channel.allocator.buffer(string: text)

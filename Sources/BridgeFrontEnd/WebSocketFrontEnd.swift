@@ -54,7 +54,7 @@ public final class WebSocketFrontEnd: Sendable {
     }
 
     /// Why `static_files.directory` could not be loaded (too large, unreadable), if it could not. The bridge then
-    /// still starts and the pages answer 500 with this reason; a caller can refuse to start instead.
+    /// still starts, logs this and answers 500 for pages; a caller can refuse to start instead.
     public var staticFilesError: StaticFileError? { self.staticFiles?.loadError }
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).

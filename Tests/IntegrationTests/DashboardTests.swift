@@ -106,14 +106,15 @@ struct StaticFileTests {
         }
     }
 
-    @Test("A directory larger than static_files.max_size: logged at start, and pages answer 500 with the reason")
+    @Test("A directory larger than static_files.max_size: the reason is logged at start, and pages answer 500")
     func overSizeLimit() async throws {
         let site = try SiteFixture()
         try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: site.directory, maxSize: 1024) }) { bridge in
             let response = try await RawHTTP.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n", port: bridge.wsPort)
             #expect(response.status == 500)
-            #expect(String(decoding: response.body, as: UTF8.self).contains("static_files.max_size"))
-            #expect(bridge.logs.collected.contains { $0.contains("static files not loaded") })
+            #expect(String(decoding: response.body, as: UTF8.self).contains("static_files.directory could not be loaded"))
+            #expect(!String(decoding: response.body, as: UTF8.self).contains(site.directory), "no server paths to clients")
+            #expect(bridge.logs.collected.contains { $0.contains("static files not loaded") && $0.contains("static_files.max_size") })
         }
     }
 }
