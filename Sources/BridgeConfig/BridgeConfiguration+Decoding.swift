@@ -14,7 +14,8 @@ extension BridgeConfiguration {
             timeouts: reader.section("timeouts", default: base.timeouts, TimeoutConfiguration.decode),
             limits: reader.section("limits", default: base.limits, LimitsConfiguration.decode),
             shutdown: reader.section("shutdown", default: base.shutdown, ShutdownConfiguration.decode),
-            logging: reader.section("logging", default: base.logging, LoggingConfiguration.decode)
+            logging: reader.section("logging", default: base.logging, LoggingConfiguration.decode),
+            staticFiles: reader.section("static_files", default: base.staticFiles, StaticFilesConfiguration.decode)
         )
     }
 }
@@ -163,6 +164,17 @@ extension LoggingConfiguration {
             level: reader.value("level", .string, default: base.level),
             format: reader.value("format", .enumeration, default: base.format),
             accessLog: reader.value("access_log", .boolean, default: base.accessLog)
+        )
+    }
+}
+
+extension StaticFilesConfiguration {
+    /// `static_files`.
+    static func decode(_ reader: SectionReader, base: StaticFilesConfiguration) -> StaticFilesConfiguration {
+        StaticFilesConfiguration(
+            enabled: reader.value("enabled", .boolean, default: base.enabled),
+            directory: reader.value("directory", .path, default: reader.defaultPath(base.directory)),
+            maxSize: reader.value("max_size", .byteSize, default: base.maxSize)
         )
     }
 }

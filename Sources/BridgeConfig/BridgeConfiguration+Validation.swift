@@ -13,6 +13,7 @@ extension BridgeConfiguration {
         limits.validate(into: &report)
         shutdown.validate(into: &report)
         logging.validate(into: &report)
+        staticFiles.validate(into: &report)
         guard report.problems.isEmpty else { throw ConfigurationErrors(problems: report.problems) }
     }
 
@@ -103,6 +104,19 @@ struct ValidationReport {
             } else {
                 add(key, "cannot read '\(path)': \(error)")
             }
+        }
+    }
+
+    /// A directory the bridge will read at start: it must exist and be a directory now.
+    mutating func checkReadableDirectory(_ path: String, _ key: String) {
+        guard !path.isEmpty else {
+            add(key, "must not be empty")
+            return
+        }
+        do {
+            try FileAccess.checkDirectory(atPath: path)
+        } catch {
+            add(key, error.isNotFound ? "directory '\(path)' does not exist" : "cannot use '\(path)': \(error)")
         }
     }
 
@@ -286,6 +300,21 @@ extension CompressionConfiguration {
         }
         for (name, bits) in [("server_max_window_bits", serverMaxWindowBits), ("client_max_window_bits", clientMaxWindowBits)] where !(9...15).contains(bits) {
             report.add("\(key).\(name)", "\(bits) is out of range (9 to 15; zlib cannot use 8)")
+        }
+    }
+}
+
+extension StaticFilesConfiguration {
+    /// Files are held in memory: 1 KiB is too small for any page, above 1 GiB is a mistake, not a dashboard.
+    static let maxSizeRange = 1024...(1024 * 1024 * 1024)
+
+    func validate(into report: inout ValidationReport) {
+        if !Self.maxSizeRange.contains(maxSize) {
+            report.add("static_files.max_size", "\(maxSize) is out of range (1KiB to 1GiB)")
+        }
+        // Only when switched on: the default directory need not exist where static files are not wanted (Docker).
+        if enabled {
+            report.checkReadableDirectory(directory, "static_files.directory")
         }
     }
 }

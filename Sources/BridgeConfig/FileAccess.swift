@@ -15,12 +15,14 @@ enum FileAccess {
     enum Failure: Error, Equatable, CustomStringConvertible {
         case system(errno: Int32)
         case isDirectory
+        case notDirectory
         case notUTF8
 
         var description: String {
             switch self {
             case .system(let code): String(cString: strerror(code))
             case .isDirectory: "is a directory, not a file"
+            case .notDirectory: "is not a directory"
             case .notUTF8: "is not UTF-8 text"
             }
         }
@@ -50,6 +52,13 @@ enum FileAccess {
     /// Succeeds when `path` names a regular file this process may open for reading.
     static func checkReadable(atPath path: String) throws(Failure) {
         close(try openRegularFile(path))
+    }
+
+    /// Succeeds when `path` names a directory (or a symbolic link to one) this process may list.
+    static func checkDirectory(atPath path: String) throws(Failure) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
+        guard descriptor >= 0 else { throw errno == ENOTDIR ? .notDirectory : .system(errno: errno) }
+        close(descriptor)
     }
 
     private static func openRegularFile(_ path: String) throws(Failure) -> Int32 {

@@ -27,6 +27,8 @@ public final class WebSocketFrontEnd: Sendable {
     let accessLogger: Logger?
     /// Per-client-address session and rate limits.
     public let admission: ClientAdmission
+    /// `static_files`: answers plain GET/HEAD requests for paths that are not routes; `nil` when switched off.
+    let staticFiles: StaticFileResponder?
 
     public init(
         configuration: BridgeConfiguration,
@@ -73,7 +75,13 @@ public final class WebSocketFrontEnd: Sendable {
         self.metrics = metrics
         self.logger = logger
         self.accessLogger = accessLogger
+        // Read once here, at start-up and off the event loops (see StaticFileSet).
+        self.staticFiles = configuration.staticFiles.enabled ? StaticFileResponder(configuration: configuration.staticFiles, logger: logger) : nil
     }
+
+    /// Why `static_files.directory` could not be loaded (too large, unreadable), if it could not. The bridge then
+    /// still starts, logs this and answers 500 for pages; a caller can refuse to start instead.
+    public var staticFilesError: StaticFileError? { self.staticFiles?.loadError }
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
     /// Must run on the channel's event loop.

@@ -111,6 +111,10 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
     private func evaluate(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = requestPath(of: head.uri)
         guard let route = self.frontEnd.routesByPath[path] else {
+            if self.frontEnd.staticFiles?.respond(to: head, path: path, context: context) == true {
+                self.state = .done  // answered from static_files; the connection closes after it
+                return
+            }
             self.refuse(404, "no WebSocket endpoint at \(path)", result: "not_found", route: nil, context: context)
             return
         }

@@ -25,6 +25,8 @@ final class Fixture {
     /// The default certificate and key paths as the loader resolves them for a file in `Config/`.
     var defaultCertificatePath: String { root + "/Config/../.dev/certs/server.crt" }
     var defaultKeyPath: String { root + "/Config/../.dev/certs/server.key" }
+    /// The default `static_files.directory` as the loader resolves it for a file in `Config/`.
+    var defaultStaticFilesDirectory: String { root + "/Config/../Dashboard" }
 
     /// Creates a file (and its directories) under the fixture root; returns its absolute path.
     @discardableResult
@@ -40,7 +42,7 @@ final class Fixture {
         ConfigurationSource(fileText: yaml, filePath: yaml == nil ? nil : configPath, environment: environment, overrides: overrides)
     }
 
-    /// The built-in defaults as the loader produces them for a file in `Config/` (TLS paths resolved).
+    /// The built-in defaults as the loader produces them for a file in `Config/` (TLS and static file paths resolved).
     var defaults: BridgeConfiguration {
         var configuration = BridgeConfiguration()
         configuration.listeners = configuration.listeners.map { listener in
@@ -49,6 +51,7 @@ final class Fixture {
             listener.tls?.keyPath = defaultKeyPath
             return listener
         }
+        configuration.staticFiles.directory = defaultStaticFilesDirectory
         return configuration
     }
 

@@ -52,6 +52,7 @@ struct LoadingTests {
             limits: { max_request_head_size: 16KiB }
             shutdown: { grace_period: 1h }
             logging: { level: debug, format: json, access_log: false }
+            static_files: { enabled: false, directory: ../site, max_size: 2MiB }
             """
         let expected = BridgeConfiguration(
             listeners: [
@@ -83,7 +84,8 @@ struct LoadingTests {
             timeouts: TimeoutConfiguration(handshake: .seconds(2), connectPacket: .seconds(60), closeHandshake: .milliseconds(500)),
             limits: LimitsConfiguration(maxRequestHeadSize: 16384),
             shutdown: ShutdownConfiguration(gracePeriod: .seconds(3600)),
-            logging: LoggingConfiguration(level: "debug", format: .json, accessLog: false)
+            logging: LoggingConfiguration(level: "debug", format: .json, accessLog: false),
+            staticFiles: StaticFilesConfiguration(enabled: false, directory: fixture.root + "/Config/../site", maxSize: 2 * 1024 * 1024)
         )
         let loaded = fixture.load(yaml)
         #expect(loaded == expected)
@@ -149,7 +151,7 @@ struct LoadingTests {
             "\(fixture.configPath):3:3: upstream.hots: unknown key (did you mean 'host'?)",
             "\(fixture.configPath):4:1: listners: unknown key (did you mean 'listeners'?)",
             "\(fixture.configPath):7:48: routes.browser.max_paket_size: unknown key (did you mean 'max_packet_size'?)",
-            "\(fixture.configPath):8:1: zzz: unknown key (known keys: limits, listeners, logging, routes, shutdown, timeouts, upstream)",
+            "\(fixture.configPath):8:1: zzz: unknown key (known keys: limits, listeners, logging, routes, shutdown, static_files, timeouts, upstream)",
         ])
     }
 
@@ -351,6 +353,7 @@ struct LoadingTests {
         let loaded = fixture.load(nil, set: [
             "listeners.wss.tls.certificate=\(fixture.defaultCertificatePath)",
             "listeners.wss.tls.key=\(fixture.defaultKeyPath)",
+            "static_files.directory=\(fixture.defaultStaticFilesDirectory)",
         ])
         #expect(loaded == fixture.defaults)
     }

@@ -14,12 +14,13 @@ struct ShippedConfigurationTests {
 
     static var shippedPath: String { repositoryRoot + "/Config/bridge.yaml" }
 
-    @Test("loads with zero problems and equals the built-in defaults (TLS files pointed at stand-ins)")
+    @Test("loads with zero problems and equals the built-in defaults (TLS files and static_files.directory pointed at stand-ins)")
     func loadsAsDefaults() throws {
         let fixture = try Fixture()
         let loaded = try ConfigurationLoader.load(path: Self.shippedPath, environment: [:], overrides: [
             "listeners.wss.tls.certificate=\(fixture.defaultCertificatePath)",
             "listeners.wss.tls.key=\(fixture.defaultKeyPath)",
+            "static_files.directory=\(fixture.defaultStaticFilesDirectory)",
         ])
         #expect(loaded == fixture.defaults)
     }
