@@ -18,6 +18,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var shutdown: ShutdownConfiguration
     /// `logging`: level, format and the access log.
     public var logging: LoggingConfiguration
+    /// `admin`: the operations listener (health, readiness, metrics, publish API).
+    public var admin: AdminConfiguration
 
     public init(
         listeners: [ListenerConfiguration] = ListenerConfiguration.defaults,
@@ -26,7 +28,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
         timeouts: TimeoutConfiguration = .init(),
         limits: LimitsConfiguration = .init(),
         shutdown: ShutdownConfiguration = .init(),
-        logging: LoggingConfiguration = .init()
+        logging: LoggingConfiguration = .init(),
+        admin: AdminConfiguration = .init()
     ) {
         self.listeners = listeners
         self.routes = routes
@@ -35,6 +38,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.limits = limits
         self.shutdown = shutdown
         self.logging = logging
+        self.admin = admin
     }
 }
 

@@ -106,6 +106,17 @@ extension ValueType where Value == Int {
         }
     }
 
+    /// A whole number such as `4` (whether it is in range is up to validation).
+    static var integer: ValueType<Int> {
+        ValueType { raw throws(ValueError) in
+            let text = try raw.text()
+            guard let number = Int(text) else {
+                throw ValueError("'\(text)' is not a whole number")
+            }
+            return number
+        }
+    }
+
     /// A size in bytes: `1048576`, `512KiB`, `1MiB`, `1GiB` (1024-based) or `500KB`, `1MB`, `1GB` (1000-based).
     static var byteSize: ValueType<Int> {
         ValueType { raw throws(ValueError) in
