@@ -180,7 +180,7 @@ final class AdminEndpoints: Sendable {
         switch error.kind {
         case .unavailable, .cancelled:
             return publishFailure(
-                .unavailable, "the broker is not reachable (\(error.reason)); nothing was sent, retry later",
+                .unavailable, "\(error.reason); nothing was sent, retry later",
                 headers: [("Retry-After", "1")])
         case .timeout:
             return publishFailure(

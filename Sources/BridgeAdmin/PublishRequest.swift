@@ -88,7 +88,9 @@ enum PublishRequest {
         do {
             return try MQTTTopic.publishTopic(fromUTF8: bytes)
         } catch {
-            throw PublishRequestError("topic: \(error.reason)", field: "topic", result: .invalidTopic)
+            // libmosquitto's reasons mostly name the topic already ("topic is empty").
+            let message = error.reason.hasPrefix("topic ") ? error.reason : "topic: \(error.reason)"
+            throw PublishRequestError(message, field: "topic", result: .invalidTopic)
         }
     }
 
