@@ -28,6 +28,9 @@ struct AdminConnection {
                 while connections.waitingForRequest(raw) {
                     guard try await serveRequest(&parts, outbound, channel: raw) else { break }
                 }
+                // A full close would drop a response still queued in the channel; shutting the output down first
+                // sends it, then FIN (bounded: `AdminConnectionTimer` closes a client that never reads).
+                try? await raw.close(mode: .output).get()
             }
         } catch {
             logger.debug("admin connection ended with an error", metadata: ["error": "\(error)"])
@@ -57,7 +60,7 @@ struct AdminConnection {
                 return try await write(response, for: head, outbound)
             }
             _ = try await write(response, for: head, outbound, close: true)
-            await discardBody(&parts)
+            await finishEarly(raw: channel, &parts)
             return false
 
         case .read(let endpoint, let limit):
@@ -71,7 +74,7 @@ struct AdminConnection {
                     case .body(let chunk):
                         guard body.readableBytes + chunk.readableBytes <= limit else {
                             _ = try await write(endpoints.bodyTooLarge(endpoint), for: head, outbound, close: true)
-                            await discardBody(&parts)
+                            await finishEarly(raw: channel, &parts)
                             return false
                         }
                         body.writeImmutableBuffer(chunk)
@@ -106,6 +109,15 @@ struct AdminConnection {
         }
     }
 
+    /// After answering before the body was read: send the answer and FIN, then read and drop the rest of the
+    /// request, so that closing does not reset the connection (and the answer with it) while the client still sends.
+    private func finishEarly(
+        raw: any Channel, _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator
+    ) async {
+        try? await raw.close(mode: .output).get()
+        await discardBody(&parts)
+    }
+
     /// Reads and drops the rest of a request we already answered, up to `discardLimit` bytes.
     private func discardBody(_ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator) async {
         var discarded = 0
@@ -125,9 +137,11 @@ struct AdminConnection {
     }
 
     /// 431 for a head over the decoder's limits, 400 for anything else the HTTP decoder refused; then close.
+    /// Other errors (the connection was closed under us) end the connection without an answer.
     private func answerMalformed(_ error: any Error, _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+        guard let parserError = error as? HTTPParserError else { return }
         let response: AdminResponse
-        if let parserError = error as? HTTPParserError, case .headerOverflow = parserError {
+        if case .headerOverflow = parserError {
             response = .error(.requestHeaderFieldsTooLarge, "the request head is too large")
         } else {
             response = .error(.badRequest, "malformed HTTP request: \(error)")

@@ -71,6 +71,47 @@ struct AdminReadinessTests {
         await broker.stop()
     }
 
+    @Test("With upstream.tls the probe and the publisher use TLS with the configured CA")
+    func tlsBroker() async throws {
+        let certificates = try BridgeHarness.certificates.get()
+        let tlsPort = try FreePort.allocate()
+        let broker = try await MosquittoProcess.start(extraConfig: """
+            listener \(tlsPort) 127.0.0.1
+            cafile \(certificates.caCertificate)
+            certfile \(certificates.certificate)
+            keyfile \(certificates.key)
+            """)
+        do {
+            try await BridgeHarness.with(
+                configure: {
+                    $0.upstream.port = tlsPort
+                    $0.upstream.tls = .init(caFilePath: certificates.caCertificate)
+                },
+                broker: broker, admin: true
+            ) { bridge in
+                try await bridge.waitForReadyz("is 200 over TLS") { $0.status == 200 }
+                try await bridge.waitForPublishers()
+                #expect(try await bridge.publish(#"{"topic": "tls/t", "payload": "x", "qos": 1}"#).status == 200)
+            }
+            // Without the CA the broker's certificate is not trusted: not ready, with the TLS reason.
+            try await BridgeHarness.with(
+                configure: {
+                    $0.upstream.port = tlsPort
+                    $0.upstream.tls = .init()
+                },
+                broker: broker, admin: true
+            ) { bridge in
+                _ = try await bridge.waitForReadyz("is 503 TLS error") {
+                    try $0.status == 503 && $0.json()["reason"] as? String == "TLS error"
+                }
+            }
+        } catch {
+            await broker.stop()
+            throw error
+        }
+        await broker.stop()
+    }
+
     @Test("On graceful shutdown /readyz turns 503 'draining' at once, while the admin listener keeps answering")
     func drain() async throws {
         try await BridgeHarness.with(
