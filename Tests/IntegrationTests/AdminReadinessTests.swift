@@ -45,7 +45,7 @@ struct AdminReadinessTests {
 
     @Test("/readyz: 503 'not authorised' when the broker requires a password the probe lacks; 200 with the right one")
     func notAuthorised() async throws {
-        let passwords = try makeMosquittoPasswordFile(user: "probe", password: "right")
+        let passwords = try await makeMosquittoPasswordFile(user: "probe", password: "right")
         let broker = try await MosquittoProcess.start(extraConfig: "password_file \(passwords)\nallow_anonymous false")
         do {
             try await BridgeHarness.with(broker: broker, admin: true) { bridge in

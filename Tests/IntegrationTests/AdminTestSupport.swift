@@ -156,8 +156,17 @@ func runTool(_ name: String, _ arguments: [String]) throws {
     }
 }
 
-/// A Mosquitto password file with one user (`mosquitto_passwd`), readable by the broker.
-func makeMosquittoPasswordFile(user: String, password: String) throws -> String {
+/// A Mosquitto password file with one user (`mosquitto_passwd`), readable by the broker. The tool runs on a thread of
+/// its own: waiting for a process must not hold one of the few cooperative threads every concurrent test shares.
+func makeMosquittoPasswordFile(user: String, password: String) async throws -> String {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread {
+            continuation.resume(with: Result { try makeMosquittoPasswordFileBlocking(user: user, password: password) })
+        }
+    }
+}
+
+private func makeMosquittoPasswordFileBlocking(user: String, password: String) throws -> String {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("admin-test-\(UUID().uuidString.prefix(8))")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     let path = directory.appendingPathComponent("passwords").path
