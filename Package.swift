@@ -96,12 +96,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The admin listener: /healthz, /readyz (libmosquitto probe), /metrics (Prometheus), POST /api/v1/publish.
+        // Learns the bridge's state through a closure, so it does not import BridgeServer.
+        .target(
+            name: "BridgeAdmin",
+            dependencies: nio + [
+                "MosquittoClient", "BridgeConfig", "BridgeRelay",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "mqtt-ws-bridge",
             dependencies: [
-                "BridgeServer", "BridgeConfig",
+                "BridgeServer", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
@@ -136,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire",
+                "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),

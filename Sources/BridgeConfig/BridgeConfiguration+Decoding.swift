@@ -15,7 +15,8 @@ extension BridgeConfiguration {
             limits: reader.section("limits", default: base.limits, LimitsConfiguration.decode),
             shutdown: reader.section("shutdown", default: base.shutdown, ShutdownConfiguration.decode),
             logging: reader.section("logging", default: base.logging, LoggingConfiguration.decode),
-            staticFiles: reader.section("static_files", default: base.staticFiles, StaticFilesConfiguration.decode)
+            staticFiles: reader.section("static_files", default: base.staticFiles, StaticFilesConfiguration.decode),
+            admin: reader.section("admin", default: base.admin, AdminConfiguration.decode)
         )
     }
 }
@@ -175,6 +176,49 @@ extension StaticFilesConfiguration {
             enabled: reader.value("enabled", .boolean, default: base.enabled),
             directory: reader.value("directory", .path, default: reader.defaultPath(base.directory)),
             maxSize: reader.value("max_size", .byteSize, default: base.maxSize)
+        )
+    }
+}
+
+extension AdminConfiguration {
+    /// `admin`.
+    static func decode(_ reader: SectionReader, base: AdminConfiguration) -> AdminConfiguration {
+        AdminConfiguration(
+            enabled: reader.value("enabled", .boolean, default: base.enabled),
+            address: reader.value("address", .string, default: base.address),
+            port: reader.value("port", .port, default: base.port),
+            idleTimeout: reader.value("idle_timeout", .duration, default: base.idleTimeout),
+            readiness: reader.section("readiness", default: base.readiness, AdminReadinessConfiguration.decode),
+            publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode)
+        )
+    }
+}
+
+extension AdminReadinessConfiguration {
+    /// `admin.readiness`.
+    static func decode(_ reader: SectionReader, base: AdminReadinessConfiguration) -> AdminReadinessConfiguration {
+        AdminReadinessConfiguration(
+            interval: reader.value("interval", .duration, default: base.interval),
+            timeout: reader.value("timeout", .duration, default: base.timeout),
+            username: reader.optionalValue("username", .string, default: base.username),
+            password: reader.optionalValue("password", .string, default: base.password),
+            clientID: reader.optionalValue("client_id", .string, default: base.clientID)
+        )
+    }
+}
+
+extension AdminPublishConfiguration {
+    /// `admin.publish`.
+    static func decode(_ reader: SectionReader, base: AdminPublishConfiguration) -> AdminPublishConfiguration {
+        AdminPublishConfiguration(
+            enabled: reader.value("enabled", .boolean, default: base.enabled),
+            token: reader.optionalValue("token", .string, default: base.token),
+            maxBodySize: reader.value("max_body_size", .byteSize, default: base.maxBodySize),
+            poolSize: reader.value("pool_size", .count, default: base.poolSize),
+            ackTimeout: reader.value("ack_timeout", .duration, default: base.ackTimeout),
+            username: reader.optionalValue("username", .string, default: base.username),
+            password: reader.optionalValue("password", .string, default: base.password),
+            clientID: reader.optionalValue("client_id", .string, default: base.clientID)
         )
     }
 }

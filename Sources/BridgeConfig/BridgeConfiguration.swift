@@ -20,6 +20,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var logging: LoggingConfiguration
     /// `static_files`: a directory (the built-in dashboard) served on paths that are not routes; off by default.
     public var staticFiles: StaticFilesConfiguration
+    /// `admin`: the operations listener (health, readiness, metrics, publish API).
+    public var admin: AdminConfiguration
 
     public init(
         listeners: [ListenerConfiguration] = ListenerConfiguration.defaults,
@@ -29,7 +31,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
         limits: LimitsConfiguration = .init(),
         shutdown: ShutdownConfiguration = .init(),
         logging: LoggingConfiguration = .init(),
-        staticFiles: StaticFilesConfiguration = .init()
+        staticFiles: StaticFilesConfiguration = .init(),
+        admin: AdminConfiguration = .init()
     ) {
         self.listeners = listeners
         self.routes = routes
@@ -39,6 +42,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.shutdown = shutdown
         self.logging = logging
         self.staticFiles = staticFiles
+        self.admin = admin
     }
 }
 

@@ -108,9 +108,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private var deferredPong: ByteBuffer?
     /// When the peer last sent a complete frame header (any frame proves it is alive).
     private var lastHeardFrom = NIODeadline.now()
-    /// The keepalive timer: either waiting for silence (`awaitingPong == false`) or for an answer.
+    /// The keepalive timer: waiting either for the silence interval to end or for the answer to a ping.
     private var keepaliveTimer: Scheduled<Void>?
-    private var awaitingPong = false
+    /// When the unanswered keepalive ping was sent; nil when none is outstanding.
+    private var pingSentAt: NIODeadline?
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -123,10 +124,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
     // MARK: Keepalive
 
-    /// Arms the timer for the next check: at the end of the silence interval, or at the pong deadline.
+    /// Arms the timer for the next check: the end of the silence interval, or the answer deadline of a ping.
     private func scheduleKeepalive(context: ChannelHandlerContext) {
         guard let interval = self.configuration.pingInterval, interval > .zero, case .open = self.closeState else { return }
-        let deadline = self.awaitingPong ? self.lastHeardFrom + interval + self.configuration.pingTimeout : self.lastHeardFrom + interval
+        let deadline = self.pingSentAt.map { $0 + self.configuration.pingTimeout } ?? self.lastHeardFrom + interval
         self.keepaliveTimer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.keepaliveTimerFired(context: context)
         }
@@ -135,27 +136,36 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private func keepaliveTimerFired(context: ChannelHandlerContext) {
         self.keepaliveTimer = nil
         guard let interval = self.configuration.pingInterval, case .open = self.closeState else { return }
-        let silence = NIODeadline.now() - self.lastHeardFrom
-        if silence < interval {
-            // Heard from the peer meanwhile: nothing to do until the interval has passed again.
-            self.awaitingPong = false
-        } else if !self.awaitingPong {
-            self.awaitingPong = true
-            self.appendFrame(opcode: .ping, payload: ByteBuffer(), context: context)
-            self.writePendingOutbound(context: context)
-            context.flush()
+        // Anything heard since the ping (a pong, any frame) answers it.
+        if let sent = self.pingSentAt, self.lastHeardFrom >= sent {
+            self.pingSentAt = nil
+        }
+        let now = NIODeadline.now()
+        if self.pingSentAt == nil {
+            if now - self.lastHeardFrom >= interval {
+                self.pingSentAt = now
+                self.appendFrame(opcode: .ping, payload: ByteBuffer(), context: context)
+                self.writePendingOutbound(context: context)
+                context.flush()
+            }
         } else {
             // No answer to the ping: the peer (or the path to it) is gone. Say so and close without
             // waiting for a close handshake it will not complete.
             self.readState = .ignoring
             self.closeState = .closed
-            let reason = "no answer to ping within \(self.configuration.pingTimeout.nanoseconds / 1_000_000_000) s"
+            let reason = "no answer to ping within \(Self.describe(self.configuration.pingTimeout))"
             context.fireUserInboundEventTriggered(WebSocketEvent.keepaliveTimeout(reason: reason))
             _ = self.sendCloseFrame(code: .goingAway, reason: reason, context: context)
             context.close(promise: nil)
             return
         }
         self.scheduleKeepalive(context: context)
+    }
+
+    /// `300 ms`, `10 s`.
+    static func describe(_ amount: TimeAmount) -> String {
+        let milliseconds = amount.nanoseconds / 1_000_000
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 
     // MARK: Inbound

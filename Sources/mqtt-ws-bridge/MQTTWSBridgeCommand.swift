@@ -1,8 +1,12 @@
 import ArgumentParser
+import BridgeAdmin
 import BridgeConfig
+import BridgeRelay
 import BridgeServer
 import Foundation
 import Logging
+import Metrics
+import MosquittoClient
 import ServiceLifecycle
 
 @main
@@ -67,26 +71,44 @@ struct Serve: AsyncParsableCommand {
         if self.checkConfig {
             do {
                 try BridgeServer.validate(configuration)
+                try AdminService.validate(configuration)
             } catch {
                 printError("mqtt-ws-bridge: \(error)")
                 throw ExitCode(2)
             }
             let listeners = configuration.listeners.filter(\.enabled).map { "\($0.tls == nil ? "ws" : "wss")://\($0.address):\($0.port)" }
-            print("configuration OK: listeners \(listeners.joined(separator: ", ")); routes \(configuration.routes.map { "\($0.path) (\($0.policy.rawValue))" }.joined(separator: ", ")); upstream \(configuration.upstream.host):\(configuration.upstream.port)")
+            let admin = configuration.admin.enabled ? "http://\(configuration.admin.address):\(configuration.admin.port)" : "disabled"
+            print("configuration OK: listeners \(listeners.joined(separator: ", ")); routes \(configuration.routes.map { "\($0.path) (\($0.policy.rawValue))" }.joined(separator: ", ")); upstream \(configuration.upstream.host):\(configuration.upstream.port); admin \(admin)")
             return
         }
 
+        // One Prometheus registry for everything: the relay's metrics (through this factory) and the admin listener's.
+        let metricsExport = MetricsExport()
+        MetricsSystem.bootstrap(metricsExport.factory)
+        let bridgeMetrics = BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: metricsExport.factory)
+
         let server: BridgeServer
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
-            server = try BridgeServer(configuration: configuration, logger: logger)
+            server = try BridgeServer(configuration: configuration, logger: logger, metrics: bridgeMetrics)
+            if configuration.admin.enabled {
+                // First in the group, so it is shut down last: /readyz answers 503 while the bridge drains.
+                let admin = try AdminService(
+                    configuration: configuration,
+                    bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
+                    metrics: metricsExport,
+                    logger: Logger(label: "mqtt_ws_bridge.admin"))
+                services.append(.init(service: admin))
+            }
         } catch {
             printError("mqtt-ws-bridge: \(error)")
             throw ExitCode(2)
         }
+        services.append(.init(service: server))
 
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -95,8 +117,11 @@ struct Serve: AsyncParsableCommand {
             try await group.run()
         } catch {
             logger.critical("stopped with an error", metadata: ["error": "\(error)"])
+            // Every service has returned (the admin service shut its publisher pool down): libmosquitto can go.
+            MosquittoLibrary.shutdown()
             throw ExitCode(1)
         }
+        MosquittoLibrary.shutdown()
     }
 }
 

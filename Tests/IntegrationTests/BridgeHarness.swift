@@ -1,4 +1,6 @@
+import BridgeAdmin
 import BridgeConfig
+import BridgeRelay
 import BridgeServer
 import BridgeTestSupport
 import Foundation
@@ -11,6 +13,10 @@ import ServiceLifecycle
 ///
 /// Use `BridgeHarness.with { bridge in … }`: the bridge is drained and the broker stopped on both the
 /// success and the error path.
+///
+/// With `admin: true` the admin listener runs too (loopback, ephemeral port, 200 ms readiness probe unless `configure`
+/// says otherwise), in front of the bridge in the service group as in the executable, and the bridge's metrics go to
+/// this harness's own Prometheus registry (`metricsExport`), never to a process-wide one.
 struct BridgeHarness {
     let broker: MosquittoProcess
     let server: BridgeServer
@@ -20,6 +26,10 @@ struct BridgeHarness {
     let wsPort: Int
     let logs: LogSink
     let configuration: BridgeConfiguration
+    /// Present with `admin: true`.
+    let admin: AdminService?
+    let adminPort: Int
+    let metricsExport: MetricsExport?
 
     /// The development CA and server certificate, created once per test process.
     static let certificates: Result<DevelopmentCertificate.Paths, any Error> = Result {
@@ -36,6 +46,7 @@ struct BridgeHarness {
     static func with<T>(
         configure: (inout BridgeConfiguration) -> Void = { _ in },
         broker existingBroker: MosquittoProcess? = nil,
+        admin: Bool = false,
         _ body: (BridgeHarness) async throws -> T
     ) async throws -> T {
         let broker: MosquittoProcess
@@ -46,7 +57,7 @@ struct BridgeHarness {
         }
         let harness: BridgeHarness
         do {
-            harness = try await Self.start(broker: broker, configure: configure)
+            harness = try await Self.start(broker: broker, admin: admin, configure: configure)
         } catch {
             if existingBroker == nil { await broker.stop() }
             throw error
@@ -61,7 +72,9 @@ struct BridgeHarness {
         }
     }
 
-    private static func start(broker: MosquittoProcess, configure: (inout BridgeConfiguration) -> Void) async throws -> BridgeHarness {
+    private static func start(
+        broker: MosquittoProcess, admin withAdmin: Bool, configure: (inout BridgeConfiguration) -> Void
+    ) async throws -> BridgeHarness {
         let certificates = try Self.certificates.get()
         var configuration = BridgeConfiguration()
         configuration.listeners = [
@@ -73,18 +86,38 @@ struct BridgeHarness {
         configuration.upstream.host = broker.host
         configuration.upstream.port = broker.port
         configuration.shutdown.gracePeriod = .seconds(5)
+        configuration.admin.address = "127.0.0.1"
+        configuration.admin.port = 0
+        configuration.admin.readiness.interval = .milliseconds(200)
+        configuration.admin.readiness.timeout = .milliseconds(200)
         configure(&configuration)
         try configuration.validate()
 
         let logs = LogSink(collecting: true)
         let logger = Logger(label: "mqtt_ws_bridge") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
         let accessLogger = Logger(label: "mqtt_ws_bridge.access") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs) }
-        let server = try BridgeServer(configuration: configuration, logger: logger, accessLogger: accessLogger)
-        let group = ServiceGroup(services: [server], logger: logger)
+        let metricsExport = withAdmin ? MetricsExport() : nil
+        let metrics = metricsExport.map { BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: $0.factory) }
+        let server = try BridgeServer(configuration: configuration, logger: logger, accessLogger: accessLogger, metrics: metrics)
+        var admin: AdminService?
+        if let metricsExport {
+            let adminLogger = Logger(label: "mqtt_ws_bridge.admin") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
+            admin = try AdminService(
+                configuration: configuration,
+                bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
+                metrics: metricsExport, logger: adminLogger)
+        }
+        // The admin service first: the group stops services in reverse order, so it outlives the bridge's drain.
+        let services: [any Service] = (admin.map { [$0] } ?? []) + [server]
+        let group = ServiceGroup(services: services, logger: logger)
         let runTask = Task { try await group.run() }
         let listeners: [BridgeServer.BoundListener]
+        var adminPort = 0
         do {
             listeners = try await server.listeners()
+            if let admin {
+                adminPort = try await admin.address().port ?? 0
+            }
         } catch {
             runTask.cancel()
             throw error
@@ -93,7 +126,8 @@ struct BridgeHarness {
             broker: broker, server: server, group: group, runTask: runTask,
             wssPort: listeners.first { $0.name == "wss" }?.port ?? 0,
             wsPort: listeners.first { $0.name == "ws" }?.port ?? 0,
-            logs: logs, configuration: configuration)
+            logs: logs, configuration: configuration,
+            admin: admin, adminPort: adminPort, metricsExport: metricsExport)
     }
 
     /// Triggers the graceful shutdown (drain) and waits for the server to stop.

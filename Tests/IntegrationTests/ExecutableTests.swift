@@ -54,6 +54,9 @@ struct ExecutableTests {
               port: \(brokerPort)
             shutdown:
               grace_period: 5s
+            admin:
+              address: 127.0.0.1
+              port: 0
             \(extra)
             """
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-\(UUID().uuidString).yaml").path

@@ -1,0 +1,204 @@
+import BridgeConfig
+import Logging
+import MosquittoClient
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// The admin listener as a swift-service-lifecycle `Service`: `/healthz`, `/readyz`, `/metrics` and
+/// `POST /api/v1/publish` on `admin.address`:`admin.port`, plain HTTP/1.1.
+///
+/// It owns the readiness probe loop and the publisher pool. Put it **before** the bridge in the `ServiceGroup`: the
+/// group shuts services down in reverse order, so on SIGTERM the bridge drains first — `/readyz` turns 503 the moment
+/// the bridge's phase becomes `draining` — while this listener keeps answering health checks and scrapes; it stops
+/// last, then the pool disconnects. The executable calls `MosquittoLibrary.shutdown()` after the group has returned.
+public final class AdminService: Service, Sendable {
+    /// HTTP request heads: no admin request needs more.
+    static let headFieldLimit = 8 * 1024
+    static let headListLimit = 16 * 1024
+    static let headFieldCountLimit = 100
+
+    private let configuration: AdminConfiguration
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let monitor: ReadinessMonitor
+    private let publisher: MosquittoPublisherPool?
+    private let endpoints: AdminEndpoints
+    private let connections = AdminConnections()
+    private let started: EventLoopPromise<SocketAddress>
+
+    /// Checks what can be checked without opening anything (the options libmosquitto would refuse, the token rule);
+    /// `BridgeConfiguration.validate()` is assumed to have passed.
+    ///
+    /// - Parameters:
+    ///   - bridgePhase: the bridge's phase, read on every readiness evaluation (cheap, never blocking).
+    ///   - metrics: the same export whose `factory` the bridge's `BridgeMetrics` was made with; `/metrics` renders it.
+    public init(
+        configuration: BridgeConfiguration,
+        bridgePhase: @escaping @Sendable () -> BridgePhase,
+        metrics export: MetricsExport,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "mqtt_ws_bridge.admin")
+    ) throws(AdminStartupError) {
+        let admin = configuration.admin
+        self.configuration = admin
+        self.group = group
+        self.logger = logger
+        let publisher = try Self.makePublisher(configuration, logger: logger)
+        self.publisher = publisher
+        let metrics = AdminMetrics(factory: export.factory)
+        monitor = ReadinessMonitor(
+            probe: MosquittoProbe(options: .readinessProbe(configuration)),
+            interval: admin.readiness.interval, staleAfter: admin.readiness.staleAfter,
+            bridgePhase: bridgePhase, metrics: metrics, logger: logger)
+        endpoints = AdminEndpoints(
+            monitor: monitor, publisher: publisher, export: export, metrics: metrics,
+            token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
+            ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration.upstream), logger: logger)
+        started = group.next().makePromise(of: SocketAddress.self)
+        if let serverName = configuration.upstream.tls?.serverName, serverName != configuration.upstream.host {
+            logger.warning(
+                "upstream.tls.server_name does not apply to the readiness probe and the publish API: libmosquitto verifies the broker's certificate against upstream.host",
+                metadata: ["server_name": "\(serverName)", "host": "\(configuration.upstream.host)"])
+        }
+    }
+
+    /// What `init` checks, for `--check-config`.
+    public static func validate(_ configuration: BridgeConfiguration) throws(AdminStartupError) {
+        guard configuration.admin.enabled else { return }
+        _ = try makePublisher(configuration, logger: Logger(label: "mqtt_ws_bridge.admin"))
+    }
+
+    private static func makePublisher(
+        _ configuration: BridgeConfiguration, logger: Logger
+    ) throws(AdminStartupError) -> MosquittoPublisherPool? {
+        let publish = configuration.admin.publish
+        if publish.token == nil && publish.enabled && !LoopbackAddress.isLoopback(configuration.admin.address) {
+            // Configuration validation says the same; repeated here for configurations built in code.
+            throw AdminStartupError("admin.publish.token: is required when admin.address is not a loopback address")
+        }
+        // The probe's options get the same checks: a pool's initialiser validates without connecting.
+        do {
+            _ = try MosquittoPublisherPool(options: .readinessProbe(configuration), size: 1, logger: logger)
+        } catch {
+            throw AdminStartupError("admin.readiness / upstream: \(error.reason)")
+        }
+        guard publish.enabled else { return nil }
+        do {
+            return try MosquittoPublisherPool(
+                options: .publisher(configuration), size: publish.poolSize, logger: logger)
+        } catch {
+            throw AdminStartupError("admin.publish / upstream: \(error.reason)")
+        }
+    }
+
+    deinit {
+        // A service that was never run must not leave its promise pending.
+        started.fail(CancellationError())
+    }
+
+    /// The bound address, once listening (port 0 in the configuration → the port picked); throws the bind error.
+    public func address() async throws -> SocketAddress {
+        try await started.futureResult.get()
+    }
+
+    /// What `/readyz` would answer now.
+    public var readiness: Readiness { monitor.current() }
+
+    /// Publisher pool connections currently up (0 when the publish API is disabled).
+    public var publisherConnections: Int { publisher?.connectedCount ?? 0 }
+
+    public func run() async throws {
+        let server: NIOAsyncChannel<AdminChannel, Never>
+        do {
+            server = try await bind()
+        } catch {
+            let failure = AdminStartupError(
+                "admin: cannot listen on \(configuration.address) port \(configuration.port): \(error)")
+            started.fail(failure)
+            throw failure
+        }
+        let address = server.channel.localAddress
+        if let address { started.succeed(address) }
+        logger.notice("admin listening", metadata: [
+            "address": "\(address.map(Self.hostAndPort) ?? "?")",
+            "publish_api": "\(publisher == nil ? "disabled" : configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
+        ])
+        publisher?.start()
+
+        await withTaskGroup(of: Void.self) { background in
+            background.addTask { await self.monitor.run() }
+            await withTaskCancellationHandler {
+                await withGracefulShutdownHandler {
+                    await self.serve(server)
+                } onGracefulShutdown: {
+                    self.stopAccepting(server)
+                }
+            } onCancel: {
+                self.stopAccepting(server)
+            }
+            background.cancelAll()
+        }
+        await publisher?.shutdown()
+        logger.notice("admin listener stopped")
+    }
+
+    private func stopAccepting(_ server: NIOAsyncChannel<AdminChannel, Never>) {
+        connections.shutDown()
+        server.channel.close(promise: nil)
+    }
+
+    /// Accepts until the listener is closed, then waits for the connections still answering a request.
+    private func serve(_ server: NIOAsyncChannel<AdminChannel, Never>) async {
+        let connection = AdminConnection(endpoints: endpoints, connections: connections, logger: logger)
+        await withDiscardingTaskGroup { tasks in
+            do {
+                try await server.executeThenClose { accepted in
+                    for try await channel in accepted {
+                        tasks.addTask { await connection.serve(channel) }
+                    }
+                }
+            } catch {
+                logger.debug("admin listener closed", metadata: ["error": "\(error)"])
+            }
+            // Connections accepted just before the listener closed find `shutDown()` already called.
+            connections.shutDown()
+        }
+    }
+
+    private func bind() async throws -> NIOAsyncChannel<AdminChannel, Never> {
+        let idleTimeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AdminChannel> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                var limits = NIOHTTPDecoderLimitConfiguration()
+                limits.maxHeaderFieldSize = Self.headFieldLimit
+                limits.maxHeaderListSize = Self.headListLimit
+                limits.maxHeaderFieldCount = Self.headFieldCountLimit
+                let pipeline = channel.pipeline.syncOperations
+                try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
+                try pipeline.addHandler(HTTPResponseEncoder())
+                try pipeline.addHandler(AdminConnectionTimer(timeout: idleTimeout))
+                return try AdminChannel(wrappingChannelSynchronously: channel)
+            }
+        }
+        if let address = try? SocketAddress(ipAddress: configuration.address, port: configuration.port) {
+            return try await bootstrap.bind(to: address, childChannelInitializer: initializer)
+        }
+        return try await bootstrap.bind(host: configuration.address, port: configuration.port, childChannelInitializer: initializer)
+    }
+
+    /// `127.0.0.1:1883`, `[::1]:1883`: for `/readyz` and logs.
+    static func brokerDescription(_ upstream: UpstreamConfiguration) -> String {
+        upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)"
+    }
+
+    static func hostAndPort(_ address: SocketAddress) -> String {
+        let ip = address.ipAddress ?? "?"
+        return ip.contains(":") ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
+    }
+}

@@ -1,0 +1,105 @@
+import MosquittoClient
+
+/// What `/readyz` answers: ready only when the bridge is listening **and** the last readiness probe (a real MQTT
+/// CONNECT/CONNACK with the broker) succeeded **and** that result is recent.
+public struct Readiness: Sendable, Hashable {
+    public var isReady: Bool
+    /// Why not, as a short word a load balancer log or an alert can show: `draining`, `stopped`, `starting`, `stale`,
+    /// or the probe's failure (`unreachable`, `timeout`, `not authorised`, `refused`, `TLS error`, …). Nil when ready.
+    public var reason: String?
+    /// The details behind `reason`, in libmosquitto's or the OS's words where they exist (`Connection refused`,
+    /// `Connection Refused: not authorised.`, `no CONNACK within 2s`).
+    public var detail: String?
+    /// The bridge's phase when this was computed.
+    public var bridge: BridgePhase
+    /// How long ago the last probe finished; nil before the first one.
+    public var probeAge: Duration?
+    /// The last successful probe's CONNECT → CONNACK time; nil unless the last probe succeeded.
+    public var probeLatency: Duration?
+
+    public init(
+        isReady: Bool, reason: String? = nil, detail: String? = nil, bridge: BridgePhase,
+        probeAge: Duration? = nil, probeLatency: Duration? = nil
+    ) {
+        self.isReady = isReady
+        self.reason = reason
+        self.detail = detail
+        self.bridge = bridge
+        self.probeAge = probeAge
+        self.probeLatency = probeLatency
+    }
+}
+
+/// The outcome of the latest probe and when it finished.
+struct ProbeRecord: Sendable, Hashable {
+    var result: MosquittoProbeResult
+    var finishedAt: ContinuousClock.Instant
+}
+
+extension Readiness {
+    /// The rules, in order: a draining or stopped bridge is not ready whatever the broker says (so a load balancer
+    /// stops sending new clients at once); nor is a bridge that is not listening yet, or one without a probe result;
+    /// then the probe's own failure; then a success that is too old to trust (the probe loop is stuck).
+    static func evaluate(
+        phase: BridgePhase, last: ProbeRecord?, now: ContinuousClock.Instant, staleAfter: Duration
+    ) -> Readiness {
+        let age = last.map { max(.zero, now - $0.finishedAt) }
+        var readiness = Readiness(isReady: false, bridge: phase, probeAge: age)
+        switch phase {
+        case .draining:
+            readiness.reason = "draining"
+            readiness.detail = "the bridge is shutting down and accepts no new connections"
+            return readiness
+        case .stopped:
+            readiness.reason = "stopped"
+            readiness.detail = "the bridge's listeners are closed"
+            return readiness
+        case .starting:
+            readiness.reason = "starting"
+            readiness.detail = "the bridge is not listening yet"
+            return readiness
+        case .listening:
+            break
+        }
+        guard let last, let age else {
+            readiness.reason = "starting"
+            readiness.detail = "no readiness probe has finished yet"
+            return readiness
+        }
+        switch last.result {
+        case .notReady(let error):
+            readiness.reason = error.kind.description
+            readiness.detail = error.reason
+        case .ready(let latency):
+            readiness.probeLatency = latency
+            if age > staleAfter {
+                readiness.reason = "stale"
+                readiness.detail = "the last probe finished \(age.secondsText) ago; results older than \(staleAfter.secondsText) are not trusted"
+            } else {
+                readiness.isReady = true
+            }
+        }
+        return readiness
+    }
+
+    /// The `/readyz` body.
+    func json(broker: String) -> JSONWriter {
+        var json = JSONWriter.object()
+        json.field("status", isReady ? "ready" : "not ready")
+        if let reason { json.field("reason", reason) }
+        if let detail { json.field("detail", detail) }
+        json.field("bridge", bridge.rawValue)
+        json.field("broker", broker)
+        if let probeAge { json.field("probe_age_seconds", probeAge.seconds) }
+        if let probeLatency { json.field("probe_latency_seconds", probeLatency.seconds) }
+        return json
+    }
+}
+
+extension Duration {
+    /// `1.234s`: for messages.
+    var secondsText: String {
+        let milliseconds = (seconds * 1000).rounded()
+        return "\(milliseconds / 1000)s"
+    }
+}

@@ -1,0 +1,120 @@
+// MARK: - Admin listener
+
+/// `admin`: the operations listener — plain HTTP on its own address and port, separate from the WebSocket listeners
+/// so that it can stay on loopback (or a private network) while the WebSocket listeners face the internet.
+///
+/// It serves `/healthz`, `/readyz`, `/metrics` and, unless `publish.enabled` is false, `POST /api/v1/publish`.
+public struct AdminConfiguration: Sendable, Equatable {
+    /// `enabled`: false runs the bridge without the admin listener (no readiness probe, no metrics export, no
+    /// publish API).
+    public var enabled: Bool
+    /// `address`: an IPv4 or IPv6 literal or a host name. Loopback by default: the listener has no TLS, and
+    /// only the publish API is protected (by `publish.token`, which a non-loopback address requires).
+    public var address: String
+    /// `port`: 0 picks a free port (tests).
+    public var port: Int
+    /// `idle_timeout`: a connection that sends no request for this long, or takes longer than this to send one
+    /// request (head and body), is closed. Keep-alive connections from scrapers are reused within it.
+    public var idleTimeout: Duration
+    /// `readiness`: the probe behind `/readyz`.
+    public var readiness: AdminReadinessConfiguration
+    /// `publish`: `POST /api/v1/publish`.
+    public var publish: AdminPublishConfiguration
+
+    public init(
+        enabled: Bool = true,
+        address: String = "127.0.0.1",
+        port: Int = 9090,
+        idleTimeout: Duration = .seconds(30),
+        readiness: AdminReadinessConfiguration = .init(),
+        publish: AdminPublishConfiguration = .init()
+    ) {
+        self.enabled = enabled
+        self.address = address
+        self.port = port
+        self.idleTimeout = idleTimeout
+        self.readiness = readiness
+        self.publish = publish
+    }
+}
+
+/// `admin.readiness`: a real MQTT CONNECT/CONNACK against `upstream.host`/`upstream.port` (with `upstream.tls`),
+/// repeated every `interval` in the background. `/readyz` answers from the last result and never probes itself, so a
+/// busy load balancer cannot turn into a connection storm on the broker.
+public struct AdminReadinessConfiguration: Sendable, Equatable {
+    /// `interval`: time between the starts of two probes. A result older than three intervals counts as stale.
+    public var interval: Duration
+    /// `timeout`: how long one probe may take (DNS, TCP, TLS and CONNACK together); at most `interval`.
+    public var timeout: Duration
+    /// `username`: sent in the probe's CONNECT; absent → none (the broker must then allow anonymous logins, or the
+    /// probe reports `not authorised`).
+    public var username: String?
+    /// `password`: sent with `username`. Prefer the environment variable to writing it in the file.
+    public var password: String?
+    /// `client_id`: the probe's MQTT client identifier; absent → a fresh random one per probe. A fixed one lets broker
+    /// ACLs and logs recognise the probe; it must not be used by any other client (the broker would disconnect one).
+    public var clientID: String?
+
+    public init(
+        interval: Duration = .seconds(5),
+        timeout: Duration = .seconds(2),
+        username: String? = nil,
+        password: String? = nil,
+        clientID: String? = nil
+    ) {
+        self.interval = interval
+        self.timeout = timeout
+        self.username = username
+        self.password = password
+        self.clientID = clientID
+    }
+
+    /// Probe results older than this are "stale": the probe loop is stuck or far behind.
+    public var staleAfter: Duration { interval * 3 }
+}
+
+/// `admin.publish`: the server-side push API (`POST /api/v1/publish`), served by a small pool of persistent MQTT
+/// connections to `upstream.host`/`upstream.port` (with `upstream.tls`).
+public struct AdminPublishConfiguration: Sendable, Equatable {
+    /// `enabled`: false answers the publish path with 404 and opens no broker connections for it.
+    public var enabled: Bool
+    /// `token`: the bearer token a request must carry (`Authorization: Bearer <token>`); absent → no authentication,
+    /// which is only allowed while `admin.address` is a loopback address. At least 16 characters of
+    /// `A-Z a-z 0-9 - . _ ~ + /`, optionally ending in `=`. Prefer the environment variable to writing it in the file.
+    public var token: String?
+    /// `max_body_size`: the largest request body accepted; larger → 413 without reading the rest. JSON and base64
+    /// add overhead: a 1 MiB body carries about 750 KiB of base64 payload.
+    public var maxBodySize: Int
+    /// `pool_size`: persistent broker connections (1-16). Each reconnects on its own with backoff; a publish uses any
+    /// connected one and fails fast (503) when none is.
+    public var poolSize: Int
+    /// `ack_timeout`: how long a publish may wait for the broker (QoS 1 PUBACK, QoS 2 PUBCOMP; QoS 0 until written);
+    /// after it the answer is 504 and the message may or may not have been delivered.
+    public var ackTimeout: Duration
+    /// `username`: for the pool's CONNECTs; absent → none.
+    public var username: String?
+    /// `password`: sent with `username`. Prefer the environment variable to writing it in the file.
+    public var password: String?
+    /// `client_id`: the pool's client identifiers are this with `-1`, `-2`, … appended; absent → random ones.
+    public var clientID: String?
+
+    public init(
+        enabled: Bool = true,
+        token: String? = nil,
+        maxBodySize: Int = 1 << 20,
+        poolSize: Int = 2,
+        ackTimeout: Duration = .seconds(10),
+        username: String? = nil,
+        password: String? = nil,
+        clientID: String? = nil
+    ) {
+        self.enabled = enabled
+        self.token = token
+        self.maxBodySize = maxBodySize
+        self.poolSize = poolSize
+        self.ackTimeout = ackTimeout
+        self.username = username
+        self.password = password
+        self.clientID = clientID
+    }
+}
