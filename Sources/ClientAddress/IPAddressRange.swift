@@ -29,7 +29,8 @@ public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
         guard (0...maximum).contains(prefixLength) else {
             throw IPAddressRangeError(
                 input: input,
-                reason: "prefix length \(prefixLength) is outside 0…\(maximum) for an \(network.family == .v4 ? "IPv4" : "IPv6") address"
+                reason:
+                    "prefix length \(prefixLength) is outside 0…\(maximum) for an \(network.family == .v4 ? "IPv4" : "IPv6") address"
             )
         }
         let bits = network.family == .v4 ? 96 + prefixLength : prefixLength
@@ -39,7 +40,8 @@ public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
             let first = IPAddress(masking: network, high: maskHigh, low: maskLow)
             throw IPAddressRangeError(
                 input: input,
-                reason: "host bits are set after the /\(prefixLength) prefix (did you mean \(first)/\(prefixLength), or \(network) alone?)"
+                reason:
+                    "host bits are set after the /\(prefixLength) prefix (did you mean \(first)/\(prefixLength), or \(network) alone?)"
             )
         }
         self.network = network
@@ -70,7 +72,10 @@ public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
             guard !prefixText.isEmpty, prefixText.count <= 3, prefixText.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
                 let value = Int(prefixText)
             else {
-                throw IPAddressRangeError(input: text, reason: "the prefix length '\(prefixText)' is not a decimal number")
+                throw IPAddressRangeError(
+                    input: text,
+                    reason: "the prefix length '\(prefixText)' is not a decimal number"
+                )
             }
             prefixLength = value
         }

@@ -102,9 +102,10 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
     public func channelInactive(context: ChannelHandlerContext) {
         switch self.state {
         case .initial, .awaitingHeader:
+            let error = self.closedEarly()
             self.buffered = nil
             self.state = .rejected
-            self.announce(.rejected(self.closedEarly()), context: context)
+            self.announce(.rejected(error), context: context)
         case .forwarding, .rejected:
             break
         }

@@ -9,7 +9,10 @@ extension ProxyProtocolParser {
         // The line ends at the first CR, which must be followed by LF; a LF on its own is an error.
         guard let end = scanned.firstIndex(where: { $0 == 0x0D || $0 == 0x0A }) else {
             if view.count >= limit {
-                throw ProxyProtocolError(code: .headerTooLarge, description: "PROXY v1: no CRLF within the first \(limit) bytes")
+                throw ProxyProtocolError(
+                    code: .headerTooLarge,
+                    description: "PROXY v1: no CRLF within the first \(limit) bytes"
+                )
             }
             return nil
         }
@@ -19,7 +22,10 @@ extension ProxyProtocolParser {
         let lineLength = end - view.startIndex
         guard lineLength + 2 <= limit else {
             // A CR at offset 106 puts the LF at byte 108.
-            throw ProxyProtocolError(code: .headerTooLarge, description: "PROXY v1: no CRLF within the first \(limit) bytes")
+            throw ProxyProtocolError(
+                code: .headerTooLarge,
+                description: "PROXY v1: no CRLF within the first \(limit) bytes"
+            )
         }
         guard end + 1 < view.endIndex else {
             return nil  // the LF has not arrived yet
@@ -32,7 +38,9 @@ extension ProxyProtocolParser {
         return header
     }
 
-    private static func parseV1Line(_ line: ByteBufferView.SubSequence) throws(ProxyProtocolError) -> ProxyProtocolHeader {
+    private static func parseV1Line(_ line: ByteBufferView.SubSequence) throws(ProxyProtocolError)
+        -> ProxyProtocolHeader
+    {
         let tokens = line.split(separator: 0x20, omittingEmptySubsequences: false)
         guard tokens.count >= 2, tokens[0].elementsEqual(Self.v1Signature) else {
             throw .v1("expected 'PROXY' followed by a single space")
@@ -40,7 +48,13 @@ extension ProxyProtocolParser {
         let proto = tokens[1]
         if proto.elementsEqual("UNKNOWN".utf8) {
             // "the receiver must ignore anything presented before the CRLF"
-            return ProxyProtocolHeader(version: .v1, command: .proxy, transport: .unspecified, source: nil, destination: nil)
+            return ProxyProtocolHeader(
+                version: .v1,
+                command: .proxy,
+                transport: .unspecified,
+                source: nil,
+                destination: nil
+            )
         }
         let family: IPAddress.Family
         if proto.elementsEqual("TCP4".utf8) {
@@ -74,7 +88,9 @@ extension ProxyProtocolParser {
         role: String
     ) throws(ProxyProtocolError) -> IPAddress {
         guard let address = IPAddress(utf8: token) else {
-            throw .v1("\(role) address '\(Self.printable(token))' is not a valid \(family == .v4 ? "IPv4" : "IPv6") address")
+            throw .v1(
+                "\(role) address '\(Self.printable(token))' is not a valid \(family == .v4 ? "IPv4" : "IPv6") address"
+            )
         }
         guard address.family == family else {
             throw .v1("\(role) address '\(Self.printable(token))' does not match \(family == .v4 ? "TCP4" : "TCP6")")

@@ -3,7 +3,8 @@ import NIOCore
 /// The v2 binary block: 12-byte signature, version/command, family/transport, 2-byte length, addresses, TLVs.
 extension ProxyProtocolParser {
     /// The transport and address-block size of each family/transport byte the spec defines.
-    static func v2Layout(_ familyByte: UInt8) -> (transport: ProxyProtocolHeader.TransportProtocol, addressLength: Int)? {
+    static func v2Layout(_ familyByte: UInt8) -> (transport: ProxyProtocolHeader.TransportProtocol, addressLength: Int)?
+    {
         switch familyByte {
         case 0x00: (.unspecified, 0)
         case 0x11: (.tcp4, 12)
@@ -52,7 +53,8 @@ extension ProxyProtocolParser {
         if command == .proxy, layout == nil {
             throw ProxyProtocolError(
                 code: .unsupportedAddressFamily,
-                description: "PROXY v2: family/transport byte 0x\(String(familyByte, radix: 16)) is not one of 00 11 12 21 22 31 32"
+                description:
+                    "PROXY v2: family/transport byte 0x\(String(familyByte, radix: 16)) is not one of 00 11 12 21 22 31 32"
             )
         }
         guard view.count >= Self.v2FixedLength else {
@@ -191,7 +193,8 @@ extension ProxyProtocolParser {
         guard crc.value == received else {
             throw ProxyProtocolError(
                 code: .checksumMismatch,
-                description: "PROXY v2: CRC32c of the header is 0x\(String(crc.value, radix: 16)), the CRC32C TLV says 0x\(String(received, radix: 16))"
+                description:
+                    "PROXY v2: CRC32c of the header is 0x\(String(crc.value, radix: 16)), the CRC32C TLV says 0x\(String(received, radix: 16))"
             )
         }
     }

@@ -100,7 +100,8 @@ public struct ProxyProtocolTLV: Hashable, Sendable {
     ///
     /// - Throws: `.malformedV2Header` when fewer than 3 bytes are left for a TLV's type and length, or when a
     ///   length runs past the end of `bytes`.
-    static func parseList(_ bytes: ArraySlice<UInt8>, context: String) throws(ProxyProtocolError) -> [ProxyProtocolTLV] {
+    static func parseList(_ bytes: ArraySlice<UInt8>, context: String) throws(ProxyProtocolError) -> [ProxyProtocolTLV]
+    {
         var tlvs: [ProxyProtocolTLV] = []
         var index = bytes.startIndex
         while index < bytes.endIndex {
@@ -121,7 +122,10 @@ public struct ProxyProtocolTLV: Hashable, Sendable {
 
     /// Type, 2-byte length, value: the wire form.
     var encoded: [UInt8] {
-        [self.kind.rawValue, UInt8(truncatingIfNeeded: self.value.count >> 8), UInt8(truncatingIfNeeded: self.value.count)]
+        [
+            self.kind.rawValue, UInt8(truncatingIfNeeded: self.value.count >> 8),
+            UInt8(truncatingIfNeeded: self.value.count),
+        ]
             + self.value
     }
 }

@@ -98,16 +98,25 @@ public enum ProxyProtocolV2 {
         case .tcp4, .udp4:
             familyByte = transport == .tcp4 ? 0x11 : 0x12
             let (source, sourcePort) = try Self.ipEndpoint(header.source, family: .v4, role: "source")
-            let (destination, destinationPort) = try Self.ipEndpoint(header.destination, family: .v4, role: "destination")
+            let (destination, destinationPort) = try Self.ipEndpoint(
+                header.destination,
+                family: .v4,
+                role: "destination"
+            )
             addressBlock = source + destination + Self.portBytes(sourcePort) + Self.portBytes(destinationPort)
         case .tcp6, .udp6:
             familyByte = transport == .tcp6 ? 0x21 : 0x22
             let (source, sourcePort) = try Self.ipEndpoint(header.source, family: .v6, role: "source")
-            let (destination, destinationPort) = try Self.ipEndpoint(header.destination, family: .v6, role: "destination")
+            let (destination, destinationPort) = try Self.ipEndpoint(
+                header.destination,
+                family: .v6,
+                role: "destination"
+            )
             addressBlock = source + destination + Self.portBytes(sourcePort) + Self.portBytes(destinationPort)
         case .unixStream, .unixDatagram:
             familyByte = transport == .unixStream ? 0x31 : 0x32
-            addressBlock = try Self.unixField(header.source, role: "source")
+            addressBlock =
+                try Self.unixField(header.source, role: "source")
                 + Self.unixField(header.destination, role: "destination")
         }
 
@@ -126,7 +135,8 @@ public enum ProxyProtocolV2 {
         guard length <= Int(UInt16.max) else {
             throw ProxyProtocolError(
                 code: .notEncodable,
-                description: "PROXY v2: \(length) bytes of addresses and TLVs exceed the 65535 the length field can hold"
+                description:
+                    "PROXY v2: \(length) bytes of addresses and TLVs exceed the 65535 the length field can hold"
             )
         }
 
@@ -175,7 +185,9 @@ public enum ProxyProtocolV2 {
         }
     }
 
-    private static func unixField(_ endpoint: ProxyProtocolHeader.Endpoint?, role: String) throws(ProxyProtocolError) -> [UInt8] {
+    private static func unixField(_ endpoint: ProxyProtocolHeader.Endpoint?, role: String) throws(ProxyProtocolError)
+        -> [UInt8]
+    {
         guard case .unix(let path)? = endpoint else {
             throw ProxyProtocolError(code: .notEncodable, description: "PROXY v2: the \(role) must be a Unix path")
         }
