@@ -223,7 +223,9 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
         default:
             self.announce(.absent, context: context)
         }
-        if remaining.readableBytes > 0 {
+        // A handler after this one may have closed the connection on the event (a per-IP limit, say): then the
+        // bytes have nowhere to go.
+        if remaining.readableBytes > 0, context.channel.isActive {
             context.fireChannelRead(self.wrapInboundOut(remaining))
         }
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)

@@ -361,6 +361,26 @@ struct ProxyProtocolHandlerTests {
         #expect(!refused.channel.isActive)
     }
 
+    @Test func closingOnTheEventStopsTheBytes() throws {
+        /// Closes the channel when told the client address, as a per-IP limit would.
+        final class Limiter: ChannelInboundHandler {
+            typealias InboundIn = ByteBuffer
+            func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+                if case .received? = event as? ProxyProtocolEvent {
+                    context.close(promise: nil)
+                }
+                context.fireUserInboundEventTriggered(event)
+            }
+        }
+        let harness = try HandlerHarness(peer: "10.0.0.9", configuration: self.required)
+        try harness.channel.pipeline.syncOperations.addHandler(Limiter(), position: .before(harness.recorder))
+        try harness.write(V2Vectors.tcp4 + ascii("CONNECT"))
+        #expect(!harness.channel.isActive)
+        #expect(harness.recorder.data.isEmpty, "no bytes after the connection was closed")
+        #expect(harness.handler.outcome.header != nil)
+        #expect(harness.recorder.events.count == 1)
+    }
+
     @Test func callerProvidedOutcomeIsResolved() throws {
         let outcome = ProxyProtocolOutcome()
         #expect(outcome.state == .pending)
