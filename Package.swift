@@ -44,6 +44,8 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
+        // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
+        .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // Configuration structs, YAML loading, environment/CLI overrides, validation.
         .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The WebSocket ⇄ MQTT ⇄ upstream relay: session state machine, glue, upstream connector.
@@ -135,6 +137,10 @@ let package = Package(
             dependencies: ["WebSocketTransport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(
+            name: "ClientAddressTests",
+            dependencies: ["ClientAddress", .product(name: "NIOEmbedded", package: "swift-nio")]
+        ),
         .testTarget(
             name: "BridgeRelayTests",
             dependencies: [

@@ -1,0 +1,117 @@
+import ClientAddress
+import NIOCore
+import Testing
+
+/// Bytes from a hex string; spaces and newlines are ignored ("0d 0a 0d 0a").
+func hexBytes(_ string: String) -> [UInt8] {
+    let digits = string.filter { !$0.isWhitespace }
+    precondition(digits.count % 2 == 0, "odd number of hex digits")
+    var bytes: [UInt8] = []
+    var index = digits.startIndex
+    while index < digits.endIndex {
+        let next = digits.index(index, offsetBy: 2)
+        guard let byte = UInt8(digits[index..<next], radix: 16) else {
+            preconditionFailure("not hex: \(digits[index..<next])")
+        }
+        bytes.append(byte)
+        index = next
+    }
+    return bytes
+}
+
+func buffer(_ bytes: [UInt8]) -> ByteBuffer {
+    ByteBuffer(bytes: bytes)
+}
+
+func ascii(_ text: String) -> [UInt8] {
+    Array(text.utf8)
+}
+
+func bytes(of buffer: ByteBuffer) -> [UInt8] {
+    Array(buffer.readableBytesView)
+}
+
+/// The v2 signature, spelled out from the spec rather than taken from the code under test.
+let v2Signature = hexBytes("0D 0A 0D 0A 00 0D 0A 51 55 49 54 0A")
+
+/// Parses `input` in one go, expecting a header and the listed bytes left over.
+@discardableResult
+func expectHeader(
+    _ input: [UInt8],
+    parser: ProxyProtocolParser = ProxyProtocolParser(),
+    remaining: [UInt8] = [],
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws -> ProxyProtocolHeader? {
+    var buffer = buffer(input)
+    let header = try parser.parse(&buffer)
+    #expect(header != nil, "expected a complete header", sourceLocation: sourceLocation)
+    #expect(bytes(of: buffer) == remaining, "bytes after the header", sourceLocation: sourceLocation)
+    return header
+}
+
+/// Expects `parse` to throw `code` (with `reason` in the description, if given) and to leave the buffer untouched.
+func expectParseError(
+    _ code: ProxyProtocolError.Code,
+    _ input: [UInt8],
+    reason: String? = nil,
+    parser: ProxyProtocolParser = ProxyProtocolParser(),
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    var buffer = buffer(input)
+    let error = #expect(throws: ProxyProtocolError.self, sourceLocation: sourceLocation) {
+        _ = try parser.parse(&buffer)
+    }
+    guard let error else {
+        return
+    }
+    #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+    if let reason {
+        #expect(error.description.contains(reason), "\(error.description)", sourceLocation: sourceLocation)
+    }
+    #expect(bytes(of: buffer) == input, "buffer must be untouched on error", sourceLocation: sourceLocation)
+}
+
+/// Expects `parse` to ask for more bytes and leave the buffer untouched.
+func expectNeedsMore(
+    _ input: [UInt8],
+    parser: ProxyProtocolParser = ProxyProtocolParser(),
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    var buffer = buffer(input)
+    do {
+        let header = try parser.parse(&buffer)
+        #expect(header == nil, "expected nil (need more bytes)", sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected nil (need more bytes), got \(error)", sourceLocation: sourceLocation)
+    }
+    #expect(bytes(of: buffer) == input, "buffer must be untouched", sourceLocation: sourceLocation)
+}
+
+func ip(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> IPAddress {
+    guard let address = IPAddress(text) else {
+        Issue.record("'\(text)' should parse", sourceLocation: sourceLocation)
+        return IPAddress(ipv4: 0)
+    }
+    return address
+}
+
+/// A small deterministic generator (SplitMix64): a failing fuzz case names its seed and can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        self.state = seed
+    }
+
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8] {
+        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &self) }
+    }
+}
