@@ -63,7 +63,8 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig",
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -73,7 +74,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient",
+                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -157,6 +158,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
+                "ClientAddress", "WebSocketTransport",
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),

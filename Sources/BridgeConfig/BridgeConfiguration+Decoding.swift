@@ -30,8 +30,13 @@ extension ListenerConfiguration {
         let tls = reader.optionalSection("tls", default: base?.tls, blank: ListenerTLSConfiguration(), ListenerTLSConfiguration.decode)
         // The default mode follows the tls section as finally decoded, not the built-in entry's.
         let mode: ListenerMode? = reader.optionalValue("mode", .enumeration, default: base?.mode == .auto ? .auto : nil)
+        let proxyProtocol = reader.value("proxy_protocol", .enumeration, default: base?.proxyProtocol ?? .off)
+        let trustedProxies = reader.value("trusted_proxies", .list(of: .string), default: base?.trustedProxies ?? [])
+        let forwardedHeaders = reader.value("forwarded_headers", .boolean, default: base?.forwardedHeaders ?? false)
         guard let address, let port else { return nil }
-        return ListenerConfiguration(name: name, enabled: enabled, address: address, port: port, tls: tls, mode: mode)
+        return ListenerConfiguration(
+            name: name, enabled: enabled, address: address, port: port, tls: tls, mode: mode, proxyProtocol: proxyProtocol,
+            trustedProxies: trustedProxies, forwardedHeaders: forwardedHeaders)
     }
 }
 
@@ -109,7 +114,8 @@ extension UpstreamConfiguration {
             host: reader.value("host", .string, default: base.host),
             port: reader.value("port", .port, default: base.port),
             connectTimeout: reader.value("connect_timeout", .duration, default: base.connectTimeout),
-            tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode)
+            tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode),
+            proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol)
         )
     }
 }

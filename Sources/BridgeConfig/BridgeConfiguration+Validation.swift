@@ -140,6 +140,10 @@ extension ListenerConfiguration {
             report.add("\(key).port", "\(port) is not a port number (0-65535; 0 picks a free port)")
         }
         tls?.validate(into: &report, key: "\(key).tls")
+        if (proxyProtocol != .off || forwardedHeaders) && trustedProxies.isEmpty {
+            let what = proxyProtocol != .off ? "proxy_protocol" : "forwarded_headers"
+            report.add("\(key).trusted_proxies", "must list the proxies' addresses (e.g. [10.0.0.0/8]) when \(what) is on: headers from anyone else are never believed")
+        }
         switch (mode, tls) {
         case (.tls, nil), (.auto, nil):
             report.add("\(key).mode", "'\(mode.rawValue)' needs a tls section with the certificate (or use mode: plain)")

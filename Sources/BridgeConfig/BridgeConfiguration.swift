@@ -63,10 +63,20 @@ public struct ListenerConfiguration: Sendable, Equatable {
     /// `listeners.<name>.mode`: `tls`, `plain` or `auto` (both on one port, told apart by the first byte a
     /// client sends). Default: `tls` when `tls` is present, else `plain`.
     public var mode: ListenerMode
+    /// `listeners.<name>.proxy_protocol`: `off`, `optional` or `required` — a PROXY protocol v1/v2 header
+    /// (HAProxy, AWS NLB, …) in front of each connection, accepted only from `trusted_proxies`.
+    public var proxyProtocol: ProxyProtocolMode
+    /// `listeners.<name>.trusted_proxies`: addresses and CIDR ranges of the proxies/load balancers whose
+    /// PROXY headers and X-Forwarded-For/X-Real-IP headers are believed.
+    public var trustedProxies: [String]
+    /// `listeners.<name>.forwarded_headers`: take the client address from X-Forwarded-For / X-Real-IP when
+    /// the connection comes from a trusted proxy (the right-most untrusted address; never the spoofable left-most).
+    public var forwardedHeaders: Bool
 
     public init(
         name: String, enabled: Bool = true, address: String, port: Int, tls: ListenerTLSConfiguration? = nil,
-        mode: ListenerMode? = nil
+        mode: ListenerMode? = nil, proxyProtocol: ProxyProtocolMode = .off, trustedProxies: [String] = [],
+        forwardedHeaders: Bool = false
     ) {
         self.name = name
         self.enabled = enabled
@@ -74,11 +84,17 @@ public struct ListenerConfiguration: Sendable, Equatable {
         self.port = port
         self.tls = tls
         self.mode = mode ?? (tls == nil ? .plain : .tls)
+        self.proxyProtocol = proxyProtocol
+        self.trustedProxies = trustedProxies
+        self.forwardedHeaders = forwardedHeaders
     }
 
-    /// `wss` on all interfaces at 8443 with the development certificate, and a disabled loopback `ws` at 8080.
+    /// `wss` on all interfaces at 8443 with the development certificate, and a disabled loopback `ws` at 8080
+    /// that believes X-Forwarded-For from loopback (a local nginx).
     public static let defaults: [ListenerConfiguration] = [
-        ListenerConfiguration(name: "ws", enabled: false, address: "127.0.0.1", port: 8080),
+        // For a TLS-terminating proxy on the same machine (nginx): its X-Forwarded-For names the client.
+        ListenerConfiguration(
+            name: "ws", enabled: false, address: "127.0.0.1", port: 8080, trustedProxies: ["127.0.0.1", "::1"], forwardedHeaders: true),
         ListenerConfiguration(name: "wss", address: "::", port: 8443, tls: ListenerTLSConfiguration()),
     ]
 }
@@ -91,6 +107,15 @@ public enum ListenerMode: String, Sendable, Equatable, CaseIterable {
     case tls
     /// Both on one port: a TLS ClientHello starts with 0x16, anything else is plain HTTP.
     case auto
+}
+
+/// Whether a listener expects a PROXY protocol header before each connection's own bytes.
+public enum ProxyProtocolMode: String, Sendable, Equatable, CaseIterable {
+    case off
+    /// Trusted peers may send one; connections without it use their own addresses.
+    case optional
+    /// Every connection must come from a trusted proxy and start with a header.
+    case required
 }
 
 /// `listeners.<name>.tls`: the server certificate.
@@ -294,12 +319,19 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var connectTimeout: Duration
     /// `tls`: present → TLS towards the broker.
     public var tls: UpstreamTLSConfiguration?
+    /// `proxy_protocol`: send a PROXY protocol v2 header with the client's real address on every broker
+    /// connection (Mosquitto 2.1+ with `enable_proxy_protocol 2`; Mosquitto 2.0 does not accept it).
+    public var proxyProtocol: Bool
 
-    public init(host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil,
+        proxyProtocol: Bool = false
+    ) {
         self.host = host
         self.port = port
         self.connectTimeout = connectTimeout
         self.tls = tls
+        self.proxyProtocol = proxyProtocol
     }
 }
 

@@ -1,5 +1,6 @@
 import BridgeConfig
 import BridgeRelay
+import ClientAddress
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -27,6 +28,8 @@ public final class WebSocketFrontEnd: Sendable {
     let accessLogger: Logger?
     /// Per-client-address session and rate limits.
     public let admission: ClientAdmission
+    /// `upstream.proxy_protocol`: each broker connection starts with a PROXY v2 header naming the client.
+    let sendsProxyProtocol: Bool
     /// `static_files`: answers plain GET/HEAD requests for paths that are not routes; `nil` when switched off.
     let staticFiles: StaticFileResponder?
 
@@ -65,6 +68,7 @@ public final class WebSocketFrontEnd: Sendable {
                         threshold: route.compression.threshold)
                     : nil)
         }
+        self.sendsProxyProtocol = configuration.upstream.proxyProtocol
         self.admission = ClientAdmission(
             maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
             burst: configuration.limits.connectionBurstPerIP)
@@ -85,7 +89,9 @@ public final class WebSocketFrontEnd: Sendable {
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
     /// Must run on the channel's event loop.
-    public func configureHandshake(on pipeline: ChannelPipeline.SynchronousOperations, listener: String) throws {
+    public func configureHandshake(
+        on pipeline: ChannelPipeline.SynchronousOperations, listener: ListenerSettings, proxy: ProxyProtocolOutcome? = nil
+    ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderFieldSize = self.maxRequestHeadSize
         limits.maxHeaderListSize = self.maxRequestHeadSize
@@ -95,6 +101,6 @@ public final class WebSocketFrontEnd: Sendable {
         )
         try pipeline.addHandler(limiter)
         try pipeline.addHandler(decoder)
-        try pipeline.addHandler(WebSocketUpgradeHandler(frontEnd: self, listener: listener, limiter: limiter, decoder: decoder))
+        try pipeline.addHandler(WebSocketUpgradeHandler(frontEnd: self, listener: listener, proxy: proxy, limiter: limiter, decoder: decoder))
     }
 }

@@ -1,8 +1,10 @@
 import BridgeConfig
 import BridgeRelay
+import ClientAddress
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import WebSocketTransport
 
 /// Answers the client's HTTP request: a 101 that switches the connection to the relay, or a short
@@ -17,21 +19,31 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     private enum State {
         case awaitingHead
-        case upgrading(route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?)
+        case upgrading(
+            route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
+            upstreamPrelude: ByteBuffer?)
         /// A refusal was sent (or the connection is being dropped): ignore the rest of the request.
         case done
     }
 
     private let frontEnd: WebSocketFrontEnd
-    private let listener: String
+    private let listener: ListenerSettings
+    /// The PROXY protocol decision for this connection, when the listener takes PROXY headers.
+    private let proxy: ProxyProtocolOutcome?
     private let limiter: RequestHeadLimiter
     private let decoder: ByteToMessageHandler<HTTPRequestDecoder>
     private var state = State.awaitingHead
     private var timeout: Scheduled<Void>?
+    /// The real client, known once the request head (with any X-Forwarded-For) has arrived.
+    private var client = ClientEndpoint(display: "unknown", ip: "unknown", socketAddress: nil)
 
-    init(frontEnd: WebSocketFrontEnd, listener: String, limiter: RequestHeadLimiter, decoder: ByteToMessageHandler<HTTPRequestDecoder>) {
+    init(
+        frontEnd: WebSocketFrontEnd, listener: ListenerSettings, proxy: ProxyProtocolOutcome?, limiter: RequestHeadLimiter,
+        decoder: ByteToMessageHandler<HTTPRequestDecoder>
+    ) {
         self.frontEnd = frontEnd
         self.listener = listener
+        self.proxy = proxy
         self.limiter = limiter
         self.decoder = decoder
     }
@@ -62,17 +74,32 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             guard case .awaitingHead = self.state else { return }
             self.timeout?.cancel()
             context.pipeline.syncOperations.removeHandler(self.limiter, promise: nil)
+            self.client = ClientEndpoint.resolve(
+                channel: context.channel, proxy: self.proxy, listener: self.listener,
+                headers: HTTPHeadersView(xForwardedFor: head.headers["X-Forwarded-For"], xRealIP: head.headers.first(name: "X-Real-IP")))
             self.evaluate(head, context: context)
         case .body:
             break
         case .end:
-            guard case .upgrading(let route, let subprotocol, let accept, let compression) = self.state else { return }
+            guard case .upgrading(let route, let subprotocol, let accept, let compression, let prelude) = self.state else { return }
             self.state = .done
-            self.switchToWebSocket(route: route, subprotocol: subprotocol, accept: accept, compression: compression, context: context)
+            self.switchToWebSocket(
+                route: route, subprotocol: subprotocol, accept: accept, compression: compression, upstreamPrelude: prelude,
+                context: context)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case .rejected(let error) = event as? ProxyProtocolEvent {
+            // The PROXY protocol handler closes the connection itself; say why. A peer that closes before
+            // sending anything is usually a load balancer's TCP health check.
+            self.state = .done
+            self.frontEnd.metrics.unrouted.handshake("proxy_protocol_rejected")
+            self.frontEnd.logger.log(
+                level: error.code == .connectionClosedBeforeHeader ? .debug : .info, "PROXY protocol header refused",
+                metadata: ["peer": "\(clientAddress(of: context.channel))", "listener": "\(self.listener.name)", "reason": "\(error)"])
+            return
+        }
         if event is ChannelShouldQuiesceEvent {
             // Draining: a connection still in its handshake is simply closed.
             self.state = .done
@@ -179,7 +206,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             echo = value
         }
         // Last, so that only requests that would otherwise be accepted use up a client's allowance.
-        switch self.frontEnd.admission.admit(clientIP(of: context.channel)) {
+        switch self.frontEnd.admission.admit(self.client.ip) {
         case .admitted(let admissionKey):
             let admission = self.frontEnd.admission
             context.channel.closeFuture.whenComplete { _ in admission.release(admissionKey) }
@@ -187,7 +214,8 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
                 PerMessageDeflate.negotiate(offers: headers["Sec-WebSocket-Extensions"], settings: $0)
             }
             self.state = .upgrading(
-                route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key), compression: compression)
+                route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key), compression: compression,
+                upstreamPrelude: self.frontEnd.sendsProxyProtocol ? self.proxyProtocolHeader(host: headers.first(name: "Host"), context: context) : nil)
         case .tooManySessions(let limit):
             self.refuse(
                 429, "too many sessions from your address (limit \(limit))", result: "too_many_sessions", route: route,
@@ -208,7 +236,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         self.frontEnd.logger.log(
             level: status == 404 ? .debug : .info, "handshake refused",
             metadata: [
-                "client": "\(clientAddress(of: context.channel))", "listener": "\(self.listener)",
+                "client": "\(self.client.display)", "listener": "\(self.listener.name)",
                 "route": "\(route?.configuration.name ?? "-")", "status": "\(status)", "reason": "\(reason)",
             ])
         let response = HTTPResponse.refusal(status, reason, extraHeaders: extraHeaders).encode(allocator: context.channel.allocator)
@@ -219,16 +247,39 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     // MARK: Upgrade
 
+    /// The PROXY protocol v2 header for the broker connection: the real client as source, the address
+    /// it connected to as destination, the host name it asked for (AUTHORITY) and its TLS version (SSL).
+    private func proxyProtocolHeader(host: String?, context: ChannelHandlerContext) -> ByteBuffer? {
+        guard let source = self.client.socketAddress,
+            let destination = self.proxy?.header?.destinationAddress ?? context.channel.localAddress
+        else { return nil }
+        var tlvs: [ProxyProtocolTLV] = []
+        if let host, let name = host.split(separator: ":").first.map(String.init), !name.isEmpty, !host.hasPrefix("[") {
+            tlvs.append(.authority(name))
+        }
+        if let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self), let version = tls.tlsVersion {
+            tlvs.append(.ssl(ProxyProtocolSSLInfo(version: version == .tlsv13 ? "TLSv1.3" : "TLSv1.2", cipher: nil)))
+        }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        do {
+            try ProxyProtocolV2.encode(source: source, destination: destination, tlvs: tlvs, into: &buffer)
+        } catch {
+            self.frontEnd.logger.warning("cannot encode the PROXY protocol header", metadata: ["error": "\(error)"])
+            return nil
+        }
+        return buffer
+    }
+
     private func switchToWebSocket(
         route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
-        context: ChannelHandlerContext
+        upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext
     ) {
         let response = HTTPResponse.switchingProtocols(accept: accept, subprotocol: subprotocol, extensions: compression?.responseHeaderValue)
         context.writeAndFlush(self.wrapOutboundOut(response.encode(allocator: context.channel.allocator)), promise: nil)
 
         let descriptor = SessionDescriptor(
-            clientAddress: clientAddress(of: context.channel), listener: self.listener,
-            route: route.configuration.name, subprotocol: subprotocol)
+            clientAddress: self.client.display, listener: self.listener.name,
+            route: route.configuration.name, subprotocol: subprotocol, upstreamPrelude: upstreamPrelude)
         var codecConfiguration = route.codec
         if let compression, let settings = route.compression {
             codecConfiguration.compression = .init(agreement: compression, settings: settings)
@@ -273,18 +324,10 @@ func requestPath(of uri: String) -> String {
     return target.isEmpty ? "/" : String(target)
 }
 
-/// `203.0.113.7:51234` or `[2001:db8::1]:51234`; IPv4 clients of a dual-stack listener without the `::ffff:` prefix.
+/// The TCP peer as `203.0.113.7:51234` or `[2001:db8::1]:51234`, for log lines written before the
+/// request head is known (the real client, through PROXY/X-Forwarded-For, is `ClientEndpoint`).
 func clientAddress(of channel: any Channel) -> String {
-    guard let port = channel.remoteAddress?.port else { return "unknown" }
-    let ip = clientIP(of: channel)
-    return ip.contains(":") ? "[\(ip)]:\(port)" : "\(ip):\(port)"
-}
-
-/// The client's IP address without port, as used for per-address limits.
-func clientIP(of channel: any Channel) -> String {
-    guard var ip = channel.remoteAddress?.ipAddress else { return "unknown" }
-    if ip.hasPrefix("::ffff:"), ip.contains(".") { ip.removeFirst(7) }
-    return ip
+    ClientEndpoint.resolve(channel: channel, proxy: nil, listener: ListenerSettings(name: ""), headers: nil).display
 }
 
 extension HTTPHeaders {

@@ -11,12 +11,15 @@ public struct SessionDescriptor: Sendable {
     public var route: String
     /// The `Sec-WebSocket-Protocol` value answered in the 101, or nil when none was.
     public var subprotocol: String?
+    /// Bytes the broker connection must start with (a PROXY protocol v2 header), if any.
+    public var upstreamPrelude: ByteBuffer?
 
-    public init(clientAddress: String, listener: String, route: String, subprotocol: String?) {
+    public init(clientAddress: String, listener: String, route: String, subprotocol: String?, upstreamPrelude: ByteBuffer? = nil) {
         self.clientAddress = clientAddress
         self.listener = listener
         self.route = route
         self.subprotocol = subprotocol
+        self.upstreamPrelude = upstreamPrelude
     }
 }
 
@@ -398,7 +401,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             guard self.upstream === handler else { return }
             self.perform(self.machine.upstreamFailed("no connection within \(describe(timeout))"))
         }
-        self.connector.connect(on: context.eventLoop, handler: NIOLoopBound(handler, eventLoop: context.eventLoop))
+        self.connector.connect(
+            on: context.eventLoop, handler: NIOLoopBound(handler, eventLoop: context.eventLoop), prelude: self.descriptor.upstreamPrelude)
             .assumeIsolated()
             .whenComplete { result in
                 switch result {

@@ -13,8 +13,28 @@ public protocol UpstreamConnector: Sendable {
 
     /// Opens a connection on `eventLoop` and adds `handler` as the last handler of its pipeline.
     /// The future succeeds once TCP is connected; `handler` reports when the connection is ready for
-    /// MQTT (after the TLS handshake, if any).
-    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>) -> EventLoopFuture<any Channel>
+    /// MQTT (after the TLS handshake, if any). `prelude` (a PROXY protocol header) is written first, in
+    /// the clear, before any TLS.
+    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel>
+}
+
+/// Writes fixed bytes as the very first bytes of a connection and leaves: placed at the head of the
+/// pipeline, it runs before the TLS handler starts its handshake.
+final class PreludeWriter: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let prelude: ByteBuffer
+
+    init(_ prelude: ByteBuffer) {
+        self.prelude = prelude
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.writeAndFlush(self.wrapOutboundOut(self.prelude), promise: nil)
+        context.fireChannelActive()
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+    }
 }
 
 /// The `tcp` upstream: Mosquitto's MQTT listener, plain or TLS.
@@ -54,7 +74,7 @@ public struct TCPUpstreamConnector: UpstreamConnector {
         "\(self.tls == nil ? "tcp" : "tls")://\(self.host):\(self.port)"
     }
 
-    public func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>) -> EventLoopFuture<any Channel> {
+    public func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel> {
         let tls = self.tls
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(self.connectTimeout)
@@ -62,6 +82,9 @@ public struct TCPUpstreamConnector: UpstreamConnector {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let prelude {
+                        try pipeline.addHandler(PreludeWriter(prelude))
+                    }
                     if let tls {
                         try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
                     }

@@ -1,5 +1,6 @@
 import BridgeConfig
 import BridgeFrontEnd
+import ClientAddress
 import BridgeRelay
 import Logging
 import NIOCore
@@ -74,11 +75,25 @@ public final class BridgeServer: Service, Sendable {
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
 
-    /// Checks what start-up checks (certificates, keys, upstream TLS files) without opening anything:
-    /// `--check-config` uses it.
+    /// Checks what start-up checks (certificates, keys, upstream TLS files, topic filters, trusted proxy
+    /// ranges) without opening anything: `--check-config` uses it.
     public static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
         _ = try Self.prepare(configuration, connector: nil)
         _ = try TopicAllowList.forRoutes(configuration.routes)
+        for listener in configuration.listeners where listener.enabled {
+            _ = try Self.listenerSettings(listener)
+        }
+    }
+
+    /// A listener's name and the proxies it trusts, parsed once (errors name the key).
+    static func listenerSettings(_ listener: ListenerConfiguration) throws(StartupError) -> ListenerSettings {
+        do {
+            return ListenerSettings(
+                name: listener.name, trustedProxies: try TrustedProxies(listener.trustedProxies),
+                forwardedHeaders: listener.forwardedHeaders)
+        } catch {
+            throw StartupError("listeners.\(listener.name).trusted_proxies: \(error)")
+        }
     }
 
     private static func prepare(
@@ -184,6 +199,13 @@ public final class BridgeServer: Service, Sendable {
         let name = listener.name
         let maxConnections = self.configuration.limits.maxConnections
         let mode = listener.mode
+        let settings = try Self.listenerSettings(listener)
+        let proxyConfiguration: ProxyProtocolHandler.Configuration? =
+            switch listener.proxyProtocol {
+            case .off: nil
+            case .optional: .optional(trusting: settings.trustedProxies)
+            case .required: .required(trusting: settings.trustedProxies)
+            }
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -197,6 +219,13 @@ public final class BridgeServer: Service, Sendable {
                         return
                     }
                     let pipeline = channel.pipeline.syncOperations
+                    // The PROXY header comes before anything else on the wire, TLS included.
+                    var proxyOutcome: ProxyProtocolOutcome?
+                    if let proxyConfiguration {
+                        let outcome = ProxyProtocolOutcome()
+                        try pipeline.addHandler(ProxyProtocolHandler(configuration: proxyConfiguration, outcome: outcome))
+                        proxyOutcome = outcome
+                    }
                     switch (mode, tlsContext) {
                     case (.tls, let tlsContext?):
                         try pipeline.addHandler(NIOSSLServerHandler(context: tlsContext))
@@ -205,7 +234,7 @@ public final class BridgeServer: Service, Sendable {
                     default:
                         break
                     }
-                    try frontEnd.configureHandshake(on: pipeline, listener: name)
+                    try frontEnd.configureHandshake(on: pipeline, listener: settings, proxy: proxyOutcome)
                 }
             }
         do {

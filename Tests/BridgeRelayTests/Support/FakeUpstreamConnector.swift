@@ -46,6 +46,8 @@ final class FakeUpstreamConnector: UpstreamConnector {
     private struct State {
         var behaviour: Behaviour
         var dials = 0
+        /// What each dial was asked to send first (a PROXY protocol header).
+        var preludes: [ByteBuffer?] = []
         var upstreams: [Upstream] = []
         var pending: [PendingDial] = []
     }
@@ -63,12 +65,14 @@ final class FakeUpstreamConnector: UpstreamConnector {
 
     /// How many times the bridge dialled.
     var dials: Int { self.state.withLock { $0.dials } }
+    var preludes: [ByteBuffer?] { self.state.withLock { $0.preludes } }
     var upstreams: [Upstream] { self.state.withLock { $0.upstreams } }
     var upstream: Upstream? { self.upstreams.first }
 
-    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>) -> EventLoopFuture<any Channel> {
+    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel> {
         let behaviour = self.state.withLock { state in
             state.dials += 1
+            state.preludes.append(prelude)
             return state.behaviour
         }
         switch behaviour {

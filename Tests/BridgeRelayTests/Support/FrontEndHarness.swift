@@ -44,7 +44,7 @@ final class FrontEndHarness {
         )
         self.channel = EmbeddedChannel(loop: self.loop)
         let address = try remoteAddress ?? SocketAddress(ipAddress: "198.51.100.4", port: 40000)
-        try frontEnd.configureHandshake(on: self.channel.pipeline.syncOperations, listener: "wss")
+        try frontEnd.configureHandshake(on: self.channel.pipeline.syncOperations, listener: ListenerSettings(name: "wss"))
         self.channel.connect(to: address, promise: nil)
     }
 
