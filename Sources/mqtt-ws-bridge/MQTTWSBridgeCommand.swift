@@ -4,6 +4,7 @@ import BridgeServer
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 @main
 struct MQTTWSBridgeCommand: AsyncParsableCommand {
@@ -84,9 +85,14 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode(2)
         }
 
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: server)],
+                services: [
+                    .init(service: server),
+                    // Listed after the server: graceful shutdown goes in reverse order, so SIGHUP handling ends before the drain.
+                    .init(service: CertificateReloadOnHangup(server: server, hangups: hangups, logger: logger)),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
