@@ -53,6 +53,9 @@ public final class BridgeServer: Service, Sendable {
 
     /// Validates what can be checked before binding (certificates, upstream TLS) so that a bad
     /// configuration fails here with a message naming the key.
+    ///
+    /// `metricsFactory` receives the certificate gauges, and the session metrics when `metrics` is nil (tests pass a
+    /// recording factory); default: the bootstrapped `MetricsSystem`.
     public init(
         configuration: BridgeConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,

@@ -246,7 +246,7 @@ final class CertificateStore: Sendable {
         _ error: CertificateLoadError, source: CertificateSource, inUse: CertificatePair, trigger: Trigger
     ) -> CertificateReloadReport.Entry {
         self.logger.error(
-            "certificate refused, the one in use stays: \(error.reason)",
+            "certificate refused, the one in use stays",
             metadata: [
                 "listener": "\(self.listener)", "name": "\(source.name)", "key": "\(error.key)", "file": "\(error.file)",
                 "reason": "\(error.reason)", "serial_in_use": "\(inUse.serial)", "trigger": "\(trigger.rawValue)",
