@@ -47,8 +47,23 @@ extension ListenerTLSConfiguration {
             certificatePath: reader.value("certificate", .path, default: reader.defaultPath(base.certificatePath)),
             keyPath: reader.value("key", .path, default: reader.defaultPath(base.keyPath)),
             chainPath: reader.optionalValue("chain", .path, default: base.chainPath.map(reader.defaultPath)),
-            minimumVersion: reader.value("min_version", .tlsMinimumVersion, default: base.minimumVersion)
+            minimumVersion: reader.value("min_version", .tlsMinimumVersion, default: base.minimumVersion),
+            reloadInterval: reader.value("reload_interval", .duration, default: base.reloadInterval),
+            sni: reader.entries("sni", defaults: base.sni, name: \.name, SNICertificateConfiguration.decode)
         )
+    }
+}
+
+extension SNICertificateConfiguration {
+    /// `listeners.<name>.tls.sni.<name>`. Entries the user wrote must give `server_names`, `certificate` and `key`.
+    static func decode(_ reader: SectionReader, name: String, base: SNICertificateConfiguration?) -> SNICertificateConfiguration? {
+        let serverNames = reader.requiredValue("server_names", .list(of: .string), default: base?.serverNames)
+        let certificatePath = reader.requiredValue("certificate", .path, default: base?.certificatePath)
+        let keyPath = reader.requiredValue("key", .path, default: base?.keyPath)
+        let chainPath = reader.optionalValue("chain", .path, default: base?.chainPath)
+        guard let serverNames, let certificatePath, let keyPath else { return nil }
+        return SNICertificateConfiguration(
+            name: name, serverNames: serverNames, certificatePath: certificatePath, keyPath: keyPath, chainPath: chainPath)
     }
 }
 

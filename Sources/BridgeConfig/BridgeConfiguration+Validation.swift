@@ -162,6 +162,49 @@ extension ListenerTLSConfiguration {
         if let chainPath {
             report.checkReadableFile(chainPath, "\(key).chain")
         }
+        if reloadInterval < .zero || (reloadInterval > .zero && reloadInterval < Self.minimumReloadInterval) {
+            report.add("\(key).reload_interval", "must be 0 (reload on SIGHUP only) or at least 1s")
+        }
+        var listedBy: [ServerNamePattern: String] = [:]
+        for entry in sni {
+            entry.validate(into: &report, section: "\(key).sni", listedBy: &listedBy)
+        }
+    }
+
+    /// Checking files more often than this is busy work; renewals happen every few weeks.
+    public static let minimumReloadInterval = Duration.seconds(1)
+}
+
+extension SNICertificateConfiguration {
+    /// `listedBy` collects the server names of the entries checked so far, so a name listed twice is reported
+    /// (which entry would win would otherwise depend on order).
+    func validate(into report: inout ValidationReport, section: String, listedBy: inout [ServerNamePattern: String]) {
+        let key = "\(section).\(name)"
+        report.checkEntryName(name, section: section)
+        if name == Self.defaultPairName {
+            report.add(key, "the name '\(Self.defaultPairName)' is reserved for the listener's own certificate (tls.certificate and tls.key); choose another")
+        }
+        if serverNames.isEmpty {
+            report.add("\(key).server_names", "must list at least one server name, e.g. [api.example.com, \"*.api.example.com\"]")
+        }
+        for text in serverNames {
+            do {
+                let pattern = try ServerNamePattern(text)
+                if let other = listedBy[pattern] {
+                    let owner = other == name ? "this entry" : "\(section).\(other)"
+                    report.add("\(key).server_names", "'\(pattern)' is already listed by \(owner)")
+                } else {
+                    listedBy[pattern] = name
+                }
+            } catch {
+                report.add("\(key).server_names", error.description)
+            }
+        }
+        report.checkReadableFile(certificatePath, "\(key).certificate")
+        report.checkReadableFile(keyPath, "\(key).key")
+        if let chainPath {
+            report.checkReadableFile(chainPath, "\(key).chain")
+        }
     }
 }
 

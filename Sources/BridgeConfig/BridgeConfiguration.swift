@@ -118,7 +118,11 @@ public enum ProxyProtocolMode: String, Sendable, Equatable, CaseIterable {
     case required
 }
 
-/// `listeners.<name>.tls`: the server certificate.
+/// `listeners.<name>.tls`: the server certificate(s).
+///
+/// `certificate`, `key` and `chain` are the listener's default pair: it is served to clients that send no SNI server
+/// name or a name that no `sni` entry lists. Every pair is re-read on SIGHUP (and every `reload_interval` if set);
+/// a pair that fails its checks is refused and the one in use stays.
 ///
 /// Paths written in the config file (and these defaults) are relative to the file's directory, so the defaults name
 /// the development certificate in `.dev/certs/` at the repository root when the file is `Config/bridge.yaml`.
@@ -132,18 +136,57 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
     public var chainPath: String?
     /// `min_version`: `1.2` (default) or `1.3`. Never lower: WeChat requires TLS 1.2+.
     public var minimumVersion: TLSMinimumVersion
+    /// `reload_interval`: how often the certificate files are checked for changes; a changed pair is loaded as on
+    /// SIGHUP. Zero (the default) means only on SIGHUP. When not zero, at least one second.
+    public var reloadInterval: Duration
+    /// `sni`: further certificates by name (`sni.<name>`), chosen by the server name the client sends (SNI), sorted
+    /// by name. Empty: every client gets the default pair.
+    public var sni: [SNICertificateConfiguration]
 
     public init(
         certificatePath: String = "../.dev/certs/server.crt",
         keyPath: String = "../.dev/certs/server.key",
         chainPath: String? = nil,
-        minimumVersion: TLSMinimumVersion = .v1_2
+        minimumVersion: TLSMinimumVersion = .v1_2,
+        reloadInterval: Duration = .zero,
+        sni: [SNICertificateConfiguration] = []
     ) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.chainPath = chainPath
         self.minimumVersion = minimumVersion
+        self.reloadInterval = reloadInterval
+        self.sni = sni
     }
+}
+
+/// `listeners.<name>.tls.sni.<name>`: a certificate served to clients whose SNI server name matches `server_names`.
+///
+/// Names match case-insensitively. An exact name wins over a wildcard; `*.example.com` matches one label
+/// (`a.example.com`, not `example.com` and not `a.b.example.com`), as certificate wildcards do.
+public struct SNICertificateConfiguration: Sendable, Equatable {
+    /// The YAML key; used in logs and as the `name` label of the certificate metrics. `default` is reserved for
+    /// the listener's own pair.
+    public var name: String
+    /// `server_names`: exact DNS names and `*.` wildcards, e.g. `[api.example.com, "*.api.example.com"]`.
+    public var serverNames: [String]
+    /// `certificate`: PEM file with the leaf certificate (and optionally the chain after it).
+    public var certificatePath: String
+    /// `key`: PEM file with the private key.
+    public var keyPath: String
+    /// `chain`: optional PEM file with intermediate certificates.
+    public var chainPath: String?
+
+    public init(name: String, serverNames: [String], certificatePath: String, keyPath: String, chainPath: String? = nil) {
+        self.name = name
+        self.serverNames = serverNames
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.chainPath = chainPath
+    }
+
+    /// The `name` label of the listener's own pair (`tls.certificate`/`tls.key`) in logs and metrics.
+    public static let defaultPairName = "default"
 }
 
 /// `listeners.<name>.tls.min_version`: the oldest TLS version accepted. 1.0 and 1.1 are deliberately not representable.

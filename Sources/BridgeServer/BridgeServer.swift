@@ -2,6 +2,7 @@ import BridgeConfig
 import BridgeFrontEnd
 import ClientAddress
 import BridgeRelay
+import CoreMetrics
 import Logging
 import NIOCore
 import NIOPosix
@@ -15,6 +16,10 @@ import Synchronization
 /// Drain: listeners close (no new connections), every session gets WebSocket close 1001 and its
 /// upstream is closed; `run()` returns when all connections are gone or the grace period has passed,
 /// whichever comes first (the rest is closed hard).
+///
+/// Certificates: each TLS listener has one `NIOSSLContext`, built here, that takes its certificate per handshake from
+/// a `CertificateStore` (SNI selection, reload without restart). `reloadCertificates()` re-reads them (the executable
+/// calls it on SIGHUP); `listeners.<name>.tls.reload_interval` also re-reads them on a timer while `run()` runs.
 public final class BridgeServer: Service, Sendable {
     public enum Phase: String, Sendable {
         case starting, listening, draining, stopped
@@ -42,28 +47,40 @@ public final class BridgeServer: Service, Sendable {
     private let frontEnd: WebSocketFrontEnd
     private let upstreamDescription: String
     private let tlsContexts: [String: NIOSSLContext]
+    /// By listener name.
+    private let certificateStores: [String: CertificateStore]
     private let registry = ConnectionRegistry()
     private let phaseBox = Mutex(Phase.starting)
     private let started: EventLoopPromise<[BoundListener]>
 
     /// Validates what can be checked before binding (certificates, upstream TLS) so that a bad
     /// configuration fails here with a message naming the key.
+    ///
+    /// `metricsFactory` receives the certificate gauges, and the session metrics when `metrics` is nil (tests pass a
+    /// recording factory); default: the bootstrapped `MetricsSystem`.
     public init(
         configuration: BridgeConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "mqtt_ws_bridge"),
         accessLogger: Logger? = Logger(label: "mqtt_ws_bridge.access"),
         metrics: BridgeMetrics? = nil,
+        metricsFactory: (any MetricsFactory)? = nil,
         connector: (any UpstreamConnector)? = nil
     ) throws(StartupError) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
-        let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name))
+        let factory = metricsFactory ?? MetricsSystem.factory
+        let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: factory)
         self.metrics = metrics
 
-        let (contexts, upstream) = try Self.prepare(configuration, connector: connector)
+        let (stores, upstream) = try Self.prepare(configuration, connector: connector, logger: logger, metricsFactory: factory)
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
+        var contexts: [String: NIOSSLContext] = [:]
+        for (name, store) in stores {
+            contexts[name] = try store.makeContext()
+        }
+        self.certificateStores = stores
         self.tlsContexts = contexts
         if configuration.upstream.tls?.verify == false {
             logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
@@ -78,7 +95,11 @@ public final class BridgeServer: Service, Sendable {
     /// Checks what start-up checks (certificates, keys, upstream TLS files, topic filters, trusted proxy
     /// ranges) without opening anything: `--check-config` uses it.
     public static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
-        _ = try Self.prepare(configuration, connector: nil)
+        let quiet = Logger(label: "mqtt_ws_bridge.check") { _ in SwiftLogNoOpLogHandler() }
+        let stores = try Self.prepare(configuration, connector: nil, logger: quiet, metricsFactory: NOOPMetricsHandler.instance).0
+        for store in stores.values {
+            _ = try store.makeContext()
+        }
         _ = try TopicAllowList.forRoutes(configuration.routes)
         for listener in configuration.listeners where listener.enabled {
             _ = try Self.listenerSettings(listener)
@@ -96,18 +117,20 @@ public final class BridgeServer: Service, Sendable {
         }
     }
 
+    /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
     private static func prepare(
-        _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?
-    ) throws(StartupError) -> ([String: NIOSSLContext], any UpstreamConnector) {
-        var contexts: [String: NIOSSLContext] = [:]
+        _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, logger: Logger, metricsFactory: any MetricsFactory
+    ) throws(StartupError) -> ([String: CertificateStore], any UpstreamConnector) {
+        var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
-                contexts[listener.name] = try ServerTLS.makeContext(tls, listener: listener.name)
+                stores[listener.name] = try CertificateStore(
+                    listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
             }
         }
-        if let connector { return (contexts, connector) }
+        if let connector { return (stores, connector) }
         do {
-            return (contexts, try TCPUpstreamConnector(configuration: configuration.upstream))
+            return (stores, try TCPUpstreamConnector(configuration: configuration.upstream))
         } catch {
             throw StartupError("upstream.tls: \(error)")
         }
@@ -122,6 +145,41 @@ public final class BridgeServer: Service, Sendable {
 
     /// Number of open client connections (handshakes included).
     public var connectionCount: Int { self.registry.count }
+
+    /// Re-reads the certificate files of every TLS listener and puts each pair that changed and passes its checks
+    /// (readable, key matches the certificate, valid now) into use for new handshakes; open sessions are not touched.
+    /// A refused pair leaves the previous one in use. Every outcome is logged; the report says the same.
+    ///
+    /// The executable calls this on SIGHUP. Safe to call at any time, from any task (the file I/O runs on NIO's
+    /// blocking thread pool); concurrent calls run one after the other.
+    @discardableResult
+    public func reloadCertificates() async -> CertificateReloadReport {
+        var entries: [CertificateReloadReport.Entry] = []
+        for name in self.certificateStores.keys.sorted() {
+            if let store = self.certificateStores[name] {
+                entries += await store.reloadOffTheLoops(trigger: .request)
+            }
+        }
+        let report = CertificateReloadReport(entries: entries)
+        if entries.isEmpty {
+            self.logger.notice("certificate reload: no TLS listener, nothing to reload")
+        } else {
+            let count = { (match: (CertificateReloadReport.Outcome) -> Bool) in entries.filter { match($0.outcome) }.count }
+            self.logger.notice(
+                "certificate reload finished",
+                metadata: [
+                    "loaded": "\(count { if case .loaded = $0 { true } else { false } })",
+                    "unchanged": "\(count { if case .unchanged = $0 { true } else { false } })",
+                    "refused": "\(report.refused.count)",
+                ])
+        }
+        return report
+    }
+
+    /// The certificates every TLS listener serves now, by listener name then default pair first.
+    public var certificates: [CertificateStatus] {
+        self.certificateStores.keys.sorted().flatMap { self.certificateStores[$0]?.status ?? [] }
+    }
 
     /// Waits until every listener is bound (or throws the bind error).
     public func listeners() async throws -> [BoundListener] {
@@ -146,8 +204,15 @@ public final class BridgeServer: Service, Sendable {
                 metadata: ["listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "mode": "\(listener.mode.rawValue)", "upstream": "\(self.upstreamDescription)"])
         }
 
-        // Returns when graceful shutdown is triggered; a task cancellation drains too.
-        try? await gracefulShutdown()
+        // Certificate upkeep (timed reloads, expiry warnings) runs while the listeners are open.
+        await withDiscardingTaskGroup { group in
+            for store in self.certificateStores.values {
+                group.addTask { await store.maintain() }
+            }
+            // Returns when graceful shutdown is triggered; a task cancellation drains too.
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
         await self.drain(serverChannels: serverChannels)
     }
 

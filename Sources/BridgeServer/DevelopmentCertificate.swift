@@ -74,12 +74,48 @@ public enum DevelopmentCertificate {
 
         if paths.caGenerated || !leafIsUsable(paths, authority: authority.certificate, names: names, now: now) {
             let key = P256.Signing.PrivateKey()
-            let certificate = try makeLeaf(key: key, names: names, authority: authority, now: now)
+            let certificate = try makeLeaf(
+                key: key, names: names, authority: authority,
+                // An hour of slack for clocks that are a little behind.
+                notValidBefore: now.addingTimeInterval(-3_600), notValidAfter: now.addingTimeInterval(certificateValidity))
             try writeFile(key.pemRepresentation, to: paths.key, mode: 0o600)
             try writeFile(try certificate.serializeAsPEM().pemString, to: paths.certificate, mode: 0o644)
             paths.generated = true
         }
         return paths
+    }
+
+    /// Issues one more server certificate from the development CA in `directory` (which `ensure` must have created),
+    /// written as `<fileName>.crt` and `<fileName>.key` there. For tests and for trying rotation and SNI by hand:
+    /// unlike `ensure`, the names are exactly `names` (no `localhost` added) and the validity is whatever is asked,
+    /// expired or not yet valid included. Each call makes a new key and a new serial number.
+    public static func issueCertificate(
+        in directory: String, fileName: String, names: [String],
+        notValidBefore: Date = Date().addingTimeInterval(-3_600), notValidAfter: Date = Date().addingTimeInterval(certificateValidity)
+    ) throws -> (certificate: String, key: String) {
+        let base = URL(fileURLWithPath: directory)
+        let caPaths = Paths(
+            caCertificate: base.appendingPathComponent("ca.crt").path, caKey: base.appendingPathComponent("ca.key").path,
+            certificate: "", key: "", generated: false, caGenerated: false)
+        guard let authority = loadAuthority(caPaths, now: Date()) else {
+            throw Failure("no usable development CA in \(directory): run `mqtt-ws-bridge dev-cert --directory \(directory)` first")
+        }
+        var generalNames: [GeneralName] = []
+        for name in names {
+            if let address = ipAddressBytes(name) {
+                generalNames.append(.ipAddress(ASN1OctetString(contentBytes: address[...])))
+            } else {
+                generalNames.append(.dnsName(name.lowercased()))
+            }
+        }
+        let key = P256.Signing.PrivateKey()
+        let certificate = try makeLeaf(
+            key: key, names: generalNames, authority: authority, notValidBefore: notValidBefore, notValidAfter: notValidAfter)
+        let certificatePath = base.appendingPathComponent(fileName + ".crt").path
+        let keyPath = base.appendingPathComponent(fileName + ".key").path
+        try writeFile(key.pemRepresentation, to: keyPath, mode: 0o600)
+        try writeFile(try certificate.serializeAsPEM().pemString, to: certificatePath, mode: 0o644)
+        return (certificatePath, keyPath)
     }
 
     // MARK: - Checking existing files
@@ -136,7 +172,7 @@ public enum DevelopmentCertificate {
 
     private static func makeLeaf(
         key: P256.Signing.PrivateKey, names: [GeneralName],
-        authority: (certificate: Certificate, key: P256.Signing.PrivateKey), now: Date
+        authority: (certificate: Certificate, key: P256.Signing.PrivateKey), notValidBefore: Date, notValidAfter: Date
     ) throws -> Certificate {
         let publicKey = Certificate.PublicKey(key.publicKey)
         let authorityKeyID = try authority.certificate.extensions.subjectKeyIdentifier?.keyIdentifier
@@ -151,7 +187,7 @@ public enum DevelopmentCertificate {
         }
         return try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-3_600), notValidAfter: now.addingTimeInterval(certificateValidity),
+            notValidBefore: notValidBefore, notValidAfter: notValidAfter,
             issuer: authority.certificate.subject,
             subject: try DistinguishedName {
                 OrganizationName("mqtt-ws-bridge development certificate")

@@ -42,6 +42,7 @@ public final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        closeInheritedDescriptors(&actions)
         // posix_spawn_file_actions_addchdir_np is not visible from Swift's Glibc: let env(1) change directory.
         let (program, programArguments) =
             workingDirectory.map { ("/usr/bin/env", ["-C", $0, executable] + arguments) } ?? (executable, arguments)
@@ -122,6 +123,30 @@ public final class ChildProcess: Sendable {
         let signal = raw & 0x7F
         return signal == 0 ? (raw >> 8) & 0xFF : 128 + signal
     }
+}
+
+/// Makes the child close every descriptor above stderr. SwiftNIO does not open sockets with close-on-exec, so
+/// without this a child (a broker that lives for a whole test) inherits every socket the test process has open at
+/// that moment, and a connection that a test server closes stays open until the child exits: the peer sees no EOF.
+private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    #if canImport(Glibc)
+    // glibc 2.34+ has posix_spawn_file_actions_addclosefrom_np, but Swift's Glibc module does not show it: look it up.
+    typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    if let process = dlopen(nil, RTLD_NOW), let symbol = dlsym(process, "posix_spawn_file_actions_addclosefrom_np") {
+        _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
+        return
+    }
+    // Older glibc: close what is open now (a close that fails in the child is ignored by glibc).
+    guard let directory = opendir("/proc/self/fd") else { return }
+    defer { closedir(directory) }
+    let listing = dirfd(directory)
+    while let entry = readdir(directory) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let descriptor = Int32(name), descriptor > 2, descriptor != listing {
+            posix_spawn_file_actions_addclose(&actions, descriptor)
+        }
+    }
+    #endif
 }
 
 private func currentEnvironment() -> [String: String] {

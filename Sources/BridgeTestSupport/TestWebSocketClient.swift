@@ -28,11 +28,18 @@ public final class TestWebSocketClient: Sendable {
 
     /// The 101 response this connection was upgraded with.
     public let response: HTTPHandshakeResponse
+    /// With TLS: the serial number of the certificate the server presented, upper-case hex as
+    /// `openssl x509 -noout -serial` prints it (to tell which certificate a server chose, e.g. after a reload or by SNI).
+    public let peerCertificateSerial: String?
     private let channel: any Channel
     private let state: WaitableState<WebSocketConnectionState>
 
-    private init(response: HTTPHandshakeResponse, channel: any Channel, state: WaitableState<WebSocketConnectionState>) {
+    private init(
+        response: HTTPHandshakeResponse, peerCertificateSerial: String?, channel: any Channel,
+        state: WaitableState<WebSocketConnectionState>
+    ) {
         self.response = response
+        self.peerCertificateSerial = peerCertificateSerial
         self.channel = channel
         self.state = state
     }
@@ -74,7 +81,9 @@ public final class TestWebSocketClient: Sendable {
             if let problem = request.problem(with: response) {
                 throw TestClientError(.handshakeFailed, "invalid 101 response: \(problem):\n\(response.rawHead)")
             }
-            return (response, TestWebSocketClient(response: response, channel: channel, state: state))
+            // The 101 came through TLS, so the handshake is complete and the peer certificate is known.
+            let serial = tls == nil ? nil : await PeerCertificate.serial(on: channel)
+            return (response, TestWebSocketClient(response: response, peerCertificateSerial: serial, channel: channel, state: state))
         } catch {
             try? await channel.close()
             throw error

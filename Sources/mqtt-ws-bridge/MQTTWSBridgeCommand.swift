@@ -8,6 +8,7 @@ import Logging
 import Metrics
 import MosquittoClient
 import ServiceLifecycle
+import UnixSignals
 
 @main
 struct MQTTWSBridgeCommand: AsyncParsableCommand {
@@ -106,9 +107,13 @@ struct Serve: AsyncParsableCommand {
         }
         services.append(.init(service: server))
 
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: services,
+                services: services + [
+                    // Last: graceful shutdown goes in reverse order, so SIGHUP handling ends before the drain.
+                    .init(service: CertificateReloadOnHangup(server: server, hangups: hangups, logger: logger))
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
