@@ -55,7 +55,7 @@ public final class AdminService: Service, Sendable {
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
             token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
-            ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration.upstream), logger: logger)
+            ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
         started = group.next().makePromise(of: SocketAddress.self)
         if let serverName = configuration.upstream.tls?.serverName, serverName != configuration.upstream.host {
             logger.warning(
@@ -193,8 +193,10 @@ public final class AdminService: Service, Sendable {
     }
 
     /// `127.0.0.1:1883`, `[::1]:1883`: for `/readyz` and logs.
-    static func brokerDescription(_ upstream: UpstreamConfiguration) -> String {
-        upstream.host.contains(":") ? "[\(upstream.host)]:\(upstream.port)" : "\(upstream.host):\(upstream.port)"
+    static func brokerDescription(_ configuration: BridgeConfiguration) -> String {
+        let host = configuration.upstream.host
+        let port = configuration.admin.brokerPort ?? configuration.upstream.port
+        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     static func hostAndPort(_ address: SocketAddress) -> String {

@@ -2,7 +2,7 @@ import BridgeConfig
 import MosquittoClient
 
 /// The bridge's own MQTT client (readiness probe, publisher pool) talks to the same broker as the relay:
-/// `upstream.host`, `upstream.port` and `upstream.tls`, with its own credentials from `admin.readiness` or
+/// `upstream.host`, `admin.broker_port` (default `upstream.port`) and `upstream.tls`, with its own credentials from `admin.readiness` or
 /// `admin.publish`. It speaks MQTT 5 so that user properties, content type and message expiry can be sent.
 extension MosquittoConnectionOptions {
     /// For `MosquittoProbe`: `admin.readiness.timeout` bounds the whole probe.
@@ -10,7 +10,7 @@ extension MosquittoConnectionOptions {
         let readiness = configuration.admin.readiness
         return MosquittoConnectionOptions(
             host: configuration.upstream.host,
-            port: configuration.upstream.port,
+            port: configuration.admin.brokerPort ?? configuration.upstream.port,
             clientID: readiness.clientID,
             username: readiness.username,
             password: readiness.password,
@@ -26,7 +26,7 @@ extension MosquittoConnectionOptions {
         let publish = configuration.admin.publish
         return MosquittoConnectionOptions(
             host: configuration.upstream.host,
-            port: configuration.upstream.port,
+            port: configuration.admin.brokerPort ?? configuration.upstream.port,
             clientID: publish.clientID,
             username: publish.username,
             password: publish.password,

@@ -20,6 +20,9 @@ public struct AdminConfiguration: Sendable, Equatable {
     public var readiness: AdminReadinessConfiguration
     /// `publish`: `POST /api/v1/publish`.
     public var publish: AdminPublishConfiguration
+    /// `broker_port`: the broker's MQTT (TCP) port for the readiness probe and the publish API; absent →
+    /// `upstream.port`. Needed with `upstream.kind: ws`, since libmosquitto speaks MQTT over TCP only.
+    public var brokerPort: Int?
 
     public init(
         enabled: Bool = true,
@@ -27,7 +30,8 @@ public struct AdminConfiguration: Sendable, Equatable {
         port: Int = 9090,
         idleTimeout: Duration = .seconds(30),
         readiness: AdminReadinessConfiguration = .init(),
-        publish: AdminPublishConfiguration = .init()
+        publish: AdminPublishConfiguration = .init(),
+        brokerPort: Int? = nil
     ) {
         self.enabled = enabled
         self.address = address
@@ -35,6 +39,7 @@ public struct AdminConfiguration: Sendable, Equatable {
         self.idleTimeout = idleTimeout
         self.readiness = readiness
         self.publish = publish
+        self.brokerPort = brokerPort
     }
 }
 

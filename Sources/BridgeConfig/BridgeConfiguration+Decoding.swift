@@ -130,7 +130,9 @@ extension UpstreamConfiguration {
             port: reader.value("port", .port, default: base.port),
             connectTimeout: reader.value("connect_timeout", .duration, default: base.connectTimeout),
             tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode),
-            proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol)
+            proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol),
+            kind: reader.value("kind", .enumeration, default: base.kind),
+            path: reader.value("path", .string, default: base.path)
         )
     }
 }
@@ -210,7 +212,8 @@ extension AdminConfiguration {
             port: reader.value("port", .port, default: base.port),
             idleTimeout: reader.value("idle_timeout", .duration, default: base.idleTimeout),
             readiness: reader.section("readiness", default: base.readiness, AdminReadinessConfiguration.decode),
-            publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode)
+            publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode),
+            brokerPort: reader.optionalValue("broker_port", .port, default: base.brokerPort)
         )
     }
 }

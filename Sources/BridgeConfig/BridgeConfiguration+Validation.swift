@@ -15,6 +15,9 @@ extension BridgeConfiguration {
         logging.validate(into: &report)
         staticFiles.validate(into: &report)
         admin.validate(into: &report)
+        if admin.enabled && upstream.kind == .ws && admin.brokerPort == nil {
+            report.add("admin.broker_port", "is required with upstream.kind ws: the readiness probe and the publish API speak MQTT over TCP (libmosquitto), so give the broker's TCP port (usually 1883)")
+        }
         guard report.problems.isEmpty else { throw ConfigurationErrors(problems: report.problems) }
     }
 
@@ -274,6 +277,9 @@ extension UpstreamConfiguration {
             report.add("upstream.port", "\(port) is not a usable broker port (1-65535)")
         }
         report.checkPositive(connectTimeout, "upstream.connect_timeout")
+        if kind == .ws && (!path.hasPrefix("/") || path.contains(where: { $0.isWhitespace })) {
+            report.add("upstream.path", "'\(path)' must start with '/' and contain no spaces (the broker's WebSocket path, e.g. /mqtt)")
+        }
         tls?.validate(into: &report)
     }
 }

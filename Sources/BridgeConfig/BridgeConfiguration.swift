@@ -352,8 +352,20 @@ public struct CompressionConfiguration: Sendable, Equatable {
 
 // MARK: - Upstream
 
+/// How the bridge talks to the broker.
+public enum UpstreamKind: String, Sendable, Equatable, CaseIterable {
+    /// MQTT over TCP (or TLS): Mosquitto's ordinary listener.
+    case tcp
+    /// MQTT over WebSocket: the broker's websockets listener, at `upstream.path`.
+    case ws
+}
+
 /// The broker (`upstream`).
 public struct UpstreamConfiguration: Sendable, Equatable {
+    /// `kind`: `tcp` (default) or `ws`.
+    public var kind: UpstreamKind
+    /// `path`: the request path on the broker's WebSocket listener (`ws` only).
+    public var path: String
     /// `host`: name or address of the broker's MQTT listener.
     public var host: String
     /// `port`: 1883 plain, usually 8883 with TLS.
@@ -368,8 +380,10 @@ public struct UpstreamConfiguration: Sendable, Equatable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil,
-        proxyProtocol: Bool = false
+        proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt"
     ) {
+        self.kind = kind
+        self.path = path
         self.host = host
         self.port = port
         self.connectTimeout = connectTimeout

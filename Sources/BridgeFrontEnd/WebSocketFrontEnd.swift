@@ -22,7 +22,22 @@ public final class WebSocketFrontEnd: Sendable {
     let routesByPath: [String: Route]
     let handshakeTimeout: TimeAmount
     let maxRequestHeadSize: Int
-    let connector: any UpstreamConnector
+    /// How sessions reach the broker.
+    public enum Upstream: Sendable {
+        /// Dialled by each session after its CONNECT (`upstream.kind: tcp`).
+        case tcp(any UpstreamConnector)
+        /// Dialled and upgraded before the client's 101 (`upstream.kind: ws`).
+        case ws(WebSocketUpstreamConnector)
+
+        public var endpointDescription: String {
+            switch self {
+            case .tcp(let connector): connector.endpointDescription
+            case .ws(let connector): connector.endpointDescription
+            }
+        }
+    }
+
+    let upstream: Upstream
     let metrics: BridgeMetrics
     let logger: Logger
     let accessLogger: Logger?
@@ -35,7 +50,7 @@ public final class WebSocketFrontEnd: Sendable {
 
     public init(
         configuration: BridgeConfiguration,
-        connector: any UpstreamConnector,
+        upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
         accessLogger: Logger?,
@@ -69,13 +84,14 @@ public final class WebSocketFrontEnd: Sendable {
                     : nil)
         }
         self.sendsProxyProtocol = configuration.upstream.proxyProtocol
+
         self.admission = ClientAdmission(
             maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
             burst: configuration.limits.connectionBurstPerIP)
         self.routesByPath = routes
         self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
         self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
-        self.connector = connector
+        self.upstream = upstream
         self.metrics = metrics
         self.logger = logger
         self.accessLogger = accessLogger

@@ -20,8 +20,10 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
     private enum State {
         case awaitingHead
         case upgrading(
-            route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
-            upstreamPrelude: ByteBuffer?)
+            route: WebSocketFrontEnd.Route, subprotocol: String?, offered: [String], accept: String,
+            compression: PerMessageDeflate.Agreement?, upstreamPrelude: ByteBuffer?)
+        /// A `ws` upstream is being dialled; the 101 waits for its answer.
+        case dialling
         /// A refusal was sent (or the connection is being dropped): ignore the rest of the request.
         case done
     }
@@ -81,11 +83,19 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         case .body:
             break
         case .end:
-            guard case .upgrading(let route, let subprotocol, let accept, let compression, let prelude) = self.state else { return }
-            self.state = .done
-            self.switchToWebSocket(
-                route: route, subprotocol: subprotocol, accept: accept, compression: compression, upstreamPrelude: prelude,
-                context: context)
+            guard case .upgrading(let route, let subprotocol, let offered, let accept, let compression, let prelude) = self.state else { return }
+            switch self.frontEnd.upstream {
+            case .ws(let webSocketUpstream):
+                self.state = .dialling
+                self.dialWebSocketUpstream(
+                    webSocketUpstream, route: route, subprotocol: subprotocol, offered: offered, accept: accept,
+                    compression: compression, prelude: prelude, context: context)
+            case .tcp(let connector):
+                self.state = .done
+                self.switchToWebSocket(
+                    route: route, subprotocol: subprotocol, accept: accept, compression: compression,
+                    connector: connector, upstreamPrelude: prelude, context: context)
+            }
         }
     }
 
@@ -214,7 +224,8 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
                 PerMessageDeflate.negotiate(offers: headers["Sec-WebSocket-Extensions"], settings: $0)
             }
             self.state = .upgrading(
-                route: route, subprotocol: echo, accept: WebSocketHandshake.acceptValue(forKey: key), compression: compression,
+                route: route, subprotocol: echo, offered: offered, accept: WebSocketHandshake.acceptValue(forKey: key),
+                compression: compression,
                 upstreamPrelude: self.frontEnd.sendsProxyProtocol ? self.proxyProtocolHeader(host: headers.first(name: "Host"), context: context) : nil)
         case .tooManySessions(let limit):
             self.refuse(
@@ -270,9 +281,51 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         return buffer
     }
 
+    /// Opens the broker's WebSocket before answering the client. Upstream offer: a miniprogram route
+    /// offers `mqtt` for clients that offered nothing (and the client still gets no header); a passthrough
+    /// route forwards the client's offer and gives the client the broker's answer unchanged.
+    private func dialWebSocketUpstream(
+        _ upstream: WebSocketUpstreamConnector, route: WebSocketFrontEnd.Route, subprotocol: String?, offered: [String],
+        accept: String, compression: PerMessageDeflate.Agreement?, prelude: ByteBuffer?, context: ChannelHandlerContext
+    ) {
+        // Nothing more is read from the client until the broker has answered.
+        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
+        let offer: [String]? =
+            switch route.configuration.policy {
+            case .miniprogram: offered.isEmpty ? ["mqtt"] : offered
+            case .passthrough: offered.isEmpty ? nil : offered
+            }
+        let started = NIODeadline.now()
+        upstream.open(on: context.eventLoop, subprotocols: offer, prelude: prelude).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let (channel, answered)):
+                guard context.channel.isActive else {
+                    channel.close(promise: nil)
+                    return
+                }
+                self.frontEnd.metrics.recordUpstreamConnect(since: started)
+                // Whatever happens to the session, the broker connection does not outlive the client's.
+                context.channel.closeFuture.whenComplete { _ in channel.close(promise: nil) }
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
+                let echo = route.configuration.policy == .miniprogram ? subprotocol : answered
+                self.state = .done
+                self.switchToWebSocket(
+                    route: route, subprotocol: echo, accept: accept, compression: compression,
+                    connector: PreconnectedUpstream(channel: channel, endpointDescription: upstream.endpointDescription),
+                    upstreamPrelude: nil, context: context)
+            case .failure(let error):
+                self.frontEnd.metrics.upstreamConnectFailed()
+                self.frontEnd.logger.warning(
+                    "broker unavailable", metadata: ["upstream": "\(upstream.endpointDescription)", "reason": "\(error)", "client": "\(self.client.display)"])
+                self.state = .awaitingHead  // let refuse() answer
+                self.refuse(502, "broker unavailable", result: "bad_gateway", route: route, context: context)
+            }
+        }
+    }
+
     private func switchToWebSocket(
         route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
-        upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext
+        connector: any UpstreamConnector, upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext
     ) {
         let response = HTTPResponse.switchingProtocols(accept: accept, subprotocol: subprotocol, extensions: compression?.responseHeaderValue)
         context.writeAndFlush(self.wrapOutboundOut(response.encode(allocator: context.channel.allocator)), promise: nil)
@@ -286,7 +339,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         }
         let codec = WebSocketMessageCodec(configuration: codecConfiguration)
         let session = ClientSessionHandler(
-            descriptor: descriptor, settings: route.session, connector: self.frontEnd.connector,
+            descriptor: descriptor, settings: route.session, connector: connector,
             metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)
         do {
             let pipeline = context.pipeline.syncOperations

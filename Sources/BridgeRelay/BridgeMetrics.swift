@@ -1,5 +1,6 @@
 import CoreMetrics
 import MQTTWire
+import NIOCore
 import Synchronization
 
 /// Metric handles, created once per route at start-up so the relay never looks a metric up by name on
@@ -102,6 +103,16 @@ public final class BridgeMetrics: Sendable {
         self.unrouted = Route(name: "none", factory: factory)
         self.upstreamConnectDuration = CoreMetrics.Timer(label: "mqtt_ws_bridge_upstream_connect_seconds", dimensions: [], factory: factory)
         self.upstreamConnectFailures = Counter(label: "mqtt_ws_bridge_upstream_connect_failures_total", dimensions: [], factory: factory)
+    }
+
+    /// A broker connection was established (dialled `since`).
+    public func recordUpstreamConnect(since started: NIODeadline) {
+        self.upstreamConnectDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+    }
+
+    /// A broker connection could not be established.
+    public func upstreamConnectFailed() {
+        self.upstreamConnectFailures.increment()
     }
 
     public func route(_ name: String) -> Route {

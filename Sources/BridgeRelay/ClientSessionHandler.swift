@@ -340,8 +340,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         case .startRelaying:
             self.upstreamTimer?.cancel()
             self.upstreamTimer = nil
-            if let started = self.dialStartedAt {
-                self.connectMetrics.upstreamConnectDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
+            // A preconnected (ws) upstream was measured when it was dialled, before the 101.
+            if let started = self.dialStartedAt, !(self.connector is PreconnectedUpstream) {
+                self.connectMetrics.recordUpstreamConnect(since: started)
             }
             if let held = self.held, let upstream = self.upstream {
                 self.held = nil
@@ -353,7 +354,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                 context.read()
             }
         case .refuseWithConnack(let version, let ending):
-            self.connectMetrics.upstreamConnectFailures.increment()
+            self.connectMetrics.upstreamConnectFailed()
             self.cancelTimers()
             self.held = nil
             self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.connector.endpointDescription)"])

@@ -87,7 +87,7 @@ public final class BridgeServer: Service, Sendable {
         }
         self.upstreamDescription = upstream.endpointDescription
         self.frontEnd = WebSocketFrontEnd(
-            configuration: configuration, connector: upstream, metrics: metrics, logger: logger,
+            configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
@@ -120,7 +120,7 @@ public final class BridgeServer: Service, Sendable {
     /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
     private static func prepare(
         _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, logger: Logger, metricsFactory: any MetricsFactory
-    ) throws(StartupError) -> ([String: CertificateStore], any UpstreamConnector) {
+    ) throws(StartupError) -> ([String: CertificateStore], WebSocketFrontEnd.Upstream) {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
@@ -128,9 +128,12 @@ public final class BridgeServer: Service, Sendable {
                     listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
             }
         }
-        if let connector { return (stores, connector) }
+        if let connector { return (stores, .tcp(connector)) }
         do {
-            return (stores, try TCPUpstreamConnector(configuration: configuration.upstream))
+            switch configuration.upstream.kind {
+            case .tcp: return (stores, .tcp(try TCPUpstreamConnector(configuration: configuration.upstream)))
+            case .ws: return (stores, .ws(try WebSocketUpstreamConnector(configuration: configuration.upstream)))
+            }
         } catch {
             throw StartupError("upstream.tls: \(error)")
         }

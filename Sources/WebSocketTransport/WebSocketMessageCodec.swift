@@ -21,7 +21,18 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
+    /// Which end of the connection this codec is (RFC 6455 §5.1: clients mask, servers do not).
+    public enum Role: Sendable {
+        /// Facing a client: inbound frames must be masked, outbound frames are not.
+        case server
+        /// Facing a server (the bridge's WebSocket upstream): outbound frames are masked with a fresh
+        /// key each, inbound frames must not be masked.
+        case client
+    }
+
     public struct Configuration: Sendable {
+        /// `.server` for clients of the bridge, `.client` towards a broker's WebSocket listener.
+        public var role: Role
         /// Largest payload of a single frame; larger → close 1009. Frames are streamed, so this is a
         /// policy limit, not a memory bound.
         public var maximumFrameSize: Int
@@ -51,6 +62,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         }
 
         public init(
+            role: Role = .server,
             maximumFrameSize: Int = 16 << 20,
             closeTimeout: TimeAmount = .seconds(3),
             coalescingLimit: Int = 16 << 10,
@@ -59,6 +71,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             pingTimeout: TimeAmount = .seconds(10),
             compression: Compression? = nil
         ) {
+            self.role = role
             self.maximumFrameSize = maximumFrameSize
             self.closeTimeout = closeTimeout
             self.coalescingLimit = coalescingLimit
@@ -311,8 +324,17 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         guard header.reservedBits == 0 || (header.reservedBits == compressedBit && mayCompress) else {
             throw WebSocketProtocolError(.protocolError, "reserved bits set without a negotiated extension")
         }
-        guard let key = header.maskingKey else {
+        let key: WebSocketMaskingKey
+        switch (self.configuration.role, header.maskingKey) {
+        case (.server, let masked?):
+            key = masked
+        case (.server, nil):
             throw WebSocketProtocolError(.protocolError, "client frames must be masked")
+        case (.client, nil):
+            // Unmasking with an all-zero key is a plain copy: one code path for both roles.
+            key = WebSocketMaskingKey(networkOrder: 0)
+        case (.client, .some):
+            throw WebSocketProtocolError(.protocolError, "server frames must not be masked")
         }
 
         if header.opcode.isControl {
@@ -500,9 +522,18 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         } else {
             self.writePendingOutbound(context: context)
             var header = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
-            WebSocketFrameHeader(reservedBits: reservedBits, opcode: .binary, payloadLength: message.readableBytes).write(to: &header)
+            let key = self.configuration.role == .client ? WebSocketMaskingKey.random() : nil
+            WebSocketFrameHeader(reservedBits: reservedBits, opcode: .binary, maskingKey: key, payloadLength: message.readableBytes)
+                .write(to: &header)
             context.write(self.wrapOutboundOut(header), promise: nil)
-            context.write(self.wrapOutboundOut(message), promise: promise)
+            if let key {
+                // The caller's buffer may be shared: mask a copy.
+                var masked = context.channel.allocator.buffer(capacity: message.readableBytes)
+                masked.writeMaskedBytes(of: message, key: key, keyOffset: 0)
+                context.write(self.wrapOutboundOut(masked), promise: promise)
+            } else {
+                context.write(self.wrapOutboundOut(message), promise: promise)
+            }
         }
     }
 
@@ -531,13 +562,18 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     private func appendFrame(opcode: WebSocketOpcode, payload: ByteBuffer, reservedBits: UInt8 = 0, context: ChannelHandlerContext) {
-        let header = WebSocketFrameHeader(reservedBits: reservedBits, opcode: opcode, payloadLength: payload.readableBytes)
+        let key = self.configuration.role == .client ? WebSocketMaskingKey.random() : nil
+        let header = WebSocketFrameHeader(reservedBits: reservedBits, opcode: opcode, maskingKey: key, payloadLength: payload.readableBytes)
         let needed = header.encodedLength + payload.readableBytes
         if self.pendingOutbound == nil {
             self.pendingOutbound = context.channel.allocator.buffer(capacity: max(needed, 256))
         }
         header.write(to: &self.pendingOutbound!)
-        self.pendingOutbound!.writeImmutableBuffer(payload)
+        if let key {
+            self.pendingOutbound!.writeMaskedBytes(of: payload, key: key, keyOffset: 0)
+        } else {
+            self.pendingOutbound!.writeImmutableBuffer(payload)
+        }
     }
 
     private func appendCloseFrame(code: WebSocketCloseCode?, reason: String, context: ChannelHandlerContext) {

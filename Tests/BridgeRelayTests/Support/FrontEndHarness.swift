@@ -37,7 +37,7 @@ final class FrontEndHarness {
         self.connector = FakeUpstreamConnector(connector)
         let frontEnd = WebSocketFrontEnd(
             configuration: configuration,
-            connector: self.connector,
+            upstream: .tcp(self.connector),
             metrics: BridgeMetrics(routeNames: routes.map(\.name), factory: self.metrics),
             logger: self.logs.logger(label: "bridge"),
             accessLogger: self.logs.logger(label: "access")
