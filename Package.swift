@@ -132,20 +132,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
-        .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire"]),
+        .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire", "BridgeTestSupport"]),
         .testTarget(
             name: "WebSocketTransportTests",
-            dependencies: ["WebSocketTransport", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
         .testTarget(
             name: "ClientAddressTests",
-            dependencies: ["ClientAddress", .product(name: "NIOEmbedded", package: "swift-nio")]
+            dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(
             name: "BridgeRelayTests",
             dependencies: [
-                "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport",
+                "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

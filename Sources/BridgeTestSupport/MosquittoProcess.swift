@@ -71,12 +71,7 @@ public final class MosquittoProcess: Sendable {
 
     /// The path of the `mosquitto` binary (Debian installs it in /usr/sbin, often not on a user's PATH).
     public static func executablePath() throws -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let candidates = path.split(separator: ":").map { "\($0)/mosquitto" } + ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"]
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw TestSupportError("mosquitto not found: run Scripts/install-deps (apt-get install mosquitto)")
-        }
-        return found
+        try CommandLineTool.path("mosquitto")
     }
 
     private func launch() async throws {

@@ -1,3 +1,4 @@
+import BridgeTestSupport
 import ClientAddress
 import NIOCore
 import Testing

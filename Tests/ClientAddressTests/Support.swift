@@ -1,21 +1,11 @@
+import BridgeTestSupport
 import ClientAddress
 import NIOCore
 import Testing
 
 /// Bytes from a hex string; spaces and newlines are ignored ("0d 0a 0d 0a").
 func hexBytes(_ string: String) -> [UInt8] {
-    let digits = string.filter { !$0.isWhitespace }
-    precondition(digits.count % 2 == 0, "odd number of hex digits")
-    var bytes: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        guard let byte = UInt8(digits[index..<next], radix: 16) else {
-            preconditionFailure("not hex: \(digits[index..<next])")
-        }
-        bytes.append(byte)
-        index = next
-    }
+    guard let bytes = ByteFormatting.bytes(fromHex: string) else { preconditionFailure("not hex: \(string)") }
     return bytes
 }
 
@@ -95,23 +85,3 @@ func ip(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> IP
     return address
 }
 
-/// A small deterministic generator (SplitMix64): a failing fuzz case names its seed and can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &self) }
-    }
-}

@@ -137,23 +137,7 @@ extension BridgeHarness {
 
 /// Runs a command line tool found on PATH (or in the usual Debian places); throws with its output if it fails.
 func runTool(_ name: String, _ arguments: [String]) throws {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin"]
-    guard let executable = directories.map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw TestSupportError("\(name) not found (Debian: apt-get install mosquitto)")
-    }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw TestSupportError("\(name) \(arguments.joined(separator: " ")) failed: \(String(decoding: data, as: UTF8.self))")
-    }
+    try CommandLineTool.runChecked(name, arguments)
 }
 
 /// A Mosquitto password file with one user (`mosquitto_passwd`), readable by the broker. The tool runs on a thread of

@@ -77,7 +77,7 @@ struct CompressionTests {
 
             try await ws.sendBinary(MQTTTestPackets.subscribe("z/#", packetID: 1))
             _ = try await ws.receiveBinaryMessage()
-            var generator = SplitMix64(seed: 77)
+            var generator = SeededRandom(seed: 77)
             let payloads: [[UInt8]] = [
                 Array(String(repeating: "{\"temperature\": 21.5, \"unit\": \"C\"} ", count: 200).utf8),
                 (0..<5000).map { _ in UInt8.random(in: 0...255, using: &generator) },

@@ -69,7 +69,7 @@ struct MQTTFlowTests {
     @Test("A 1 MiB payload is relayed byte-exact in both directions")
     func oneMebibyte() async throws {
         try await BridgeHarness.with { bridge in
-            var generator = SplitMix64(seed: 0x1234)
+            var generator = SeededRandom(seed: 0x1234)
             let payload = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             let subscriber = try await bridge.connectMQTT(path: "/wss", clientID: "big-sub")
             try await subscriber.sendBinary(MQTTTestPackets.subscribe("big/#", qos: 1, packetID: 1))
@@ -141,15 +141,3 @@ extension BridgeHarness {
     }
 }
 
-/// A small seeded generator so large test payloads are reproducible.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,3 +1,4 @@
+import BridgeTestSupport
 import MQTTWire
 import NIOCore
 import Testing

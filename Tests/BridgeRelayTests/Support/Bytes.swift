@@ -1,15 +1,10 @@
+import BridgeTestSupport
 import NIOCore
 
 /// Bytes from a hex string; whitespace is ignored ("20 02 00 03").
 func hexBytes(_ string: String) -> [UInt8] {
-    let digits = Array(string.filter { !$0.isWhitespace })
-    precondition(digits.count % 2 == 0, "odd number of hex digits in \(string)")
-    return stride(from: 0, to: digits.count, by: 2).map { index in
-        guard let byte = UInt8(String(digits[index...index + 1]), radix: 16) else {
-            preconditionFailure("not hex: \(digits[index...index + 1])")
-        }
-        return byte
-    }
+    guard let bytes = ByteFormatting.bytes(fromHex: string) else { preconditionFailure("not hex: \(string)") }
+    return bytes
 }
 
 /// The readable bytes of a buffer.

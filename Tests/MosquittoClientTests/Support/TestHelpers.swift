@@ -74,35 +74,12 @@ func options(for broker: MosquittoProcess, _ version: MosquittoConnectionOptions
         connectTimeout: .seconds(5), ackTimeout: .seconds(5))
 }
 
-/// The path of a command line tool: on PATH, or where Debian and Homebrew put it.
-func tool(_ name: String) throws -> String {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/opt/homebrew/bin", "/usr/local/bin"]
-    guard let found = directories.map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-        throw TestSupportError("\(name) not found (Debian: apt-get install mosquitto openssl)")
-    }
-    return found
-}
+/// The path of a command line tool.
+func tool(_ name: String) throws -> String { try CommandLineTool.path(name) }
 
 /// Runs a command line tool; throws with its output if it fails.
 @discardableResult
-func run(_ name: String, _ arguments: [String]) throws -> String {
-    let executable = try tool(name)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let text = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        throw TestSupportError("\(executable) \(arguments.joined(separator: " ")) failed: \(text)")
-    }
-    return text
-}
+func run(_ name: String, _ arguments: [String]) throws -> String { try CommandLineTool.runChecked(name, arguments) }
 
 /// A scratch directory that the broker can read even after dropping root privileges to the `mosquitto` user.
 func makeReadableTemporaryDirectory() throws -> URL {

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Short-lived command line tools for tests (openssl, mosquitto_passwd): found on PATH or where Debian puts
+/// them, run to completion, output captured. Not for servers: those are `ChildProcess`.
+public enum CommandLineTool {
+    public struct Result: Sendable {
+        public var status: Int32
+        /// Standard output and standard error together.
+        public var output: String
+    }
+
+    /// The path of `name`: on PATH, or in the sbin directories a non-root PATH often lacks.
+    public static func path(_ name: String) throws -> String {
+        if name.hasPrefix("/") { return name }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/homebrew/bin"]
+        guard let found = directories.map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw TestSupportError("\(name) not found: run Scripts/install-deps (Debian: apt-get install mosquitto openssl)")
+        }
+        return found
+    }
+
+    /// Runs `name` (a tool name or a path) with `arguments` and returns its status and output.
+    @discardableResult
+    public static func run(_ name: String, _ arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try self.path(name))
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Like `run`, but a non-zero exit status throws with the tool's output.
+    @discardableResult
+    public static func runChecked(_ name: String, _ arguments: [String]) throws -> String {
+        let result = try self.run(name, arguments)
+        guard result.status == 0 else {
+            throw TestSupportError("\(name) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.output)")
+        }
+        return result.output
+    }
+}
