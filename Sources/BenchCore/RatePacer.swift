@@ -27,8 +27,9 @@ public struct RatePacer: Sendable, Hashable {
     /// How many messages the schedule holds up to `now` in total (0 before the start).
     public func scheduledTotal(at nowNanoseconds: UInt64) -> UInt64 {
         guard nowNanoseconds >= self.startNanoseconds else { return 0 }
-        let elapsed = Double(nowNanoseconds - self.startNanoseconds) / 1e9
-        return UInt64((elapsed * self.rate).rounded(.down)) + 1  // message 0 is due at the start
+        // Multiply before dividing: whole-millisecond times at whole rates then stay exact in floating point.
+        let elapsedMessages = Double(nowNanoseconds - self.startNanoseconds) * self.rate / 1e9
+        return UInt64(elapsedMessages.rounded(.down)) + 1  // message 0 is due at the start
     }
 
     /// Takes the messages due at `now` (at most `maximumBurst`) from the schedule and returns their number.
@@ -53,7 +54,7 @@ public struct RatePacer: Sendable, Hashable {
 
     /// Nanoseconds from `now` until the next message is due (0 when one is due already).
     public func nanosecondsUntilNext(at nowNanoseconds: UInt64) -> UInt64 {
-        let nextOffset = Double(self.scheduled) / self.rate * 1e9
+        let nextOffset = Double(self.scheduled) * 1e9 / self.rate
         let dueAt = self.startNanoseconds + UInt64(nextOffset.rounded(.up))
         return dueAt > nowNanoseconds ? dueAt - nowNanoseconds : 0
     }
