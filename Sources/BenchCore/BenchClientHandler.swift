@@ -28,6 +28,12 @@ final class BenchClientHandler: ChannelDuplexHandler {
         /// Messages per second for one publisher; nil = as fast as possible.
         var ratePerPublisher: Double?
         var inflight: Int
+        /// See `BenchConfiguration.closedLoop`.
+        var closedLoop: Bool = false
+        /// See `BenchConfiguration.maxOutstanding`; shared by every connection of the run.
+        var outstanding: OutstandingWindow? = nil
+        /// Subscribers per topic, from the configuration (for the outstanding window).
+        var fanOut: [Int] = []
         var connectTimeout: TimeAmount
         /// True when a transport handler (WebSocket) signals `BenchTransportEvent.ready`; false starts at
         /// `channelActive` (plain TCP).
@@ -79,6 +85,8 @@ final class BenchClientHandler: ChannelDuplexHandler {
 
     // Subscriber.
     private var tracker = SequenceTracker()
+    /// PUBLISHes received during this read burst (closed loop and outstanding window: publishers may go on).
+    private var receivedInBurst = 0
     private var pendingAcknowledgements: ByteBuffer?
 
     init(settings: Settings, role: BenchClientRole, worker: LoopWorker, readyPromise: EventLoopPromise<UInt64>) {
@@ -298,6 +306,13 @@ final class BenchClientHandler: ChannelDuplexHandler {
             self.windowFreed = false
             self.publishTick()
         }
+        if self.receivedInBurst > 0 {
+            self.settings.outstanding?.delivered(self.receivedInBurst)
+            if self.settings.closedLoop || self.settings.outstanding != nil {
+                self.worker.publishTick()
+            }
+        }
+        self.receivedInBurst = 0
         context.fireChannelReadComplete()
     }
 
@@ -347,6 +362,7 @@ final class BenchClientHandler: ChannelDuplexHandler {
         }
         let publish = try MQTTPacket.Publish(parsing: packet, version: self.settings.version)
         self.worker.counters.delivered += 1
+        self.receivedInBurst += 1
         self.worker.counters.deliveredBytes += UInt64(publish.payload.readableBytes)
         if let stamp = LatencyStamp(readingFrom: publish.payload) {
             switch self.tracker.record(publisher: stamp.publisher, sequence: stamp.sequence) {
@@ -473,6 +489,16 @@ final class BenchClientHandler: ChannelDuplexHandler {
         var batch = context.channel.allocator.buffer(capacity: capacity)
         let now = NIODeadline.now().uptimeNanoseconds
         var count = 0
+        var maximumCount = maximumCount
+        if self.settings.closedLoop {
+            guard self.worker.allDelivered else { return 0 }
+            maximumCount = 1
+        }
+        let fanOut = self.settings.fanOut.isEmpty ? 1 : max(1, self.settings.fanOut[self.topicIndex])
+        if let window = self.settings.outstanding {
+            maximumCount = min(maximumCount, window.room / fanOut)
+            guard maximumCount > 0 else { return 0 }
+        }
         let publisherIndex: UInt32
         if case .publisher(let index, _) = self.role {
             publisherIndex = UInt32(truncatingIfNeeded: index)
@@ -497,6 +523,8 @@ final class BenchClientHandler: ChannelDuplexHandler {
         self.worker.counters.published += UInt64(count)
         self.worker.counters.publishedBytes += UInt64(count * self.settings.payloadSize)
         self.worker.publishedPerTopic[self.topicIndex] += UInt64(count)
+        self.worker.expectedDeliveries += UInt64(count) * UInt64(self.worker.subscribersPerTopic[self.topicIndex])
+        self.settings.outstanding?.published(deliveries: count * fanOut)
         context.writeAndFlush(self.wrapOutboundOut(batch), promise: nil)
         return count
     }

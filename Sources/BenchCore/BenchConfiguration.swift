@@ -63,6 +63,13 @@ public struct BenchConfiguration: Sendable {
     public var rate: Double?
     /// Unacknowledged QoS 1 PUBLISHes allowed per publisher.
     public var inflight: Int
+    /// Publishers pause while more than this many deliveries are outstanding (published × subscribers of the
+    /// topic, minus delivered), over all connections; nil: no limit. See `OutstandingWindow`.
+    public var maxOutstanding: Int?
+    /// Each publisher sends its next message only once every subscriber got the previous ones: the latency is
+    /// then the time one message takes end to end, unloaded (e.g. 1 MiB messages). Needs `threads == 1`, so that
+    /// publishers and subscribers share one event loop and its counters.
+    public var closedLoop: Bool
 
     /// connect: connections to make; hold: connections to hold.
     public var connections: Int
@@ -111,6 +118,8 @@ public struct BenchConfiguration: Sendable {
         self.duration = .seconds(10)
         self.rate = scenario == .latency ? 5000 : nil
         self.inflight = 64
+        self.closedLoop = false
+        self.maxOutstanding = nil
         self.connections = 1000
         self.concurrency = scenario == .hold ? 100 : 20
         self.holdDuration = .seconds(10)
@@ -164,6 +173,14 @@ public struct BenchConfiguration: Sendable {
             if let rate = self.rate {
                 try require(rate > 0 && rate <= 1e9, "--rate must be positive (or 0/unlimited)")
             }
+            if let maxOutstanding = self.maxOutstanding {
+                try require(maxOutstanding >= 1, "--max-outstanding must be at least 1")
+                try require(self.subscribers >= 1, "--max-outstanding needs at least one subscriber")
+            }
+            if self.closedLoop {
+                try require(self.threads == 1, "--closed-loop needs --threads 1 (publishers and subscribers on one event loop)")
+                try require(self.subscribers >= 1, "--closed-loop needs at least one subscriber")
+            }
             if self.scenario == .latency {
                 try require(self.subscribers >= 1, "latency needs at least one subscriber")
                 try require(
@@ -183,6 +200,11 @@ public struct BenchConfiguration: Sendable {
     /// The per-publisher rate, or nil when unlimited.
     public var ratePerPublisher: Double? {
         self.rate.map { $0 / Double(self.publishers) }
+    }
+
+    /// How many subscribers subscribe to topic `index` (subscriber s uses topic s % topics).
+    public func subscribers(ofTopic index: Int) -> Int {
+        self.subscribers / self.topics + (index < self.subscribers % self.topics ? 1 : 0)
     }
 
     /// Whether payloads carry a `LatencyStamp` (timestamp, publisher, sequence).

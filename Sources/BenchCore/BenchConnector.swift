@@ -77,7 +77,9 @@ struct BenchConnector: Sendable {
             clientIDPrefix: configuration.clientIDPrefix, topicPrefix: configuration.topicPrefix,
             payloadSize: configuration.payloadSize, stampsPayloads: configuration.stampsPayloads,
             batchBytes: configuration.batchBytes, ratePerPublisher: configuration.ratePerPublisher,
-            inflight: configuration.inflight,
+            inflight: configuration.inflight, closedLoop: configuration.closedLoop,
+            outstanding: configuration.maxOutstanding.map { OutstandingWindow(limit: $0) },
+            fanOut: (0..<configuration.topics).map { configuration.subscribers(ofTopic: $0) },
             connectTimeout: .nanoseconds(Int64(configuration.connectTimeout.nanosecondsClamped)),
             waitsForTransport: target.transport.isWebSocket)
     }

@@ -68,6 +68,12 @@ public struct BenchOptions: ParsableArguments {
     @Option(help: ArgumentHelp("QoS 1: unacknowledged PUBLISHes per publisher.", valueName: "n"))
     public var inflight: Int = 64
 
+    @Option(name: .customLong("max-outstanding"), help: ArgumentHelp("throughput/latency: publishers pause while more than n deliveries are outstanding (default: no limit).", valueName: "n"))
+    public var maxOutstanding: Int?
+
+    @Flag(name: .customLong("closed-loop"), help: "throughput/latency: send the next message only after every subscriber got the previous one (implies --threads 1).")
+    public var closedLoop = false
+
     @Option(name: [.customShort("C"), .long], help: ArgumentHelp("connect: connections to make; hold: connections to hold.", valueName: "n"))
     public var connections: Int = 1000
 
@@ -133,8 +139,12 @@ public struct BenchOptions: ParsableArguments {
         }
         configuration.username = self.username
         configuration.password = self.password
+        configuration.closedLoop = self.closedLoop
+        configuration.maxOutstanding = self.maxOutstanding
         if let threads = self.threads {
             configuration.threads = threads
+        } else if self.closedLoop {
+            configuration.threads = 1
         }
         configuration.publishers = self.publishers
         configuration.subscribers = self.subscribers

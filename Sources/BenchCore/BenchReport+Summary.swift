@@ -38,6 +38,9 @@ extension BenchReport {
         if let busy = generator.threadBusy, let busiest = busy.max() {
             load += ", busiest loop \(Int((busiest * 100).rounded()))%"
         }
+        if let start = generator.loadAverageStart, let end = generator.loadAverageEnd {
+            load += ", machine load \(start) → \(end)"
+        }
         if generator.saturated {
             load += " — SATURATED: the generator may be the bottleneck; add --threads or a second machine"
         }

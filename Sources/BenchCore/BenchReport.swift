@@ -18,6 +18,8 @@ public struct BenchReport: Sendable, Codable {
         /// Total messages per second over all publishers; null = unlimited.
         public var rateTotal: Double?
         public var inflight: Int?
+        public var closedLoop: Bool?
+        public var maxOutstanding: Int?
         public var connections: Int?
         public var concurrency: Int?
         public var holdSeconds: Double?
@@ -96,6 +98,9 @@ public struct BenchReport: Sendable, Codable {
         /// True when an event loop was busy more than 90% of the time (or, without per-thread figures, the
         /// process used more than 90% of all its threads).
         public var saturated: Bool
+        /// The machine's 1-minute load average when the run started and ended (Linux), for judging noise.
+        public var loadAverageStart: Double?
+        public var loadAverageEnd: Double?
     }
 
     /// A watched process (the proxy, the broker) over the measurement window.

@@ -56,6 +56,7 @@ struct BenchSession: Sendable {
     let watcher: ProcessWatcher
     let progress: @Sendable (String) -> Void
     let startedAt = Date()
+    let loadAverageAtStart = ProcessWatcher.loadAverage()
 
     /// What `openConnections` returns.
     struct Opened: Sendable {
@@ -164,7 +165,8 @@ struct BenchSession: Sendable {
         let saturated = busy.map { $0.contains { $0 > 0.9 } } ?? (cores > 0.9 * Double(threads))
         return BenchReport.Generator(
             threads: threads, wallSeconds: Self.round(wallSeconds), cpuSeconds: Self.round(cpuSeconds),
-            cores: Self.round(cores), threadBusy: busy, saturated: saturated)
+            cores: Self.round(cores), threadBusy: busy, saturated: saturated,
+            loadAverageStart: self.loadAverageAtStart, loadAverageEnd: ProcessWatcher.loadAverage())
     }
 
     /// Watched-process figures between two samples.
@@ -211,6 +213,8 @@ struct BenchSession: Sendable {
             settings.durationSeconds = configuration.duration.seconds
             settings.rateTotal = configuration.rate
             settings.inflight = configuration.qos > 0 ? configuration.inflight : nil
+            settings.closedLoop = configuration.closedLoop ? true : nil
+            settings.maxOutstanding = configuration.maxOutstanding
         case .connect, .hold:
             settings.connections = configuration.connections
             settings.concurrency = configuration.concurrency

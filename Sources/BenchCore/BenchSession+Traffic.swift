@@ -69,6 +69,12 @@ extension BenchSession {
             for snapshot in endSnapshots {
                 if let loopLatency = snapshot.latency { histogram.add(loopLatency) }
             }
+            if configuration.closedLoop {
+                // A slow path may deliver the window's last message only during the drain: it counts too.
+                for snapshot in try await self.workers.snapshots(takingLatency: true) {
+                    if let loopLatency = snapshot.latency { histogram.add(loopLatency) }
+                }
+            }
             latency = LatencySummary(nanoseconds: histogram)
 
             generator = self.generatorUsage(

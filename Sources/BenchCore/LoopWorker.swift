@@ -12,6 +12,8 @@ final class LoopWorker {
     var publishedPerTopic: [UInt64]
     /// Subscribers that got their SUBACK, per topic.
     var subscribersPerTopic: [Int]
+    /// Σ messages published × subscribers of their topic on this loop (closed loop: what must arrive first).
+    var expectedDeliveries: UInt64 = 0
     private(set) var latency: Histogram<UInt64>
     /// Set when the run closes every connection: closes after this are expected.
     private(set) var isClosingAll = false
@@ -61,6 +63,16 @@ final class LoopWorker {
             for client in loopBound.value.publishers {
                 client.publishTick()
             }
+        }
+    }
+
+    /// Closed loop: every message published so far reached every subscriber (of this loop).
+    var allDelivered: Bool { self.counters.delivered >= self.expectedDeliveries }
+
+    /// Lets every publisher of this loop send what it may now (closed loop: right after a delivery).
+    func publishTick() {
+        for client in self.publishers {
+            client.publishTick()
         }
     }
 

@@ -62,6 +62,13 @@ public struct ProcessWatcher: Sendable {
         return nil
     }
 
+    /// The 1-minute load average (`/proc/loadavg`), or nil: a load above the core count while measuring means
+    /// other programs competed for the CPU and the figures are not comparable.
+    public static func loadAverage() -> Double? {
+        guard let text = Self.readSmallFile("/proc/loadavg"), let first = text.split(separator: " ").first else { return nil }
+        return Double(first)
+    }
+
     /// Reads a file to its end with plain read(2): `/proc` files report a size of 0, which Foundation's
     /// whole-file readers trust.
     static func readSmallFile(_ path: String) -> String? {

@@ -163,7 +163,31 @@ import Testing
         #expect(configuration.readyFile == "/tmp/ready")
     }
 
+    @Test func closedLoopAndOutstandingWindow() throws {
+        let closed = try Self.configuration(["throughput", "mqtt://h", "--closed-loop", "-P", "1", "-S", "1", "--qos", "1", "--payload", "1MiB"])
+        #expect(closed.closedLoop)
+        #expect(closed.threads == 1, "closed loop implies one event loop")
+        #expect(closed.payloadSize == 1 << 20)
+        let window = try Self.configuration(["throughput", "mqtt://h", "--max-outstanding", "5000", "-S", "7", "-T", "3"])
+        #expect(window.maxOutstanding == 5000)
+        #expect((0..<3).map { window.subscribers(ofTopic: $0) } == [3, 2, 2], "subscriber s uses topic s % T")
+    }
+
+    @Test func outstandingWindowCountsDeliveries() {
+        let window = OutstandingWindow(limit: 100)
+        #expect(window.room == 100)
+        window.published(deliveries: 70)
+        #expect(window.room == 30)
+        window.published(deliveries: 50)
+        #expect(window.room == 0, "never negative")
+        window.delivered(40)
+        #expect(window.room == 20)
+    }
+
     @Test(arguments: [
+        (["throughput", "mqtt://h", "--closed-loop", "--threads", "2"], "--threads 1"),
+        (["throughput", "mqtt://h", "--max-outstanding", "0"], "--max-outstanding"),
+        (["throughput", "mqtt://h", "--max-outstanding", "10", "-S", "0"], "at least one subscriber"),
         (["soak", "ws://h/"], "unknown scenario"),
         (["throughput", "ws://h/", "--qos", "2"], "--qos"),
         (["latency", "ws://h/", "--payload", "16"], "at least 24 bytes"),
