@@ -57,6 +57,13 @@ def cpu_per_million(label):
     return metric
 
 
+def per_message(label, field):
+    def metric(report):
+        entry = watched(report, label)
+        return entry.get(field) if entry else None
+    return metric
+
+
 def latency(field):
     def metric(report):
         return (report.get("latency") or {}).get(field)
@@ -161,7 +168,11 @@ def ratio(numerator, denominator):
 
 
 def ratio_text(value):
-    return "—" if value is None else f"{value:.2f}×"
+    if value is None:
+        return "—"
+    if 0 < value < 0.01:
+        return f"1/{1 / value:,.0f}×"
+    return f"{value:.2f}×"
 
 
 def verdict(value, passes):
@@ -361,8 +372,8 @@ def markdown(results, machine, chart_name, notes):
     w("")
     w(f"### Throughput ({window_text(machine)})")
     w("")
-    w("| system | delivered msg/s | published msg/s | lost (of expected) | proxy CPU-s/M | broker CPU-s/M | p50 / p99 latency under load | generator busiest loop |")
-    w("|---|---|---|---|---|---|---|---|")
+    w("| system | delivered msg/s | published msg/s | lost (of expected) | proxy CPU-s/M | broker CPU-s/M | proxy context switches per msg | proxy read/write syscalls per msg | p50 / p99 latency under load | generator busiest loop |")
+    w("|---|---|---|---|---|---|---|---|---|---|")
     for system in systems:
         reports = results.reports("throughput", system)
         busiest = [max(r["generator"].get("thread_busy") or [0]) for r in reports]
@@ -373,9 +384,14 @@ def markdown(results, machine, chart_name, notes):
             cell(results, "throughput", system, lost_fraction, 3),
             cell(results, "throughput", system, cpu_per_million("proxy"), 2) if system in proxy_systems else "—",
             cell(results, "throughput", system, cpu_per_million("broker"), 2),
+            cell(results, "throughput", system, per_message("proxy", "context_switches_per_message"), 3) if system in proxy_systems else "—",
+            cell(results, "throughput", system, per_message("proxy", "read_write_syscalls_per_message"), 3) if system.startswith("bridge") else "—",
             f"{cell(results, 'throughput', system, latency('p50_ms'), 1)} / {cell(results, 'throughput', system, latency('p99_ms'), 1)} ms",
             f"{max(busiest) * 100:.0f}%" if busiest else "—",
         ]) + " |")
+    w("")
+    w("Read/write system calls are counted from `/proc/PID/io` (read, write, readv, writev…), which misses the send/recv")
+    w("family nginx uses towards its upstream; they are shown for the bridge only (SwiftNIO uses the read/write family).")
     w("")
     if machine.get("throughput_window"):
         w(f"Publishers keep at most {number(machine.get('throughput_window'))} messages in flight end to end (`--max-outstanding`): the")

@@ -50,6 +50,9 @@ extension BenchReport {
             if let perMillion = process.cpuSecondsPerMillionMessages {
                 line += " (\(perMillion) CPU-s per million messages)"
             }
+            if let syscalls = process.readWriteSyscallsPerMessage, let switches = process.contextSwitchesPerMessage {
+                line += ", \(syscalls) read/write syscalls and \(switches) context switches per \(self.connect != nil ? "connection" : "message")"
+            }
             if let perThousand = process.cpuSecondsPerThousandConnections {
                 line += " (\(perThousand) CPU-s per 1000 connections)"
             }

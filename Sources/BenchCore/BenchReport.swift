@@ -117,6 +117,14 @@ public struct BenchReport: Sendable, Codable {
         public var rssKibPerConnection: Double?
         /// connect: CPU seconds per thousand connections.
         public var cpuSecondsPerThousandConnections: Double?
+        /// read/write-family system calls during the window (all threads; see `ProcessWatcher.Sample`), and per
+        /// delivered message (throughput/latency) or per connection (connect). send/recv-family calls (nginx's
+        /// upstream side, libwebsockets) are not counted, so compare only programs that use read/write.
+        public var readWriteSyscalls: UInt64?
+        public var readWriteSyscallsPerMessage: Double?
+        /// Context switches during the window (all threads), and per delivered message or per connection.
+        public var contextSwitches: UInt64?
+        public var contextSwitchesPerMessage: Double?
         public var missingPids: [Int32]
     }
 

@@ -185,6 +185,15 @@ struct BenchSession: Sendable {
                 rssKibStart: rssStart, rssKibEnd: rssEnd, rssKibPeak: max(peaks[process.label] ?? 0, rssStart, rssEnd),
                 rssKibPerConnection: nil, cpuSecondsPerThousandConnections: nil,
                 missingPids: Array(Set((first?.missing ?? []) + (last?.missing ?? []))).sorted())
+            if let first, let last {
+                entry.readWriteSyscalls = last.readWriteSyscalls &- first.readWriteSyscalls
+                entry.contextSwitches = last.contextSwitches &- first.contextSwitches
+            }
+            let units = messages ?? connectionsMade.map(UInt64.init)
+            if let units, units > 0 {
+                entry.readWriteSyscallsPerMessage = entry.readWriteSyscalls.map { Self.round(Double($0) / Double(units)) }
+                entry.contextSwitchesPerMessage = entry.contextSwitches.map { Self.round(Double($0) / Double(units)) }
+            }
             if let messages, messages > 0 {
                 entry.cpuSecondsPerMillionMessages = Self.round(cpu / Double(messages) * 1e6)
             }

@@ -10,6 +10,12 @@ public struct ProcessWatcher: Sendable {
     public struct Sample: Sendable, Hashable, Codable {
         public var cpuSeconds: Double
         public var rssKiB: UInt64
+        /// read(2)/write(2)-family system calls so far (`syscr` + `syscw` of `/proc/PID/io`, all threads: read,
+        /// readv, write, writev…; the send/recv family is not counted). Per message they show how well a relay
+        /// batches — exact for SwiftNIO programs, which use only the read/write family on TCP sockets.
+        public var readWriteSyscalls: UInt64 = 0
+        /// Voluntary + involuntary context switches of all threads (`/proc/PID/task/*/status`).
+        public var contextSwitches: UInt64 = 0
         /// PIDs that could not be read (exited, or not Linux).
         public var missing: [Int32]
     }
@@ -35,6 +41,8 @@ public struct ProcessWatcher: Sendable {
                 }
                 sample.cpuSeconds += Double(ticks) / self.ticksPerSecond
                 sample.rssKiB += rss
+                sample.readWriteSyscalls += Self.readWriteSyscalls(pid: pid) ?? 0
+                sample.contextSwitches += Self.contextSwitches(pid: pid)
             }
             samples[process.label] = sample
         }
@@ -51,6 +59,29 @@ public struct ProcessWatcher: Sendable {
         // fields[0] is field 3 (state); utime is field 14, stime field 15.
         guard fields.count > 12, let user = UInt64(fields[11]), let system = UInt64(fields[12]) else { return nil }
         return user + system
+    }
+
+    /// `syscr + syscw` from `/proc/PID/io` (needs the same user or root).
+    static func readWriteSyscalls(pid: Int32) -> UInt64? {
+        guard let text = Self.readSmallFile("/proc/\(pid)/io") else { return nil }
+        var total: UInt64 = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("syscr:") || line.hasPrefix("syscw:") {
+            total += line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last.flatMap { UInt64($0) } ?? 0
+        }
+        return total
+    }
+
+    /// Context switches summed over the process's threads.
+    static func contextSwitches(pid: Int32) -> UInt64 {
+        guard let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { return 0 }
+        var total: UInt64 = 0
+        for task in tasks {
+            guard let text = Self.readSmallFile("/proc/\(pid)/task/\(task)/status") else { continue }
+            for line in text.split(separator: "\n") where line.contains("ctxt_switches:") {
+                total += line.split(whereSeparator: { $0 == " " || $0 == "\t" }).last.flatMap { UInt64($0) } ?? 0
+            }
+        }
+        return total
     }
 
     static func residentKiB(pid: Int32) -> UInt64? {
