@@ -44,7 +44,7 @@ final class BenchClientHandler: ChannelDuplexHandler {
         func topic(_ index: Int) -> String { "\(self.topicPrefix)/\(index)" }
     }
 
-    private enum State {
+    enum State {
         case idle
         case awaitingConnack
         case awaitingSuback(packetID: UInt16)
@@ -54,14 +54,14 @@ final class BenchClientHandler: ChannelDuplexHandler {
         case closed
     }
 
-    private let settings: Settings
-    private let role: BenchClientRole
-    private let worker: LoopWorker
+    let settings: Settings
+    let role: BenchClientRole
+    let worker: LoopWorker
     /// Completed with the monotonic time (ns) at which the connection became ready (CONNACK, and SUBACK for a
     /// subscriber), or failed with the connection's first error.
     private var readyPromise: EventLoopPromise<UInt64>?
-    private var state: State = .idle
-    private var context: ChannelHandlerContext?
+    var state: State = .idle
+    var context: ChannelHandlerContext?
     private var accumulator: MQTTPacketAccumulator
     private var timeout: Scheduled<Void>?
     private var pingTask: RepeatedTask?
@@ -69,19 +69,18 @@ final class BenchClientHandler: ChannelDuplexHandler {
     private var firstError: BenchClientError?
 
     // Publisher.
-    private var topic: String = ""
-    private var topicIndex = 0
-    private var payload = ByteBuffer()
-    private var sequence: UInt64 = 0
-    private var publishing = false
+    var topic: String = ""
+    var topicIndex = 0
+    var payload = ByteBuffer()
+    var sequence: UInt64 = 0
+    var publishing = false
     /// Set while `pump()` runs: a writability change inside our own flush must not re-enter it.
-    private var pumping = false
+    var pumping = false
     /// A PUBACK freed room in the QoS 1 window during this read burst: pump at the end of the burst.
-    private var windowFreed = false
-    private var pacer: RatePacer?
-    private var inflightCount = 0
-    private var inflightIDs: [UInt64] = []
-    private var nextPacketID: UInt16 = 1
+    var windowFreed = false
+    var pacer: RatePacer?
+    /// QoS 1: the identifiers of unacknowledged PUBLISHes (nil for QoS 0).
+    var packetIDs: PacketIDWindow?
 
     // Subscriber.
     private var tracker = SequenceTracker()
@@ -100,7 +99,7 @@ final class BenchClientHandler: ChannelDuplexHandler {
             self.topic = settings.topic(topicIndex)
             self.payload = LatencyStamp.makePayloadTemplate(size: settings.payloadSize)
             if settings.qos > 0 {
-                self.inflightIDs = Array(repeating: 0, count: 1024)  // one bit per packet identifier
+                self.packetIDs = PacketIDWindow()
             }
         }
     }
@@ -393,170 +392,12 @@ final class BenchClientHandler: ChannelDuplexHandler {
     }
 
     private func handlePuback(packetID: UInt16) {
-        guard self.settings.qos > 0, self.isInflight(packetID) else {
+        guard self.packetIDs?.release(packetID) == true else {
             self.fail(BenchClientError(.protocolViolation, "PUBACK for packet id \(packetID), which is not in flight"))
             return
         }
-        self.setInflight(packetID, false)
-        self.inflightCount -= 1
         self.worker.counters.acknowledged += 1
         self.windowFreed = true
-    }
-
-    // MARK: - Publishing
-
-    /// Starts publishing (publisher role, once ready); `now` is the schedule's start for a paced publisher.
-    /// After this, `LoopWorker` calls `publishTick()` every millisecond.
-    func startPublishing(now: UInt64) {
-        guard case .publisher = self.role, case .ready = self.state, !self.publishing else {
-            return
-        }
-        self.publishing = true
-        if let rate = self.settings.ratePerPublisher {
-            // A burst limit of 100 ms worth of messages (at least 16) bounds the catch-up after a stall.
-            self.pacer = RatePacer(rate: rate, startNanoseconds: now, maximumBurst: max(Int(rate / 10), 16))
-        }
-        self.publishTick()
-    }
-
-    /// Stops publishing; messages in flight still complete.
-    func stopPublishing() {
-        self.publishing = false
-        if let pacer = self.pacer {
-            self.worker.counters.rateSkipped += pacer.skipped
-            self.pacer = nil
-        }
-    }
-
-    var isPublisher: Bool {
-        if case .publisher = self.role { return true }
-        return false
-    }
-
-    /// The loop's publishing timer: a paced publisher sends what is due, an unpaced one tops up its socket.
-    ///
-    /// Why a timer and not `eventLoop.execute` to keep an unpaced publisher going: SwiftNIO runs tasks that were
-    /// enqueued while it runs tasks in the same loop tick, so a publisher that re-enqueues itself keeps the loop
-    /// from ever reading — subscribers on the same loop would starve. An unpaced publisher instead writes until
-    /// its channel stops being writable and resumes on `channelWritabilityChanged` (an I/O event); the timer
-    /// only matters when the server absorbs everything (then the generator is the bottleneck anyway).
-    func publishTick() {
-        if self.pacer != nil {
-            self.publishDue()
-        } else {
-            self.pump()
-        }
-    }
-
-    private var windowIsOpen: Bool {
-        self.settings.qos == 0 || self.inflightCount < self.settings.inflight
-    }
-
-    /// Unlimited rate: batches until the channel is not writable, the QoS 1 window is full, or 16 batches went
-    /// out in this call (then the loop gets to read before the next timer tick).
-    private func pump() {
-        guard self.publishing, self.pacer == nil, !self.pumping, let context = self.context else { return }
-        self.pumping = true
-        defer { self.pumping = false }
-        var batches = 0
-        while batches < 16, self.publishing, context.channel.isWritable, self.windowIsOpen {
-            if self.writeBatch(context: context, maximumCount: Int.max) == 0 { break }
-            batches += 1
-        }
-    }
-
-    /// Paced rate: sends what the schedule says is due, as far as writability allows.
-    private func publishDue() {
-        guard self.publishing, let context = self.context, var pacer = self.pacer else { return }
-        let due = pacer.due(at: NIODeadline.now().uptimeNanoseconds)
-        var sent = 0
-        while sent < due, context.channel.isWritable, self.windowIsOpen {
-            let written = self.writeBatch(context: context, maximumCount: due - sent)
-            if written == 0 { break }
-            sent += written
-        }
-        if sent < due {
-            pacer.giveBack(due - sent)
-        }
-        self.pacer = pacer
-    }
-
-    /// Encodes up to `maximumCount` PUBLISHes (bounded by the batch size and the QoS 1 window) into one buffer and
-    /// writes and flushes it. Returns how many were written.
-    private func writeBatch(context: ChannelHandlerContext, maximumCount: Int) -> Int {
-        let packetEstimate = self.settings.payloadSize + self.topic.utf8.count + 16
-        let capacity = min(max(self.settings.batchBytes, packetEstimate), packetEstimate * min(maximumCount, 1 << 16))
-        var batch = context.channel.allocator.buffer(capacity: capacity)
-        let now = NIODeadline.now().uptimeNanoseconds
-        var count = 0
-        var maximumCount = maximumCount
-        if self.settings.closedLoop {
-            guard self.worker.allDelivered else { return 0 }
-            maximumCount = 1
-        }
-        let fanOut = self.settings.fanOut.isEmpty ? 1 : max(1, self.settings.fanOut[self.topicIndex])
-        if let window = self.settings.outstanding {
-            maximumCount = min(maximumCount, window.room / fanOut)
-            guard maximumCount > 0 else { return 0 }
-        }
-        let publisherIndex: UInt32
-        if case .publisher(let index, _) = self.role {
-            publisherIndex = UInt32(truncatingIfNeeded: index)
-        } else {
-            return 0
-        }
-        while count < maximumCount && self.windowIsOpen && (count == 0 || batch.readableBytes + packetEstimate <= self.settings.batchBytes) {
-            self.sequence += 1
-            if self.settings.stampsPayloads {
-                LatencyStamp(publisher: publisherIndex, sequence: self.sequence, sentAt: now).write(into: &self.payload)
-            }
-            var packetID: UInt16?
-            if self.settings.qos > 0 {
-                packetID = self.takePacketID()
-            }
-            MQTTPacket.writePublish(
-                topic: self.topic, payload: self.payload, qos: self.settings.qos, packetID: packetID,
-                version: self.settings.version, to: &batch)
-            count += 1
-        }
-        guard count > 0 else { return 0 }
-        self.worker.counters.published += UInt64(count)
-        self.worker.counters.publishedBytes += UInt64(count * self.settings.payloadSize)
-        self.worker.publishedPerTopic[self.topicIndex] += UInt64(count)
-        self.worker.expectedDeliveries += UInt64(count) * UInt64(self.worker.subscribersPerTopic[self.topicIndex])
-        self.settings.outstanding?.published(deliveries: count * fanOut)
-        context.writeAndFlush(self.wrapOutboundOut(batch), promise: nil)
-        return count
-    }
-
-    private func takePacketID() -> UInt16 {
-        while self.isInflight(self.nextPacketID) {
-            self.advancePacketID()
-        }
-        let packetID = self.nextPacketID
-        self.advancePacketID()
-        self.setInflight(packetID, true)
-        self.inflightCount += 1
-        return packetID
-    }
-
-    private func advancePacketID() {
-        self.nextPacketID = self.nextPacketID == UInt16.max ? 1 : self.nextPacketID + 1
-    }
-
-    private func isInflight(_ packetID: UInt16) -> Bool {
-        guard !self.inflightIDs.isEmpty else { return false }
-        return self.inflightIDs[Int(packetID) >> 6] & (1 << UInt64(packetID & 63)) != 0
-    }
-
-    private func setInflight(_ packetID: UInt16, _ value: Bool) {
-        let word = Int(packetID) >> 6
-        let bit: UInt64 = 1 << UInt64(packetID & 63)
-        if value {
-            self.inflightIDs[word] |= bit
-        } else {
-            self.inflightIDs[word] &= ~bit
-        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {

@@ -99,3 +99,28 @@ import Testing
         #expect(tracker.foreign == 2)
     }
 }
+
+@Suite struct PacketIDWindowTests {
+    @Test func identifiersAreUniqueWhileInFlightAndWrapAround() {
+        var window = PacketIDWindow()
+        let first = window.take()
+        let second = window.take()
+        #expect(first == 1 && second == 2)
+        #expect(window.count == 2)
+        let released = window.release(first)
+        let releasedAgain = window.release(first)
+        #expect(released)
+        #expect(!releasedAgain, "a second PUBACK for the same identifier is refused")
+        #expect(window.count == 1)
+        // Go round the whole space: identifier 2 is still in flight and must be skipped, 0 never used.
+        var seen: Set<UInt16> = []
+        for _ in 0..<65_534 {
+            let packetID = window.take()
+            #expect(packetID != 0 && packetID != 2)
+            seen.insert(packetID)
+            _ = window.release(packetID)
+        }
+        #expect(seen.count == 65_534)
+        #expect(window.contains(2))
+    }
+}
