@@ -204,7 +204,8 @@ def write_chart(results, path, machine):
 
     systems = results.systems
     panels = [
-        ("throughput", delivered_per_second, "delivered msg/s (QoS 0, 64 B, 10 → 10)", 0),
+        ("throughput", delivered_per_second,
+         f"delivered msg/s (QoS {machine.get('qos', 0)}, {machine.get('payload', 64)} B, {machine.get('publishers', 10)} → {machine.get('subscribers', 10)})", 0),
         ("latency", latency("p99_ms"), f"p99 latency, ms (at {machine.get('latency_rate', 5000)} msg/s)", 2),
         ("connect", connections_per_second, "new connections/s (TLS + upgrade + CONNECT)", 0),
     ]
@@ -223,9 +224,11 @@ def write_chart(results, path, machine):
         axis.set_xticks(range(len(systems)))
         axis.set_xticklabels(systems, rotation=20)
         axis.set_title(title, fontsize=10)
-        for bar, median in zip(bars, medians):
-            axis.annotate(number(median, digits), (bar.get_x() + bar.get_width() / 2, bar.get_height()),
-                          ha="center", va="bottom", fontsize=8)
+        for bar, median, above in zip(bars, medians, upper):
+            # Above the whisker, so that label and error bar do not overlap.
+            axis.annotate(number(median, digits), (bar.get_x() + bar.get_width() / 2, bar.get_height() + above),
+                          xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=8)
+        axis.margins(y=0.12)
     runs = machine.get("repetitions", 1)
     figure.suptitle(f"mqtt-ws-bench on {machine.get('cores')} cores ({machine.get('cpu')}), medians of {runs}, bars = min–max",
                     fontsize=10)
@@ -524,7 +527,7 @@ def markdown(results, machine, chart_name, notes):
     w("## Reproduce")
     w("")
     w("```sh")
-    w("Benchmarks/run            # full: 3 repetitions, 10 s windows (20-40 minutes)")
+    w("Benchmarks/run            # full: 3 repetitions, 10 s windows (about 15 minutes on 2 cores)")
     w("Benchmarks/run --quick    # 1 repetition, short windows, for iterating")
     w("DURATION=30s HOLD_COUNT=50000 Benchmarks/run   # sizes are environment variables (see the script's header)")
     w("```")
