@@ -108,7 +108,6 @@ let package = Package(
             name: "BenchCore",
             dependencies: nio + [
                 "MQTTWire", "WebSocketTransport",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
