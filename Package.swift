@@ -15,7 +15,8 @@ let package = Package(
     name: "mqtt-ws-bridge",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "mqtt-ws-bridge", targets: ["mqtt-ws-bridge"])
+        .executable(name: "mqtt-ws-bridge", targets: ["mqtt-ws-bridge"]),
+        .executable(name: "mqtt-ws-bench", targets: ["mqtt-ws-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
@@ -122,6 +124,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The load generator's engine (mqtt://, ws://, wss:// clients; throughput, latency, connect, hold scenarios).
+        .target(
+            name: "BenchCore",
+            dependencies: nio + [
+                "MQTTWire", "WebSocketTransport",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        // mqtt-ws-bench: the load generator users run against their own deployment (docs/PERFORMANCE.md).
+        .executableTarget(
+            name: "mqtt-ws-bench",
+            dependencies: ["BenchCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(
             name: "BridgeTestSupport",
@@ -158,8 +175,15 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
-                "ClientAddress", "WebSocketTransport",
+                "ClientAddress", "WebSocketTransport", "BenchCore",
                 .product(name: "CompressNIO", package: "compress-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "BenchCoreTests",
+            dependencies: [
+                "BenchCore", "MQTTWire", "WebSocketTransport",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ]
