@@ -6,6 +6,11 @@
 
 import PackageDescription
 
+/// The relay's hot path (frames, packets, glue) in release builds: no runtime exclusivity checks. They cost ~6% of
+/// the bridge's CPU under load (swift_beginAccess on every frame and packet); debug builds — and so every test —
+/// keep them on, so a violation is still caught there. Measured in docs/PERFORMANCE.md.
+let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -17,6 +22,10 @@ let package = Package(
     products: [
         .executable(name: "mqtt-ws-bridge", targets: ["mqtt-ws-bridge"]),
         .executable(name: "mqtt-ws-bench", targets: ["mqtt-ws-bench"]),
+        // For the microbenchmarks in Benchmarks/Micro (a separate package, so ordinary builds stay lean).
+        .library(name: "MQTTWire", targets: ["MQTTWire"]),
+        .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
+        .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -36,15 +45,19 @@ let package = Package(
     ],
     targets: [
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
-        .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
+        // The OS CSPRNG in batches (getrandom), for WebSocket masking keys.
+        .target(name: "CSystemRandom"),
         // RFC 6455 frames, masking, handshake key, and the relay-oriented message codec.
         .target(
             name: "WebSocketTransport",
             dependencies: [
+                "CSystemRandom",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
@@ -59,7 +72,8 @@ let package = Package(
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ]
+            ],
+            swiftSettings: hotPath
         ),
         // HTTP/1.1 upgrade: routes, subprotocol policy, refusals.
         .target(

@@ -78,6 +78,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private var context: ChannelHandlerContext?
     private var upstream: UpstreamHandler?
+    /// The codec in front of us, when it is there (always, outside of unusual test pipelines): packets are
+    /// handed to it directly instead of one pipeline write each.
+    private var codec: WebSocketMessageCodec?
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
@@ -135,6 +138,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.codec = try? context.pipeline.syncOperations.handler(type: WebSocketMessageCodec.self)
         self.metrics.sessions.increment()
         self.metrics.openSessions.increment()
         let timeout = self.settings.connectPacketTimeout
@@ -287,6 +291,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.connectPacketTimer?.cancel()
         self.upstreamTimer?.cancel()
         self.context = nil
+        self.codec = nil
     }
 
     // MARK: CONNECT
@@ -450,7 +455,11 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         do {
             while let (header, packet) = try self.accumulator.nextPacketWithHeader() {
                 self.brokerCounts.add(header.type)
-                context.write(self.wrapOutboundOut(packet), promise: nil)
+                if let codec = self.codec {
+                    codec.enqueueBinaryMessage(packet)
+                } else {
+                    context.write(self.wrapOutboundOut(packet), promise: nil)
+                }
                 self.clientNeedsFlush = true
             }
         } catch {

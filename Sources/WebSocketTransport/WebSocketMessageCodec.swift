@@ -102,6 +102,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     private let configuration: Configuration
+    /// Set while in a pipeline, for `enqueueBinaryMessage`.
+    private var context: ChannelHandlerContext?
     private var readState = ReadState.header
     private var closeState = CloseState.open
     /// Bytes of a frame header split across reads (at most 13).
@@ -115,12 +117,17 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private var pendingOutboundPromise: EventLoopPromise<Void>?
     /// The message being received is compressed (its first frame had RSV1).
     private var messageIsCompressed = false
+    /// Keys for outbound frames in the client role.
+    private var maskingKeys = MaskingKeySource()
     /// permessage-deflate state, created when the first compressed message goes either way.
     private var deflate: PerMessageDeflateEngine?
     /// The payload of the latest ping that arrived while the channel was not writable.
     private var deferredPong: ByteBuffer?
-    /// When the peer last sent a complete frame header (any frame proves it is alive).
+    /// When the peer last sent a frame (any frame proves it is alive); updated once per read burst, and
+    /// only when keepalive pings are on, so the hot path reads no clock.
     private var lastHeardFrom = NIODeadline.now()
+    /// A frame header arrived in the current read burst.
+    private var heardFromPeer = false
     /// The keepalive timer: waiting either for the silence interval to end or for the answer to a ping.
     private var keepaliveTimer: Scheduled<Void>?
     /// When the unanswered keepalive ping was sent; nil when none is outstanding.
@@ -131,6 +138,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
         self.lastHeardFrom = .now()
         self.scheduleKeepalive(context: context)
     }
@@ -193,6 +201,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
+        if self.heardFromPeer {
+            self.heardFromPeer = false
+            if self.configuration.pingInterval != nil { self.lastHeardFrom = .now() }
+        }
         self.deliverInbound(context: context)
         // Pongs queued while reading go out with this burst.
         if self.pendingOutbound != nil {
@@ -230,6 +242,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         self.keepaliveTimer?.cancel()
         self.keepaliveTimer = nil
         if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
@@ -248,7 +261,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
             case .header:
                 guard let header = try self.readHeader(from: &input) else { return }
-                self.lastHeardFrom = .now()
+                self.heardFromPeer = true
                 try self.begin(header, context: context)
 
             case .dataPayload(let remaining, let key, let keyOffset, let fin):
@@ -500,11 +513,24 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     // MARK: Outbound
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        self.writeMessage(self.unwrapOutboundIn(data), promise: promise, context: context)
+    }
+
+    /// Queues one binary message without a trip through the pipeline: for the handler right behind this
+    /// codec on the same event loop (the relay writes one message per MQTT packet, and a pipeline hop per
+    /// packet was its largest per-message cost). Followed by a `flush` on the pipeline as usual.
+    /// Messages written while no channel is attached are dropped.
+    public func enqueueBinaryMessage(_ message: ByteBuffer) {
+        guard let context = self.context else { return }
+        self.writeMessage(message, promise: nil, context: context)
+    }
+
+    private func writeMessage(_ message: ByteBuffer, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         guard case .open = self.closeState else {
             promise?.fail(ChannelError.outputClosed)
             return
         }
-        var message = self.unwrapOutboundIn(data)
+        var message = message
         var reservedBits: UInt8 = 0
         if self.configuration.compression != nil, let compressed = self.deflateEngine()?.compress(message, allocator: context.channel.allocator) {
             message = compressed
@@ -522,7 +548,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         } else {
             self.writePendingOutbound(context: context)
             var header = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
-            let key = self.configuration.role == .client ? WebSocketMaskingKey.random() : nil
+            let key = self.configuration.role == .client ? self.maskingKeys.nextKey() : nil
             WebSocketFrameHeader(reservedBits: reservedBits, opcode: .binary, maskingKey: key, payloadLength: message.readableBytes)
                 .write(to: &header)
             context.write(self.wrapOutboundOut(header), promise: nil)
@@ -562,7 +588,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     private func appendFrame(opcode: WebSocketOpcode, payload: ByteBuffer, reservedBits: UInt8 = 0, context: ChannelHandlerContext) {
-        let key = self.configuration.role == .client ? WebSocketMaskingKey.random() : nil
+        let key = self.configuration.role == .client ? self.maskingKeys.nextKey() : nil
         let header = WebSocketFrameHeader(reservedBits: reservedBits, opcode: opcode, maskingKey: key, payloadLength: payload.readableBytes)
         let needed = header.encodedLength + payload.readableBytes
         if self.pendingOutbound == nil {
