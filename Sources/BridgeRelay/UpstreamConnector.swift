@@ -60,6 +60,7 @@ public struct TCPUpstreamConnector: UpstreamConnector {
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(self.connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelOption(.recvAllocator, value: RelayChannelOptions.receiveAllocator)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
@@ -97,4 +98,11 @@ enum UpstreamTLS {
         let sni = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
         return (try NIOSSLContext(configuration: tls), sni)
     }
+}
+
+/// Socket options shared by the client and broker channels of a session.
+public enum RelayChannelOptions {
+    /// Each channel keeps its last receive buffer for reuse. NIO's default first buffer is 2 KiB; an idle MQTT
+    /// session reads a few hundred bytes, so it starts at 512 B and grows (to 64 KiB) only when reads fill it.
+    public static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
 }

@@ -243,6 +243,7 @@ public final class BridgeServer: Service, Sendable {
     }
 
     private func bindAll() async throws -> ([any Channel], [BoundListener]) {
+        OpenFileLimit.raise(toFit: self.configuration.limits.maxConnections, logger: self.logger)
         var channels: [any Channel] = []
         var bound: [BoundListener] = []
         do {
@@ -274,11 +275,22 @@ public final class BridgeServer: Service, Sendable {
             case .optional: .optional(trusting: settings.trustedProxies)
             case .required: .required(trusting: settings.trustedProxies)
             }
+        let logger = self.logger
         let bootstrap = ServerBootstrap(group: self.group)
+            .serverChannelInitializer { channel in
+                // NIO's classic bind does not add accept back-off: without it a full file table (EMFILE) makes
+                // the accept loop spin at 100% CPU while clients wait.
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: true, backoffProvider: { _ in .milliseconds(100) }))
+                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(listener: name, logger: logger))
+                }
+            }
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
+            .childChannelOption(.recvAllocator, value: RelayChannelOptions.receiveAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard registry.add(channel, limit: maxConnections) else {

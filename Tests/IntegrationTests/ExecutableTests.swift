@@ -130,6 +130,53 @@ struct ExecutableTests {
         await broker.stop()
     }
 
+    @Test("Out of file descriptors: the bridge says why, pauses accepting, and recovers when clients leave")
+    func fileDescriptorExhaustion() async throws {
+        let broker = try await MosquittoProcess.start()
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-fd-\(UUID().uuidString).txt").path
+        // A hard limit of 48 descriptors: the bridge cannot raise it, and a few dozen connections exhaust it.
+        let process = try ChildProcess.spawn(
+            executable: try CommandLineTool.path("prlimit"),
+            arguments: ["--nofile=48:48", try Self.binary, "--config", try Self.writeConfig(brokerPort: broker.port)],
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MQTT_WS_BRIDGE_") }, outputPath: output)
+        do {
+            let port = try await Self.waitForListeningPort(in: output, listener: "wss", process: process)
+            var clients: [TestTCPClient] = []
+            for _ in 0..<60 {
+                if let client = try? await TestTCPClient.connect(host: "127.0.0.1", port: port, timeout: .seconds(2)) { clients.append(client) }
+            }
+            let log = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
+            try await Self.waitUntil { log().contains("cannot accept connections") }
+            #expect(log().contains("too many open files"))
+            #expect(log().contains("open-file limit is below"), "the start-up warning names limits.max_connections")
+            for client in clients { await client.close() }
+
+            // Descriptors are back: a new client is served.
+            try await Self.waitUntil {
+                guard let (response, _) = try? await TestWebSocketClient.connect(
+                    host: "127.0.0.1", port: port, path: "/wss", tls: try? BridgeHarness.tls, subprotocols: nil, timeout: .seconds(2))
+                else { return false }
+                return response.status == 101
+            }
+            #expect(process.isRunning)
+        } catch {
+            await process.stop()
+            await broker.stop()
+            throw error
+        }
+        await process.stop()
+        await broker.stop()
+    }
+
+    static func waitUntil(timeout: Duration = .seconds(15), _ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestSupportError("condition not met within \(timeout)")
+    }
+
     /// Reads the bridge's log until its `listening` line for `listener` shows the bound port.
     static func waitForListeningPort(in path: String, listener: String, process: ChildProcess) async throws -> Int {
         let deadline = ContinuousClock.now + .seconds(20)
