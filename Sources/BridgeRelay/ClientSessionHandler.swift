@@ -94,6 +94,11 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     /// before they are forwarded.
     private var policy: TopicPolicyFilter?
 
+    /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
+    private var streamRemaining = 0
+    /// Broker packets larger than this are forwarded while they arrive instead of being assembled first.
+    static let streamingThreshold = 64 * 1024
+
     private var pendingRead = false
     private var upstreamNeedsFlush = false
     private var clientNeedsFlush = false
@@ -451,14 +456,35 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     func upstreamRead(_ bytes: ByteBuffer) {
         guard self.machine.state == .relaying, let context = self.context else { return }
         self.burstBytesToClient += bytes.readableBytes
+        var bytes = bytes
+        if self.streamRemaining > 0, let codec = self.codec {
+            // The rest of a large packet already announced to the client: forward it as it comes.
+            let part = bytes.readSlice(length: min(self.streamRemaining, bytes.readableBytes))!
+            codec.continueBinaryMessage(part)
+            self.streamRemaining -= part.readableBytes
+            self.clientNeedsFlush = true
+            guard bytes.readableBytes > 0 else { return }
+        }
         self.accumulator.append(bytes)
+        // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
+        // messages and memory bounded by a read, not by the packet. Not with compression, which needs the
+        // whole message.
+        let threshold = self.codec?.canStreamMessages == true ? Self.streamingThreshold : Int.max
         do {
-            while let (header, packet) = try self.accumulator.nextPacketWithHeader() {
-                self.brokerCounts.add(header.type)
-                if let codec = self.codec {
-                    codec.enqueueBinaryMessage(packet)
-                } else {
-                    context.write(self.wrapOutboundOut(packet), promise: nil)
+            while let output = try self.accumulator.next(streamingPacketsLongerThan: threshold) {
+                switch output {
+                case .packet(let header, let packet):
+                    self.brokerCounts.add(header.type)
+                    if let codec = self.codec {
+                        codec.enqueueBinaryMessage(packet)
+                    } else {
+                        context.write(self.wrapOutboundOut(packet), promise: nil)
+                    }
+                case .start(let header, let firstPart):
+                    // `threshold` is finite only when `codec` is set.
+                    self.brokerCounts.add(header.type)
+                    self.codec?.beginBinaryMessage(totalLength: header.packetLength, firstPart: firstPart)
+                    self.streamRemaining = header.packetLength - firstPart.readableBytes
                 }
                 self.clientNeedsFlush = true
             }
@@ -488,8 +514,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     func upstreamInactive(failure: String?) {
         self.upstream = nil
         if self.clientNeedsFlush { self.upstreamReadComplete() }
-        if self.accumulator.bufferedByteCount > 0 {
-            self.logger.debug("broker closed mid-packet", metadata: ["buffered_bytes": "\(self.accumulator.bufferedByteCount)"])
+        if self.accumulator.bufferedByteCount > 0 || self.streamRemaining > 0 {
+            self.logger.debug(
+                "broker closed mid-packet",
+                metadata: ["buffered_bytes": "\(self.accumulator.bufferedByteCount)", "streamed_bytes_missing": "\(self.streamRemaining)"])
             self.accumulator.reset()
         }
         if let failure {

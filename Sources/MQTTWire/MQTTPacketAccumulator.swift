@@ -111,6 +111,30 @@ public struct MQTTPacketAccumulator: Sendable {
         return (header, packet)
     }
 
+    /// What `next(streamingPacketsLongerThan:)` hands out.
+    public enum Output: Sendable {
+        /// A whole packet, as from `nextPacketWithHeader()`.
+        case packet(MQTTFixedHeader, ByteBuffer)
+        /// The beginning of a large packet: its header and the bytes received so far. The remaining
+        /// `header.packetLength - firstPart.readableBytes` bytes are the next bytes of the stream; the caller
+        /// takes them itself and does not append them here.
+        case start(MQTTFixedHeader, firstPart: ByteBuffer)
+    }
+
+    /// Like `nextPacketWithHeader()`, but a packet longer than `threshold` is handed out as soon as its fixed
+    /// header is known, so that it can be forwarded while it arrives instead of being assembled in memory.
+    public mutating func next(streamingPacketsLongerThan threshold: Int) throws(MQTTWireError) -> Output? {
+        if let (header, packet) = try self.nextPacketWithHeader() {
+            return .packet(header, packet)
+        }
+        guard let header = try self.peekHeader(), header.packetLength > threshold, let buffered = self.buffer else {
+            return nil
+        }
+        self.buffer = nil
+        self.ownsBuffer = false
+        return .start(header, firstPart: buffered)
+    }
+
     /// Drops everything, the error of a previous throw included (used on close).
     public mutating func reset() {
         self.buffer = nil

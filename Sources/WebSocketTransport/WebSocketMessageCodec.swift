@@ -117,6 +117,11 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private var pendingOutboundPromise: EventLoopPromise<Void>?
     /// The message being received is compressed (its first frame had RSV1).
     private var messageIsCompressed = false
+    /// Payload bytes still owed to a message started with `beginBinaryMessage` (0: none in progress). While
+    /// it is non-zero no other frame may be written: a close can then only end the connection abruptly.
+    private var outboundStreamRemaining = 0
+    private var outboundStreamKey: WebSocketMaskingKey?
+    private var outboundStreamOffset = 0
     /// Keys for outbound frames in the client role.
     private var maskingKeys = MaskingKeySource()
     /// permessage-deflate state, created when the first compressed message goes either way.
@@ -163,7 +168,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         }
         let now = NIODeadline.now()
         if self.pingSentAt == nil {
-            if now - self.lastHeardFrom >= interval {
+            if now - self.lastHeardFrom >= interval && self.outboundStreamRemaining == 0 {
                 self.pingSentAt = now
                 self.appendFrame(opcode: .ping, payload: ByteBuffer(), context: context)
                 self.writePendingOutbound(context: context)
@@ -215,7 +220,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let pong = self.deferredPong {
+        if context.channel.isWritable, self.outboundStreamRemaining == 0, let pong = self.deferredPong {
             self.deferredPong = nil
             if case .open = self.closeState {
                 self.appendFrame(opcode: .pong, payload: pong, context: context)
@@ -420,10 +425,11 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         switch opcode {
         case .ping:
             guard case .open = self.closeState else { return }
-            guard context.channel.isWritable else {
+            guard context.channel.isWritable, self.outboundStreamRemaining == 0 else {
                 // A peer that pings but does not read must not grow our buffers: keep only the latest
                 // ping's payload and answer it once the channel drains (RFC 6455 §5.5.3 allows answering
-                // only the most recent ping).
+                // only the most recent ping). Likewise while a streamed message is half written: a control
+                // frame cannot go inside a frame.
                 self.deferredPong = payload
                 return
             }
@@ -516,6 +522,54 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         self.writeMessage(self.unwrapOutboundIn(data), promise: promise, context: context)
     }
 
+    /// Whether messages can be sent in parts (`beginBinaryMessage`): not with permessage-deflate, which
+    /// compresses a whole message at once.
+    public var canStreamMessages: Bool { self.configuration.compression == nil }
+
+    /// Starts one binary message (one frame) of `totalLength` payload bytes, of which `firstPart` are the first;
+    /// the rest follows with `continueBinaryMessage`. Nothing else may be written before the whole length has
+    /// been given. The relay uses it to forward a large MQTT packet while it arrives from the broker.
+    public func beginBinaryMessage(totalLength: Int, firstPart: ByteBuffer) {
+        guard let context = self.context, case .open = self.closeState, self.canStreamMessages else { return }
+        precondition(self.outboundStreamRemaining == 0, "a streamed message is already in progress")
+        let key = self.configuration.role == .client ? self.maskingKeys.nextKey() : nil
+        if self.pendingOutbound == nil {
+            self.pendingOutbound = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
+        }
+        WebSocketFrameHeader(opcode: .binary, maskingKey: key, payloadLength: totalLength).write(to: &self.pendingOutbound!)
+        self.outboundStreamKey = key
+        self.outboundStreamOffset = 0
+        self.outboundStreamRemaining = totalLength
+        self.continueBinaryMessage(firstPart)
+    }
+
+    /// More payload of the message started with `beginBinaryMessage`.
+    public func continueBinaryMessage(_ part: ByteBuffer) {
+        guard let context = self.context, case .open = self.closeState, part.readableBytes > 0 else { return }
+        precondition(part.readableBytes <= self.outboundStreamRemaining, "more bytes than the message announced")
+        var bytes = part
+        if let key = self.outboundStreamKey {
+            var masked = context.channel.allocator.buffer(capacity: part.readableBytes)
+            masked.writeMaskedBytes(of: part, key: key, keyOffset: self.outboundStreamOffset)
+            bytes = masked
+        }
+        if bytes.readableBytes <= self.configuration.coalescingLimit {
+            if self.pendingOutbound == nil {
+                self.pendingOutbound = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+            }
+            self.pendingOutbound!.writeImmutableBuffer(bytes)
+        } else {
+            self.writePendingOutbound(context: context)
+            context.write(self.wrapOutboundOut(bytes), promise: nil)
+        }
+        self.outboundStreamOffset += part.readableBytes
+        self.outboundStreamRemaining -= part.readableBytes
+        if self.outboundStreamRemaining == 0, let pong = self.deferredPong, context.channel.isWritable {
+            self.deferredPong = nil
+            self.appendFrame(opcode: .pong, payload: pong, context: context)
+        }
+    }
+
     /// Queues one binary message without a trip through the pipeline: for the handler right behind this
     /// codec on the same event loop (the relay writes one message per MQTT packet, and a pipeline hop per
     /// packet was its largest per-message cost). Followed by a `flush` on the pipeline as usual.
@@ -575,6 +629,14 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         }
         promise?.succeed()
         guard case .open = self.closeState else { return }
+        if self.outboundStreamRemaining > 0 {
+            // A streamed message is incomplete: no close frame can follow it. End the connection.
+            self.closeState = .closed
+            self.writePendingOutbound(context: context)
+            context.flush()
+            context.close(promise: nil)
+            return
+        }
         // Data already written goes out before the close frame.
         self.appendCloseFrame(code: request.code, reason: request.reason, context: context)
         self.writePendingOutbound(context: context)
@@ -615,8 +677,12 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     /// Writes and flushes everything pending plus a close frame; the future completes when it is written.
+    /// In the middle of a streamed message there is no place for a close frame: what was queued is written
+    /// and the connection then ends without one (the peer sees 1006).
     private func sendCloseFrame(code: WebSocketCloseCode?, reason: String, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
-        self.appendCloseFrame(code: code, reason: reason, context: context)
+        if self.outboundStreamRemaining == 0 {
+            self.appendCloseFrame(code: code, reason: reason, context: context)
+        }
         let written = context.eventLoop.makePromise(of: Void.self)
         self.pendingOutboundPromise.map { written.futureResult.cascade(to: $0) }
         self.pendingOutboundPromise = written

@@ -238,4 +238,44 @@ import Testing
         #expect(accumulator.retainedStorageCapacity == 0)
         #expect(try accumulator.nextPacket() == nil)
     }
+
+    // MARK: Streaming large packets
+
+    /// A PUBLISH of exactly `length` bytes (length 200...16 000: two-byte remaining length).
+    static func publish(length: Int) -> [UInt8] {
+        let remaining = length - 3
+        return [0x30, UInt8(remaining & 0x7F) | 0x80, UInt8(remaining >> 7), 0, 1, 0x74] + [UInt8](repeating: 0x5A, count: remaining - 3)
+    }
+
+    @Test func packetsUpToTheThresholdAreWholeAndLargerOnesStartAsSoonAsTheHeaderIsKnown() throws {
+        var accumulator = MQTTPacketAccumulator(maximumPacketSize: 1 << 20)
+        let small = Self.publish(length: 1_000)
+        let large = Self.publish(length: 5_000)
+        // The small packet and the first two bytes of the large one's header: the large one is not announced yet.
+        accumulator.append(ByteBuffer(bytes: small + large[0..<2]))
+        guard case .packet(let header, let packet) = try accumulator.next(streamingPacketsLongerThan: 1_000) else {
+            Issue.record("the small packet should come whole")
+            return
+        }
+        #expect(header.packetLength == 1_000)
+        #expect(bytes(of: packet) == small)
+        #expect(try accumulator.next(streamingPacketsLongerThan: 1_000) == nil, "header incomplete")
+
+        // The header's last byte and some payload: the start, with everything received so far.
+        accumulator.append(ByteBuffer(bytes: large[2..<700]))
+        guard case .start(let startHeader, let firstPart) = try accumulator.next(streamingPacketsLongerThan: 1_000) else {
+            Issue.record("the large packet should start")
+            return
+        }
+        #expect(startHeader.packetLength == 5_000)
+        #expect(bytes(of: firstPart) == Array(large[0..<700]))
+        #expect(accumulator.bufferedByteCount == 0, "the caller owns the rest of the packet")
+        #expect(try accumulator.next(streamingPacketsLongerThan: 1_000) == nil)
+    }
+
+    @Test func aStreamedPacketMustStillFitTheMaximum() {
+        var accumulator = MQTTPacketAccumulator(maximumPacketSize: 4_000)
+        accumulator.append(ByteBuffer(bytes: Self.publish(length: 5_000)[0..<100]))
+        #expect(throws: MQTTWireError.self) { try accumulator.next(streamingPacketsLongerThan: 1_000) }
+    }
 }

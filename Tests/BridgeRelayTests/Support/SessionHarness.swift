@@ -80,6 +80,16 @@ final class SessionHarness {
         return frames
     }
 
+    /// The bytes the bridge wrote to the client since the last call, unparsed: for frames still being sent.
+    /// Use either this or `framesToClient()` in one test, as this bypasses the frame parser.
+    func rawBytesToClient() throws -> [UInt8] {
+        var out: [UInt8] = []
+        while let buffer = try self.client.readOutbound(as: ByteBuffer.self) {
+            out += bytes(of: buffer)
+        }
+        return out
+    }
+
     /// True while the client's connection is open.
     var clientIsOpen: Bool { self.client.isActive }
 
