@@ -493,7 +493,10 @@ def markdown(results, machine, chart_name, notes):
     w(f"  `worker_processes {machine.get('nginx_workers')}` — one worker per core, like the bridge's one event loop per core"
       f" ({machine.get('bridge_event_loops')}), so both may use every core. See `Benchmarks/nginx/nginx.conf.template`.")
     w("- **Bridge**: release build, wss listener with the development certificate, `tcp` upstream to Mosquitto's TCP")
-    w("  listener, access log off (like nginx's), log level warning; everything else default.")
+    w("  listener (and a second bridge with the `ws` upstream to its websockets listener), access log off (like nginx's),")
+    w("  log level warning, per-address limits off (`limits.connection_rate_per_ip` and `limits.max_sessions_per_ip`")
+    w("  are 0: every benchmark client comes from a few loopback addresses, and nginx has no such limits here);")
+    w("  everything else default.")
     w("- **Clients** behave like WeChat mini-programs through the proxies (no `Sec-WebSocket-Protocol` offered, and a")
     w("  101 that carries one would fail), like browsers towards Mosquitto's listener (offer `mqtt`), and like MQTT")
     w("  libraries over TCP. One masked binary frame per MQTT packet; publishers batch many packets into one write")
