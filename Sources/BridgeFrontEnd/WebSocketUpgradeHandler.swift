@@ -125,6 +125,8 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             return
         }
         self.timeout?.cancel()
+        // No usable request head, so no forwarding headers: the refusal is logged with the TCP (or PROXY) peer.
+        self.client = ClientEndpoint.resolve(channel: context.channel, proxy: self.proxy, listener: self.listener, headers: nil)
         switch error {
         case is RequestHeadLimiter.TooLarge, HTTPParserError.headerOverflow:
             self.refuse(

@@ -269,6 +269,16 @@ import Testing
         #expect(harness.metrics.value("mqtt_ws_bridge_handshakes_total", [("route", "none"), ("result", "header_too_large")]) == 1)
     }
 
+    @Test func refusalWithoutAHeadIsLoggedWithThePeerAddress() throws {
+        // No request head means no forwarding headers, but the log line still says who it was.
+        let harness = try FrontEndHarness(maxRequestHeadSize: 1024)
+        defer { harness.finish() }
+        try harness.send(Request("/wss").adding("X-Padding", String(repeating: "a", count: 2000)).bytes)
+        #expect(try harness.response()?.statusLine == "HTTP/1.1 431 Request Header Fields Too Large")
+        let line = try #require(harness.logs.entries.first { $0.message == "handshake refused" })
+        #expect(line.metadata["client"] == "198.51.100.4:40000")
+    }
+
     @Test(arguments: [[1], [10], [100], [1000]])
     func hugeRequestLineInSmallChunksIs431(_ chunkSizes: [Int]) throws {
         let harness = try FrontEndHarness(maxRequestHeadSize: 1024)
