@@ -165,6 +165,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         do {
             try self.scanner.scan(bytes) { header in
                 self.clientCounts.add(header.type)
+                if header.type == .disconnect { self.machine.disconnectReceived() }
                 if !self.sawFirstPacket {
                     self.sawFirstPacket = true
                     if header.type == .connect {

@@ -66,6 +66,9 @@ struct SessionStateMachine {
     /// frame) do not overwrite it.
     private(set) var ending: SessionEnding?
     private(set) var connect: MQTTConnectInfo?
+    /// The client sent MQTT DISCONNECT: the broker's close that follows is the client's doing, and the access
+    /// log says so instead of blaming the broker.
+    private(set) var clientSentDisconnect = false
 
     // MARK: MQTT
 
@@ -85,6 +88,11 @@ struct SessionStateMachine {
     mutating func connectTimedOut(after description: String) -> Action {
         guard self.state == .awaitingConnect else { return .none }
         return self.beginClosing(SessionEnding(.bridge, .protocolError, "no CONNECT within \(description)"))
+    }
+
+    /// A DISCONNECT packet started in the client's bytes (it is relayed like any other packet).
+    mutating func disconnectReceived() {
+        self.clientSentDisconnect = true
     }
 
     // MARK: Upstream
@@ -122,6 +130,9 @@ struct SessionStateMachine {
         case .connectingUpstream:
             return self.upstreamFailed("the broker closed the connection during connection set-up")
         case .relaying:
+            if self.clientSentDisconnect {
+                return self.beginClosing(SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+            }
             return self.beginClosing(SessionEnding(.broker, .normalClosure, "broker closed the connection"))
         case .awaitingConnect, .closing, .closed:
             return .none

@@ -255,6 +255,19 @@ import Testing
         #expect(harness.accessLine?.metadata["close_code"] == "1000")
     }
 
+    @Test func brokerEOFAfterTheClientsDisconnectIsLoggedAsTheClients() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        try harness.brokerSends(MQTTSample.connackAccepted)
+        try harness.send(.binary(MQTTSample.disconnect))
+        #expect(try harness.bytesToBroker().suffix(2) == MQTTSample.disconnect[...], "relayed unchanged")
+        harness.brokerCloses()
+        try self.expectBridgeClose(harness, code: 1000, before: [.binary(MQTTSample.connackAccepted)])
+        #expect(harness.accessLine?.metadata["closed_by"] == "client")
+        #expect(harness.accessLine?.metadata["reason"] == "client sent MQTT DISCONNECT")
+    }
+
     @Test func brokerEOFRightAfterAReadStillDeliversItsPackets() throws {
         let harness = try SessionHarness()
         defer { harness.finish() }

@@ -183,6 +183,13 @@ import WebSocketTransport
 
     // MARK: Orderings
 
+    @Test func brokerClosingAfterTheClientsDisconnectIsTheClientsDoing() {
+        var machine = Start.relaying.machine()
+        machine.disconnectReceived()
+        #expect(machine.upstreamClosed() == .closeClient(SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT")))
+        #expect(machine.state == .closing)
+    }
+
     @Test func firstCauseWinsOverTheClientsAnswerToOurClose() {
         var machine = Start.relaying.machine()
         #expect(machine.upstreamClosed() == .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")))
