@@ -1,20 +1,30 @@
 import NIOCore
 
+extension ProxyProtocolHeader.TransportProtocol {
+    /// The spec's v2 family/transport bytes and the size of each one's address block, in one place for the parser
+    /// and the encoder.
+    static let v2Layouts: [(transport: Self, familyByte: UInt8, addressLength: Int)] = [
+        (.unspecified, 0x00, 0),
+        (.tcp4, 0x11, 12),
+        (.udp4, 0x12, 12),
+        (.tcp6, 0x21, 36),
+        (.udp6, 0x22, 36),
+        (.unixStream, 0x31, 216),
+        (.unixDatagram, 0x32, 216),
+    ]
+
+    /// The v2 family/transport byte.
+    var v2FamilyByte: UInt8 {
+        Self.v2Layouts.first { $0.transport == self }!.familyByte
+    }
+}
+
 /// The v2 binary block: 12-byte signature, version/command, family/transport, 2-byte length, addresses, TLVs.
 extension ProxyProtocolParser {
-    /// The transport and address-block size of each family/transport byte the spec defines.
-    static func v2Layout(_ familyByte: UInt8) -> (transport: ProxyProtocolHeader.TransportProtocol, addressLength: Int)?
-    {
-        switch familyByte {
-        case 0x00: (.unspecified, 0)
-        case 0x11: (.tcp4, 12)
-        case 0x12: (.udp4, 12)
-        case 0x21: (.tcp6, 36)
-        case 0x22: (.udp6, 36)
-        case 0x31: (.unixStream, 216)
-        case 0x32: (.unixDatagram, 216)
-        default: nil
-        }
+    /// The transport and address-block size of a family/transport byte the spec defines.
+    static func v2Layout(_ familyByte: UInt8) -> (transport: ProxyProtocolHeader.TransportProtocol, addressLength: Int)? {
+        ProxyProtocolHeader.TransportProtocol.v2Layouts.first { $0.familyByte == familyByte }
+            .map { ($0.transport, $0.addressLength) }
     }
 
     /// The size of a Unix socket path field.

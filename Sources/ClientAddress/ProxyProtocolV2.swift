@@ -90,31 +90,16 @@ public enum ProxyProtocolV2 {
         into buffer: inout ByteBuffer
     ) throws(ProxyProtocolError) {
         let transport = header.command == .local ? .unspecified : header.transport
-        let familyByte: UInt8
-        var addressBlock: [UInt8] = []
+        let familyByte = transport.v2FamilyByte
+        let addressBlock: [UInt8]
         switch transport {
         case .unspecified:
-            familyByte = 0x00
+            addressBlock = []
         case .tcp4, .udp4:
-            familyByte = transport == .tcp4 ? 0x11 : 0x12
-            let (source, sourcePort) = try Self.ipEndpoint(header.source, family: .v4, role: "source")
-            let (destination, destinationPort) = try Self.ipEndpoint(
-                header.destination,
-                family: .v4,
-                role: "destination"
-            )
-            addressBlock = source + destination + Self.portBytes(sourcePort) + Self.portBytes(destinationPort)
+            addressBlock = try Self.ipAddressBlock(source: header.source, destination: header.destination, family: .v4)
         case .tcp6, .udp6:
-            familyByte = transport == .tcp6 ? 0x21 : 0x22
-            let (source, sourcePort) = try Self.ipEndpoint(header.source, family: .v6, role: "source")
-            let (destination, destinationPort) = try Self.ipEndpoint(
-                header.destination,
-                family: .v6,
-                role: "destination"
-            )
-            addressBlock = source + destination + Self.portBytes(sourcePort) + Self.portBytes(destinationPort)
+            addressBlock = try Self.ipAddressBlock(source: header.source, destination: header.destination, family: .v6)
         case .unixStream, .unixDatagram:
-            familyByte = transport == .unixStream ? 0x31 : 0x32
             addressBlock =
                 try Self.unixField(header.source, role: "source")
                 + Self.unixField(header.destination, role: "destination")
@@ -161,6 +146,17 @@ public enum ProxyProtocolV2 {
 
     private static func portBytes(_ port: UInt16) -> [UInt8] {
         [UInt8(port >> 8), UInt8(truncatingIfNeeded: port)]
+    }
+
+    /// Source address, destination address, source port, destination port: the layout of both IP families.
+    private static func ipAddressBlock(
+        source: ProxyProtocolHeader.Endpoint?,
+        destination: ProxyProtocolHeader.Endpoint?,
+        family: IPAddress.Family
+    ) throws(ProxyProtocolError) -> [UInt8] {
+        let (sourceAddress, sourcePort) = try Self.ipEndpoint(source, family: family, role: "source")
+        let (destinationAddress, destinationPort) = try Self.ipEndpoint(destination, family: family, role: "destination")
+        return sourceAddress + destinationAddress + Self.portBytes(sourcePort) + Self.portBytes(destinationPort)
     }
 
     private static func ipEndpoint(
