@@ -15,22 +15,17 @@ func hexBytes(_ string: String) -> [UInt8] {
 
 /// A length-prefixed UTF-8 string field.
 func str(_ string: String) -> [UInt8] {
-    let utf8 = Array(string.utf8)
-    return [UInt8(utf8.count >> 8), UInt8(utf8.count & 0xFF)] + utf8
+    HandEncodedMQTT.string(string)
 }
 
 /// A length-prefixed binary field.
 func bin(_ bytes: [UInt8]) -> [UInt8] {
-    [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
+    HandEncodedMQTT.binary(bytes)
 }
 
-/// A whole packet: first byte, remaining length (computed), body.
+/// A whole packet: first byte, remaining length (computed by hand, not by the code under test), body.
 func packet(_ firstByte: UInt8, _ body: [UInt8]) -> ByteBuffer {
-    var buffer = ByteBuffer()
-    buffer.writeInteger(firstByte)
-    MQTTVariableByteInteger.write(body.count, to: &buffer)
-    buffer.writeBytes(body)
-    return buffer
+    ByteBuffer(bytes: HandEncodedMQTT.packet(firstByte, body))
 }
 
 func bytes(of buffer: ByteBuffer) -> [UInt8] {

@@ -1,64 +1,43 @@
+import BridgeTestSupport
+
 /// MQTT packets written out by hand (not with `MQTTWire`'s encoders), so the relay tests have independent inputs.
 enum MQTTSample {
     static let password = "pa55-Wörd-never-logged"
-
-    /// A variable byte integer (MQTT 5.0 §1.5.5).
-    static func variableByteInteger(_ value: Int) -> [UInt8] {
-        var value = value
-        var out: [UInt8] = []
-        repeat {
-            var byte = UInt8(value % 128)
-            value /= 128
-            if value > 0 { byte |= 0x80 }
-            out.append(byte)
-        } while value > 0
-        return out
-    }
-
-    /// First byte, remaining length, body.
-    static func packet(_ firstByte: UInt8, _ body: [UInt8]) -> [UInt8] {
-        [firstByte] + self.variableByteInteger(body.count) + body
-    }
-
-    static func string(_ text: String) -> [UInt8] {
-        let utf8 = Array(text.utf8)
-        return [UInt8(utf8.count >> 8), UInt8(utf8.count & 0xFF)] + utf8
-    }
 
     /// A CONNECT for protocol level 3 (3.1, "MQIsdp"), 4 (3.1.1) or 5 (5.0, empty properties).
     static func connect(level: UInt8 = 4, clientID: String = "wx-client-1", username: String? = "alice", password: String? = Self.password) -> [UInt8] {
         var flags: UInt8 = 0x02  // clean session
         if username != nil { flags |= 0x80 }
         if password != nil { flags |= 0x40 }
-        var body = self.string(level == 3 ? "MQIsdp" : "MQTT") + [level, flags, 0x00, 0x3C]
+        var body = HandEncodedMQTT.string(level == 3 ? "MQIsdp" : "MQTT") + [level, flags, 0x00, 0x3C]
         if level == 5 { body.append(0x00) }  // properties
-        body += self.string(clientID)
-        if let username { body += self.string(username) }
-        if let password { body += self.string(password) }
-        return self.packet(0x10, body)
+        body += HandEncodedMQTT.string(clientID)
+        if let username { body += HandEncodedMQTT.string(username) }
+        if let password { body += HandEncodedMQTT.string(password) }
+        return HandEncodedMQTT.packet(0x10, body)
     }
 
     /// A PUBLISH (3.1.1 layout) with `payload`; QoS 1 when `packetID` is given.
     static func publish(topic: String = "t/1", payload: [UInt8], packetID: UInt16? = nil) -> [UInt8] {
-        var body = self.string(topic)
+        var body = HandEncodedMQTT.string(topic)
         if let packetID { body += [UInt8(packetID >> 8), UInt8(packetID & 0xFF)] }
         body += payload
-        return self.packet(packetID == nil ? 0x30 : 0x32, body)
+        return HandEncodedMQTT.packet(packetID == nil ? 0x30 : 0x32, body)
     }
 
     /// A PUBLISH whose whole packet is exactly `length` bytes long (length ≥ 132).
     static func publish(totalLength length: Int, fill: UInt8 = 0x5A) -> [UInt8] {
-        let topic = self.string("t/1")
+        let topic = HandEncodedMQTT.string("t/1")
         // Remaining length > 127 for the lengths used, so the header is 1 + 2 bytes up to 16 386.
-        let headerLength = 1 + self.variableByteInteger(length - 3).count
+        let headerLength = 1 + HandEncodedMQTT.variableByteInteger(length - 3).count
         let payload = [UInt8](repeating: fill, count: length - headerLength - topic.count)
-        let result = self.packet(0x30, topic + payload)
+        let result = HandEncodedMQTT.packet(0x30, topic + payload)
         precondition(result.count == length, "publish(totalLength:) miscounted")
         return result
     }
 
     static func subscribe(packetID: UInt16 = 1, filter: String = "t/#") -> [UInt8] {
-        self.packet(0x82, [UInt8(packetID >> 8), UInt8(packetID & 0xFF)] + self.string(filter) + [0x01])
+        HandEncodedMQTT.packet(0x82, [UInt8(packetID >> 8), UInt8(packetID & 0xFF)] + HandEncodedMQTT.string(filter) + [0x01])
     }
 
     static let connackAccepted: [UInt8] = [0x20, 0x02, 0x00, 0x00]

@@ -42,35 +42,14 @@ enum RawMQTT {
         return Packet(header: header, body: body)
     }
 
-    static func packet(_ header: UInt8, _ body: [UInt8]) -> [UInt8] {
-        [header] + variableByteInteger(body.count) + body
-    }
-
-    static func variableByteInteger(_ value: Int) -> [UInt8] {
-        var value = value
-        var bytes: [UInt8] = []
-        repeat {
-            var byte = UInt8(value % 128)
-            value /= 128
-            if value > 0 { byte |= 0x80 }
-            bytes.append(byte)
-        } while value > 0
-        return bytes
-    }
-
-    static func string(_ text: String) -> [UInt8] {
-        let bytes = Array(text.utf8)
-        return [UInt8(bytes.count >> 8), UInt8(bytes.count & 0xFF)] + bytes
-    }
-
     /// MQTT 5 CONNECT, clean start, keep-alive 60 s, no properties.
     static func connect(clientID: String) -> [UInt8] {
-        packet(0x10, string("MQTT") + [5, 0x02, 0, 60, 0] + string(clientID))
+        HandEncodedMQTT.packet(0x10, HandEncodedMQTT.string("MQTT") + [5, 0x02, 0, 60, 0] + HandEncodedMQTT.string(clientID))
     }
 
     /// MQTT 5 SUBSCRIBE, packet id 1, requested QoS 2.
     static func subscribe(filter: String) -> [UInt8] {
-        packet(0x82, [0, 1, 0] + string(filter) + [0x02])
+        HandEncodedMQTT.packet(0x82, [0, 1, 0] + HandEncodedMQTT.string(filter) + [0x02])
     }
 
     /// MQTT 5 CONNACK success.
