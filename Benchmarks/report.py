@@ -530,7 +530,7 @@ def markdown(results, machine, chart_name, notes):
     w("## Reproduce")
     w("")
     w("```sh")
-    w("Benchmarks/run            # full: 3 repetitions, 10 s windows (about 15 minutes on 2 cores)")
+    w("Benchmarks/run            # full: 3 repetitions, 10 s windows (15–20 minutes on 2 cores)")
     w("Benchmarks/run --quick    # 1 repetition, short windows, for iterating")
     w("DURATION=30s HOLD_COUNT=50000 Benchmarks/run   # sizes are environment variables (see the script's header)")
     w("```")

@@ -316,7 +316,7 @@ public struct TopicPolicyConfiguration: Sendable, Equatable {
 /// do; WeChat with `perMessageDeflate: true`). It trades CPU for bandwidth: worth it for large, repetitive
 /// JSON payloads on slow mobile links, not for small binary MQTT packets. Memory per compressed session is
 /// about 2^(server_max_window_bits + 2) + 2^(memory_level + 9) bytes for sending plus
-/// 2^client_max_window_bits for receiving — the defaults keep that near 32 KiB.
+/// 2^client_max_window_bits for receiving — the defaults keep that near 36 KiB.
 public struct CompressionConfiguration: Sendable, Equatable {
     /// `enabled`: negotiate the extension when offered.
     public var enabled: Bool
