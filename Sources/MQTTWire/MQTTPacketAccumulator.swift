@@ -81,34 +81,11 @@ public struct MQTTPacketAccumulator: Sendable {
     /// Like `nextPacket()`, also returning the packet's parsed fixed header (for its type, without a second parse).
     public mutating func nextPacketWithHeader() throws(MQTTWireError) -> (header: MQTTFixedHeader, packet: ByteBuffer)?
     {
-        if let failure = self.failure {
-            throw failure
-        }
-        guard self.buffer != nil else {
+        guard let header = try self.frontHeader() else {
+            self.keepPartialPacket(packetLength: nil)
             return nil
         }
-        let header: MQTTFixedHeader?
-        do {
-            header = try self.peekHeader()
-        } catch {
-            self.failure = error
-            self.buffer = nil
-            self.ownsBuffer = false
-            throw error
-        }
-        guard let header, self.bufferedByteCount >= header.packetLength else {
-            self.keepPartialPacket(packetLength: header?.packetLength)
-            return nil
-        }
-        guard let packet = self.buffer?.readSlice(length: header.packetLength) else {
-            return nil  // unreachable: the length was checked above
-        }
-        // The packet shares the storage: writing into it in place is no longer possible.
-        self.ownsBuffer = false
-        if self.bufferedByteCount == 0 {
-            self.buffer = nil
-        }
-        return (header, packet)
+        return self.takePacket(header)
     }
 
     /// What `next(streamingPacketsLongerThan:)` hands out.
@@ -124,15 +101,17 @@ public struct MQTTPacketAccumulator: Sendable {
     /// Like `nextPacketWithHeader()`, but a packet longer than `threshold` is handed out as soon as its fixed
     /// header is known, so that it can be forwarded while it arrives instead of being assembled in memory.
     public mutating func next(streamingPacketsLongerThan threshold: Int) throws(MQTTWireError) -> Output? {
-        if let (header, packet) = try self.nextPacketWithHeader() {
-            return .packet(header, packet)
-        }
-        guard let header = try self.peekHeader(), header.packetLength > threshold, let buffered = self.buffer else {
+        guard let header = try self.frontHeader() else {
+            self.keepPartialPacket(packetLength: nil)
             return nil
         }
-        self.buffer = nil
-        self.ownsBuffer = false
-        return .start(header, firstPart: buffered)
+        // Handed out before `takePacket` would reserve storage for the whole packet and copy what is here into it.
+        if header.packetLength > threshold, self.bufferedByteCount < header.packetLength, let buffered = self.buffer {
+            self.buffer = nil
+            self.ownsBuffer = false
+            return .start(header, firstPart: buffered)
+        }
+        return self.takePacket(header).map { .packet($0.header, $0.packet) }
     }
 
     /// Drops everything, the error of a previous throw included (used on close).
@@ -140,6 +119,37 @@ public struct MQTTPacketAccumulator: Sendable {
         self.buffer = nil
         self.ownsBuffer = false
         self.failure = nil
+    }
+
+    /// The fixed header at the front of the buffered bytes, nil while nothing or only part of it is buffered. A
+    /// malformed header is remembered: the bytes are dropped and every later call throws the same error.
+    private mutating func frontHeader() throws(MQTTWireError) -> MQTTFixedHeader? {
+        if let failure = self.failure {
+            throw failure
+        }
+        do {
+            return try self.peekHeader()
+        } catch {
+            self.failure = error
+            self.buffer = nil
+            self.ownsBuffer = false
+            throw error
+        }
+    }
+
+    /// The whole packet `header` describes as a slice, or nil (keeping the partial packet) until all of it is here.
+    private mutating func takePacket(_ header: MQTTFixedHeader) -> (header: MQTTFixedHeader, packet: ByteBuffer)? {
+        guard self.bufferedByteCount >= header.packetLength, let packet = self.buffer?.readSlice(length: header.packetLength)
+        else {
+            self.keepPartialPacket(packetLength: header.packetLength)
+            return nil
+        }
+        // The packet shares the storage: writing into it in place is no longer possible.
+        self.ownsBuffer = false
+        if self.bufferedByteCount == 0 {
+            self.buffer = nil
+        }
+        return (header, packet)
     }
 
     /// Applies the memory policy to a partial packet; `packetLength` is nil when its fixed header is incomplete.

@@ -273,6 +273,19 @@ import Testing
         #expect(try accumulator.next(streamingPacketsLongerThan: 1_000) == nil)
     }
 
+    @Test func aStreamedPacketStartsInTheBufferItArrivedIn() throws {
+        // No storage for the whole packet is reserved and nothing is copied: the caller streams the rest.
+        var accumulator = MQTTPacketAccumulator(maximumPacketSize: 1 << 20)
+        let read = ByteBuffer(bytes: Self.publish(length: 5_000)[0..<700])
+        accumulator.append(read)
+        guard case .start(_, let firstPart) = try accumulator.next(streamingPacketsLongerThan: 1_000) else {
+            Issue.record("the large packet should start")
+            return
+        }
+        #expect(firstPart.storageCapacity == read.storageCapacity, "the read's own storage, not a 5,000-byte copy")
+        #expect(accumulator.retainedStorageCapacity == 0)
+    }
+
     @Test func aStreamedPacketMustStillFitTheMaximum() {
         var accumulator = MQTTPacketAccumulator(maximumPacketSize: 4_000)
         accumulator.append(ByteBuffer(bytes: Self.publish(length: 5_000)[0..<100]))
