@@ -108,9 +108,7 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     func partnerBecameWritable() {
-        guard self.pendingRead, let context = self.context else { return }
-        self.pendingRead = false
-        context.read()
+        self.releaseHeldRead()
     }
 
     /// Lets go of the session and closes the connection. `graceful`: what was written is sent first and
@@ -118,6 +116,9 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     /// after `fullCloseAfter` in case the broker keeps its side open.
     func partnerClose(graceful: Bool, fullCloseAfter: TimeAmount) {
         self.session = nil
+        // With no client left to protect, a read held back for its sake would keep the broker's end of stream
+        // unread until the full close below.
+        self.releaseHeldRead()
         guard let context = self.context else { return }
         guard graceful, context.channel.isActive else {
             context.close(promise: nil)
@@ -130,6 +131,13 @@ public final class UpstreamHandler: ChannelDuplexHandler {
         context.eventLoop.assumeIsolated().scheduleTask(in: fullCloseAfter) {
             if context.channel.isActive { context.close(promise: nil) }
         }
+    }
+
+    /// Replays a read that `read(context:)` held back while the client was not writable.
+    private func releaseHeldRead() {
+        guard self.pendingRead, let context = self.context else { return }
+        self.pendingRead = false
+        context.read()
     }
 }
 

@@ -64,6 +64,19 @@ import Testing
         #expect(upstream.reads.count == 1)
     }
 
+    @Test func aBrokerReadHeldForAFullClientIsReleasedWhenTheClientLeaves() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        let upstream = try #require(harness.upstream)
+        self.setWritable(harness.client, false)
+        upstream.channel.read()
+        #expect(upstream.reads.count == 0)
+        // The client closes: the broker connection is half-closed and must read on to see the broker's end.
+        try harness.send(.close(1000))
+        #expect(upstream.reads.count == 1, "the held read is replayed once the session has let go")
+    }
+
     @Test func clientReadsAreHeldWhileTheBrokerIsDialled() throws {
         let harness = try SessionHarness(.manual)
         defer { harness.finish() }
