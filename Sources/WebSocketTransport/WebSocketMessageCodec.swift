@@ -547,21 +547,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     public func continueBinaryMessage(_ part: ByteBuffer) {
         guard let context = self.context, case .open = self.closeState, part.readableBytes > 0 else { return }
         precondition(part.readableBytes <= self.outboundStreamRemaining, "more bytes than the message announced")
-        var bytes = part
-        if let key = self.outboundStreamKey {
-            var masked = context.channel.allocator.buffer(capacity: part.readableBytes)
-            masked.writeMaskedBytes(of: part, key: key, keyOffset: self.outboundStreamOffset)
-            bytes = masked
-        }
-        if bytes.readableBytes <= self.configuration.coalescingLimit {
-            if self.pendingOutbound == nil {
-                self.pendingOutbound = context.channel.allocator.buffer(capacity: bytes.readableBytes)
-            }
-            self.pendingOutbound!.writeImmutableBuffer(bytes)
-        } else {
-            self.writePendingOutbound(context: context)
-            context.write(self.wrapOutboundOut(bytes), promise: nil)
-        }
+        self.queuePayload(part, key: self.outboundStreamKey, keyOffset: self.outboundStreamOffset, promise: nil, context: context)
         self.outboundStreamOffset += part.readableBytes
         self.outboundStreamRemaining -= part.readableBytes
         if self.outboundStreamRemaining == 0, let pong = self.deferredPong, context.channel.isWritable {
@@ -592,28 +578,47 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         }
         if message.readableBytes <= self.configuration.coalescingLimit {
             self.appendFrame(opcode: .binary, payload: message, reservedBits: reservedBits, context: context)
-            if let promise {
-                if let pending = self.pendingOutboundPromise {
-                    pending.futureResult.cascade(to: promise)
-                } else {
-                    self.pendingOutboundPromise = promise
-                }
-            }
+            self.attachToPendingOutbound(promise)
         } else {
-            self.writePendingOutbound(context: context)
-            var header = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
             let key = self.configuration.role == .client ? self.maskingKeys.nextKey() : nil
-            WebSocketFrameHeader(reservedBits: reservedBits, opcode: .binary, maskingKey: key, payloadLength: message.readableBytes)
-                .write(to: &header)
-            context.write(self.wrapOutboundOut(header), promise: nil)
-            if let key {
-                // The caller's buffer may be shared: mask a copy.
-                var masked = context.channel.allocator.buffer(capacity: message.readableBytes)
-                masked.writeMaskedBytes(of: message, key: key, keyOffset: 0)
-                context.write(self.wrapOutboundOut(masked), promise: promise)
-            } else {
-                context.write(self.wrapOutboundOut(message), promise: promise)
+            let header = WebSocketFrameHeader(reservedBits: reservedBits, opcode: .binary, maskingKey: key, payloadLength: message.readableBytes)
+            if self.pendingOutbound == nil {
+                self.pendingOutbound = context.channel.allocator.buffer(capacity: WebSocketFrameHeader.maximumLength)
             }
+            header.write(to: &self.pendingOutbound!)
+            self.queuePayload(message, key: key, keyOffset: 0, promise: promise, context: context)
+        }
+    }
+
+    /// Queues frame payload whose header is already pending. Masked payload is masked into the pending buffer (the
+    /// caller's buffer may be shared, so masking copies anyway); unmasked payload up to `coalescingLimit` is copied
+    /// there too, and larger payload goes out as it is, right after the pending bytes: one write, no copy.
+    private func queuePayload(
+        _ payload: ByteBuffer, key: WebSocketMaskingKey?, keyOffset: Int, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext
+    ) {
+        if key == nil, payload.readableBytes > self.configuration.coalescingLimit {
+            self.writePendingOutbound(context: context)
+            context.write(self.wrapOutboundOut(payload), promise: promise)
+            return
+        }
+        if self.pendingOutbound == nil {
+            self.pendingOutbound = context.channel.allocator.buffer(capacity: payload.readableBytes)
+        }
+        if let key {
+            self.pendingOutbound!.writeMaskedBytes(of: payload, key: key, keyOffset: keyOffset)
+        } else {
+            self.pendingOutbound!.writeImmutableBuffer(payload)
+        }
+        self.attachToPendingOutbound(promise)
+    }
+
+    /// Completes `promise` with the write of the pending bytes.
+    private func attachToPendingOutbound(_ promise: EventLoopPromise<Void>?) {
+        guard let promise else { return }
+        if let pending = self.pendingOutboundPromise {
+            pending.futureResult.cascade(to: promise)
+        } else {
+            self.pendingOutboundPromise = promise
         }
     }
 
