@@ -349,7 +349,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         case (.server, nil):
             throw WebSocketProtocolError(.protocolError, "client frames must be masked")
         case (.client, nil):
-            // Unmasking with an all-zero key is a plain copy: one code path for both roles.
+            // No masking: `appendInbound` passes the bytes on; `inflate` unmasks with this all-zero key, a copy.
             key = WebSocketMaskingKey(networkOrder: 0)
         case (.client, .some):
             throw WebSocketProtocolError(.protocolError, "server frames must not be masked")
@@ -504,6 +504,16 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     }
 
     private func appendInbound(_ payload: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int, context: ChannelHandlerContext) {
+        if self.configuration.role == .client {
+            // Server frames are not masked: the first payload of a burst passes on as a slice of the read, later
+            // ones are appended with a plain copy instead of an unmasking pass.
+            if self.pendingInbound == nil {
+                self.pendingInbound = payload
+            } else {
+                self.pendingInbound!.writeImmutableBuffer(payload)
+            }
+            return
+        }
         if self.pendingInbound == nil {
             self.pendingInbound = context.channel.allocator.buffer(capacity: max(payload.readableBytes, 1024))
         }

@@ -28,6 +28,21 @@ import Testing
         #expect(harness.recorder.delivered == [1, 2, 3, 4])
     }
 
+    @Test func anUnmaskedPayloadIsDeliveredWithoutACopy() throws {
+        let harness = try CodecHarness(.init(role: .client))
+        defer { harness.finish() }
+        var delivered: [ByteBuffer] = []
+        harness.recorder.onRead = { _, buffer in delivered.append(buffer) }
+        let input = ByteBuffer(bytes: TestFrame.frame(opcode: 0x2, mask: nil, payload: Array(repeating: 7, count: 200)))
+        harness.read(buffer: input)
+        harness.readComplete()
+        let payload = try #require(delivered.first)
+        #expect(Array(payload.readableBytesView) == Array(repeating: 7, count: 200))
+        let inputStart = input.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        let payloadStart = payload.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(payloadStart == inputStart + 4, "a slice of the read, after the 4-byte frame header")
+    }
+
     @Test func maskedServerFramesAreAProtocolError() throws {
         let harness = try CodecHarness(.init(role: .client))
         defer { harness.finish() }
