@@ -38,8 +38,6 @@ final class BenchClientHandler: ChannelDuplexHandler {
         /// True when a transport handler (WebSocket) signals `BenchTransportEvent.ready`; false starts at
         /// `channelActive` (plain TCP).
         var waitsForTransport: Bool
-        /// How often a rate-paced publisher checks its schedule.
-        var pacingInterval: TimeAmount = .milliseconds(1)
 
         func topic(_ index: Int) -> String { "\(self.topicPrefix)/\(index)" }
     }

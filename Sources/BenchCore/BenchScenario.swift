@@ -13,6 +13,4 @@ public enum BenchScenario: String, Sendable, Hashable, Codable, CaseIterable, Cu
 
     public var description: String { self.rawValue }
 
-    /// True for the scenarios with publishers and subscribers.
-    public var hasTraffic: Bool { self == .throughput || self == .latency }
 }

@@ -74,9 +74,6 @@ public final class ClientAdmission: Sendable {
         }
     }
 
-    /// Number of addresses currently tracked (for tests and metrics).
-    public var trackedAddresses: Int { self.entries.withLock { $0.count } }
-
     private func refill(_ entry: inout Entry, now: NIODeadline) {
         guard self.rate > 0 else { return }
         let elapsed = Double((now - entry.refilledAt).nanoseconds) / 1e9

@@ -48,12 +48,6 @@ final class StaticFileResponder: Sendable {
         }
     }
 
-    /// Why loading failed at start-up, if it did.
-    var loadError: StaticFileError? {
-        if case .failed(let error) = self.content { return error }
-        return nil
-    }
-
     /// Answers `head` and closes the connection, or returns `false` without doing anything when the request is
     /// not a plain `GET`/`HEAD` (other methods and WebSocket upgrades keep the front end's usual answers).
     func respond(to head: HTTPRequestHead, path: String, context: ChannelHandlerContext) -> Bool {

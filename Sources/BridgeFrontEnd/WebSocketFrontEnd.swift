@@ -99,10 +99,6 @@ public final class WebSocketFrontEnd: Sendable {
         self.staticFiles = configuration.staticFiles.enabled ? StaticFileResponder(configuration: configuration.staticFiles, logger: logger) : nil
     }
 
-    /// Why `static_files.directory` could not be loaded (too large, unreadable), if it could not. The bridge then
-    /// still starts, logs this and answers 500 for pages; a caller can refuse to start instead.
-    public var staticFilesError: StaticFileError? { self.staticFiles?.loadError }
-
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
     /// Must run on the channel's event loop.
     public func configureHandshake(

@@ -319,7 +319,6 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
                 self.frontEnd.metrics.upstreamConnectFailed()
                 self.frontEnd.logger.warning(
                     "broker unavailable", metadata: ["upstream": "\(upstream.endpointDescription)", "reason": "\(error)", "client": "\(self.client.display)"])
-                self.state = .awaitingHead  // let refuse() answer
                 self.refuse(502, "broker unavailable", result: "bad_gateway", route: route, context: context)
             }
         }

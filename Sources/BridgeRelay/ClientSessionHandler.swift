@@ -148,7 +148,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.metrics.openSessions.increment()
         let timeout = self.settings.connectPacketTimeout
         self.connectPacketTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            self.perform(self.machine.connectTimedOut(after: describe(timeout)))
+            self.perform(self.machine.connectTimedOut(after: timeout.humanDescription))
         }
     }
 
@@ -411,7 +411,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         let timeout = self.settings.upstreamReadyTimeout
         self.upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             guard self.upstream === handler else { return }
-            self.perform(self.machine.upstreamFailed("no connection within \(describe(timeout))"))
+            self.perform(self.machine.upstreamFailed("no connection within \(timeout.humanDescription)"))
         }
         self.connector.connect(
             on: context.eventLoop, handler: NIOLoopBound(handler, eventLoop: context.eventLoop), prelude: self.descriptor.upstreamPrelude)
@@ -560,8 +560,3 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 }
 
-/// `300 ms`, `10 s`: a timeout as people write it.
-func describe(_ amount: TimeAmount) -> String {
-    let milliseconds = amount.nanoseconds / 1_000_000
-    return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
-}

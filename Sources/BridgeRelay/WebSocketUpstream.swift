@@ -53,7 +53,7 @@ public struct WebSocketUpstreamConnector: Sendable {
             .connect(host: self.host, port: self.port)
         // One deadline for TCP, TLS and the upgrade together.
         let deadline = eventLoop.scheduleTask(in: timeout) {
-            answered.fail(UpstreamHandshakeError("no WebSocket handshake with the broker within \(describe(timeout))"))
+            answered.fail(UpstreamHandshakeError("no WebSocket handshake with the broker within \(timeout.humanDescription)"))
         }
         connected.whenFailure { answered.fail($0) }
         answered.futureResult.whenComplete { result in

@@ -50,13 +50,6 @@ struct MQTTFieldReader {
         return value
     }
 
-    mutating func readUInt32(_ field: StaticString) throws(MQTTWireError) -> UInt32 {
-        guard let value = self.body.readInteger(as: UInt32.self) else {
-            throw .malformed("truncated \(field)")
-        }
-        return value
-    }
-
     mutating func readVariableByteInteger(_ field: StaticString) throws(MQTTWireError) -> Int {
         guard let value = try MQTTVariableByteInteger.read(from: &self.body) else {
             throw .malformed("truncated \(field)")
@@ -85,14 +78,6 @@ struct MQTTFieldReader {
             throw .malformed("\(field) is not valid UTF-8")
         }
         return string
-    }
-
-    /// Skips `count` bytes.
-    mutating func skip(_ count: Int, _ field: StaticString) throws(MQTTWireError) {
-        guard count >= 0, count <= self.body.readableBytes else {
-            throw .malformed("truncated \(field)")
-        }
-        self.body.moveReaderIndex(forwardBy: count)
     }
 
     /// The rest of the packet, as a slice.

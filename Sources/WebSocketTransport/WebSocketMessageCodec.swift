@@ -179,19 +179,13 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             // waiting for a close handshake it will not complete.
             self.readState = .ignoring
             self.closeState = .closed
-            let reason = "no answer to ping within \(Self.describe(self.configuration.pingTimeout))"
+            let reason = "no answer to ping within \(self.configuration.pingTimeout.humanDescription)"
             context.fireUserInboundEventTriggered(WebSocketEvent.keepaliveTimeout(reason: reason))
             _ = self.sendCloseFrame(code: .goingAway, reason: reason, context: context)
             context.close(promise: nil)
             return
         }
         self.scheduleKeepalive(context: context)
-    }
-
-    /// `300 ms`, `10 s`.
-    static func describe(_ amount: TimeAmount) -> String {
-        let milliseconds = amount.nanoseconds / 1_000_000
-        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
     }
 
     // MARK: Inbound
