@@ -6,11 +6,14 @@ import CSystemRandom
 /// under load that was an extra system call for every burst relayed to a WebSocket broker.
 struct MaskingKeySource {
     private static let batch = 64
-    private var keys = [UInt32](repeating: 0, count: MaskingKeySource.batch)
+    /// Empty until the first key is needed: server-role codecs (one per client session) never mask and so never
+    /// allocate it.
+    private var keys: [UInt32] = []
     private var next = MaskingKeySource.batch
 
     mutating func nextKey() -> WebSocketMaskingKey {
         if self.next == Self.batch {
+            if self.keys.isEmpty { self.keys = [UInt32](repeating: 0, count: Self.batch) }
             self.refill()
             self.next = 0
         }
