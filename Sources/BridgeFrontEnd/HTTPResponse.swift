@@ -1,68 +1,47 @@
 import NIOCore
+import NIOHTTP1
 
-/// The few HTTP responses the front end sends, written as raw bytes.
+/// The HTTP responses the front end writes itself, as raw bytes: the 101, refusals and static files.
 ///
-/// The 101 is written by hand rather than through NIOHTTP1's encoder so its header set is exactly
-/// what the handshake needs and nothing else (WeChat is strict about the 101).
-struct HTTPResponse: Sendable, Hashable {
-    var status: Int
-    var reasonPhrase: String
-    var headers: [(String, String)]
-    var body: String
-
-    static func switchingProtocols(accept: String, subprotocol: String?, extensions: String? = nil) -> HTTPResponse {
+/// Written by hand rather than through NIOHTTP1's encoder so the 101's header set is exactly what the handshake
+/// needs and nothing else (WeChat is strict about the 101); the reason phrases are NIOHTTP1's.
+enum HTTPResponse {
+    static func switchingProtocols(
+        accept: String, subprotocol: String?, extensions: String?, allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
         var headers = [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept)]
         if let subprotocol { headers.append(("Sec-WebSocket-Protocol", subprotocol)) }
         if let extensions { headers.append(("Sec-WebSocket-Extensions", extensions)) }
-        return HTTPResponse(status: 101, reasonPhrase: "Switching Protocols", headers: headers, body: "")
+        return Self.head(status: 101, headers: headers, allocator: allocator)
     }
 
-    /// A refusal: a one-line plain-text reason, and the connection is closed after it.
-    static func refusal(_ status: Int, _ reason: String, extraHeaders: [(String, String)] = []) -> HTTPResponse {
-        HTTPResponse(status: status, reasonPhrase: Self.reasonPhrase(for: status), headers: extraHeaders, body: reason + "\n")
-    }
-
-    func encode(allocator: ByteBufferAllocator) -> ByteBuffer {
-        var buffer = allocator.buffer(capacity: 256 + self.body.utf8.count)
-        buffer.writeString("HTTP/1.1 \(self.status) \(self.reasonPhrase)\r\n")
-        for (name, value) in self.headers {
-            buffer.writeString("\(name): \(value)\r\n")
+    /// A refusal: a one-line plain-text reason; the connection is closed after it (`Connection: close` unless
+    /// `extraHeaders` names a `Connection` itself).
+    static func refusal(
+        _ status: Int, _ reason: String, extraHeaders: [(String, String)] = [], allocator: ByteBufferAllocator
+    ) -> ByteBuffer {
+        let body = reason + "\n"
+        var headers = extraHeaders
+        headers.append(("Content-Type", "text/plain; charset=utf-8"))
+        headers.append(("Content-Length", "\(body.utf8.count)"))
+        if !extraHeaders.contains(where: { $0.0 == "Connection" }) {
+            headers.append(("Connection", "close"))
         }
-        if self.status != 101 {
-            buffer.writeString("Content-Type: text/plain; charset=utf-8\r\n")
-            buffer.writeString("Content-Length: \(self.body.utf8.count)\r\n")
-            if !self.headers.contains(where: { $0.0 == "Connection" }) {
-                buffer.writeString("Connection: close\r\n")
-            }
-        }
-        buffer.writeString("\r\n")
-        buffer.writeString(self.body)
+        var buffer = Self.head(status: status, headers: headers, allocator: allocator, bodyCapacity: body.utf8.count)
+        buffer.writeString(body)
         return buffer
     }
 
-    static func reasonPhrase(for status: Int) -> String {
-        switch status {
-        case 400: "Bad Request"
-        case 403: "Forbidden"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 426: "Upgrade Required"
-        case 429: "Too Many Requests"
-        case 431: "Request Header Fields Too Large"
-        case 500: "Internal Server Error"
-        case 502: "Bad Gateway"
-        case 503: "Service Unavailable"
-        default: "Error"
+    /// Status line and headers, up to and including the empty line.
+    static func head(
+        status: Int, headers: [(String, String)], allocator: ByteBufferAllocator, bodyCapacity: Int = 0
+    ) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 256 + bodyCapacity)
+        buffer.writeString("HTTP/1.1 \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)\r\n")
+        for (name, value) in headers {
+            buffer.writeString("\(name): \(value)\r\n")
         }
-    }
-
-    static func == (lhs: HTTPResponse, rhs: HTTPResponse) -> Bool {
-        lhs.status == rhs.status && lhs.reasonPhrase == rhs.reasonPhrase && lhs.body == rhs.body
-            && lhs.headers.map { "\($0.0): \($0.1)" } == rhs.headers.map { "\($0.0): \($0.1)" }
-    }
-
-    func hash(into hasher: inout Hasher) {
-        hasher.combine(self.status)
-        hasher.combine(self.body)
+        buffer.writeString("\r\n")
+        return buffer
     }
 }

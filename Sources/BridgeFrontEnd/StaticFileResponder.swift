@@ -83,7 +83,7 @@ final class StaticFileResponder: Sendable {
             "static file request",
             metadata: ["client": "\(clientAddress(of: context.channel))", "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(status)"])
         // Head and body as two writes: the file's buffer is shared, never copied. Close once the last one is out.
-        let responseHead = Self.encodeHead(status: status, headers: headers, allocator: context.channel.allocator)
+        let responseHead = HTTPResponse.head(status: status, headers: headers, allocator: context.channel.allocator)
         let written: EventLoopFuture<Void>
         if head.method == .GET, let body {
             context.write(NIOAny(responseHead), promise: nil)
@@ -110,21 +110,6 @@ final class StaticFileResponder: Sendable {
             }
             return (200, file)
         }
-    }
-
-    private static func encodeHead(status: Int, headers: [(String, String)], allocator: ByteBufferAllocator) -> ByteBuffer {
-        let reason = switch status {
-        case 200: "OK"
-        case 304: "Not Modified"
-        default: HTTPResponse.reasonPhrase(for: status)
-        }
-        var buffer = allocator.buffer(capacity: 512)
-        buffer.writeString("HTTP/1.1 \(status) \(reason)\r\n")
-        for (name, value) in headers {
-            buffer.writeString("\(name): \(value)\r\n")
-        }
-        buffer.writeString("\r\n")
-        return buffer
     }
 
     /// Restrictive: same-origin scripts, styles and images only, no inline code, no plugins, no framing, no form

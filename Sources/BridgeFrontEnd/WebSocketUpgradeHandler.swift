@@ -252,7 +252,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
                 "client": "\(self.client.display)", "listener": "\(self.listener.name)",
                 "route": "\(route?.configuration.name ?? "-")", "status": "\(status)", "reason": "\(reason)",
             ])
-        let response = HTTPResponse.refusal(status, reason, extraHeaders: extraHeaders).encode(allocator: context.channel.allocator)
+        let response = HTTPResponse.refusal(status, reason, extraHeaders: extraHeaders, allocator: context.channel.allocator)
         context.writeAndFlush(self.wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -328,8 +328,9 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
         connector: any UpstreamConnector, upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext
     ) {
-        let response = HTTPResponse.switchingProtocols(accept: accept, subprotocol: subprotocol, extensions: compression?.responseHeaderValue)
-        context.writeAndFlush(self.wrapOutboundOut(response.encode(allocator: context.channel.allocator)), promise: nil)
+        let response = HTTPResponse.switchingProtocols(
+            accept: accept, subprotocol: subprotocol, extensions: compression?.responseHeaderValue, allocator: context.channel.allocator)
+        context.writeAndFlush(self.wrapOutboundOut(response), promise: nil)
 
         let descriptor = SessionDescriptor(
             clientAddress: self.client.display, listener: self.listener.name,
