@@ -194,13 +194,10 @@ public final class AdminService: Service, Sendable {
 
     /// `127.0.0.1:1883`, `[::1]:1883`: for `/readyz` and logs.
     static func brokerDescription(_ configuration: BridgeConfiguration) -> String {
-        let host = configuration.upstream.host
-        let port = configuration.admin.brokerPort ?? configuration.upstream.port
-        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        BridgeConfig.hostAndPort(configuration.upstream.host, configuration.admin.brokerPort ?? configuration.upstream.port)
     }
 
     static func hostAndPort(_ address: SocketAddress) -> String {
-        let ip = address.ipAddress ?? "?"
-        return ip.contains(":") ? "[\(ip)]:\(address.port ?? 0)" : "\(ip):\(address.port ?? 0)"
+        BridgeConfig.hostAndPort(address.ipAddress ?? "?", address.port ?? 0)
     }
 }

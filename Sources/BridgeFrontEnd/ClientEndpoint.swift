@@ -1,3 +1,4 @@
+import BridgeConfig
 import ClientAddress
 import NIOCore
 
@@ -47,7 +48,7 @@ struct ClientEndpoint {
             }
         }
         let text = ip.description
-        let display = port.map { text.contains(":") ? "[\(text)]:\($0)" : "\(text):\($0)" } ?? text
+        let display = port.map { hostAndPort(text, $0) } ?? text
         return ClientEndpoint(display: display, ip: text, socketAddress: ip.socketAddress(port: port ?? 0))
     }
 }

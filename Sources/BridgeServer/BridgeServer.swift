@@ -35,8 +35,7 @@ public final class BridgeServer: Service, Sendable {
 
         /// `127.0.0.1:8443` or `[::]:8443`.
         public var hostAndPort: String {
-            let ip = self.address.ipAddress ?? "?"
-            return ip.contains(":") ? "[\(ip)]:\(self.port)" : "\(ip):\(self.port)"
+            BridgeConfig.hostAndPort(self.address.ipAddress ?? "?", self.port)
         }
     }
 
