@@ -80,7 +80,7 @@ struct BenchConnector: Sendable {
             inflight: configuration.inflight, closedLoop: configuration.closedLoop,
             outstanding: configuration.maxOutstanding.map { OutstandingWindow(limit: $0) },
             fanOut: (0..<configuration.topics).map { configuration.subscribers(ofTopic: $0) },
-            connectTimeout: .nanoseconds(Int64(configuration.connectTimeout.nanosecondsClamped)),
+            connectTimeout: TimeAmount(configuration.connectTimeout),
             waitsForTransport: target.transport.isWebSocket)
     }
 
@@ -134,14 +134,6 @@ struct BenchConnector: Sendable {
 }
 
 extension Duration {
-    /// Whole nanoseconds, clamped to `Int64`.
-    var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = self.components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
-    }
-
     /// Seconds as a `Double`.
     var seconds: Double {
         let (seconds, attoseconds) = self.components

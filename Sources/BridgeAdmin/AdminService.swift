@@ -168,7 +168,7 @@ public final class AdminService: Service, Sendable {
     }
 
     private func bind() async throws -> NIOAsyncChannel<AdminChannel, Never> {
-        let idleTimeout = TimeAmount.nanoseconds(configuration.idleTimeout.nanoseconds)
+        let idleTimeout = TimeAmount(configuration.idleTimeout)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
