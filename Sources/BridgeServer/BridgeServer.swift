@@ -2,6 +2,7 @@ import BridgeConfig
 import BridgeFrontEnd
 import ClientAddress
 import BridgeRelay
+import BridgeTLS
 import CoreMetrics
 import Logging
 import NIOCore
@@ -77,7 +78,7 @@ public final class BridgeServer: Service, Sendable {
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         var contexts: [String: NIOSSLContext] = [:]
         for (name, store) in stores {
-            contexts[name] = try store.makeContext()
+            contexts[name] = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         self.certificateStores = stores
         self.tlsContexts = contexts
@@ -97,7 +98,7 @@ public final class BridgeServer: Service, Sendable {
         let quiet = Logger(label: "mqtt_ws_bridge.check") { _ in SwiftLogNoOpLogHandler() }
         let stores = try Self.prepare(configuration, connector: nil, logger: quiet, metricsFactory: NOOPMetricsHandler.instance).0
         for store in stores.values {
-            _ = try store.makeContext()
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         _ = try TopicAllowList.forRoutes(configuration.routes)
         for listener in configuration.listeners where listener.enabled {
@@ -123,8 +124,9 @@ public final class BridgeServer: Service, Sendable {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
-                stores[listener.name] = try CertificateStore(
-                    listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                stores[listener.name] = try Self.startupCheck { () throws(TLSConfigurationError) in
+                    try CertificateStore(listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                }
             }
         }
         if let connector { return (stores, .tcp(connector)) }
@@ -135,6 +137,15 @@ public final class BridgeServer: Service, Sendable {
             }
         } catch {
             throw StartupError("upstream.tls: \(error)")
+        }
+    }
+
+    /// Runs a TLS set-up step; its error already names the key and becomes the start-up error as it is.
+    private static func startupCheck<T>(_ step: () throws(TLSConfigurationError) -> T) throws(StartupError) -> T {
+        do {
+            return try step()
+        } catch {
+            throw StartupError(error.description)
         }
     }
 

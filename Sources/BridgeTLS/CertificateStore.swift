@@ -15,9 +15,9 @@ import Synchronization
 ///
 /// Each pair is checked on its own when reloaded: one domain's bad renewal does not hold back another's good one.
 /// A refused pair leaves the previous one in use and is logged with the key, the file and the reason.
-final class CertificateStore: Sendable {
+package final class CertificateStore: Sendable {
     /// What started a reload, in logs. A timer reload skips files that did not change and refusals already logged.
-    enum Trigger: String, Sendable {
+    package enum Trigger: String, Sendable {
         case request, timer
     }
 
@@ -50,10 +50,10 @@ final class CertificateStore: Sendable {
     }
 
     /// Loads and checks every pair; a pair that fails is a start-up error naming its key.
-    init(
+    package init(
         listener: String, tls: ListenerTLSConfiguration, logger: Logger, metricsFactory: any MetricsFactory,
         now: Date = Date()
-    ) throws(StartupError) {
+    ) throws(TLSConfigurationError) {
         let sources = try CertificateSource.sources(for: tls, listener: listener)
         var entries: [CertificateSelection.Entry] = []
         for source in sources {
@@ -61,7 +61,7 @@ final class CertificateStore: Sendable {
                 let contents = try CertificateFileContents.read(source)
                 entries.append(.init(source: source, pair: try CertificatePair(contents, source: source, now: now)))
             } catch {
-                throw StartupError(error.description)
+                throw TLSConfigurationError(key: error.key, error.reason)
             }
         }
         self.listener = listener
@@ -85,7 +85,7 @@ final class CertificateStore: Sendable {
     }
 
     /// The listener's TLS context: built once, it asks this store for the pair at every handshake.
-    func makeContext() throws(StartupError) -> NIOSSLContext {
+    package func makeContext() throws(TLSConfigurationError) -> NIOSSLContext {
         let initial = self.selection.withLock { $0.entries[0].pair }
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: initial.chain.map { .certificate($0) }, privateKey: .privateKey(initial.privateKey))
@@ -98,7 +98,9 @@ final class CertificateStore: Sendable {
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw StartupError("listeners.\(self.listener).tls: cannot set up TLS with '\(self.sources[0].certificatePath)' and '\(self.sources[0].keyPath)': \(error)")
+            throw TLSConfigurationError(
+                key: "listeners.\(self.listener).tls",
+                "cannot set up TLS with '\(self.sources[0].certificatePath)' and '\(self.sources[0].keyPath)': \(error)")
         }
     }
 
@@ -108,7 +110,7 @@ final class CertificateStore: Sendable {
     }
 
     /// The pairs in use now.
-    var status: [CertificateStatus] {
+    package var status: [CertificateStatus] {
         self.selection.withLock { selection in
             selection.entries.map { entry in
                 CertificateStatus(
@@ -122,7 +124,7 @@ final class CertificateStore: Sendable {
     // MARK: - Reloading
 
     /// `reload` on NIO's blocking-I/O thread pool, so no cooperative thread waits on the disk.
-    func reloadOffTheLoops(trigger: Trigger) async -> [CertificateReloadReport.Entry] {
+    package func reloadOffTheLoops(trigger: Trigger) async -> [CertificateReloadReport.Entry] {
         do {
             return try await NIOThreadPool.singleton.runIfActive { self.reload(trigger: trigger) }
         } catch {
@@ -189,7 +191,7 @@ final class CertificateStore: Sendable {
     }
 
     /// Runs until cancelled: reloads changed files every `reload_interval` (when set) and checks expiry hourly.
-    func maintain() async {
+    package func maintain() async {
         let clock = ContinuousClock()
         var nextReload = self.reloadInterval > .zero ? clock.now + self.reloadInterval : nil
         var nextExpiryCheck = clock.now + Self.expiryCheckPeriod
