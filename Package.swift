@@ -183,6 +183,10 @@ let package = Package(
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
         .testTarget(
+            name: "BridgeTLSTests",
+            dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
+        .testTarget(
             name: "ClientAddressTests",
             dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),

@@ -82,8 +82,16 @@ public final class BridgeServer: Service, Sendable {
         }
         self.certificateStores = stores
         self.tlsContexts = contexts
-        if configuration.upstream.tls?.verify == false {
-            logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(tls) {
+            logger.info(
+                "upstream TLS policy",
+                metadata: [
+                    "profile": "\(policy.profile.rawValue)", "versions": "\(policy.versions)",
+                    "tls12_ciphers": "\(policy.tls12Description)",
+                ])
+            if !tls.verify {
+                logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+            }
         }
         self.upstreamDescription = upstream.endpointDescription
         self.frontEnd = WebSocketFrontEnd(
@@ -128,6 +136,9 @@ public final class BridgeServer: Service, Sendable {
                     try CertificateStore(listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
                 }
             }
+        }
+        if let tls = configuration.upstream.tls {
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
         }
         if let connector { return (stores, .tcp(connector)) }
         do {

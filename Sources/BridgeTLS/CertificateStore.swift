@@ -31,7 +31,8 @@ package final class CertificateStore: Sendable {
 
     let listener: String
     let reloadInterval: Duration
-    private let minimumVersion: TLSMinimumVersion
+    /// Versions and TLS 1.2 suites (`profile`, `ciphers`, `min_version`).
+    let policy: TLSPolicy
     private let sources: [CertificateSource]
     private let logger: Logger
     /// One per source, `name` label = source name: the expiry (Unix seconds) of the pair in use.
@@ -54,19 +55,24 @@ package final class CertificateStore: Sendable {
         listener: String, tls: ListenerTLSConfiguration, logger: Logger, metricsFactory: any MetricsFactory,
         now: Date = Date()
     ) throws(TLSConfigurationError) {
+        let section = "listeners.\(listener).tls"
+        let policy = try TLSPolicy(
+            profile: tls.profile, cipherNames: tls.cipherSuites, minimumVersion: tls.minimumVersion, section: section)
         let sources = try CertificateSource.sources(for: tls, listener: listener)
         var entries: [CertificateSelection.Entry] = []
         for source in sources {
             do throws(CertificateLoadError) {
                 let contents = try CertificateFileContents.read(source)
-                entries.append(.init(source: source, pair: try CertificatePair(contents, source: source, now: now)))
+                let pair = try CertificatePair(contents, source: source, now: now)
+                try Self.check(pair, servedBy: policy, source: source, section: section)
+                entries.append(.init(source: source, pair: pair))
             } catch {
                 throw TLSConfigurationError(key: error.key, error.reason)
             }
         }
         self.listener = listener
         self.reloadInterval = tls.reloadInterval
-        self.minimumVersion = tls.minimumVersion
+        self.policy = policy
         self.sources = sources
         self.logger = logger
         self.expiryGauges = sources.map { source in
@@ -82,16 +88,30 @@ package final class CertificateStore: Sendable {
                 self.took(entry.pair, index: index, previous: nil, trigger: "startup", now: now, state: &state)
             }
         }
+        logger.info(
+            "TLS policy",
+            metadata: [
+                "listener": "\(listener)", "profile": "\(policy.profile.rawValue)", "versions": "\(policy.versions)",
+                "tls12_ciphers": "\(policy.tls12Description)",
+            ])
+    }
+
+    /// A pair whose key no allowed TLS 1.2 suite can use would fail every TLS 1.2 handshake (an RSA certificate with
+    /// only ECDSA suites in `ciphers`, say): refused like a key that does not match.
+    private static func check(
+        _ pair: CertificatePair, servedBy policy: TLSPolicy, source: CertificateSource, section: String
+    ) throws(CertificateLoadError) {
+        guard !policy.serves(pair.authentication) else { return }
+        throw CertificateLoadError(
+            key: "\(source.keyPrefix).certificate", file: source.certificatePath,
+            "the certificate in '\(source.certificatePath)' has an \(pair.authentication.rawValue) key, but \(section).ciphers "
+                + "has no \(pair.authentication.rawValue) suite: TLS 1.2 clients could not connect")
     }
 
     /// The listener's TLS context: built once, it asks this store for the pair at every handshake.
     package func makeContext() throws(TLSConfigurationError) -> NIOSSLContext {
         let initial = self.selection.withLock { $0.entries[0].pair }
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: initial.chain.map { .certificate($0) }, privateKey: .privateKey(initial.privateKey))
-        // swift-nio-ssl's default minimum is TLS 1.0; WeChat and browsers require 1.2+.
-        configuration.minimumTLSVersion = self.minimumVersion == .v1_3 ? .tlsv13 : .tlsv12
-        configuration.applicationProtocols = ["http/1.1"]
+        var configuration = ServerTLS.configuration(initial: initial, policy: self.policy)
         configuration.sslContextCallback = { [self] values, promise in
             promise.succeed(self.override(forServerName: values.serverHostname))
         }
@@ -157,6 +177,7 @@ package final class CertificateStore: Sendable {
                 }
                 do throws(CertificateLoadError) {
                     let pair = try CertificatePair(contents, source: source, now: now)
+                    try Self.check(pair, servedBy: self.policy, source: source, section: "listeners.\(self.listener).tls")
                     state.lastRefusal[index] = nil
                     if pair.digest == inUse.digest {
                         report.append(.init(listener: self.listener, name: source.name, outcome: .unchanged(serial: pair.serial)))

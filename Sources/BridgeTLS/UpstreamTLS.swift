@@ -4,9 +4,16 @@ import NIOSSL
 
 /// The TLS client context towards the broker, shared by the `tcp` and `ws` upstream kinds.
 package enum UpstreamTLS {
-    package static func makeContext(_ configuration: UpstreamTLSConfiguration, host: String) throws -> (context: NIOSSLContext, serverName: String?) {
+    /// `upstream.tls.profile` and `upstream.tls.ciphers`, checked (errors name the key).
+    package static func policy(_ configuration: UpstreamTLSConfiguration) throws(TLSConfigurationError) -> TLSPolicy {
+        try TLSPolicy(profile: configuration.profile, cipherNames: configuration.cipherSuites, section: "upstream.tls")
+    }
+
+    package static func makeContext(
+        _ configuration: UpstreamTLSConfiguration, host: String
+    ) throws -> (context: NIOSSLContext, serverName: String?) {
         var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
+        try self.policy(configuration).apply(to: &tls)
         if let caFile = configuration.caFilePath {
             tls.trustRoots = .file(caFile)
         }
