@@ -2,7 +2,7 @@
 //
 // mqtt-ws-bridge: MQTT over WebSocket (wss) in front of Mosquitto.
 // Module map and the reasons behind it: docs/ARCHITECTURE.md.
-// Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport}.
+// Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport, BridgeTLS}.
 
 import PackageDescription
 
@@ -63,11 +63,27 @@ let package = Package(
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
         // Configuration structs, YAML loading, environment/CLI overrides, validation.
         .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // TLS policy and certificates: listener contexts (certificate store, SNI, reload, expiry), the upstream TLS
+        // client context, the development CA.
+        .target(
+            name: "BridgeTLS",
+            dependencies: [
+                "BridgeConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The WebSocket ⇄ MQTT ⇄ upstream relay: session state machine, glue, upstream connector.
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -86,20 +102,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // Listeners, TLS, lifecycle (start, drain, stop), logging setup.
+        // Listeners (plain, TLS, auto; PROXY protocol), lifecycle (start, drain, stop), logging setup.
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress",
+                "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // libmosquitto, wrapped once: only MosquittoClient imports CMosquitto.
@@ -131,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "mqtt-ws-bridge",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
+                "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -170,6 +183,10 @@ let package = Package(
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
         .testTarget(
+            name: "BridgeTLSTests",
+            dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
+        .testTarget(
             name: "ClientAddressTests",
             dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
@@ -188,8 +205,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
-                "ClientAddress", "WebSocketTransport", "BenchCore",
+                "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
+                "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore",
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),

@@ -49,7 +49,9 @@ extension ListenerTLSConfiguration {
             chainPath: reader.optionalValue("chain", .path, default: base.chainPath.map(reader.defaultPath)),
             minimumVersion: reader.value("min_version", .tlsMinimumVersion, default: base.minimumVersion),
             reloadInterval: reader.value("reload_interval", .duration, default: base.reloadInterval),
-            sni: reader.entries("sni", defaults: base.sni, name: \.name, SNICertificateConfiguration.decode)
+            sni: reader.entries("sni", defaults: base.sni, name: \.name, SNICertificateConfiguration.decode),
+            profile: reader.value("profile", .enumeration, default: base.profile),
+            cipherSuites: reader.optionalValue("ciphers", .list(of: .string), default: base.cipherSuites)
         )
     }
 }
@@ -145,7 +147,9 @@ extension UpstreamTLSConfiguration {
             serverName: reader.optionalValue("server_name", .string, default: base.serverName),
             verify: reader.value("verify", .boolean, default: base.verify),
             certificatePath: reader.optionalValue("certificate", .path, default: base.certificatePath.map(reader.defaultPath)),
-            keyPath: reader.optionalValue("key", .path, default: base.keyPath.map(reader.defaultPath))
+            keyPath: reader.optionalValue("key", .path, default: base.keyPath.map(reader.defaultPath)),
+            profile: reader.value("profile", .enumeration, default: base.profile),
+            cipherSuites: reader.optionalValue("ciphers", .list(of: .string), default: base.cipherSuites)
         )
     }
 }

@@ -136,6 +136,10 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
     public var chainPath: String?
     /// `min_version`: `1.2` (default) or `1.3`. Never lower: WeChat requires TLS 1.2+.
     public var minimumVersion: TLSMinimumVersion
+    /// `profile`: `intermediate` (default), `modern` (TLS 1.3 only) or `old` (adds CBC and RSA key exchange suites).
+    public var profile: TLSProfile
+    /// `ciphers`: the TLS 1.2 suites to offer, a subset of the profile's (OpenSSL or IANA names); absent → all of them.
+    public var cipherSuites: [String]?
     /// `reload_interval`: how often the certificate files are checked for changes; a changed pair is loaded as on
     /// SIGHUP. Zero (the default) means only on SIGHUP. When not zero, at least one second.
     public var reloadInterval: Duration
@@ -149,12 +153,16 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
         chainPath: String? = nil,
         minimumVersion: TLSMinimumVersion = .v1_2,
         reloadInterval: Duration = .zero,
-        sni: [SNICertificateConfiguration] = []
+        sni: [SNICertificateConfiguration] = [],
+        profile: TLSProfile = .intermediate,
+        cipherSuites: [String]? = nil
     ) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.chainPath = chainPath
         self.minimumVersion = minimumVersion
+        self.profile = profile
+        self.cipherSuites = cipherSuites
         self.reloadInterval = reloadInterval
         self.sni = sni
     }
@@ -404,13 +412,22 @@ public struct UpstreamTLSConfiguration: Sendable, Equatable {
     public var certificatePath: String?
     /// `key`: the client certificate's private key (PEM); needs `certificate` too.
     public var keyPath: String?
+    /// `profile`: as `listeners.<name>.tls.profile`, for the bridge as a client: `intermediate` (default), `modern`, `old`.
+    public var profile: TLSProfile
+    /// `ciphers`: the TLS 1.2 suites to offer the broker, a subset of the profile's; absent → all of them.
+    public var cipherSuites: [String]?
 
-    public init(caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil) {
+    public init(
+        caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil,
+        profile: TLSProfile = .intermediate, cipherSuites: [String]? = nil
+    ) {
         self.caFilePath = caFilePath
         self.serverName = serverName
         self.verify = verify
         self.certificatePath = certificatePath
         self.keyPath = keyPath
+        self.profile = profile
+        self.cipherSuites = cipherSuites
     }
 }
 

@@ -1,4 +1,5 @@
 import BridgeConfig
+import BridgeTLS
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -75,28 +76,6 @@ public struct TCPUpstreamConnector: UpstreamConnector {
                 }
             }
             .connect(host: self.host, port: self.port)
-    }
-}
-
-/// The TLS client context towards the broker, shared by the `tcp` and `ws` upstream kinds.
-enum UpstreamTLS {
-    static func makeContext(_ configuration: UpstreamTLSConfiguration, host: String) throws -> (context: NIOSSLContext, serverName: String?) {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        if let caFile = configuration.caFilePath {
-            tls.trustRoots = .file(caFile)
-        }
-        if !configuration.verify {
-            tls.certificateVerification = .none
-        }
-        if let certificate = configuration.certificatePath, let key = configuration.keyPath {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-        }
-        let serverName = configuration.serverName ?? host
-        // SNI must be a host name, not an IP literal (RFC 6066 §3).
-        let sni = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
-        return (try NIOSSLContext(configuration: tls), sni)
     }
 }
 

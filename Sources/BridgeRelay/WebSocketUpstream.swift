@@ -1,4 +1,5 @@
 import BridgeConfig
+import BridgeTLS
 import NIOCore
 import NIOPosix
 import NIOSSL

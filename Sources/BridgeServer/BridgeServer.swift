@@ -2,6 +2,7 @@ import BridgeConfig
 import BridgeFrontEnd
 import ClientAddress
 import BridgeRelay
+import BridgeTLS
 import CoreMetrics
 import Logging
 import NIOCore
@@ -77,12 +78,20 @@ public final class BridgeServer: Service, Sendable {
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         var contexts: [String: NIOSSLContext] = [:]
         for (name, store) in stores {
-            contexts[name] = try store.makeContext()
+            contexts[name] = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         self.certificateStores = stores
         self.tlsContexts = contexts
-        if configuration.upstream.tls?.verify == false {
-            logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(tls) {
+            logger.info(
+                "upstream TLS policy",
+                metadata: [
+                    "profile": "\(policy.profile.rawValue)", "versions": "\(policy.versions)",
+                    "tls12_ciphers": "\(policy.tls12Description)",
+                ])
+            if !tls.verify {
+                logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+            }
         }
         self.upstreamDescription = upstream.endpointDescription
         self.frontEnd = WebSocketFrontEnd(
@@ -97,7 +106,7 @@ public final class BridgeServer: Service, Sendable {
         let quiet = Logger(label: "mqtt_ws_bridge.check") { _ in SwiftLogNoOpLogHandler() }
         let stores = try Self.prepare(configuration, connector: nil, logger: quiet, metricsFactory: NOOPMetricsHandler.instance).0
         for store in stores.values {
-            _ = try store.makeContext()
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         _ = try TopicAllowList.forRoutes(configuration.routes)
         for listener in configuration.listeners where listener.enabled {
@@ -123,9 +132,13 @@ public final class BridgeServer: Service, Sendable {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
-                stores[listener.name] = try CertificateStore(
-                    listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                stores[listener.name] = try Self.startupCheck { () throws(TLSConfigurationError) in
+                    try CertificateStore(listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                }
             }
+        }
+        if let tls = configuration.upstream.tls {
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
         }
         if let connector { return (stores, .tcp(connector)) }
         do {
@@ -135,6 +148,15 @@ public final class BridgeServer: Service, Sendable {
             }
         } catch {
             throw StartupError("upstream.tls: \(error)")
+        }
+    }
+
+    /// Runs a TLS set-up step; its error already names the key and becomes the start-up error as it is.
+    private static func startupCheck<T>(_ step: () throws(TLSConfigurationError) -> T) throws(StartupError) -> T {
+        do {
+            return try step()
+        } catch {
+            throw StartupError(error.description)
         }
     }
 

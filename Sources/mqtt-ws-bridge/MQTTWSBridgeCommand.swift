@@ -3,6 +3,7 @@ import BridgeAdmin
 import BridgeConfig
 import BridgeRelay
 import BridgeServer
+import BridgeTLS
 import Foundation
 import Logging
 import Metrics

@@ -2,6 +2,7 @@ import BridgeAdmin
 import BridgeConfig
 import BridgeRelay
 import BridgeServer
+import BridgeTLS
 import BridgeTestSupport
 import Foundation
 import Logging

@@ -21,6 +21,10 @@ public struct CertificateReloadReport: Sendable, CustomStringConvertible {
     /// Listeners in name order, each with its default pair first.
     public var entries: [Entry]
 
+    package init(entries: [Entry]) {
+        self.entries = entries
+    }
+
     /// True when nothing was refused.
     public var isSuccess: Bool { self.refused.isEmpty }
 

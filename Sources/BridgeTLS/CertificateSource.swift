@@ -14,7 +14,7 @@ struct CertificateSource: Sendable {
     var serverNames: [ServerNamePattern]
 
     /// The listener's default pair first, then its `sni` entries in configuration order (sorted by name).
-    static func sources(for tls: ListenerTLSConfiguration, listener: String) throws(StartupError) -> [CertificateSource] {
+    static func sources(for tls: ListenerTLSConfiguration, listener: String) throws(TLSConfigurationError) -> [CertificateSource] {
         let prefix = "listeners.\(listener).tls"
         var sources = [
             CertificateSource(
@@ -29,7 +29,7 @@ struct CertificateSource: Sendable {
                     patterns.append(try ServerNamePattern(text))
                 } catch {
                     // `validate()` reports this first; a configuration built in code may skip it.
-                    throw StartupError("\(keyPrefix).server_names: \(error)")
+                    throw TLSConfigurationError(key: "\(keyPrefix).server_names", "\(error)")
                 }
             }
             sources.append(

@@ -1,12 +1,12 @@
 /// Why a certificate pair was not taken into use: the configuration key and the file it is about, and the reason in
 /// words an operator can act on ("the private key in '/etc/…/key.pem' does not match the certificate in …").
-public struct CertificateLoadError: Error, Sendable, CustomStringConvertible {
+struct CertificateLoadError: Error, Sendable, CustomStringConvertible {
     /// The configuration key that names the file, e.g. `listeners.wss.tls.key`.
-    public let key: String
+    let key: String
     /// The file the problem is about.
-    public let file: String
+    let file: String
     /// The reason, naming the file.
-    public let reason: String
+    let reason: String
 
     init(key: String, file: String, _ reason: String) {
         self.key = key
@@ -15,5 +15,5 @@ public struct CertificateLoadError: Error, Sendable, CustomStringConvertible {
     }
 
     /// `listeners.wss.tls.key: the private key in '…' does not match the certificate in '…'`.
-    public var description: String { "\(self.key): \(self.reason)" }
+    var description: String { "\(self.key): \(self.reason)" }
 }

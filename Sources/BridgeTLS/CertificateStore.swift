@@ -15,9 +15,9 @@ import Synchronization
 ///
 /// Each pair is checked on its own when reloaded: one domain's bad renewal does not hold back another's good one.
 /// A refused pair leaves the previous one in use and is logged with the key, the file and the reason.
-final class CertificateStore: Sendable {
+package final class CertificateStore: Sendable {
     /// What started a reload, in logs. A timer reload skips files that did not change and refusals already logged.
-    enum Trigger: String, Sendable {
+    package enum Trigger: String, Sendable {
         case request, timer
     }
 
@@ -31,7 +31,8 @@ final class CertificateStore: Sendable {
 
     let listener: String
     let reloadInterval: Duration
-    private let minimumVersion: TLSMinimumVersion
+    /// Versions and TLS 1.2 suites (`profile`, `ciphers`, `min_version`).
+    let policy: TLSPolicy
     private let sources: [CertificateSource]
     private let logger: Logger
     /// One per source, `name` label = source name: the expiry (Unix seconds) of the pair in use.
@@ -50,23 +51,28 @@ final class CertificateStore: Sendable {
     }
 
     /// Loads and checks every pair; a pair that fails is a start-up error naming its key.
-    init(
+    package init(
         listener: String, tls: ListenerTLSConfiguration, logger: Logger, metricsFactory: any MetricsFactory,
         now: Date = Date()
-    ) throws(StartupError) {
+    ) throws(TLSConfigurationError) {
+        let section = "listeners.\(listener).tls"
+        let policy = try TLSPolicy(
+            profile: tls.profile, cipherNames: tls.cipherSuites, minimumVersion: tls.minimumVersion, section: section)
         let sources = try CertificateSource.sources(for: tls, listener: listener)
         var entries: [CertificateSelection.Entry] = []
         for source in sources {
             do throws(CertificateLoadError) {
                 let contents = try CertificateFileContents.read(source)
-                entries.append(.init(source: source, pair: try CertificatePair(contents, source: source, now: now)))
+                let pair = try CertificatePair(contents, source: source, now: now)
+                try Self.check(pair, servedBy: policy, source: source, section: section)
+                entries.append(.init(source: source, pair: pair))
             } catch {
-                throw StartupError(error.description)
+                throw TLSConfigurationError(key: error.key, error.reason)
             }
         }
         self.listener = listener
         self.reloadInterval = tls.reloadInterval
-        self.minimumVersion = tls.minimumVersion
+        self.policy = policy
         self.sources = sources
         self.logger = logger
         self.expiryGauges = sources.map { source in
@@ -82,23 +88,39 @@ final class CertificateStore: Sendable {
                 self.took(entry.pair, index: index, previous: nil, trigger: "startup", now: now, state: &state)
             }
         }
+        logger.info(
+            "TLS policy",
+            metadata: [
+                "listener": "\(listener)", "profile": "\(policy.profile.rawValue)", "versions": "\(policy.versions)",
+                "tls12_ciphers": "\(policy.tls12Description)",
+            ])
+    }
+
+    /// A pair whose key no allowed TLS 1.2 suite can use would fail every TLS 1.2 handshake (an RSA certificate with
+    /// only ECDSA suites in `ciphers`, say): refused like a key that does not match.
+    private static func check(
+        _ pair: CertificatePair, servedBy policy: TLSPolicy, source: CertificateSource, section: String
+    ) throws(CertificateLoadError) {
+        guard !policy.serves(pair.authentication) else { return }
+        throw CertificateLoadError(
+            key: "\(source.keyPrefix).certificate", file: source.certificatePath,
+            "the certificate in '\(source.certificatePath)' has an \(pair.authentication.rawValue) key, but \(section).ciphers "
+                + "has no \(pair.authentication.rawValue) suite: TLS 1.2 clients could not connect")
     }
 
     /// The listener's TLS context: built once, it asks this store for the pair at every handshake.
-    func makeContext() throws(StartupError) -> NIOSSLContext {
+    package func makeContext() throws(TLSConfigurationError) -> NIOSSLContext {
         let initial = self.selection.withLock { $0.entries[0].pair }
-        var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: initial.chain.map { .certificate($0) }, privateKey: .privateKey(initial.privateKey))
-        // swift-nio-ssl's default minimum is TLS 1.0; WeChat and browsers require 1.2+.
-        configuration.minimumTLSVersion = self.minimumVersion == .v1_3 ? .tlsv13 : .tlsv12
-        configuration.applicationProtocols = ["http/1.1"]
+        var configuration = ServerTLS.configuration(initial: initial, policy: self.policy)
         configuration.sslContextCallback = { [self] values, promise in
             promise.succeed(self.override(forServerName: values.serverHostname))
         }
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw StartupError("listeners.\(self.listener).tls: cannot set up TLS with '\(self.sources[0].certificatePath)' and '\(self.sources[0].keyPath)': \(error)")
+            throw TLSConfigurationError(
+                key: "listeners.\(self.listener).tls",
+                "cannot set up TLS with '\(self.sources[0].certificatePath)' and '\(self.sources[0].keyPath)': \(error)")
         }
     }
 
@@ -108,7 +130,7 @@ final class CertificateStore: Sendable {
     }
 
     /// The pairs in use now.
-    var status: [CertificateStatus] {
+    package var status: [CertificateStatus] {
         self.selection.withLock { selection in
             selection.entries.map { entry in
                 CertificateStatus(
@@ -122,7 +144,7 @@ final class CertificateStore: Sendable {
     // MARK: - Reloading
 
     /// `reload` on NIO's blocking-I/O thread pool, so no cooperative thread waits on the disk.
-    func reloadOffTheLoops(trigger: Trigger) async -> [CertificateReloadReport.Entry] {
+    package func reloadOffTheLoops(trigger: Trigger) async -> [CertificateReloadReport.Entry] {
         do {
             return try await NIOThreadPool.singleton.runIfActive { self.reload(trigger: trigger) }
         } catch {
@@ -155,6 +177,7 @@ final class CertificateStore: Sendable {
                 }
                 do throws(CertificateLoadError) {
                     let pair = try CertificatePair(contents, source: source, now: now)
+                    try Self.check(pair, servedBy: self.policy, source: source, section: "listeners.\(self.listener).tls")
                     state.lastRefusal[index] = nil
                     if pair.digest == inUse.digest {
                         report.append(.init(listener: self.listener, name: source.name, outcome: .unchanged(serial: pair.serial)))
@@ -189,7 +212,7 @@ final class CertificateStore: Sendable {
     }
 
     /// Runs until cancelled: reloads changed files every `reload_interval` (when set) and checks expiry hourly.
-    func maintain() async {
+    package func maintain() async {
         let clock = ContinuousClock()
         var nextReload = self.reloadInterval > .zero ? clock.now + self.reloadInterval : nil
         var nextExpiryCheck = clock.now + Self.expiryCheckPeriod

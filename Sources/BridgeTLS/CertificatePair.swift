@@ -1,4 +1,5 @@
 import BridgeConfig
+import Crypto
 import Foundation
 import NIOSSL
 import X509
@@ -20,6 +21,8 @@ struct CertificatePair: Sendable {
     let dnsNames: [String]
     /// `CertificateFileContents.digest` of the files it was made from.
     let digest: [UInt8]
+    /// The TLS 1.2 suites that can use it: ECDSA suites for an EC (or Ed25519) key, RSA suites for an RSA key.
+    let authentication: TLSCipherSuite.Authentication
 
     /// What a handshake's `sslContextCallback` applies to the connection.
     var override: NIOSSLContextConfigurationOverride {
@@ -103,6 +106,7 @@ struct CertificatePair: Sendable {
         self.notValidAfter = leaf.notValidAfter
         self.dnsNames = Self.dnsNames(of: leaf)
         self.digest = contents.digest
+        self.authentication = Self.authentication(of: leaf.publicKey)
     }
 
     /// Upper-case hex without separators (`openssl x509 -serial` style).
@@ -126,6 +130,14 @@ struct CertificatePair: Sendable {
         if self.dnsNames.contains(pattern.name) { return true }
         guard let parent = ServerNamePattern.parentDomain(of: pattern.name) else { return false }
         return self.dnsNames.contains("*." + parent)
+    }
+
+    /// swift-certificates parses P-256/384/521, Ed25519 and RSA keys; BoringSSL serves the first four with ECDSA suites.
+    private static func authentication(of key: Certificate.PublicKey) -> TLSCipherSuite.Authentication {
+        let elliptic =
+            P256.Signing.PublicKey(key) != nil || P384.Signing.PublicKey(key) != nil || P521.Signing.PublicKey(key) != nil
+            || Curve25519.Signing.PublicKey(key) != nil
+        return elliptic ? .ecdsa : .rsa
     }
 
     private static func dnsNames(of certificate: Certificate) -> [String] {
