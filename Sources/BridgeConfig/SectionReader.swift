@@ -87,6 +87,16 @@ final class SectionReader {
         }
     }
 
+    /// An old key name kept for `keys`, which replaced it: its value (`nil` when absent or null), to be the default of
+    /// each of `keys`. Problems about one of `keys` that is not given by its own name point at the old key.
+    func alias<T>(_ key: String, of keys: [String], _ type: ValueType<T>) -> T? {
+        let value = optionalValue(key, type)
+        if let location = context.locations[DecodingContext.keyPath(path + [key])] {
+            for replacement in keys { context.noteLocation(path + [replacement], location) }
+        }
+        return value
+    }
+
     /// A built-in default path, resolved like a path written in the file (default paths are relative to `Config/`).
     func defaultPath(_ path: String) -> String {
         guard let directory = context.fileDirectory else { return path }
