@@ -296,6 +296,13 @@ struct LoadingTests {
                 path: /ws
             """)
         #expect(loaded?.route(named: "legacy") == RouteConfiguration(name: "legacy", path: "/ws", policy: .passthrough, maxPacketSize: 2 << 20))
+        // Merge keys are shallow: a section written next to one replaces the merged section rather than merging into it.
+        let shallow = fixture.load("""
+            routes:
+              browser: &web { path: /mqtt, policy: passthrough, compression: { enabled: true, level: 9 } }
+              legacy: { <<: *web, path: /ws, compression: { enabled: true } }
+            """)
+        #expect(shallow?.route(named: "legacy")?.compression == CompressionConfiguration(enabled: true))
         #expect(fixture.problems("""
             routes:
               browser: &web { path: /mqtt, polcy: passthrough }
