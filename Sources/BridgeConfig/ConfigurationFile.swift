@@ -19,7 +19,8 @@ struct ConfigurationFile {
     private(set) var isParsed = true
     /// A syntax error, or a top level that is not sections.
     private(set) var problems: [ConfigurationProblem] = []
-    /// Every key path the file sets, sections included, with its value as YAML text: the file's layer.
+    /// Every key path the file sets, with its value as YAML text: the file's layer. A section is there as `{}`, its
+    /// keys under their own paths, so that a section written where one value belongs is still seen as one.
     private(set) var layer = InMemoryProvider(values: [:])
     /// Where the file wrote each value, by key path (for a value a merge key brought in: where the anchor wrote it).
     private(set) var locations: [[String]: String] = [:]
@@ -62,14 +63,16 @@ struct ConfigurationFile {
         var values: [AbsoluteConfigKey: ConfigValue] = [:]
         for (key, entry) in last {
             let keyPath = path + [key]
+            locations[keyPath] = location(entry.value.mark)
+            if case .mapping(let section) = entry.value {
+                values[AbsoluteConfigKey(keyPath)] = ConfigValue(.string("{}"), isSecret: true)
+                values.merge(self.values(of: section, at: keyPath)) { _, nested in nested }
+                continue
+            }
             do {
                 values[AbsoluteConfigKey(keyPath)] = ConfigValue(.string(try YAMLParsing.text(of: entry.value)), isSecret: true)
-                locations[keyPath] = location(entry.value.mark)
             } catch {
                 problems.append(ConfigurationProblem(key: keyPath.joined(separator: "."), location: location(error.mark), message: error.message))
-            }
-            if case .mapping(let section) = entry.value {
-                values.merge(self.values(of: section, at: keyPath)) { _, nested in nested }
             }
         }
         return values

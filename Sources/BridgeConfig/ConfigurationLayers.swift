@@ -30,7 +30,7 @@ struct ConfigurationLayers {
     ///   - overrides: the `--set` arguments in command-line order (a later one for the same key wins), the library's
     ///     recommended way in for options that swift-argument-parser has already parsed.
     ///   - variables: the environment variables the layer may read, names already filtered to the bridge's prefix.
-    ///   - file: the configuration file's values (`ConfigurationFile.layer()`).
+    ///   - file: the configuration file's values (`ConfigurationFile.layer`).
     init(overrides: [ConfigurationOverride], environment variables: [String: String], file: InMemoryProvider) {
         var arguments: [AbsoluteConfigKey: ConfigValue] = [:]
         for override in overrides {
@@ -50,19 +50,23 @@ struct ConfigurationLayers {
         )
     }
 
-    /// The value for `path` from the strongest layer that has it; `nil` when none has (the default applies).
-    func value(at path: [String]) -> Answer? {
+    /// The value for `path` from the strongest layer that has it (`nil` when none has: the default applies), and the
+    /// environment variable named for `path`, which is reported as known whichever layer answered.
+    func lookUp(_ path: [String]) -> (answer: Answer?, variable: String) {
         // Marked secret so that the library's access log (switched on with CONFIG_ACCESS_LOG_FILE) says which layer
         // answered but never shows a value: passwords and tokens are configuration values too.
-        guard let text = reader.string(forKey: ConfigKey(path), isSecret: true) else { return nil }
-        // The reader reports every lookup synchronously; its last provider result is the layer that answered.
-        guard let results = lookups.takeLast()?.providerResults,
-              let layer = Layer(rawValue: results.count - 1),
-              case .success(let answer)? = results.last?.result
-        else {
+        let text = reader.string(forKey: ConfigKey(path), isSecret: true)
+        // The reader reports every lookup synchronously, with one result per layer it asked, strongest first: the
+        // last one answered. The environment's result names the variable; it was not asked if `--set` answered.
+        guard let results = lookups.takeLast()?.providerResults, !results.isEmpty else {
             preconditionFailure("swift-configuration reports each lookup to its access reporter before returning")
         }
-        return Answer(text: text, layer: layer, spelledKey: answer.encodedKey)
+        let variable = results.count > Layer.environment.rawValue
+            ? results[Layer.environment.rawValue].encodedKey : environmentVariable(for: path)
+        guard let text, let layer = Layer(rawValue: results.count - 1), let spelledKey = results.last?.encodedKey else {
+            return (nil, variable)
+        }
+        return (Answer(text: text, layer: layer, spelledKey: spelledKey), variable)
     }
 
     /// The variable the environment layer reads for `path`: `["listeners", "wss-2", "port"]` →
@@ -70,6 +74,13 @@ struct ConfigurationLayers {
     func environmentVariable(for path: [String]) -> String {
         // A text lookup in the environment cannot fail; the name is known before the value is even looked at.
         (try? environment.value(forKey: AbsoluteConfigKey(path), type: .string).encodedKey) ?? ""
+    }
+}
+
+extension AccessEvent.ProviderResult {
+    /// The key as this provider spells it; empty if the provider failed (none of the bridge's layers can).
+    fileprivate var encodedKey: String {
+        (try? result.get().encodedKey) ?? ""
     }
 }
 

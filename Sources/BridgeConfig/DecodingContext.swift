@@ -69,8 +69,9 @@ final class DecodingContext {
     func lookUp(_ path: [String]) -> KeyLookup {
         let keyPath = Self.keyPath(path)
         leafKeyPaths.insert(keyPath)
-        environmentNamesLookedUp.insert(layers.environmentVariable(for: path))
-        guard let answer = layers.value(at: path) else { return .absent }
+        let (answer, variable) = layers.lookUp(path)
+        environmentNamesLookedUp.insert(variable)
+        guard let answer else { return .absent }
 
         let raw: RawValue
         let location: String
