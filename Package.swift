@@ -40,6 +40,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Configuration layering (file, environment, --set). No traits: its YAML and command-line providers do not
+        // fit (BridgeConfig's ConfigurationFile and ConfigurationLayers say why), and JSON is not used.
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
@@ -61,8 +64,14 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
-        // Configuration structs, YAML loading, environment/CLI overrides, validation.
-        .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        // Configuration structs; file, environment and --set layers (swift-configuration) with located errors; validation.
+        .target(
+            name: "BridgeConfig",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
         // TLS policy and certificates: listener contexts (certificate store, SNI, reload, expiry), the upstream TLS
         // client context, the development CA.
         .target(

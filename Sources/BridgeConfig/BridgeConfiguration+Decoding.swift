@@ -157,10 +157,13 @@ extension UpstreamTLSConfiguration {
 extension TimeoutConfiguration {
     /// `timeouts`.
     static func decode(_ reader: SectionReader, base: TimeoutConfiguration) -> TimeoutConfiguration {
-        TimeoutConfiguration(
+        // `close` once meant both close timeouts; it still sets each one that is not given by its own name.
+        let close = reader.alias("close", of: ["close_handshake", "upstream_linger"], .duration)
+        return TimeoutConfiguration(
             handshake: reader.value("handshake", .duration, default: base.handshake),
             connectPacket: reader.value("connect", .duration, default: base.connectPacket),
-            closeHandshake: reader.value("close", .duration, default: base.closeHandshake)
+            closeHandshake: reader.value("close_handshake", .duration, default: close ?? base.closeHandshake),
+            upstreamLinger: reader.value("upstream_linger", .duration, default: close ?? base.upstreamLinger)
         )
     }
 }

@@ -309,7 +309,8 @@ extension TimeoutConfiguration {
     func validate(into report: inout ValidationReport) {
         report.checkPositive(handshake, "timeouts.handshake")
         report.checkPositive(connectPacket, "timeouts.connect")
-        report.checkPositive(closeHandshake, "timeouts.close")
+        report.checkPositive(closeHandshake, "timeouts.close_handshake")
+        report.checkPositive(upstreamLinger, "timeouts.upstream_linger")
     }
 }
 

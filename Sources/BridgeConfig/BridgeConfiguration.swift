@@ -431,23 +431,7 @@ public struct UpstreamTLSConfiguration: Sendable, Equatable {
     }
 }
 
-// MARK: - Timeouts, shutdown, logging
-
-/// `timeouts`.
-public struct TimeoutConfiguration: Sendable, Equatable {
-    /// `handshake`: from accept (TLS included) until the HTTP request head is complete.
-    public var handshake: Duration
-    /// `connect`: from the 101 until the client's whole MQTT CONNECT has arrived.
-    public var connectPacket: Duration
-    /// `close`: how long to wait for the client's close frame after the bridge sent one.
-    public var closeHandshake: Duration
-
-    public init(handshake: Duration = .seconds(10), connectPacket: Duration = .seconds(10), closeHandshake: Duration = .seconds(3)) {
-        self.handshake = handshake
-        self.connectPacket = connectPacket
-        self.closeHandshake = closeHandshake
-    }
-}
+// MARK: - Limits, shutdown, logging
 
 /// `limits`: request-level limits shared by all listeners and routes.
 public struct LimitsConfiguration: Sendable, Equatable {

@@ -62,7 +62,7 @@ public final class WebSocketFrontEnd: Sendable {
                 maximumPacketSize: route.maxPacketSize,
                 connectPacketTimeout: TimeAmount(configuration.timeouts.connectPacket),
                 upstreamReadyTimeout: TimeAmount(configuration.upstream.connectTimeout),
-                upstreamLingerTimeout: TimeAmount(configuration.timeouts.closeHandshake),
+                upstreamLingerTimeout: TimeAmount(configuration.timeouts.upstreamLinger),
                 topicAuthorizer: topicAuthorizers[route.name]
             )
             let codec = WebSocketMessageCodec.Configuration(

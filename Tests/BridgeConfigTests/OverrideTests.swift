@@ -45,6 +45,16 @@ struct OverrideTests {
         #expect(loaded?.upstream.port == 1883)
     }
 
+    @Test("an entry name in camelCase is spelled in capitals as it is, not split into words")
+    func camelCaseEntryNames() throws {
+        let fixture = try Fixture()
+        let yaml = "routes: { miniApp: { path: /app, policy: miniprogram } }"
+        #expect(fixture.load(yaml, environment: ["MQTT_WS_BRIDGE_ROUTES_MINIAPP_PATH": "/wx"])?.route(named: "miniApp")?.path == "/wx")
+        #expect(fixture.problems(yaml, environment: ["MQTT_WS_BRIDGE_ROUTES_MINI_APP_PATH": "/wx"]) == [
+            "environment MQTT_WS_BRIDGE_ROUTES_MINI_APP_PATH: matches no configuration key (did you mean MQTT_WS_BRIDGE_ROUTES_MINIAPP_PATH?)"
+        ])
+    }
+
     @Test("a bad environment value names the variable")
     func badEnvironmentValue() throws {
         let fixture = try Fixture()
