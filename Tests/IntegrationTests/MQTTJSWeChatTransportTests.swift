@@ -31,25 +31,58 @@ struct MQTTJSWeChatTransportTests {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    @Test(
-        "A server close goes unnoticed without mqtt.js PR #1664 (issue #1180); with it the client sees 'close'",
-        arguments: [(["send-exact-bytes"], false), (["send-exact-bytes", "emit-close"], true)])
-    func serverClose(fixes: [String], noticed: Bool) async throws {
-        let directory = try ThirdPartyClients.temporaryDirectory("mqttjs-wx-1180")
-        try await BridgeHarness.with { bridge in
-            var options = try MQTTJSRoute.miniProgram.options(port: bridge.wssPort, version: 4, clientID: "mqttjs-wx-close-\(fixes.count)")
-            options.wxFixes = fixes
-            let client = try MQTTJSScenario.start(options, outputDirectory: directory)
-            try await client.waitFor("connected")
-
-            await bridge.shutdown()  // drain: close 1001 to every client
-            let closed = try await client.waitFor("wx-close")
-            #expect(closed.code == 1001)
+    @Test("Without mqtt.js PR #1664, wx.js misses a server close (issue #1180): no 'close', and after the missed keepalive it gives up")
+    func serverCloseMissed() async throws {
+        let client = try await self.closeByServer(fixes: ["send-exact-bytes"], clientID: "mqttjs-wx-close-missed") { client in
             let state = try await client.waitFor("state-after-socket-close")
-            #expect(state.connected == !noticed, "\(client.output)")
-            #expect(state.closeEvents == (noticed ? 1 : 0), "\(client.output)")
-            await client.kill()
+            #expect(state.connected == true, "mqtt.js still believes it is connected")
+            #expect(state.closeEvents == 0)
+            // The keepalive check fails (no PINGRESP) and mqtt.js goes offline and "reconnects", which first ends the old
+            // connection and waits for its 'close': that never comes, nothing is left scheduled, and Node exits.
+            #expect(await client.waitForExit(timeout: .seconds(15)) == 1, "\(client.output)")
+            #expect(client.events("offline").count == 1)
+            #expect(client.events("reconnect").count == 1)
+            #expect(client.events("wx-connect").count == 1, "it never opened another socket")
+            #expect(client.events("error").last?.message?.contains("nothing left to wait for") == true, "\(client.output)")
+        }
+        await client.kill()
+    }
+
+    @Test("With mqtt.js PR #1664 (5.0.3), wx.js sees a server close at once")
+    func serverCloseNoticed() async throws {
+        let client = try await self.closeByServer(fixes: ["send-exact-bytes", "emit-close"], clientID: "mqttjs-wx-close-noticed") { client in
+            let state = try await client.waitFor("state-after-socket-close")
+            #expect(state.connected == false)
+            #expect(state.closeEvents == 1)
+            try await client.waitFor("offline")
+        }
+        await client.kill()
+    }
+
+    /// Connects a wx.js client (keepalive 1 s, reconnect every 200 ms), drains the bridge (close 1001) and hands the
+    /// client to `check` after its socket saw the close.
+    private func closeByServer(
+        fixes: [String], clientID: String, _ check: (MQTTJSScenario) async throws -> Void
+    ) async throws -> MQTTJSScenario {
+        let directory = try ThirdPartyClients.temporaryDirectory("mqttjs-wx-close")
+        let client = try await BridgeHarness.with { bridge in
+            var options = try MQTTJSRoute.miniProgram.options(port: bridge.wssPort, version: 4, clientID: clientID)
+            options.wxFixes = fixes
+            options.keepalive = 1
+            options.reconnectPeriod = 200
+            let client = try MQTTJSScenario.start(options, outputDirectory: directory)
+            do {
+                try await client.waitFor("connected")
+                await bridge.shutdown()
+                #expect(try await client.waitFor("wx-close").code == 1001)
+                try await check(client)
+            } catch {
+                await client.kill()
+                throw error
+            }
+            return client
         }
         try? FileManager.default.removeItem(atPath: directory)
+        return client
     }
 }

@@ -59,6 +59,7 @@ final class MQTTJSScenario: Sendable {
         var ca: String
         var protocolVersion: Int
         var clientId: String
+        var keepalive = 30
         var reconnectPeriod = 0
         var will: Will?
         var subscribe: Subscription?
