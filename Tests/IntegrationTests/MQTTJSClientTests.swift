@@ -34,13 +34,16 @@ struct MQTTJSRoute: Sendable, CustomTestStringConvertible {
 @Suite("Third-party client: mqtt.js", .timeLimit(.minutes(2)))
 struct MQTTJSClientTests {
     static let oneMiB = 1 << 20
+    /// Two different 1 MiB payloads (one per direction), made once for every case.
+    static let payloads: (toBroker: [UInt8], toClient: [UInt8]) = {
+        var random = SeededRandom(seed: 0x6D71_7474_6A73)
+        return (random.bytes(oneMiB), random.bytes(oneMiB))
+    }()
 
     @Test("QoS 0/1/2 both ways and 1 MiB byte-exact both ways", arguments: MQTTJSRoute.both, [4, 5])
     func transfer(route: MQTTJSRoute, version: Int) async throws {
         let directory = try ThirdPartyClients.temporaryDirectory("mqttjs-transfer")
-        var random = SeededRandom(seed: 0x6D71_7474_6A73)
-        let toBroker = random.bytes(Self.oneMiB)
-        let toClient = random.bytes(Self.oneMiB)
+        let (toBroker, toClient) = Self.payloads
         try Data(toBroker).write(to: URL(fileURLWithPath: directory + "/to-broker.bin"))
         let prefix = "mqttjs/\(route.route)/v\(version)"
         let clientID = "mqttjs-\(route.route)-v\(version)-transfer"

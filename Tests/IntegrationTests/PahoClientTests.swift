@@ -53,15 +53,20 @@ struct PahoClientTests {
                     $0.contains("retained before the subscriber came")
                 }
 
-                for qos in 0...2 {
+                // One publisher per QoS, side by side (each connects, publishes, disconnects).
+                let publishers = try (0...2).map { qos in
                     let output = directory + "/publisher-\(qos).txt"
-                    let publisher = try ChildProcess.spawn(
+                    let process = try ChildProcess.spawn(
                         executable: try CommandLineTool.path(paho.publisher),
                         arguments: ["-t", "\(prefix)/q/\(qos)", "-m", "from Paho at QoS \(qos)", "-q", "\(qos)", "-i", "\(paho.name)-pub\(qos)"] + common,
                         outputPath: output)
-                    let status = await publisher.waitForExit(timeout: .seconds(15))
-                    if status == nil { await publisher.stop() }
-                    #expect(status == 0, "\(paho.publisher) QoS \(qos): \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+                    return (qos: qos, process: process, output: output)
+                }
+                for publisher in publishers {
+                    let status = await publisher.process.waitForExit(timeout: .seconds(15))
+                    if status == nil { await publisher.process.stop() }
+                    let output = (try? String(contentsOfFile: publisher.output, encoding: .utf8)) ?? ""
+                    #expect(status == 0, "\(paho.publisher) QoS \(publisher.qos): \(output)")
                 }
 
                 // What the publisher sent, as the broker delivers it to a plain client.

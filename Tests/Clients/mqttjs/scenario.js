@@ -14,7 +14,7 @@
 //   protocolVersion  4 (MQTT 3.1.1) or 5
 //   clientId, clean, keepalive, reconnectPeriod (ms; 0 = no automatic reconnect), will {topic, payload, qos}
 //   subscribe {filter, qos}   subscribed once, after the first CONNACK (mqtt.js resubscribes by itself afterwards)
-//   publish [{topic, qos, text | file, properties}]   published one after another after the first SUBACK
+//   publish [{topic, qos, text | file}]   published one after another after the first SUBACK
 //   expectMessages   finish (DISCONNECT, exit 0) once this many messages arrived and every publish completed
 //   payloadDir       every received payload is written there (<n>.bin) so the test compares bytes itself
 //   deadlineMs       exit 2 after this long
@@ -74,6 +74,7 @@ let connects = 0
 let closes = 0
 let received = 0
 let publishing = false
+let finishing = false
 let published = 0
 const publishes = options.publish || []
 
@@ -102,7 +103,6 @@ client.on('message', (topic, payload, packet) => {
     fs.writeFileSync(message.file, payload)
   }
   if (payload.length <= 256) message.text = payload.toString('utf8')
-  if (packet.properties) message.properties = packet.properties
   emit(message)
   finishIfDone()
 })
@@ -110,7 +110,7 @@ client.on('message', (topic, payload, packet) => {
 client.on('close', () => { closes += 1; emit({ event: 'close', count: closes }) })
 client.on('offline', () => emit({ event: 'offline' }))
 client.on('reconnect', () => emit({ event: 'reconnect' }))
-client.on('error', (error) => emit({ event: 'client-error', message: error.message, code: error.code }))
+client.on('error', (error) => emit({ event: 'client-error', message: error.message, errorCode: error.code }))
 
 // After the server closed a WeChat socket: does the client know? Reported once wx.js's close handling had every
 // chance to run (it closes the task on a timer, and WeChat answers on the next turn; two timer turns later it has
@@ -131,9 +131,7 @@ function publishNext () {
   if (published === publishes.length) return finishIfDone()
   const item = publishes[published]
   const payload = item.file ? fs.readFileSync(item.file) : Buffer.from(item.text || '', 'utf8')
-  const publishOptions = { qos: item.qos }
-  if (item.properties) publishOptions.properties = item.properties
-  client.publish(item.topic, payload, publishOptions, (error) => {
+  client.publish(item.topic, payload, { qos: item.qos }, (error) => {
     if (error) fail(`publish ${item.topic}: ${error.message}`)
     published += 1
     emit({ event: 'published', topic: item.topic, qos: item.qos, length: payload.length })
@@ -142,7 +140,8 @@ function publishNext () {
 }
 
 function finishIfDone () {
-  if (options.expectMessages === undefined) return
+  if (finishing || options.expectMessages === undefined) return
   if (received < options.expectMessages || published < publishes.length) return
+  finishing = true
   client.end(false, () => { emit({ event: 'done', received, published }); process.exit(0) })
 }

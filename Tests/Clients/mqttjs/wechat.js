@@ -23,7 +23,7 @@ const WebSocket = require('ws')
 
 Buffer.poolSize = 0
 
-/// Fixes from upstream that a mini-program developer applies to 4.3.7's wx.js, by the name the tests use.
+// Fixes from upstream that a mini-program developer applies to 4.3.7's wx.js, by the name the tests use.
 const WX_FIXES = {
   // mqttjs/MQTT.js PR #1506 (closed unmerged): send only the chunk's own bytes, not its whole backing ArrayBuffer.
   // mqtt-packet writes variable byte integers as subarrays of 4-byte buffers, so without it a one-byte remaining
@@ -40,8 +40,8 @@ const WX_FIXES = {
   }
 }
 
-/// mqtt.js's wx.js as installed, with the named fixes applied. Fails if the installed file does not contain the code
-/// a fix replaces (a newer mqtt.js: the tests and the README's table need a look).
+// mqtt.js's wx.js as installed, with the named fixes applied. Fails if the installed file does not contain the code
+// a fix replaces (a newer mqtt.js: the tests and the README's table need a look).
 function loadWxTransport (fixes) {
   const file = require.resolve('mqtt/lib/connect/wx.js')
   let source = fs.readFileSync(file, 'utf8')
@@ -58,8 +58,8 @@ function loadWxTransport (fixes) {
   return module.exports
 }
 
-/// Installs `globalThis.wx` with a `connectSocket` that behaves like WeChat's (see the top of this file).
-/// `trace(event)` receives what the socket did, for the test's output.
+// Installs `globalThis.wx` with a `connectSocket` that behaves like WeChat's (see the top of this file).
+// `trace(event)` receives what the socket did, for the test's output.
 function installWx ({ ca, trace }) {
   const later = (fn, ...args) => { if (typeof fn === 'function') setImmediate(fn, ...args) }
   globalThis.wx = {
@@ -114,4 +114,4 @@ function installWx ({ ca, trace }) {
   }
 }
 
-module.exports = { loadWxTransport, installWx, WX_FIXES }
+module.exports = { loadWxTransport, installWx }
