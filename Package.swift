@@ -64,6 +64,9 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
+        // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
+        .target(name: "UpstreamPool"),
         // Configuration structs; file, environment and --set layers (swift-configuration) with located errors; validation.
         .target(
             name: "BridgeConfig",
@@ -191,6 +194,7 @@ let package = Package(
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool"]),
         .testTarget(
             name: "BridgeTLSTests",
             dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
