@@ -71,6 +71,8 @@ let package = Package(
         .target(
             name: "BridgeConfig",
             dependencies: [
+                // upstream.servers are parsed and checked by the pool's own rules (one parser, one validation).
+                "UpstreamPool",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
@@ -193,7 +195,7 @@ let package = Package(
             name: "WebSocketTransportTests",
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "UpstreamPool"]),
         .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool"]),
         .testTarget(
             name: "BridgeTLSTests",
