@@ -117,4 +117,31 @@ struct UpstreamPoolConfigurationTests {
         configuration.shutdown.drainRate = .nan
         #expect(validationProblems(configuration).contains { $0.hasPrefix("shutdown.drain_rate: nan is not a number of sessions per second ≥ 0") })
     }
+
+    @Test("Config/cluster/bridge.yaml loads (TLS files pointed at stand-ins) with both brokers and the PROXY protocol from HAProxy")
+    func clusterConfiguration() throws {
+        let fixture = try Fixture()
+        let path = ShippedConfigurationTests.repositoryRoot + "/Config/cluster/bridge.yaml"
+        let configuration = try ConfigurationLoader.load(path: path, environment: [:], overrides: [
+            "listeners.wss.tls.certificate=\(fixture.defaultCertificatePath)", "listeners.wss.tls.key=\(fixture.defaultKeyPath)",
+        ])
+        #expect(configuration.upstream.servers.map(\.description) == ["mosquitto-a:1883", "mosquitto-b:1883"])
+        #expect(configuration.upstream.balance == .clientID)
+        #expect(configuration.upstream.healthCheck.interval == .seconds(2))
+        let wss = try #require(configuration.listener(named: "wss"))
+        #expect(wss.proxyProtocol == .required)
+        #expect(wss.trustedProxies == ["172.30.1.10"])
+        #expect(configuration.shutdown.drainRate == 500)
+        #expect(configuration.shutdown.gracePeriod == .seconds(30))
+        #expect(!configuration.admin.publish.enabled)
+        // Every environment variable the file mentions is a key.
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let variables = Set(text.matches(of: /MQTT_WS_BRIDGE_[A-Z0-9_]*[A-Z0-9]/).map { String($0.output) })
+        #expect(variables.count >= 10)
+        do {
+            _ = try ConfigurationLoader.load(path: path, environment: Dictionary(uniqueKeysWithValues: variables.map { ($0, "x") }), overrides: [])
+        } catch {
+            #expect(error.problems.filter { $0.message.contains("matches no configuration key") } == [])
+        }
+    }
 }
