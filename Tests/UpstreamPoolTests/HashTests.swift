@@ -37,6 +37,22 @@ struct HashTests {
         }
     }
 
+    /// The choices of the Python snippet in docs/scale-out.md (with PyPI's `xxhash`), which computes the documented
+    /// formula independently of this code.
+    @Test("the same choices as the documented formula, computed outside the bridge")
+    func matchesTheDocumentedFormula() throws {
+        let unweighted = try makePool(brokerAddresses(4)).makeView()
+        #expect((0..<8).map { unweighted.firstChoice("device-\($0)")!.description } == [
+            "broker-0:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-3:1883", "broker-1:1883", "broker-0:1883", "broker-2:1883",
+        ])
+        let weighted = try makePool(brokerAddresses(4), weights: [1, 2, 3, 4]).makeView()
+        #expect((0..<8).map { weighted.firstChoice("device-\($0)")!.description } == [
+            "broker-1:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-2:1883",
+        ])
+        let recipe = try makePool(["mosquitto-a:1883", "mosquitto-b:1883"]).makeView()
+        #expect(recipe.firstChoice("device-1")?.description == "mosquitto-b:1883")
+    }
+
     @Test("a server's identity ignores the host's case and the weight")
     func serverName() throws {
         #expect(try UpstreamServer(parsing: "Broker-A:1883").name == "broker-a:1883")
