@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
+        // For Benchmarks/Pool (the cost of one upstream choice).
+        .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
