@@ -10,10 +10,12 @@ import Synchronization
 /// - **Health changes are rare; choices are frequent.** Every change (a failed dial, a probe result that changes
 ///   something) happens under one lock and publishes a new immutable `HealthSnapshot` (bit masks of the servers that
 ///   are up or resting), then bumps an atomic generation number.
-/// - **Each event loop has its own `UpstreamPoolView`.** A view keeps the snapshot it last saw; a choice loads the
-///   generation (one atomic load of a cache line that only changes with health) and takes the lock only when it has
-///   moved. Then it ranks the servers from the snapshot and the pool's fixed table: no lock, no allocation, no
-///   shared write.
+/// - **Each event loop has its own `UpstreamPoolView`.** A view keeps the health masks of the snapshot it last saw and
+///   its own copy of the server table (own array storage and host strings, so even reference counting stays on the
+///   loop's cache lines). A choice loads the generation (one atomic load of a cache line that only changes with
+///   health) and takes the lock only when it has moved; then it ranks the servers from what the view holds: no lock,
+///   no allocation, no write to shared memory. Measured: 600–1,100 instructions (about 0.1–0.3 µs) per choice with
+///   3 to 10 servers (docs/scale-out.md, "Sizing").
 /// - **Session counts are per view.** A session opens and closes on its own loop, so each view counts its sessions
 ///   in counters only it writes; `status()` adds them up across views for metrics. `leastSessions` balances each
 ///   loop's own sessions, and since the server's accept spreads sessions over the loops, the total is balanced too
