@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
+        // For Benchmarks/Pool (the cost of one upstream choice).
+        .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -64,10 +66,15 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
+        // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
+        .target(name: "UpstreamPool"),
         // Configuration structs; file, environment and --set layers (swift-configuration) with located errors; validation.
         .target(
             name: "BridgeConfig",
             dependencies: [
+                // upstream.servers are parsed and checked by the pool's own rules (one parser, one validation).
+                "UpstreamPool",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
@@ -190,7 +197,8 @@ let package = Package(
             name: "WebSocketTransportTests",
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "UpstreamPool"]),
+        .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool"]),
         .testTarget(
             name: "BridgeTLSTests",
             dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]

@@ -127,14 +127,19 @@ extension TopicPolicyConfiguration {
 extension UpstreamConfiguration {
     /// `upstream`.
     static func decode(_ reader: SectionReader, base: UpstreamConfiguration) -> UpstreamConfiguration {
-        UpstreamConfiguration(
-            host: reader.value("host", .string, default: base.host),
-            port: reader.value("port", .port, default: base.port),
+        // Read first: with a server list, the one-server keys host and port must not be given as well.
+        let servers = reader.value("servers", .upstreamServers, default: base.servers)
+        return UpstreamConfiguration(
+            host: reader.value("host", ValueType.string.onlyWithoutServers(servers), default: base.host),
+            port: reader.value("port", ValueType.port.onlyWithoutServers(servers), default: base.port),
             connectTimeout: reader.value("connect_timeout", .duration, default: base.connectTimeout),
             tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode),
             proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol),
             kind: reader.value("kind", .enumeration, default: base.kind),
-            path: reader.value("path", .string, default: base.path)
+            path: reader.value("path", .string, default: base.path),
+            servers: servers,
+            balance: reader.value("balance", .enumeration, default: base.balance),
+            healthCheck: reader.section("health_check", default: base.healthCheck, UpstreamHealthCheckConfiguration.decode)
         )
     }
 }
@@ -184,7 +189,10 @@ extension LimitsConfiguration {
 extension ShutdownConfiguration {
     /// `shutdown`.
     static func decode(_ reader: SectionReader, base: ShutdownConfiguration) -> ShutdownConfiguration {
-        ShutdownConfiguration(gracePeriod: reader.value("grace_period", .duration, default: base.gracePeriod))
+        ShutdownConfiguration(
+            gracePeriod: reader.value("grace_period", .duration, default: base.gracePeriod),
+            drainRate: reader.optionalValue("drain_rate", .rate, default: base.drainRate)
+        )
     }
 }
 

@@ -281,6 +281,7 @@ extension UpstreamConfiguration {
             report.add("upstream.path", "'\(path)' must start with '/' and contain no spaces (the broker's WebSocket path, e.g. /mqtt)")
         }
         tls?.validate(into: &report)
+        validatePool(into: &report)
     }
 }
 
@@ -331,6 +332,9 @@ extension LimitsConfiguration {
 extension ShutdownConfiguration {
     func validate(into report: inout ValidationReport) {
         report.checkPositive(gracePeriod, "shutdown.grace_period")
+        if let drainRate, !(drainRate.isFinite && drainRate >= 0) {
+            report.add("shutdown.drain_rate", "\(drainRate) is not a number of sessions per second ≥ 0 (0 closes all at once; leave it out to spread the closes over shutdown.grace_period)")
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import UpstreamPool
+
 /// The whole bridge configuration: plain `Sendable` values with defaults.
 ///
 /// The defaults here are the documented defaults of `Config/bridge.yaml`; loading a file, environment
@@ -368,7 +370,8 @@ public enum UpstreamKind: String, Sendable, Equatable, CaseIterable {
     case ws
 }
 
-/// The broker (`upstream`).
+/// The broker or brokers (`upstream`): one at `host`:`port`, or several in `servers` (the upstream pool; the keys that
+/// go with it are in `UpstreamPoolConfiguration.swift`).
 public struct UpstreamConfiguration: Sendable, Equatable {
     /// `kind`: `tcp` (default) or `ws`.
     public var kind: UpstreamKind
@@ -378,6 +381,13 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var host: String
     /// `port`: 1883 plain, usually 8883 with TLS.
     public var port: Int
+    /// `servers`: several brokers (`host:port`, optionally with a `weight`), instead of `host` and `port`; empty → the
+    /// one at `host`:`port`. See `serverList`.
+    public var servers: [UpstreamServer]
+    /// `balance`: how a session's broker is chosen among several: `client_id` (default), `least_sessions`, `round_robin`.
+    public var balance: UpstreamBalance
+    /// `health_check`: probes, passive backoff and readiness of the servers.
+    public var healthCheck: UpstreamHealthCheckConfiguration
     /// `connect_timeout`: how long dialling the broker may take before the client gets CONNACK "server unavailable".
     public var connectTimeout: Duration
     /// `tls`: present → TLS towards the broker.
@@ -388,12 +398,16 @@ public struct UpstreamConfiguration: Sendable, Equatable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil,
-        proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt"
+        proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt", servers: [UpstreamServer] = [],
+        balance: UpstreamBalance = .clientID, healthCheck: UpstreamHealthCheckConfiguration = .init()
     ) {
         self.kind = kind
         self.path = path
         self.host = host
         self.port = port
+        self.servers = servers
+        self.balance = balance
+        self.healthCheck = healthCheck
         self.connectTimeout = connectTimeout
         self.tls = tls
         self.proxyProtocol = proxyProtocol
@@ -467,9 +481,13 @@ public struct LimitsConfiguration: Sendable, Equatable {
 public struct ShutdownConfiguration: Sendable, Equatable {
     /// `grace_period`: after SIGTERM/SIGINT, how long sessions get to close before the process exits anyway.
     public var gracePeriod: Duration
+    /// `drain_rate`: sessions closed per second while draining, so that the clients of a restarting instance reconnect
+    /// to the others gradually. Absent (nil) → the closes are spread evenly over `grace_period`; 0 → all at once.
+    public var drainRate: Double?
 
-    public init(gracePeriod: Duration = .seconds(10)) {
+    public init(gracePeriod: Duration = .seconds(10), drainRate: Double? = nil) {
         self.gracePeriod = gracePeriod
+        self.drainRate = drainRate
     }
 }
 

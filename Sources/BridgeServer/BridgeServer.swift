@@ -140,6 +140,11 @@ public final class BridgeServer: Service, Sendable {
         if let tls = configuration.upstream.tls {
             _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
         }
+        // The relay dials upstream.host:upstream.port until it dials through the upstream pool (issue 11): refuse a
+        // server list rather than relay to a broker the configuration does not name.
+        guard configuration.upstream.servers.isEmpty else {
+            throw StartupError("upstream.servers: not supported by this release yet: the relay still dials one broker, upstream.host and upstream.port; use those for now (the server pool comes in a later release)")
+        }
         if let connector { return (stores, .tcp(connector)) }
         do {
             switch configuration.upstream.kind {

@@ -115,19 +115,7 @@ public final class MosquittoProcess: Sendable {
     static func waitUntilAccepting(
         host: String, port: Int, timeout: Duration, stillAlive: @Sendable () -> Bool
     ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            guard stillAlive() else { throw TestSupportError("mosquitto exited during start-up (port \(port) taken?)") }
-            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(200))
-                .connect(host: host, port: port).get()
-            {
-                try? await channel.close()
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestSupportError("mosquitto did not accept connections on \(host):\(port) within \(timeout)")
+        try await PortWait.untilAccepting(host: host, port: port, timeout: timeout, name: "mosquitto", stillAlive: stillAlive)
     }
 }
 

@@ -80,7 +80,7 @@ struct OverrideTests {
             "MQTT_WS_BRIDGE_VERBOSE": "1",
         ]) == [
             "environment MQTT_WS_BRIDGE_ROUTES_EXTRA_PATH: matches no configuration key (environment variables can change listeners and routes that exist in the file or the defaults; add new ones in the file or with --set)",
-            "environment MQTT_WS_BRIDGE_UPSTREAM: names the section upstream, not a single value; set its keys one by one such as MQTT_WS_BRIDGE_UPSTREAM_CONNECT_TIMEOUT",
+            "environment MQTT_WS_BRIDGE_UPSTREAM: names the section upstream, not a single value; set its keys one by one such as MQTT_WS_BRIDGE_UPSTREAM_BALANCE",
             "environment MQTT_WS_BRIDGE_UPSTREAM_HOTS: matches no configuration key (did you mean MQTT_WS_BRIDGE_UPSTREAM_HOST?)",
             "environment MQTT_WS_BRIDGE_VERBOSE: matches no configuration key",
         ])
@@ -99,7 +99,7 @@ struct OverrideTests {
             "--set: upstream: expected key.path=value, e.g. --set upstream.port=1883",
             "--set: routes..path: 'routes..path' is not a key path (expected names joined by dots, e.g. routes.browser.path)",
             "--set: upstrem.port: unknown key (did you mean 'upstream.port'?)",
-            "--set: upstream: is a section, not a single value; set its keys one by one, e.g. --set upstream.connect_timeout=…",
+            "--set: upstream: is a section, not a single value; set its keys one by one, e.g. --set upstream.balance=…",
             "--set: upstream.port.number: upstream.port is a single value and has no keys",
         ])
     }
