@@ -61,6 +61,14 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // Log lines (logfmt or JSON) written by a thread of their own: event loops only queue them (bounded, drops counted).
+        .target(
+            name: "BridgeLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         // Configuration structs, YAML loading, environment/CLI overrides, validation.
         .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The WebSocket ⇄ MQTT ⇄ upstream relay: session state machine, glue, upstream connector.
@@ -131,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "mqtt-ws-bridge",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
+                "BridgeServer", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient", "BridgeLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -170,6 +178,14 @@ let package = Package(
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
         .testTarget(
+            name: "BridgeLoggingTests",
+            dependencies: [
+                "BridgeLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
             name: "ClientAddressTests",
             dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
@@ -189,7 +205,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
-                "ClientAddress", "WebSocketTransport", "BenchCore",
+                "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging",
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
