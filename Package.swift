@@ -124,14 +124,14 @@ let package = Package(
             ]
         ),
         // The admin listener: /healthz, /readyz (libmosquitto probe), /metrics (Prometheus), POST /api/v1/publish.
-        // Learns the bridge's state through a closure, so it does not import BridgeServer.
+        // Learns the bridge's state through a closure, so it does not import BridgeServer. Foundation for JSON and base64.
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeRelay",
+                "MosquittoClient", "BridgeConfig", "BridgeLogging",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

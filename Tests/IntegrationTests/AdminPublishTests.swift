@@ -234,4 +234,13 @@ struct AdminPublishTests {
             await small.close()
         }
     }
+
+    @Test("qos must be written 0, 1 or 2: -0 is refused like any other spelling", arguments: ["-0", "-1", "\"1\"", "true"])
+    func qosSpelling(qos: String) async throws {
+        try await BridgeHarness.with(admin: true) { bridge in
+            let response = try await bridge.publish(#"{"topic": "a", "payload": "x", "qos": \#(qos)}"#)
+            #expect(response.status == 400, "\(response)")
+            #expect(try response.json()["field"] as? String == "qos", "\(response)")
+        }
+    }
 }
