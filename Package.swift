@@ -61,6 +61,14 @@ let package = Package(
             ],
             swiftSettings: hotPath
         ),
+        // What every listening socket needs: a cap on open connections (and their count), accept errors logged.
+        .target(
+            name: "ListenerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: ["TextTrimming", .product(name: "NIOCore", package: "swift-nio")]),
         // Log lines (logfmt or JSON) written by a thread of their own: event loops only queue them (bounded, drops counted).
@@ -100,8 +108,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -130,8 +137,9 @@ let package = Package(
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeLogging",
+                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
