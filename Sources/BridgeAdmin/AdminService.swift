@@ -1,7 +1,9 @@
 import BridgeConfig
+import ListenerSupport
 import Logging
 import MosquittoClient
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
@@ -25,7 +27,11 @@ public final class AdminService: Service, Sendable {
     private let monitor: ReadinessMonitor
     private let publisher: MosquittoPublisherPool?
     private let endpoints: AdminEndpoints
-    private let connections = AdminConnections()
+    /// `admin.max_connections`, and the count behind `connectionCount`.
+    private let connections: ConnectionLimit
+    /// Closes the listener and asks every connection to finish (`HTTPServerPipelineHandler` closes an idle one at
+    /// once, a busy one after its answer).
+    private let quiescing: ServerQuiescingHelper
     private let started: EventLoopPromise<SocketAddress>
 
     /// Checks what can be checked without opening anything (the options libmosquitto would refuse, the token rule);
@@ -56,6 +62,8 @@ public final class AdminService: Service, Sendable {
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
             token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
             ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
+        connections = ConnectionLimit(limit: admin.maxConnections)
+        quiescing = ServerQuiescingHelper(group: group)
         started = group.next().makePromise(of: SocketAddress.self)
         if let serverName = configuration.upstream.tls?.serverName, serverName != configuration.upstream.host {
             logger.warning(
@@ -106,6 +114,9 @@ public final class AdminService: Service, Sendable {
     /// What `/readyz` would answer now.
     public var readiness: Readiness { monitor.current() }
 
+    /// Open admin connections.
+    public var connectionCount: Int { connections.count }
+
     /// Publisher pool connections currently up (0 when the publish API is disabled).
     public var publisherConnections: Int { publisher?.connectedCount ?? 0 }
 
@@ -145,13 +156,13 @@ public final class AdminService: Service, Sendable {
     }
 
     private func stopAccepting(_ server: NIOAsyncChannel<AdminChannel, Never>) {
-        connections.shutDown()
-        server.channel.close(promise: nil)
+        connections.stopAdmitting()
+        quiescing.initiateShutdown(promise: nil)
     }
 
     /// Accepts until the listener is closed, then waits for the connections still answering a request.
     private func serve(_ server: NIOAsyncChannel<AdminChannel, Never>) async {
-        let connection = AdminConnection(endpoints: endpoints, connections: connections, logger: logger)
+        let connection = AdminConnection(router: endpoints.router, logger: logger)
         await withDiscardingTaskGroup { tasks in
             do {
                 try await server.executeThenClose { accepted in
@@ -162,16 +173,27 @@ public final class AdminService: Service, Sendable {
             } catch {
                 logger.debug("admin listener closed", metadata: ["error": "\(error)"])
             }
-            // Connections accepted just before the listener closed find `shutDown()` already called.
-            connections.shutDown()
         }
     }
 
     private func bind() async throws -> NIOAsyncChannel<AdminChannel, Never> {
-        let idleTimeout = TimeAmount(configuration.idleTimeout)
+        let guardLimits = AdminConnectionGuard.Limits(
+            idleTimeout: TimeAmount(configuration.idleTimeout), writeTimeout: TimeAmount(configuration.writeTimeout),
+            maxPipelinedRequests: AdminConnectionGuard.maxPipelinedRequests)
+        let (connections, quiescing, logger) = (self.connections, self.quiescing, self.logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: true, backoffProvider: { _ in .milliseconds(100) }))
+                    try pipeline.addHandler(AcceptErrorLogger(listener: "admin", logger: logger))
+                    try pipeline.addHandler(connections.makeServerChannelHandler())
+                    try pipeline.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
         let initializer: @Sendable (any Channel) -> EventLoopFuture<AdminChannel> = { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -182,7 +204,8 @@ public final class AdminService: Service, Sendable {
                 let pipeline = channel.pipeline.syncOperations
                 try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                 try pipeline.addHandler(HTTPResponseEncoder())
-                try pipeline.addHandler(AdminConnectionTimer(timeout: idleTimeout))
+                try pipeline.addHandler(AdminConnectionGuard(limits: guardLimits, logger: logger))
+                try pipeline.addHandler(HTTPServerPipelineHandler())
                 return try AdminChannel(wrappingChannelSynchronously: channel)
             }
         }

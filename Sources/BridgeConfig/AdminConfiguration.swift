@@ -16,6 +16,11 @@ public struct AdminConfiguration: Sendable, Equatable {
     /// `idle_timeout`: a connection that sends no request for this long, or takes longer than this to send one
     /// request (head and body), is closed. Keep-alive connections from scrapers are reused within it.
     public var idleTimeout: Duration
+    /// `write_timeout`: while an answer is being sent, each write must reach the socket within this time; a client
+    /// that stops reading (while pipelining requests, say) is closed instead of holding the answers in memory.
+    public var writeTimeout: Duration
+    /// `max_connections`: open admin connections at most; more are closed at accept. 0: no limit.
+    public var maxConnections: Int
     /// `readiness`: the probe behind `/readyz`.
     public var readiness: AdminReadinessConfiguration
     /// `publish`: `POST /api/v1/publish`.
@@ -29,6 +34,8 @@ public struct AdminConfiguration: Sendable, Equatable {
         address: String = "127.0.0.1",
         port: Int = 9090,
         idleTimeout: Duration = .seconds(30),
+        writeTimeout: Duration = .seconds(10),
+        maxConnections: Int = 128,
         readiness: AdminReadinessConfiguration = .init(),
         publish: AdminPublishConfiguration = .init(),
         brokerPort: Int? = nil
@@ -37,6 +44,8 @@ public struct AdminConfiguration: Sendable, Equatable {
         self.address = address
         self.port = port
         self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+        self.maxConnections = maxConnections
         self.readiness = readiness
         self.publish = publish
         self.brokerPort = brokerPort

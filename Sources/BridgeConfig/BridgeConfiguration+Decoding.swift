@@ -211,6 +211,8 @@ extension AdminConfiguration {
             address: reader.value("address", .string, default: base.address),
             port: reader.value("port", .port, default: base.port),
             idleTimeout: reader.value("idle_timeout", .duration, default: base.idleTimeout),
+            writeTimeout: reader.value("write_timeout", .duration, default: base.writeTimeout),
+            maxConnections: reader.value("max_connections", .count, default: base.maxConnections),
             readiness: reader.section("readiness", default: base.readiness, AdminReadinessConfiguration.decode),
             publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode),
             brokerPort: reader.optionalValue("broker_port", .port, default: base.brokerPort)

@@ -390,6 +390,7 @@ extension AdminConfiguration {
             report.add("admin.port", "\(port) is not a port number (0-65535; 0 picks a free port)")
         }
         report.checkPositive(idleTimeout, "admin.idle_timeout")
+        report.checkPositive(writeTimeout, "admin.write_timeout")
         readiness.validate(into: &report)
         publish.validate(into: &report, address: address)
     }

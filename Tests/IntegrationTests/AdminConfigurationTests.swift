@@ -30,6 +30,7 @@ struct AdminConfigurationTests {
         #expect(admin.readiness.interval == .seconds(5) && admin.readiness.timeout == .seconds(2))
         #expect(admin.publish.enabled && admin.publish.token == nil)
         #expect(admin.publish.maxBodySize == 1 << 20 && admin.publish.poolSize == 2)
+        #expect(admin.writeTimeout == .seconds(10) && admin.maxConnections == 128)
     }
 
     @Test("every key can be set from the file, and secrets from the environment")
@@ -39,6 +40,8 @@ struct AdminConfigurationTests {
               address: "::1"
               port: 9191
               idle_timeout: 5s
+              write_timeout: 2s
+              max_connections: 16
               readiness:
                 interval: 1s
                 timeout: 500ms
@@ -57,6 +60,7 @@ struct AdminConfigurationTests {
             "MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN": "0123456789abcdef0123",
         ]).admin
         #expect(admin.address == "::1" && admin.port == 9191 && admin.idleTimeout == .seconds(5))
+        #expect(admin.writeTimeout == .seconds(2) && admin.maxConnections == 16)
         #expect(admin.readiness == AdminReadinessConfiguration(
             interval: .seconds(1), timeout: .milliseconds(500), username: "probe", password: "probe-secret", clientID: "bridge-probe"))
         #expect(admin.publish == AdminPublishConfiguration(
@@ -96,6 +100,8 @@ struct AdminConfigurationTests {
         (["admin.publish.max_body_size=10"], "admin.publish.max_body_size"),
         (["admin.port=70000"], "admin.port"),
         (["admin.idle_timeout=0s"], "admin.idle_timeout"),
+        (["admin.write_timeout=0s"], "admin.write_timeout"),
+        (["admin.max_connections=-1"], "admin.max_connections"),
         (["admin.readiness.username=\"\""], "admin.readiness.username"),
         (["admin.publish.nonsense=1"], "admin.publish.nonsense"),
     ])
