@@ -5,6 +5,13 @@ import NIOHTTP1
 /// One accepted admin connection as seen through `NIOAsyncChannel`.
 typealias AdminChannel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
+/// What the listener hands over for each accepted connection.
+struct AcceptedAdminConnection: Sendable {
+    var channel: AdminChannel
+    /// Set by `ChunkedBodyLimit` when a chunked body announced more than any route reads.
+    var announcement: ChunkedBodyLimit.Announcement
+}
+
 /// Serves the requests of one admin connection, one at a time (HTTP/1.1 keep-alive; NIOHTTP1's
 /// `HTTPServerPipelineHandler` holds pipelined requests back until the previous answer is written). Runs in its own
 /// task, off the event loop, so a publish waiting for the broker blocks nothing but itself.
@@ -20,12 +27,13 @@ struct AdminConnection {
     let router: AdminRouter
     let logger: Logger
 
-    func serve(_ channel: AdminChannel) async {
+    func serve(_ accepted: AcceptedAdminConnection) async {
+        let channel = accepted.channel
         let raw = channel.channel
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var parts = inbound.makeAsyncIterator()
-                while try await serveRequest(&parts, outbound, channel: raw) {}
+                while try await serveRequest(&parts, outbound, channel: raw, announcement: accepted.announcement) {}
                 // A full close would drop a response still queued in the channel; shutting the output down first
                 // sends it, then FIN (bounded: `AdminConnectionGuard` closes a client that never reads).
                 try? await raw.close(mode: .output).get()
@@ -39,7 +47,7 @@ struct AdminConnection {
     private func serveRequest(
         _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
         _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
-        channel: any Channel
+        channel: any Channel, announcement: ChunkedBodyLimit.Announcement
     ) async throws -> Bool {
         let first: HTTPServerRequestPart?
         do {
@@ -82,7 +90,12 @@ struct AdminConnection {
                     }
                 }
             } catch {
-                try await answerMalformed(error, outbound)
+                if announcement.isTooLarge {
+                    // A chunk header announced more than any route reads: 413 now, not after reading up to the limit.
+                    _ = try await write(route.tooLarge(), for: head, outbound, close: true)
+                } else {
+                    try await answerMalformed(error, outbound)
+                }
                 return false
             }
             let response = await route.respond(head, body)

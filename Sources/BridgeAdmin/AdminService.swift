@@ -121,7 +121,7 @@ public final class AdminService: Service, Sendable {
     public var publisherConnections: Int { publisher?.connectedCount ?? 0 }
 
     public func run() async throws {
-        let server: NIOAsyncChannel<AdminChannel, Never>
+        let server: NIOAsyncChannel<AcceptedAdminConnection, Never>
         do {
             server = try await bind()
         } catch {
@@ -155,13 +155,13 @@ public final class AdminService: Service, Sendable {
         logger.notice("admin listener stopped")
     }
 
-    private func stopAccepting(_ server: NIOAsyncChannel<AdminChannel, Never>) {
+    private func stopAccepting(_ server: NIOAsyncChannel<AcceptedAdminConnection, Never>) {
         connections.stopAdmitting()
         quiescing.initiateShutdown(promise: nil)
     }
 
     /// Accepts until the listener is closed, then waits for the connections still answering a request.
-    private func serve(_ server: NIOAsyncChannel<AdminChannel, Never>) async {
+    private func serve(_ server: NIOAsyncChannel<AcceptedAdminConnection, Never>) async {
         let connection = AdminConnection(router: endpoints.router, logger: logger)
         await withDiscardingTaskGroup { tasks in
             do {
@@ -176,7 +176,7 @@ public final class AdminService: Service, Sendable {
         }
     }
 
-    private func bind() async throws -> NIOAsyncChannel<AdminChannel, Never> {
+    private func bind() async throws -> NIOAsyncChannel<AcceptedAdminConnection, Never> {
         let guardLimits = AdminConnectionGuard.Limits(
             idleTimeout: TimeAmount(configuration.idleTimeout), writeTimeout: TimeAmount(configuration.writeTimeout),
             maxPipelinedRequests: AdminConnectionGuard.maxPipelinedRequests)
@@ -195,18 +195,22 @@ public final class AdminService: Service, Sendable {
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<AdminChannel> = { channel in
+        let largestBody = endpoints.router.largestBodyLimit
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedAdminConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 var limits = NIOHTTPDecoderLimitConfiguration()
                 limits.maxHeaderFieldSize = Self.headFieldLimit
                 limits.maxHeaderListSize = Self.headListLimit
                 limits.maxHeaderFieldCount = Self.headFieldCountLimit
                 let pipeline = channel.pipeline.syncOperations
+                let announcement = ChunkedBodyLimit.Announcement()
+                try pipeline.addHandler(ChunkedBodyLimit(limit: largestBody, announcement: announcement))
                 try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                 try pipeline.addHandler(HTTPResponseEncoder())
                 try pipeline.addHandler(AdminConnectionGuard(limits: guardLimits, logger: logger))
                 try pipeline.addHandler(HTTPServerPipelineHandler())
-                return try AdminChannel(wrappingChannelSynchronously: channel)
+                return AcceptedAdminConnection(
+                    channel: try AdminChannel(wrappingChannelSynchronously: channel), announcement: announcement)
             }
         }
         if let address = try? SocketAddress(ipAddress: configuration.address, port: configuration.port) {
