@@ -57,6 +57,7 @@ public final class AdminService: Service, Sendable {
         monitor = ReadinessMonitor(
             probe: MosquittoProbe(options: .readinessProbe(configuration)),
             interval: admin.readiness.interval, staleAfter: admin.readiness.staleAfter,
+            failureThreshold: admin.readiness.failureThreshold, successThreshold: admin.readiness.successThreshold,
             bridgePhase: bridgePhase, metrics: metrics, logger: logger)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,

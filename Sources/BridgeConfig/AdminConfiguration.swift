@@ -68,20 +68,32 @@ public struct AdminReadinessConfiguration: Sendable, Equatable {
     /// `client_id`: the probe's MQTT client identifier; absent → a fresh random one per probe. A fixed one lets broker
     /// ACLs and logs recognise the probe; it must not be used by any other client (the broker would disconnect one).
     public var clientID: String?
+    /// `failure_threshold`: probes that must fail in a row before `/readyz` turns 503; fewer are tolerated, so a
+    /// broker busy with a reconnect storm does not take the bridge out of rotation. 1 to 100.
+    public var failureThreshold: Int
+    /// `success_threshold`: probes that must succeed in a row before `/readyz` answers 200 again (and at start). 1 to 100.
+    public var successThreshold: Int
 
     public init(
         interval: Duration = .seconds(5),
         timeout: Duration = .seconds(2),
         username: String? = nil,
         password: String? = nil,
-        clientID: String? = nil
+        clientID: String? = nil,
+        failureThreshold: Int = 3,
+        successThreshold: Int = 1
     ) {
         self.interval = interval
         self.timeout = timeout
         self.username = username
         self.password = password
         self.clientID = clientID
+        self.failureThreshold = failureThreshold
+        self.successThreshold = successThreshold
     }
+
+    /// Limits for `failure_threshold` and `success_threshold`.
+    public static let thresholdRange = 1...100
 
     /// Probe results older than this are "stale": the probe loop is stuck or far behind.
     public var staleAfter: Duration { interval * 3 }

@@ -228,7 +228,9 @@ extension AdminReadinessConfiguration {
             timeout: reader.value("timeout", .duration, default: base.timeout),
             username: reader.optionalValue("username", .string, default: base.username),
             password: reader.optionalValue("password", .string, default: base.password),
-            clientID: reader.optionalValue("client_id", .string, default: base.clientID)
+            clientID: reader.optionalValue("client_id", .string, default: base.clientID),
+            failureThreshold: reader.value("failure_threshold", .count, default: base.failureThreshold),
+            successThreshold: reader.value("success_threshold", .count, default: base.successThreshold)
         )
     }
 }

@@ -406,6 +406,10 @@ extension AdminReadinessConfiguration {
             report.add("admin.readiness.timeout", "must not be longer than admin.readiness.interval (a probe must end before the next is due)")
         }
         report.checkMQTTClientFields(username: username, password: password, clientID: clientID, section: "admin.readiness")
+        for (key, value) in [("failure_threshold", failureThreshold), ("success_threshold", successThreshold)]
+        where !Self.thresholdRange.contains(value) {
+            report.add("admin.readiness.\(key)", "\(value) is out of range (1 to 100 probes in a row)")
+        }
     }
 }
 

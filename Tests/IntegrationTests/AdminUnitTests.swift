@@ -142,24 +142,80 @@ struct AdminUnitTests {
         #expect(throws: PublishRequestError.self) { try PublishRequest.parse(Array(#"{"topic": "x", "payload": "\udc80"}"#.utf8)) }
     }
 
-    @Test("readiness: draining wins, then starting, then the probe's failure, then staleness")
+    static let refused = MosquittoProbeResult.notReady(MosquittoError(kind: .unreachable, reason: "Connection refused"))
+    static let busy = MosquittoProbeResult.notReady(MosquittoError(kind: .timeout, reason: "no CONNACK within 2s"))
+    static let fine = MosquittoProbeResult.ready(latency: .milliseconds(1))
+
+    func history(_ results: [MosquittoProbeResult], failureThreshold: Int = 3, successThreshold: Int = 1, at now: ContinuousClock.Instant) -> ProbeHistory {
+        var history = ProbeHistory(failureThreshold: failureThreshold, successThreshold: successThreshold)
+        for (index, result) in results.enumerated() {
+            history.record(ProbeRecord(result: result, finishedAt: now - .seconds(results.count - index)))
+        }
+        return history
+    }
+
+    @Test("readiness: draining wins, then starting, then staleness, then the broker through the probe history")
     func readinessRules() {
         let now = ContinuousClock.now
-        let fresh = ProbeRecord(result: .ready(latency: .milliseconds(1)), finishedAt: now - .seconds(1))
-        let old = ProbeRecord(result: .ready(latency: .milliseconds(1)), finishedAt: now - .seconds(20))
-        let refused = ProbeRecord(
-            result: .notReady(MosquittoError(kind: .unreachable, reason: "Connection refused")), finishedAt: now)
-        func evaluate(_ phase: BridgePhase, _ last: ProbeRecord?) -> Readiness {
-            Readiness.evaluate(phase: phase, last: last, now: now, staleAfter: .seconds(15))
+        func evaluate(_ phase: BridgePhase, _ results: [MosquittoProbeResult], failureThreshold: Int = 1) -> Readiness {
+            Readiness.evaluate(
+                phase: phase, history: history(results, failureThreshold: failureThreshold, at: now), now: now, staleAfter: .seconds(15))
         }
-        #expect(evaluate(.listening, fresh).isReady)
-        #expect(evaluate(.draining, fresh).reason == "draining")
-        #expect(evaluate(.stopped, fresh).reason == "stopped")
-        #expect(evaluate(.starting, fresh).reason == "starting")
-        #expect(evaluate(.listening, nil).reason == "starting")
-        #expect(evaluate(.listening, refused).reason == "unreachable")
-        #expect(evaluate(.listening, refused).detail == "Connection refused")
-        #expect(evaluate(.listening, old).reason == "stale")
-        #expect(!evaluate(.listening, old).isReady)
+        #expect(evaluate(.listening, [Self.fine]).isReady)
+        #expect(evaluate(.draining, [Self.fine]).reason == "draining")
+        #expect(evaluate(.stopped, [Self.fine]).reason == "stopped")
+        #expect(evaluate(.starting, [Self.fine]).reason == "starting")
+        #expect(evaluate(.listening, []).reason == "starting")
+        #expect(evaluate(.listening, [Self.fine, Self.refused]).reason == "unreachable")
+        #expect(evaluate(.listening, [Self.fine, Self.refused]).detail == "Connection refused")
+        #expect(evaluate(.listening, [Self.refused]).reason == "unreachable", "never up: the first failure says why")
+        let old = Readiness.evaluate(
+            phase: .listening, history: history([Self.fine], at: now - .seconds(20)), now: now, staleAfter: .seconds(15))
+        #expect(old.reason == "stale")
+        #expect(!old.isReady)
+    }
+
+    @Test("hysteresis: a busy broker missing probes now and then keeps the bridge ready; three failures in a row do not")
+    func hysteresis() {
+        let now = ContinuousClock.now
+        func readiness(_ results: [MosquittoProbeResult], successThreshold: Int = 1) -> Readiness {
+            Readiness.evaluate(
+                phase: .listening, history: history(results, successThreshold: successThreshold, at: now), now: now,
+                staleAfter: .seconds(60))
+        }
+        // A reconnect storm: the broker misses one probe, then two in a row.
+        let storm = [Self.fine, Self.busy, Self.fine, Self.busy, Self.busy, Self.fine]
+        for count in 1...storm.count {
+            #expect(readiness(Array(storm.prefix(count))).isReady, "after \(storm.prefix(count).count) probes")
+        }
+        let tolerated = readiness([Self.fine, Self.busy, Self.busy])
+        #expect(tolerated.isReady && tolerated.probeFailures == 2)
+        #expect(String(decoding: tolerated.json(broker: "b").encoded, as: UTF8.self).contains(#""probe_failures":2"#))
+
+        let down = readiness([Self.fine, Self.busy, Self.busy, Self.refused])
+        #expect(!down.isReady && down.reason == "unreachable" && down.probeFailures == 3)
+        // Back with success_threshold 2: one success is not enough.
+        let recovering = readiness([Self.fine, Self.refused, Self.refused, Self.refused, Self.fine], successThreshold: 2)
+        #expect(!recovering.isReady && recovering.reason == "recovering")
+        #expect(readiness([Self.fine, Self.fine, Self.refused, Self.refused, Self.refused, Self.fine, Self.fine], successThreshold: 2).isReady)
+        // At start too: success_threshold successes before the first 200.
+        #expect(readiness([Self.fine], successThreshold: 2).reason == "starting")
+    }
+
+    @Test("the probe history changes state only at its thresholds")
+    func probeHistory() {
+        var history = ProbeHistory(failureThreshold: 2, successThreshold: 2)
+        // (result, changed, up afterwards)
+        let steps: [(MosquittoProbeResult, Bool, Bool)] = [
+            (Self.fine, false, false), (Self.fine, true, true),
+            (Self.busy, false, true), (Self.fine, false, true),  // a success resets the failure count
+            (Self.busy, false, true), (Self.busy, true, false),
+            (Self.fine, false, false), (Self.busy, false, false),  // a failure resets the success count
+        ]
+        for (index, (result, changed, up)) in steps.enumerated() {
+            let didChange = history.record(ProbeRecord(result: result, finishedAt: .now))
+            #expect(didChange == changed, "step \(index)")
+            #expect(history.isUp == up, "step \(index)")
+        }
     }
 }
