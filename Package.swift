@@ -216,7 +216,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
-                "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging",
+                "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -198,7 +198,9 @@ extension StaticFilesConfiguration {
         StaticFilesConfiguration(
             enabled: reader.value("enabled", .boolean, default: base.enabled),
             directory: reader.value("directory", .path, default: reader.defaultPath(base.directory)),
-            maxSize: reader.value("max_size", .byteSize, default: base.maxSize)
+            maxSize: reader.value("max_size", .byteSize, default: base.maxSize),
+            sendTimeout: reader.value("send_timeout", .duration, default: base.sendTimeout),
+            maxRequestsPerIP: reader.value("max_requests_per_ip", .count, default: base.maxRequestsPerIP)
         )
     }
 }

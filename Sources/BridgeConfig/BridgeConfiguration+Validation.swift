@@ -366,6 +366,7 @@ extension StaticFilesConfiguration {
         if !Self.maxSizeRange.contains(maxSize) {
             report.add("static_files.max_size", "\(maxSize) is out of range (1KiB to 1GiB)")
         }
+        report.checkPositive(sendTimeout, "static_files.send_timeout")
         // Only when switched on: the default directory need not exist where static files are not wanted (Docker).
         if enabled {
             report.checkReadableDirectory(directory, "static_files.directory")
