@@ -60,7 +60,7 @@ final class AdminEndpoints: Sendable {
                 path: Self.publishPath, methods: [.POST],
                 admission: { [self] head in publishAdmission(head) },
                 bodyLimit: publisher == nil ? 0 : maxBodySize,
-                tooLarge: { [self] in publishFailure(.tooLarge, "the body is larger than admin.publish.max_body_size (\(maxBodySize) bytes)") },
+                tooLarge: { [self] in publishTooLarge() },
                 wrongMethod: { [self] allow in
                     publisher == nil
                         ? publishDisabled
@@ -102,9 +102,14 @@ final class AdminEndpoints: Sendable {
                 .unsupportedMediaType, "Content-Type must be application/json (curl: -H 'Content-Type: application/json')")
         }
         if let length = head.headers.first(name: "Content-Length").flatMap({ Int($0) }), length > maxBodySize {
-            return publishFailure(.tooLarge, "the body is larger than admin.publish.max_body_size (\(maxBodySize) bytes)")
+            return publishTooLarge()
         }
         return nil
+    }
+
+    /// The 413 for a body over `admin.publish.max_body_size` (announced, or found while reading), counted.
+    private func publishTooLarge() -> AdminResponse {
+        publishFailure(.tooLarge, "the body is larger than admin.publish.max_body_size (\(maxBodySize) bytes)")
     }
 
     /// `application/json`, with or without parameters. Requiring it also keeps browsers from posting here across
