@@ -171,6 +171,8 @@ let package = Package(
             name: "mqtt-ws-bench",
             dependencies: ["BenchCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Per-address admission at 50,000 addresses (issue 12 §6): `swift build -c release --product admission-bench`.
+        .executableTarget(name: "admission-bench", dependencies: ["BridgeFrontEnd"], path: "Benchmarks/Admission"),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(
             name: "BridgeTestSupport",
