@@ -49,6 +49,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
+        // Trimming ASCII whitespace from protocol text, for the modules that stay free of Foundation.
+        .target(name: "TextTrimming"),
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
         .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         // The OS CSPRNG in batches (getrandom), for WebSocket masking keys.
@@ -57,18 +59,34 @@ let package = Package(
         .target(
             name: "WebSocketTransport",
             dependencies: [
-                "CSystemRandom",
+                "CSystemRandom", "TextTrimming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: hotPath
         ),
+        // What every listening socket needs: a cap on open connections (and their count), accept errors logged.
+        .target(
+            name: "ListenerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
-        .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "ClientAddress", dependencies: ["TextTrimming", .product(name: "NIOCore", package: "swift-nio")]),
         // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
         // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
         .target(name: "UpstreamPool"),
+        // Log lines (logfmt or JSON) written by a thread of their own: event loops only queue them (bounded, drops counted).
+        .target(
+            name: "BridgeLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         // Configuration structs; file, environment and --set layers (swift-configuration) with located errors; validation.
         .target(
             name: "BridgeConfig",
@@ -99,7 +117,7 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -111,7 +129,7 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress",
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -122,8 +140,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,14 +162,15 @@ let package = Package(
             ]
         ),
         // The admin listener: /healthz, /readyz (libmosquitto probe), /metrics (Prometheus), POST /api/v1/publish.
-        // Learns the bridge's state through a closure, so it does not import BridgeServer.
+        // Learns the bridge's state through a closure, so it does not import BridgeServer. Foundation for JSON and base64.
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeRelay",
+                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -160,7 +178,7 @@ let package = Package(
         .executableTarget(
             name: "mqtt-ws-bridge",
             dependencies: [
-                "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
+                "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient", "BridgeLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -182,6 +200,8 @@ let package = Package(
             name: "mqtt-ws-bench",
             dependencies: ["BenchCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Per-address admission at 50,000 addresses (issue 12 §6): `swift build -c release --product admission-bench`.
+        .executableTarget(name: "admission-bench", dependencies: ["BridgeFrontEnd"], path: "Benchmarks/Admission"),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(
             name: "BridgeTestSupport",
@@ -193,6 +213,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire", "BridgeTestSupport"]),
+        .testTarget(name: "TextTrimmingTests", dependencies: ["TextTrimming"]),
         .testTarget(
             name: "WebSocketTransportTests",
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
@@ -202,6 +223,14 @@ let package = Package(
         .testTarget(
             name: "BridgeTLSTests",
             dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
+        .testTarget(
+            name: "BridgeLoggingTests",
+            dependencies: [
+                "BridgeLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
         ),
         .testTarget(
             name: "ClientAddressTests",
@@ -223,8 +252,10 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
-                "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore",
+                "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd",
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

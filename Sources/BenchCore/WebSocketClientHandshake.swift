@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import WebSocketTransport
 
@@ -71,7 +72,7 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
                 throw BenchClientError(.upgrade, "malformed header line \"\(line.prefix(80))\"")
             }
             let name = line[..<colon].lowercased()
-            let value = String(line[line.index(after: colon)...].trimmingSpaces())
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
             headers[name, default: []].append(value)
         }
         func tokens(_ name: String) -> [String] {

@@ -213,7 +213,9 @@ extension StaticFilesConfiguration {
         StaticFilesConfiguration(
             enabled: reader.value("enabled", .boolean, default: base.enabled),
             directory: reader.value("directory", .path, default: reader.defaultPath(base.directory)),
-            maxSize: reader.value("max_size", .byteSize, default: base.maxSize)
+            maxSize: reader.value("max_size", .byteSize, default: base.maxSize),
+            sendTimeout: reader.value("send_timeout", .duration, default: base.sendTimeout),
+            maxRequestsPerIP: reader.value("max_requests_per_ip", .count, default: base.maxRequestsPerIP)
         )
     }
 }
@@ -226,6 +228,8 @@ extension AdminConfiguration {
             address: reader.value("address", .string, default: base.address),
             port: reader.value("port", .port, default: base.port),
             idleTimeout: reader.value("idle_timeout", .duration, default: base.idleTimeout),
+            writeTimeout: reader.value("write_timeout", .duration, default: base.writeTimeout),
+            maxConnections: reader.value("max_connections", .count, default: base.maxConnections),
             readiness: reader.section("readiness", default: base.readiness, AdminReadinessConfiguration.decode),
             publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode),
             brokerPort: reader.optionalValue("broker_port", .port, default: base.brokerPort)
@@ -241,7 +245,9 @@ extension AdminReadinessConfiguration {
             timeout: reader.value("timeout", .duration, default: base.timeout),
             username: reader.optionalValue("username", .string, default: base.username),
             password: reader.optionalValue("password", .string, default: base.password),
-            clientID: reader.optionalValue("client_id", .string, default: base.clientID)
+            clientID: reader.optionalValue("client_id", .string, default: base.clientID),
+            failureThreshold: reader.value("failure_threshold", .count, default: base.failureThreshold),
+            successThreshold: reader.value("success_threshold", .count, default: base.successThreshold)
         )
     }
 }

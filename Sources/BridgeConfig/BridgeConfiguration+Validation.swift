@@ -371,6 +371,7 @@ extension StaticFilesConfiguration {
         if !Self.maxSizeRange.contains(maxSize) {
             report.add("static_files.max_size", "\(maxSize) is out of range (1KiB to 1GiB)")
         }
+        report.checkPositive(sendTimeout, "static_files.send_timeout")
         // Only when switched on: the default directory need not exist where static files are not wanted (Docker).
         if enabled {
             report.checkReadableDirectory(directory, "static_files.directory")
@@ -395,6 +396,7 @@ extension AdminConfiguration {
             report.add("admin.port", "\(port) is not a port number (0-65535; 0 picks a free port)")
         }
         report.checkPositive(idleTimeout, "admin.idle_timeout")
+        report.checkPositive(writeTimeout, "admin.write_timeout")
         readiness.validate(into: &report)
         publish.validate(into: &report, address: address)
     }
@@ -410,6 +412,10 @@ extension AdminReadinessConfiguration {
             report.add("admin.readiness.timeout", "must not be longer than admin.readiness.interval (a probe must end before the next is due)")
         }
         report.checkMQTTClientFields(username: username, password: password, clientID: clientID, section: "admin.readiness")
+        for (key, value) in [("failure_threshold", failureThreshold), ("success_threshold", successThreshold)]
+        where !Self.thresholdRange.contains(value) {
+            report.add("admin.readiness.\(key)", "\(value) is out of range (1 to 100 probes in a row)")
+        }
     }
 }
 

@@ -514,27 +514,3 @@ public struct LoggingConfiguration: Sendable, Equatable {
         self.accessLog = accessLog
     }
 }
-
-// MARK: - Static files
-
-/// `static_files`: plain HTTP GET/HEAD requests for paths that are not routes are answered from this directory
-/// (the built-in dashboard in `Dashboard/`), on every listener. Off by default: a production bridge usually has
-/// nothing to serve but WebSocket routes.
-///
-/// The directory is read into memory once at start-up (no file IO on the event loops, and nothing outside the
-/// directory can ever be served, because only the files found then exist for the server); changes need a restart.
-public struct StaticFilesConfiguration: Sendable, Equatable {
-    /// `enabled`: serve the directory.
-    public var enabled: Bool
-    /// `directory`: what to serve; `index.html` answers `/`. Relative to the config file like other paths, so the
-    /// default `../Dashboard` is the repository's dashboard when the file is `Config/bridge.yaml`.
-    public var directory: String
-    /// `max_size`: the most bytes all files together may have (they are held in memory); more fails loudly.
-    public var maxSize: Int
-
-    public init(enabled: Bool = false, directory: String = "../Dashboard", maxSize: Int = 16 * 1024 * 1024) {
-        self.enabled = enabled
-        self.directory = directory
-        self.maxSize = maxSize
-    }
-}

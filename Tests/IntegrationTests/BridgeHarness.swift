@@ -1,5 +1,6 @@
 import BridgeAdmin
 import BridgeConfig
+import BridgeLogging
 import BridgeRelay
 import BridgeServer
 import BridgeTLS
