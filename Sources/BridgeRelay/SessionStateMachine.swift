@@ -66,8 +66,8 @@ struct SessionStateMachine {
     /// frame) do not overwrite it.
     private(set) var ending: SessionEnding?
     private(set) var connect: MQTTConnectInfo?
-    /// The client sent MQTT DISCONNECT: the broker's close that follows is the client's doing, and the access
-    /// log says so instead of blaming the broker.
+    /// The client sent MQTT DISCONNECT: the broker's close, or the client's own close, that follows is the
+    /// DISCONNECT's consequence, and the access log names the DISCONNECT.
     private(set) var clientSentDisconnect = false
 
     // MARK: MQTT
@@ -131,7 +131,7 @@ struct SessionStateMachine {
             return self.upstreamFailed("the broker closed the connection during connection set-up")
         case .relaying:
             if self.clientSentDisconnect {
-                return self.beginClosing(SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+                return self.beginClosing(SessionEnding(.client, .normalClosure, Self.disconnected))
             }
             return self.beginClosing(SessionEnding(.broker, .normalClosure, "broker closed the connection"))
         case .awaitingConnect, .closing, .closed:
@@ -148,7 +148,8 @@ struct SessionStateMachine {
 
     /// The client sent a close frame (the codec answers it and closes the socket).
     mutating func clientSentClose(code: WebSocketCloseCode?, reason: String) -> Action {
-        self.recordEnding(SessionEnding(.client, code ?? .noStatusReceived, reason.isEmpty ? "client closed" : "client closed: \(reason)"))
+        let closed = reason.isEmpty ? "client closed" : "client closed: \(reason)"
+        self.recordEnding(SessionEnding(.client, code ?? .noStatusReceived, self.clientSentDisconnect ? Self.disconnected : closed))
         return self.clientSideEnding()
     }
 
@@ -160,13 +161,16 @@ struct SessionStateMachine {
 
     /// The client's connection is gone (after a close handshake, an EOF or a transport error).
     mutating func clientInactive(transportError: String?) -> Action {
-        self.recordEnding(SessionEnding(.client, .abnormalClosure, transportError ?? "connection closed without a close frame"))
+        let gone = transportError ?? "connection closed without a close frame"
+        self.recordEnding(SessionEnding(.client, .abnormalClosure, self.clientSentDisconnect ? Self.disconnected : gone))
         let wasClosed = self.state == .closed
         self.state = .closed
         return wasClosed ? .none : .closeUpstream
     }
 
     // MARK: Helpers
+
+    private static let disconnected = "client sent MQTT DISCONNECT"
 
     private mutating func beginClosing(_ ending: SessionEnding) -> Action {
         switch self.state {

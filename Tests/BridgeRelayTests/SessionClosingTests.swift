@@ -268,6 +268,28 @@ import Testing
         #expect(harness.accessLine?.metadata["reason"] == "client sent MQTT DISCONNECT")
     }
 
+    /// Eclipse Paho sends DISCONNECT and its close frame back to back, often in one segment: the broker has not closed
+    /// yet when the close frame arrives, and the access line must still name the DISCONNECT.
+    @Test(arguments: [true, false])
+    func disconnectFollowedAtOnceByACloseFrameIsLoggedAsTheDisconnect(_ oneSegment: Bool) throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        try harness.brokerSends(MQTTSample.connackAccepted)
+        if oneSegment {
+            try harness.send(.binary(MQTTSample.disconnect), .close(1000))
+        } else {
+            try harness.send(.binary(MQTTSample.disconnect))
+            try harness.send(.close(1000))
+        }
+        #expect(try harness.bytesToBroker() == Self.connect + MQTTSample.disconnect)
+        #expect(!harness.clientIsOpen)
+        let line = try #require(harness.accessLine)
+        #expect(line.metadata["closed_by"] == "client")
+        #expect(line.metadata["close_code"] == "1000")
+        #expect(line.metadata["reason"] == "client sent MQTT DISCONNECT")
+    }
+
     @Test func brokerEOFRightAfterAReadStillDeliversItsPackets() throws {
         let harness = try SessionHarness()
         defer { harness.finish() }
@@ -308,7 +330,7 @@ import Testing
         let line = try #require(harness.accessLine)
         #expect(line.metadata["closed_by"] == "client")
         #expect(line.metadata["close_code"] == "1000")
-        #expect(line.metadata["reason"] == "client closed: bye")
+        #expect(line.metadata["reason"] == "client sent MQTT DISCONNECT", "the first cause, not the close that followed it")
         #expect(line.metadata["bytes_in"] == String(Self.connect.count + publish.count + MQTTSample.disconnect.count))
     }
 

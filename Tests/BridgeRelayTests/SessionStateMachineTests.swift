@@ -190,6 +190,23 @@ import WebSocketTransport
         #expect(machine.state == .closing)
     }
 
+    /// Eclipse Paho sends MQTT DISCONNECT and its close frame back to back: the close is the DISCONNECT's consequence.
+    @Test func clientCloseRightAfterItsDisconnectIsTheDisconnect() {
+        var machine = Start.relaying.machine()
+        machine.disconnectReceived()
+        #expect(machine.clientSentClose(code: .normalClosure, reason: "bye") == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+        #expect(machine.upstreamClosed() == .none)
+        #expect(machine.ending == SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+    }
+
+    @Test func clientEOFRightAfterItsDisconnectIsTheDisconnect() {
+        var machine = Start.relaying.machine()
+        machine.disconnectReceived()
+        #expect(machine.clientInactive(transportError: nil) == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.client, .abnormalClosure, "client sent MQTT DISCONNECT"))
+    }
+
     @Test func firstCauseWinsOverTheClientsAnswerToOurClose() {
         var machine = Start.relaying.machine()
         #expect(machine.upstreamClosed() == .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")))
