@@ -155,7 +155,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = self.unwrapInboundIn(data)
         switch self.machine.state {
-        case .awaitingConnect, .connectingUpstream, .relaying:
+        case .awaitingConnect, .connectingUpstream, .relaying, .draining:
             break
         case .closing, .closed:
             return  // the session is ending; nothing more goes to the broker
@@ -192,7 +192,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         case .connectingUpstream:
             guard let admitted = self.admit(bytes) else { return }
             self.hold(admitted)
-        case .relaying:
+        case .relaying, .draining:
             guard let admitted = self.admit(bytes) else { return }
             self.upstream?.partnerWrite(admitted)
             self.upstreamNeedsFlush = true
@@ -212,7 +212,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.metrics.topicPolicyDenied()
             // Packets before the offending one were fine: they still reach the broker.
             if let allowed {
-                if self.machine.state == .relaying {
+                if self.machine.state == .relaying || self.machine.state == .draining {
                     self.upstream?.partnerWrite(allowed)
                     self.upstreamNeedsFlush = true
                 } else {
@@ -254,6 +254,11 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.pendingRead = true
         case .relaying where !(self.upstream?.isWritable ?? true):
             self.pendingRead = true
+        case .draining where !(self.upstream?.isWritable ?? true):
+            // The client's last packets are waited for only while the broker takes them: the client's close must be
+            // read, and nothing may pile up.
+            self.closeUpstream(graceful: true)
+            context.read()
         default:
             context.read()
         }
@@ -378,6 +383,13 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.held = nil
             context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: Self.publicReason(for: ending)), promise: nil)
             self.closeUpstream(graceful: true)
+            self.resumeHeldRead(context: context)
+        case .drainClient(let ending):
+            // Acknowledgements the client sent before it saw the close frame still go to the broker (a lost PUBACK
+            // is a duplicate delivery after the restart); the upstream closes at the client's close frame or EOF.
+            let close = WebSocketCloseRequest(code: ending.code, reason: Self.publicReason(for: ending), keepsReceiving: true)
+            context.triggerUserOutboundEvent(close, promise: nil)
+            if !(self.upstream?.isWritable ?? false) { self.closeUpstream(graceful: true) }
             self.resumeHeldRead(context: context)
         case .closeUpstream:
             self.cancelTimers()

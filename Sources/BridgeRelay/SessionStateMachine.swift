@@ -28,9 +28,9 @@ public struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
 /// dialled, the broker answers after a drain began) — testable without channels.
 ///
 /// ```
-/// awaitingConnect ──CONNECT──► connectingUpstream ──ready──► relaying
-///        │                           │                          │
-///        └──── timeout, violation, drain, client gone, upstream failure ──► closing ──► closed
+/// awaitingConnect ──CONNECT──► connectingUpstream ──ready──► relaying ──drain──► draining
+///        │                           │                          │                     │ client's close or EOF
+///        └──── timeout, violation, drain, client gone, upstream failure ──► closing ◄─┘ ──► closed
 /// ```
 struct SessionStateMachine {
     enum State: Equatable {
@@ -40,6 +40,9 @@ struct SessionStateMachine {
         case connectingUpstream
         /// Bytes flow both ways.
         case relaying
+        /// Drain: close 1001 was sent; what the client still sends until its close frame or EOF (acknowledgements
+        /// already on their way) is relayed to the broker, which sends nothing more to the client.
+        case draining
         /// The end has begun (close frame sent or received); waiting for the channels to go.
         case closing
         /// The client channel is gone.
@@ -57,6 +60,9 @@ struct SessionStateMachine {
         case refuseWithConnack(MQTTProtocolVersion?, SessionEnding)
         /// Send the close frame of `ending` to the client and close the upstream.
         case closeClient(SessionEnding)
+        /// Send the close frame of `ending` to the client and keep relaying what the client sends to the broker until
+        /// the client's close frame or EOF (bounded by the close timeout).
+        case drainClient(SessionEnding)
         /// The client side is ending by itself: close the upstream after what was received is flushed.
         case closeUpstream
     }
@@ -105,7 +111,7 @@ struct SessionStateMachine {
         case .closing, .closed:
             // The client left (or a drain began) while the broker was being dialled.
             return .closeUpstream
-        case .awaitingConnect, .relaying:
+        case .awaitingConnect, .relaying, .draining:
             return .none
         }
     }
@@ -119,7 +125,7 @@ struct SessionStateMachine {
             return .refuseWithConnack(self.connect?.version, ending)
         case .relaying:
             return self.beginClosing(SessionEnding(.broker, .internalError, "upstream error: \(reason)"))
-        case .awaitingConnect, .closing, .closed:
+        case .awaitingConnect, .draining, .closing, .closed:
             return .none
         }
     }
@@ -134,16 +140,22 @@ struct SessionStateMachine {
                 return self.beginClosing(SessionEnding(.client, .normalClosure, Self.disconnected))
             }
             return self.beginClosing(SessionEnding(.broker, .normalClosure, "broker closed the connection"))
-        case .awaitingConnect, .closing, .closed:
+        case .awaitingConnect, .draining, .closing, .closed:
             return .none
         }
     }
 
     // MARK: Client and server
 
-    /// SIGTERM/SIGINT drain: every session gets close 1001.
+    /// SIGTERM/SIGINT drain: every session gets close 1001. A relaying session keeps passing the client's last
+    /// packets (acknowledgements on their way) to the broker until the client answers.
     mutating func drain() -> Action {
-        self.beginClosing(SessionEnding(.bridge, .goingAway, "server shutting down"))
+        let ending = SessionEnding(.bridge, .goingAway, "server shutting down")
+        guard self.state != .draining else { return .none }
+        guard self.state == .relaying else { return self.beginClosing(ending) }
+        self.recordEnding(ending)
+        self.state = .draining
+        return .drainClient(ending)
     }
 
     /// The client sent a close frame (the codec answers it and closes the socket).
@@ -174,7 +186,7 @@ struct SessionStateMachine {
 
     private mutating func beginClosing(_ ending: SessionEnding) -> Action {
         switch self.state {
-        case .awaitingConnect, .connectingUpstream, .relaying:
+        case .awaitingConnect, .connectingUpstream, .relaying, .draining:
             self.recordEnding(ending)
             self.state = .closing
             return .closeClient(ending)
@@ -185,7 +197,7 @@ struct SessionStateMachine {
 
     private mutating func clientSideEnding() -> Action {
         switch self.state {
-        case .awaitingConnect, .connectingUpstream, .relaying:
+        case .awaitingConnect, .connectingUpstream, .relaying, .draining:
             self.state = .closing
             return .closeUpstream
         case .closing:
