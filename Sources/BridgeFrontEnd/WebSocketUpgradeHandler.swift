@@ -8,7 +8,8 @@ import NIOSSL
 import WebSocketTransport
 
 /// Answers the client's HTTP request: a 101 that switches the connection to the relay, or a short
-/// refusal (404, 405, 426, 400, 431) followed by a close.
+/// refusal (404, 405, 426, 400, 403, 429, 431) followed by a close. What to answer is decided by `UpgradeDecision`
+/// from the request head alone; this handler performs it.
 ///
 /// On upgrade it writes the 101, puts `WebSocketMessageCodec` and `ClientSessionHandler` behind
 /// itself and removes the HTTP handlers; bytes the client sent after its request (a first frame sent
@@ -19,9 +20,8 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     private enum State {
         case awaitingHead
-        case upgrading(
-            route: WebSocketFrontEnd.Route, subprotocol: String?, offered: [String], accept: String,
-            compression: PerMessageDeflate.Agreement?, upstreamPrelude: ByteBuffer?)
+        /// Accepted; the 101 goes out at the end of the request.
+        case upgrading(UpgradeAcceptance, upstreamPrelude: ByteBuffer?)
         /// A `ws` upstream is being dialled; the 101 waits for its answer.
         case dialling
         /// A refusal was sent (or the connection is being dropped): ignore the rest of the request.
@@ -79,22 +79,20 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             self.client = ClientEndpoint.resolve(
                 channel: context.channel, proxy: self.proxy, listener: self.listener,
                 headers: HTTPHeadersView(xForwardedFor: head.headers["X-Forwarded-For"], xRealIP: head.headers.first(name: "X-Real-IP")))
-            self.evaluate(head, context: context)
+            let decision = UpgradeDecision(head, routes: self.frontEnd.routes) { self.frontEnd.admission.admit(self.client.ip) }
+            self.perform(decision, head, context: context)
         case .body:
             break
         case .end:
-            guard case .upgrading(let route, let subprotocol, let offered, let accept, let compression, let prelude) = self.state else { return }
+            guard case .upgrading(let acceptance, let prelude) = self.state else { return }
             switch self.frontEnd.upstream {
             case .ws(let webSocketUpstream):
                 self.state = .dialling
-                self.dialWebSocketUpstream(
-                    webSocketUpstream, route: route, subprotocol: subprotocol, offered: offered, accept: accept,
-                    compression: compression, prelude: prelude, context: context)
+                self.dialWebSocketUpstream(webSocketUpstream, acceptance, prelude: prelude, context: context)
             case .tcp(let connector):
                 self.state = .done
                 self.switchToWebSocket(
-                    route: route, subprotocol: subprotocol, accept: accept, compression: compression,
-                    connector: connector, upstreamPrelude: prelude, context: context)
+                    acceptance, subprotocol: acceptance.subprotocol.routeAnswer, connector: connector, upstreamPrelude: prelude, context: context)
             }
         }
     }
@@ -130,10 +128,12 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         switch error {
         case is RequestHeadLimiter.TooLarge, HTTPParserError.headerOverflow:
             self.refuse(
-                431, "request header too large (limit \(self.frontEnd.maxRequestHeadSize) bytes)", result: "header_too_large",
-                route: nil, context: context)
+                UpgradeRefusal(
+                    431, "request header too large (limit \(self.frontEnd.maxRequestHeadSize) bytes)", result: "header_too_large",
+                    route: nil),
+                context: context)
         case is HTTPParserError:
-            self.refuse(400, "malformed HTTP request", result: "bad_request", route: nil, context: context)
+            self.refuse(UpgradeRefusal(400, "malformed HTTP request", result: "bad_request", route: nil), context: context)
         default:
             // TLS failures (plain HTTP on the TLS port, TLS < 1.2, no shared cipher) and resets.
             self.state = .done
@@ -147,112 +147,35 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
 
     // MARK: Decision
 
-    private func evaluate(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = requestPath(of: head.uri)
-        guard let route = self.frontEnd.routesByPath[path] else {
-            if self.frontEnd.staticFiles?.respond(to: head, path: path, context: context) == true {
+    private func perform(_ decision: UpgradeDecision, _ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        switch decision {
+        case .refuse(let refusal):
+            // A path that is not a route may be a static file.
+            let path = requestPath(of: head.uri)
+            if refusal.status == 404, self.frontEnd.staticFiles?.respond(to: head, path: path, context: context) == true {
                 self.state = .done  // answered from static_files; the connection closes after it
                 return
             }
-            self.refuse(404, "no WebSocket endpoint at \(path)", result: "not_found", route: nil, context: context)
-            return
-        }
-        let headers = head.headers
-        guard head.method == .GET else {
-            self.refuse(
-                405, "method \(head.method.rawValue) not allowed; a WebSocket handshake is a GET", result: "method_not_allowed",
-                route: route, extraHeaders: [("Allow", "GET")], context: context)
-            return
-        }
-        guard headers.containsToken("websocket", in: "Upgrade") else {
-            self.refuse(
-                426, "this is an MQTT over WebSocket endpoint: connect with a WebSocket client (ws:// or wss://)",
-                result: "upgrade_required", route: route,
-                extraHeaders: [("Upgrade", "websocket"), ("Connection", "Upgrade, close"), ("Sec-WebSocket-Version", "13")],
-                context: context)
-            return
-        }
-        guard head.version.major > 1 || (head.version.major == 1 && head.version.minor >= 1) else {
-            self.refuse(400, "a WebSocket handshake needs HTTP/1.1", result: "bad_request", route: route, context: context)
-            return
-        }
-        guard headers.containsToken("upgrade", in: "Connection") else {
-            self.refuse(400, "the Connection header must include Upgrade", result: "bad_request", route: route, context: context)
-            return
-        }
-        let versions = headers["Sec-WebSocket-Version"]
-        guard let version = versions.first, versions.count == 1 else {
-            self.refuse(400, "missing Sec-WebSocket-Version", result: "bad_request", route: route, context: context)
-            return
-        }
-        guard version.trimmingCharacters(in: " \t") == "13" else {
-            self.refuse(
-                426, "unsupported Sec-WebSocket-Version \(version); this server speaks 13", result: "unsupported_version", route: route,
-                extraHeaders: [("Sec-WebSocket-Version", "13")], context: context)
-            return
-        }
-        let keys = headers["Sec-WebSocket-Key"]
-        guard keys.count == 1, let key = keys.first?.trimmingCharacters(in: " \t"), WebSocketHandshake.isValidKey(key) else {
-            self.refuse(400, "missing or invalid Sec-WebSocket-Key", result: "bad_request", route: route, context: context)
-            return
-        }
-        guard !headers["Host"].isEmpty else {
-            self.refuse(400, "missing Host header", result: "bad_request", route: route, context: context)
-            return
-        }
-        if !headers["Transfer-Encoding"].isEmpty || headers["Content-Length"].contains(where: { $0 != "0" }) {
-            self.refuse(400, "a WebSocket handshake has no body", result: "bad_request", route: route, context: context)
-            return
-        }
-        if let origins = route.origins, let reason = origins.refusal(for: headers.first(name: "Origin")) {
-            self.refuse(403, reason, result: "origin_forbidden", route: route, context: context)
-            return
-        }
-        let offered = WebSocketHandshake.tokens(in: headers["Sec-WebSocket-Protocol"])
-        let echo: String?
-        switch route.configuration.negotiateSubprotocol(offered: offered) {
-        case .refuse(let reason):
-            self.refuse(400, reason, result: "subprotocol_refused", route: route, context: context)
-            return
-        case .accept(let value):
-            echo = value
-        }
-        // Last, so that only requests that would otherwise be accepted use up a client's allowance.
-        switch self.frontEnd.admission.admit(self.client.ip) {
-        case .admitted(let admissionKey):
+            self.refuse(refusal, context: context)
+        case .accept(let acceptance):
             let admission = self.frontEnd.admission
-            context.channel.closeFuture.whenComplete { _ in admission.release(admissionKey) }
-            let compression = route.compression.flatMap {
-                PerMessageDeflate.negotiate(offers: headers["Sec-WebSocket-Extensions"], settings: $0)
-            }
-            self.state = .upgrading(
-                route: route, subprotocol: echo, offered: offered, accept: WebSocketHandshake.acceptValue(forKey: key),
-                compression: compression,
-                upstreamPrelude: self.frontEnd.sendsProxyProtocol ? self.proxyProtocolHeader(host: headers.first(name: "Host"), context: context) : nil)
-        case .tooManySessions(let limit):
-            self.refuse(
-                429, "too many sessions from your address (limit \(limit))", result: "too_many_sessions", route: route,
-                extraHeaders: [("Retry-After", "10")], context: context)
-        case .rateLimited(let retryAfter):
-            self.refuse(
-                429, "too many new connections from your address; retry in \(retryAfter) s", result: "rate_limited", route: route,
-                extraHeaders: [("Retry-After", "\(retryAfter)")], context: context)
+            context.channel.closeFuture.whenComplete { _ in admission.release(acceptance.admissionKey) }
+            let prelude = self.frontEnd.sendsProxyProtocol ? self.proxyProtocolHeader(host: acceptance.host, context: context) : nil
+            self.state = .upgrading(acceptance, upstreamPrelude: prelude)
         }
     }
 
-    private func refuse(
-        _ status: Int, _ reason: String, result: String, route: WebSocketFrontEnd.Route?,
-        extraHeaders: [(String, String)] = [], context: ChannelHandlerContext
-    ) {
+    private func refuse(_ refusal: UpgradeRefusal, context: ChannelHandlerContext) {
         self.state = .done
-        (route.map { self.frontEnd.metrics.route($0.configuration.name) } ?? self.frontEnd.metrics.unrouted).handshake(result)
+        (refusal.route.map { self.frontEnd.metrics.route($0) } ?? self.frontEnd.metrics.unrouted).handshake(refusal.result)
         self.frontEnd.logger.log(
-            level: status == 404 ? .debug : .info, "handshake refused",
+            level: refusal.status == 404 ? .debug : .info, "handshake refused",
             metadata: [
                 "client": "\(self.client.display)", "listener": "\(self.listener.name)",
-                "route": "\(route?.configuration.name ?? "-")", "status": "\(status)", "reason": "\(reason)",
+                "route": "\(refusal.route ?? "-")", "status": "\(refusal.status)", "reason": "\(refusal.reason)",
             ])
-        let response = HTTPResponse.refusal(status, reason, extraHeaders: extraHeaders, allocator: context.channel.allocator)
+        let response = HTTPResponse.refusal(
+            refusal.status, refusal.reason, extraHeaders: refusal.headers.map { ($0.name, $0.value) }, allocator: context.channel.allocator)
         context.writeAndFlush(self.wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
@@ -287,9 +210,10 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
     /// offers `mqtt` for clients that offered nothing (and the client still gets no header); a passthrough
     /// route forwards the client's offer and gives the client the broker's answer unchanged.
     private func dialWebSocketUpstream(
-        _ upstream: WebSocketUpstreamConnector, route: WebSocketFrontEnd.Route, subprotocol: String?, offered: [String],
-        accept: String, compression: PerMessageDeflate.Agreement?, prelude: ByteBuffer?, context: ChannelHandlerContext
+        _ upstream: WebSocketUpstreamConnector, _ acceptance: UpgradeAcceptance, prelude: ByteBuffer?, context: ChannelHandlerContext
     ) {
+        let route = acceptance.route
+        let offered = acceptance.subprotocol.offered
         // Nothing more is read from the client until the broker has answered.
         context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
         let offer: [String]? =
@@ -309,27 +233,30 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
                 // Whatever happens to the session, the broker connection does not outlive the client's.
                 context.channel.closeFuture.whenComplete { _ in channel.close(promise: nil) }
                 context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-                let echo = route.configuration.policy == .miniprogram ? subprotocol : answered
+                let echo = route.configuration.policy == .miniprogram ? acceptance.subprotocol.routeAnswer : answered
                 self.state = .done
                 self.switchToWebSocket(
-                    route: route, subprotocol: echo, accept: accept, compression: compression,
+                    acceptance, subprotocol: echo,
                     connector: PreconnectedUpstream(channel: channel, endpointDescription: upstream.endpointDescription),
                     upstreamPrelude: nil, context: context)
             case .failure(let error):
                 self.frontEnd.metrics.upstreamConnectFailed()
                 self.frontEnd.logger.warning(
                     "broker unavailable", metadata: ["upstream": "\(upstream.endpointDescription)", "reason": "\(error)", "client": "\(self.client.display)"])
-                self.refuse(502, "broker unavailable", result: "bad_gateway", route: route, context: context)
+                self.refuse(UpgradeRefusal(502, "broker unavailable", result: "bad_gateway", route: route.configuration.name), context: context)
             }
         }
     }
 
     private func switchToWebSocket(
-        route: WebSocketFrontEnd.Route, subprotocol: String?, accept: String, compression: PerMessageDeflate.Agreement?,
-        connector: any UpstreamConnector, upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext
+        _ acceptance: UpgradeAcceptance, subprotocol: String?, connector: any UpstreamConnector, upstreamPrelude: ByteBuffer?,
+        context: ChannelHandlerContext
     ) {
+        let route = acceptance.route
+        let compression = acceptance.compression
         let response = HTTPResponse.switchingProtocols(
-            accept: accept, subprotocol: subprotocol, extensions: compression?.responseHeaderValue, allocator: context.channel.allocator)
+            accept: acceptance.acceptValue, subprotocol: subprotocol, extensions: compression?.responseHeaderValue,
+            allocator: context.channel.allocator)
         context.writeAndFlush(self.wrapOutboundOut(response), promise: nil)
 
         let descriptor = SessionDescriptor(
@@ -364,19 +291,6 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             context.close(promise: nil)
         }
     }
-}
-
-/// The path of a request target, without query or fragment; absolute-form targets are reduced to their path.
-func requestPath(of uri: String) -> String {
-    var target = Substring(uri)
-    if let scheme = target.range(of: "://") {
-        let afterScheme = target[scheme.upperBound...]
-        target = afterScheme.firstIndex(of: "/").map { afterScheme[$0...] } ?? "/"
-    }
-    if let end = target.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-        target = target[..<end]
-    }
-    return target.isEmpty ? "/" : String(target)
 }
 
 /// The TCP peer as `203.0.113.7:51234` or `[2001:db8::1]:51234`, for log lines written before the
