@@ -11,21 +11,7 @@ public final class WebSocketFrontEnd: Sendable {
     let routes: RouteTable
     let handshakeTimeout: TimeAmount
     let maxRequestHeadSize: Int
-    /// How sessions reach the broker.
-    public enum Upstream: Sendable {
-        /// Dialled by each session after its CONNECT (`upstream.kind: tcp`).
-        case tcp(any UpstreamConnector)
-        /// Dialled and upgraded before the client's 101 (`upstream.kind: ws`).
-        case ws(WebSocketUpstreamConnector)
-
-        public var endpointDescription: String {
-            switch self {
-            case .tcp(let connector): connector.endpointDescription
-            case .ws(let connector): connector.endpointDescription
-            }
-        }
-    }
-
+    /// How sessions reach the broker: the relay dials, the front end only hands it to each session.
     let upstream: Upstream
     let metrics: BridgeMetrics
     let logger: Logger

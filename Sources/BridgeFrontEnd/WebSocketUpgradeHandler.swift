@@ -11,19 +11,22 @@ import WebSocketTransport
 /// refusal (404, 405, 426, 400, 403, 429, 431) followed by a close. What to answer is decided by `UpgradeDecision`
 /// from the request head alone; this handler performs it.
 ///
-/// On upgrade it writes the 101, puts `WebSocketMessageCodec` and `ClientSessionHandler` behind
-/// itself and removes the HTTP handlers; bytes the client sent after its request (a first frame sent
-/// without waiting for the 101) are forwarded by the decoder to the codec, so nothing is lost.
-final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// On upgrade it creates the session and asks it how to answer (`ClientSessionHandler.answerUpgrade`): at once, or,
+/// for an upstream that must answer first (`ws`), once the relay has connected the broker; reads are held back
+/// meanwhile. Then it writes the 101 (or a 502), puts `WebSocketMessageCodec` and the session behind itself and
+/// removes the HTTP handlers; bytes the client sent after its request (a first frame sent without waiting for the
+/// 101) are forwarded by the decoder to the codec, so nothing is lost.
+final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum State {
         case awaitingHead
         /// Accepted; the 101 goes out at the end of the request.
         case upgrading(UpgradeAcceptance, upstreamPrelude: ByteBuffer?)
-        /// A `ws` upstream is being dialled; the 101 waits for its answer.
-        case dialling
+        /// The relay is preparing the answer (dialling a `ws` upstream); `readHeld`: a read waits for it.
+        case awaitingAnswer(readHeld: Bool)
         /// A refusal was sent (or the connection is being dropped): ignore the rest of the request.
         case done
     }
@@ -85,16 +88,17 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             break
         case .end:
             guard case .upgrading(let acceptance, let prelude) = self.state else { return }
-            switch self.frontEnd.upstream {
-            case .ws(let webSocketUpstream):
-                self.state = .dialling
-                self.dialWebSocketUpstream(webSocketUpstream, acceptance, prelude: prelude, context: context)
-            case .tcp(let connector):
-                self.state = .done
-                self.switchToWebSocket(
-                    acceptance, subprotocol: acceptance.subprotocol.routeAnswer, connector: connector, upstreamPrelude: prelude, context: context)
-            }
+            self.answer(acceptance, upstreamPrelude: prelude, context: context)
         }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        // The one backpressure mechanism: nothing more is read from the client until the relay has answered.
+        if case .awaitingAnswer = self.state {
+            self.state = .awaitingAnswer(readHeld: true)
+            return
+        }
+        context.read()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -206,51 +210,33 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
         return buffer
     }
 
-    /// Opens the broker's WebSocket before answering the client. Upstream offer: a miniprogram route
-    /// offers `mqtt` for clients that offered nothing (and the client still gets no header); a passthrough
-    /// route forwards the client's offer and gives the client the broker's answer unchanged.
-    private func dialWebSocketUpstream(
-        _ upstream: WebSocketUpstreamConnector, _ acceptance: UpgradeAcceptance, prelude: ByteBuffer?, context: ChannelHandlerContext
-    ) {
+    /// The relay decides the answer, and connects the broker first when the answer depends on it.
+    private func answer(_ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext) {
         let route = acceptance.route
-        let offered = acceptance.subprotocol.offered
-        // Nothing more is read from the client until the broker has answered.
-        context.channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in }
-        let offer: [String]? =
-            switch route.configuration.policy {
-            case .miniprogram: offered.isEmpty ? ["mqtt"] : offered
-            case .passthrough: offered.isEmpty ? nil : offered
-            }
-        let started = NIODeadline.now()
-        upstream.open(on: context.eventLoop, subprotocols: offer, prelude: prelude).assumeIsolated().whenComplete { result in
+        let descriptor = SessionDescriptor(
+            clientAddress: self.client.display, listener: self.listener.name, route: route.configuration.name, subprotocol: nil,
+            upstreamPrelude: upstreamPrelude)
+        let session = ClientSessionHandler(
+            descriptor: descriptor, settings: route.session, upstream: self.frontEnd.upstream,
+            metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)
+        self.state = .awaitingAnswer(readHeld: false)
+        session.answerUpgrade(acceptance.subprotocol, client: context.channel).assumeIsolated().whenComplete { result in
+            guard case .awaitingAnswer(let readHeld) = self.state else { return }
             switch result {
-            case .success(let (channel, answered)):
-                guard context.channel.isActive else {
-                    channel.close(promise: nil)
-                    return
-                }
-                self.frontEnd.metrics.recordUpstreamConnect(since: started)
-                // Whatever happens to the session, the broker connection does not outlive the client's.
-                context.channel.closeFuture.whenComplete { _ in channel.close(promise: nil) }
-                context.channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in }
-                let echo = route.configuration.policy == .miniprogram ? acceptance.subprotocol.routeAnswer : answered
+            case .success(.switchProtocols(let subprotocol)):
                 self.state = .done
-                self.switchToWebSocket(
-                    acceptance, subprotocol: echo,
-                    connector: PreconnectedUpstream(channel: channel, endpointDescription: upstream.endpointDescription),
-                    upstreamPrelude: nil, context: context)
-            case .failure(let error):
-                self.frontEnd.metrics.upstreamConnectFailed()
-                self.frontEnd.logger.warning(
-                    "broker unavailable", metadata: ["upstream": "\(upstream.endpointDescription)", "reason": "\(error)", "client": "\(self.client.display)"])
+                self.switchToWebSocket(acceptance, subprotocol: subprotocol, session: session, readHeld: readHeld, context: context)
+            case .success(.badGateway):
+                // The relay logged why; the client learns only that the broker is unavailable.
                 self.refuse(UpgradeRefusal(502, "broker unavailable", result: "bad_gateway", route: route.configuration.name), context: context)
+            case .failure:
+                self.state = .done  // the client is gone
             }
         }
     }
 
     private func switchToWebSocket(
-        _ acceptance: UpgradeAcceptance, subprotocol: String?, connector: any UpstreamConnector, upstreamPrelude: ByteBuffer?,
-        context: ChannelHandlerContext
+        _ acceptance: UpgradeAcceptance, subprotocol: String?, session: ClientSessionHandler, readHeld: Bool, context: ChannelHandlerContext
     ) {
         let route = acceptance.route
         let compression = acceptance.compression
@@ -259,17 +245,11 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             allocator: context.channel.allocator)
         context.writeAndFlush(self.wrapOutboundOut(response), promise: nil)
 
-        let descriptor = SessionDescriptor(
-            clientAddress: self.client.display, listener: self.listener.name,
-            route: route.configuration.name, subprotocol: subprotocol, upstreamPrelude: upstreamPrelude)
         var codecConfiguration = route.codec
         if let compression, let settings = route.compression {
             codecConfiguration.compression = .init(agreement: compression, settings: settings)
         }
         let codec = WebSocketMessageCodec(configuration: codecConfiguration)
-        let session = ClientSessionHandler(
-            descriptor: descriptor, settings: route.session, connector: connector,
-            metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)
         do {
             let pipeline = context.pipeline.syncOperations
             try pipeline.addHandler(codec, position: .after(self))
@@ -280,6 +260,7 @@ final class WebSocketUpgradeHandler: ChannelInboundHandler, RemovableChannelHand
             // would wait for the client's next packet.
             let channel = context.channel
             let decoderRemoved = context.eventLoop.makePromise(of: Void.self)
+            if readHeld { context.read() }
             pipeline.removeHandler(context: context, promise: nil)
             pipeline.removeHandler(self.decoder, promise: decoderRemoved)
             decoderRemoved.futureResult.assumeIsolated().whenSuccess {

@@ -14,3 +14,11 @@ public struct SubprotocolOffer: Hashable, Sendable {
         self.forwardsBrokerAnswer = forwardsBrokerAnswer
     }
 }
+
+/// How the front end answers an accepted upgrade, as the relay decided it (`ClientSessionHandler.answerUpgrade`).
+public enum UpgradeAnswer: Hashable, Sendable {
+    /// 101 Switching Protocols with this `Sec-WebSocket-Protocol` (nil: no header); then the connection is the session's.
+    case switchProtocols(subprotocol: String?)
+    /// The broker could not be reached before the 101 (the `ws` kind): HTTP 502. `reason` is for the log.
+    case badGateway(reason: String)
+}

@@ -84,7 +84,7 @@ public final class BridgeServer: Service, Sendable {
         if configuration.upstream.tls?.verify == false {
             logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
         }
-        self.upstreamDescription = upstream.endpointDescription
+        self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
@@ -119,7 +119,7 @@ public final class BridgeServer: Service, Sendable {
     /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
     private static func prepare(
         _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, logger: Logger, metricsFactory: any MetricsFactory
-    ) throws(StartupError) -> ([String: CertificateStore], WebSocketFrontEnd.Upstream) {
+    ) throws(StartupError) -> ([String: CertificateStore], Upstream) {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
@@ -127,11 +127,12 @@ public final class BridgeServer: Service, Sendable {
                     listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
             }
         }
-        if let connector { return (stores, .tcp(connector)) }
+        let servers = SingleUpstreamServer(UpstreamServer(host: configuration.upstream.host, port: configuration.upstream.port))
+        if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
             switch configuration.upstream.kind {
-            case .tcp: return (stores, .tcp(try TCPUpstreamConnector(configuration: configuration.upstream)))
-            case .ws: return (stores, .ws(try WebSocketUpstreamConnector(configuration: configuration.upstream)))
+            case .tcp: return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
+            case .ws: return (stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers))
             }
         } catch {
             throw StartupError("upstream.tls: \(error)")

@@ -225,7 +225,11 @@ struct FailureModeTests {
             try await ws.sendBinary(MQTTTestPackets.disconnect)
             _ = try? await ws.expectClose()
             let line = try await bridge.waitForAccessLine(containing: ["client_id=logged"])
-            for fragment in ["route=browser", "subprotocol=mqtt", "mqtt_version=3.1.1", "username=alice", "listener=wss", "bytes_in=", "bytes_out=4", "duration_ms=", "closed_by="] {
+            let broker = "broker=\(bridge.broker.host):\(bridge.broker.port)"
+            for fragment in [
+                "route=browser", "subprotocol=mqtt", "mqtt_version=3.1.1", "username=alice", "listener=wss", broker, "bytes_in=", "bytes_out=4",
+                "duration_ms=", "closed_by=",
+            ] {
                 #expect(line.contains(fragment), "missing \(fragment) in \(line)")
             }
             #expect(!bridge.logs.collected.joined().contains("s3cret-pw"))
