@@ -7,39 +7,39 @@ import WebSocketTransport
 
 /// The `ws` upstream: a broker's WebSocket listener (Mosquitto's `protocol websockets`).
 ///
-/// It is dialled *before* the client gets its 101, because on a passthrough route the client's answer
-/// is the broker's answer. The connection comes back already upgraded, with a client-role
-/// `WebSocketMessageCodec` in its pipeline (frames towards the broker are masked, RFC 6455 §5.3);
-/// `PreconnectedUpstream` then hands it to the session, which relays exactly as with a TCP broker.
-public struct WebSocketUpstreamConnector: Sendable {
-    public let host: String
-    public let port: Int
+/// It needs the broker's answer before the client's 101 (`dialsBeforeUpgrade`): on a passthrough route the client's
+/// subprotocol answer is the broker's. The session therefore dials it before the 101; the connection is upgraded
+/// (`WebSocketUpstreamHandshake`), then a client-role `WebSocketMessageCodec` (frames towards the broker are masked,
+/// RFC 6455 §5.3) and the session's `UpstreamHandler` carry MQTT exactly as with a TCP broker.
+public struct WebSocketUpstreamConnector: UpstreamConnector {
     public let path: String
-    public let connectTimeout: TimeAmount
     private let tls: (context: NIOSSLContext, serverName: String?)?
 
     public init(configuration: UpstreamConfiguration) throws {
-        self.host = configuration.host
-        self.port = configuration.port
         self.path = configuration.path
-        self.connectTimeout = TimeAmount(configuration.connectTimeout)
         self.tls = try configuration.tls.map { try UpstreamTLS.makeContext($0, host: configuration.host) }
     }
 
-    public var endpointDescription: String {
-        "\(self.tls == nil ? "ws" : "wss")://\(self.host):\(self.port)\(self.path)"
+    public var dialsBeforeUpgrade: Bool { true }
+
+    public func endpointDescription(of server: UpstreamServer) -> String {
+        "\(self.tls == nil ? "ws" : "wss")://\(server)\(self.path)"
     }
 
-    /// Connects on `eventLoop`, sends `prelude` (a PROXY header) first, upgrades offering `subprotocols`
-    /// (nil: no header) and returns the connection with the subprotocol the broker answered.
-    public func open(on eventLoop: any EventLoop, subprotocols: [String]?, prelude: ByteBuffer?) -> EventLoopFuture<(channel: any Channel, subprotocol: String?)> {
+    /// Connects, sends `options.prelude` (a PROXY header) first, upgrades offering `options.subprotocols` (nil: no
+    /// header), and adds `handler` once the broker has answered the upgrade. The future succeeds then, or fails with
+    /// the reason; the upgrade must be done by `options.deadline`.
+    public func connect(
+        to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
+    ) -> EventLoopFuture<any Channel> {
         let answered = eventLoop.makePromise(of: String?.self)
         let tls = self.tls
-        let hostHeader = self.port == (tls == nil ? 80 : 443) ? self.host : "\(self.host):\(self.port)"
+        let hostHeader = server.port == (tls == nil ? 80 : 443) ? server.host : "\(server.host):\(server.port)"
         let path = self.path
-        let timeout = self.connectTimeout
+        let prelude = options.prelude
+        let subprotocols = options.subprotocols
         let connected = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
+            .connectTimeout(max(options.deadline - eventLoop.now, .zero))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: RelayChannelOptions.receiveAllocator)
             .channelInitializer { channel in
@@ -51,37 +51,37 @@ public struct WebSocketUpstreamConnector: Sendable {
                         WebSocketUpstreamHandshake(host: hostHeader, path: path, subprotocols: subprotocols, answered: answered))
                 }
             }
-            .connect(host: self.host, port: self.port)
-        // One deadline for TCP, TLS and the upgrade together.
-        let deadline = eventLoop.scheduleTask(in: timeout) {
-            answered.fail(UpstreamHandshakeError("no WebSocket handshake with the broker within \(timeout.humanDescription)"))
+            .connect(host: server.host, port: server.port)
+        // TCP, TLS and the upgrade together within the deadline.
+        let deadline = eventLoop.scheduleTask(deadline: options.deadline) {
+            answered.fail(UpstreamHandshakeError("no WebSocket handshake with the broker by the connect deadline"))
         }
         connected.whenFailure { answered.fail($0) }
         answered.futureResult.whenComplete { result in
             deadline.cancel()
             if case .failure = result { connected.whenSuccess { $0.close(promise: nil) } }
         }
-        return connected.and(answered.futureResult).map { (channel: $0, subprotocol: $1) }
-    }
-}
-
-/// Gives the session a broker connection that is already open (a `ws` upstream, upgraded before the 101).
-public struct PreconnectedUpstream: UpstreamConnector {
-    public let channel: any Channel
-    public let endpointDescription: String
-
-    public init(channel: any Channel, endpointDescription: String) {
-        self.channel = channel
-        self.endpointDescription = endpointDescription
-    }
-
-    public func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel> {
-        // The prelude, if any, went out when the connection was opened.
-        let channel = self.channel
-        return channel.eventLoop.makeCompletedFuture {
+        // The handshake replaced itself with the client-role codec; the session's handler goes behind it.
+        return connected.and(answered.futureResult).flatMapThrowing { channel, subprotocol in
+            handler.value.negotiatedSubprotocol = subprotocol
             try channel.pipeline.syncOperations.addHandler(handler.value)
             return channel
         }
+    }
+}
+
+extension SubprotocolOffer {
+    /// What a `ws` broker is offered. A mini-program route offers `mqtt` for a client that offered nothing (the client
+    /// still gets no header) and the client's offer otherwise; a passthrough route forwards the client's offer as it is.
+    var towardsWebSocketBroker: [String]? {
+        if self.forwardsBrokerAnswer { return self.offered.isEmpty ? nil : self.offered }
+        return self.offered.isEmpty ? ["mqtt"] : self.offered
+    }
+
+    /// The client's 101 answer once a `ws` broker answered `brokerAnswer`: the broker's on a passthrough route, the
+    /// route's own on a mini-program route.
+    func clientAnswer(brokerAnswered brokerAnswer: String?) -> String? {
+        self.forwardsBrokerAnswer ? brokerAnswer : self.routeAnswer
     }
 }
 

@@ -100,7 +100,7 @@ public final class BridgeServer: Service, Sendable {
                 logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
             }
         }
-        self.upstreamDescription = upstream.endpointDescription
+        self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
@@ -135,7 +135,7 @@ public final class BridgeServer: Service, Sendable {
     /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
     private static func prepare(
         _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, logger: Logger, metricsFactory: any MetricsFactory
-    ) throws(StartupError) -> ([String: CertificateStore], WebSocketFrontEnd.Upstream) {
+    ) throws(StartupError) -> ([String: CertificateStore], Upstream) {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
@@ -152,11 +152,12 @@ public final class BridgeServer: Service, Sendable {
         guard configuration.upstream.servers.isEmpty else {
             throw StartupError("upstream.servers: not supported by this release yet: the relay still dials one broker, upstream.host and upstream.port; use those for now (the server pool comes in a later release)")
         }
-        if let connector { return (stores, .tcp(connector)) }
+        let servers = SingleUpstreamServer(UpstreamServer(host: configuration.upstream.host, port: configuration.upstream.port))
+        if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
             switch configuration.upstream.kind {
-            case .tcp: return (stores, .tcp(try TCPUpstreamConnector(configuration: configuration.upstream)))
-            case .ws: return (stores, .ws(try WebSocketUpstreamConnector(configuration: configuration.upstream)))
+            case .tcp: return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
+            case .ws: return (stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers))
             }
         } catch {
             throw StartupError("upstream.tls: \(error)")

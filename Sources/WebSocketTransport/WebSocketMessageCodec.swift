@@ -95,8 +95,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
     private enum CloseState {
         case open
-        /// We sent a close frame and wait for the peer's; data frames are discarded meanwhile.
-        case closeSent(timeout: Scheduled<Void>?)
+        /// We sent a close frame and wait for the peer's; data frames are discarded meanwhile unless the close
+        /// request asked to keep receiving them.
+        case closeSent(timeout: Scheduled<Void>?, keepsReceiving: Bool)
         /// Both sides are done (or the codec gave up): the channel is being closed.
         case closed
     }
@@ -229,7 +230,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         self.keepaliveTimer?.cancel()
         self.keepaliveTimer = nil
         self.deferredPong = nil
-        if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+        if case .closeSent(let timeout, _) = self.closeState { timeout?.cancel() }
         self.closeState = .closed
         self.readState = .ignoring
         self.partialHeader = nil
@@ -244,7 +245,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         self.context = nil
         self.keepaliveTimer?.cancel()
         self.keepaliveTimer = nil
-        if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+        if case .closeSent(let timeout, _) = self.closeState { timeout?.cancel() }
         // The pipeline is being torn down: nothing buffered can be written any more, but nobody may wait forever.
         self.pendingOutbound = nil
         self.pendingOutboundPromise?.fail(ChannelError.ioOnClosedChannel)
@@ -267,7 +268,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
                 let count = min(remaining, input.readableBytes)
                 // `count > 0` because the loop only runs with readable bytes and `remaining > 0` here.
                 let payload = input.readSlice(length: count)!
-                if case .open = self.closeState {
+                if self.deliversData {
                     if self.messageIsCompressed {
                         try self.inflate(payload, key: key, keyOffset: keyOffset, context: context)
                     } else {
@@ -393,7 +394,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private func endOfMessage(context: ChannelHandlerContext) throws(WebSocketProtocolError) {
         guard self.messageIsCompressed else { return }
         self.messageIsCompressed = false
-        guard case .open = self.closeState, let deflate = self.deflateEngine() else { return }
+        guard self.deliversData, let deflate = self.deflateEngine() else { return }
         if self.pendingInbound == nil { self.pendingInbound = context.channel.allocator.buffer(capacity: 1024) }
         try deflate.finishMessage(into: &self.pendingInbound!)
     }
@@ -467,7 +468,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             let written = self.sendCloseFrame(code: code, reason: "", context: context)
             context.fireUserInboundEventTriggered(WebSocketEvent.closeReceived(code: code, reason: reason))
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        case .closeSent(let timeout):
+        case .closeSent(let timeout, _):
             // The peer answered our close: the handshake is complete.
             timeout?.cancel()
             self.closeState = .closed
@@ -486,7 +487,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         self.partialHeader = nil
         guard case .open = self.closeState else {
             // Already closing; a second error changes nothing for the peer.
-            if case .closeSent(let timeout) = self.closeState { timeout?.cancel() }
+            if case .closeSent(let timeout, _) = self.closeState { timeout?.cancel() }
             self.closeState = .closed
             context.close(promise: nil)
             return
@@ -495,6 +496,15 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         let written = self.sendCloseFrame(code: error.closeCode, reason: error.reason, context: context)
         context.fireUserInboundEventTriggered(WebSocketEvent.protocolViolation(error))
         written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    /// Whether data frame payloads are passed on: while open, and after our close frame if the close request asked.
+    private var deliversData: Bool {
+        switch self.closeState {
+        case .open: true
+        case .closeSent(_, let keepsReceiving): keepsReceiving
+        case .closed: false
+        }
     }
 
     private func appendInbound(_ payload: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int, context: ChannelHandlerContext) {
@@ -655,7 +665,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             self.closeState = .closed
             context.close(promise: nil)
         }
-        self.closeState = .closeSent(timeout: timeout)
+        self.closeState = .closeSent(timeout: timeout, keepsReceiving: request.keepsReceiving)
     }
 
     private func appendFrame(opcode: WebSocketOpcode, payload: ByteBuffer, reservedBits: UInt8 = 0, context: ChannelHandlerContext) {
@@ -727,9 +737,14 @@ public enum WebSocketEvent: Sendable, Hashable {
 public struct WebSocketCloseRequest: Sendable, Hashable {
     public var code: WebSocketCloseCode
     public var reason: String
+    /// Data frames the peer sends until its answering close frame are still passed on. The peer may have sent
+    /// them before it saw our close frame (RFC 6455 §5.5.1 only forbids *sending* data after a close): the relay
+    /// asks for it on a drain, so that acknowledgements already on their way still reach the broker.
+    public var keepsReceiving: Bool
 
-    public init(code: WebSocketCloseCode, reason: String = "") {
+    public init(code: WebSocketCloseCode, reason: String = "", keepsReceiving: Bool = false) {
         self.code = code
         self.reason = reason
+        self.keepsReceiving = keepsReceiving
     }
 }
