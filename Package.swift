@@ -26,6 +26,8 @@ let package = Package(
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
+        // For the verification cost measurement in Benchmarks/EdgeAuth.
+        .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -42,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
     ],
     targets: [
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
@@ -61,6 +64,22 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        // Edge authentication: JWT verification (jwt-kit), token sources, identity → topic templates.
+        // Takes its own settings structs (mapped from BridgeConfig by the server), so it does not import the YAML schema.
+        .target(
+            name: "EdgeAuth",
+            dependencies: [
+                "MQTTWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Configuration structs, YAML loading, environment/CLI overrides, validation.
         .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
         // The WebSocket ⇄ MQTT ⇄ upstream relay: session state machine, glue, upstream connector.
@@ -169,6 +188,21 @@ let package = Package(
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(
+            name: "EdgeAuthTests",
+            dependencies: [
+                "EdgeAuth", "MQTTWire",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(
             name: "ClientAddressTests",
             dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
