@@ -45,6 +45,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
@@ -64,7 +65,7 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
-        // Edge authentication: JWT verification (jwt-kit), token sources, identity → topic templates.
+        // Edge authentication: JWT verification (jwt-kit), token sources, identity → topic templates, HTTP auth callout.
         // Takes its own settings structs (mapped from BridgeConfig by the server), so it does not import the YAML schema.
         .target(
             name: "EdgeAuth",
@@ -72,11 +73,13 @@ let package = Package(
                 "MQTTWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
