@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress",
+                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress", "EdgeAuth",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -226,7 +226,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
-                "ClientAddress", "WebSocketTransport", "BenchCore",
+                "ClientAddress", "WebSocketTransport", "BenchCore", "EdgeAuth",
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
