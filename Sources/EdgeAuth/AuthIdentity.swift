@@ -23,6 +23,9 @@ public struct AuthIdentity: Sendable, Hashable, CustomStringConvertible {
     public var expiresAt: Date?
     /// Where the token was found; nil when the callout judged a request without one.
     public var source: TokenSource?
+    /// The CONNECT's client id and user name, once the CONNECT has been seen (`SessionAuthorization.identity`).
+    public var clientID: String?
+    public var username: String?
     /// Topic lists from the callout's answer; they replace the route's lists for this session.
     public var calloutPublish: [String]?
     public var calloutSubscribe: [String]?

@@ -193,6 +193,9 @@ public final class EdgeAuthenticator: Sendable {
 
     /// The client id pattern and the topic templates, for an identity (nil: anonymous) and its CONNECT.
     func settle(_ identity: AuthIdentity?, route: RouteAuthSettings, connect: MQTTConnectInfo) -> ConnectAuthOutcome {
+        var identity = identity
+        identity?.clientID = connect.clientID
+        identity?.username = connect.username
         // A session let in by `fail_open` has nobody's identity: it gets only what anonymous sessions get.
         let known = identity?.method == .failOpen ? nil : identity
         let values = IdentityValues(identity: known, clientID: connect.clientID, username: connect.username)

@@ -78,6 +78,7 @@ struct AuthenticatorTests {
             }
             #expect(session.topics == TopicGrant(publish: ["up/42/+"], subscribe: ["push/user/42/#"]))
             #expect(session.topicsArePerSession)
+            #expect(session.identity?.subject == "42" && session.identity?.clientID == "mp-42-phone" && session.identity?.username == "jwt")
             #expect(session.disconnectAt == nil)
             // Another user's client id is refused at the CONNECT.
             guard

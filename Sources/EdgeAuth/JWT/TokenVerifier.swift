@@ -32,6 +32,8 @@ public final class TokenVerifier: Sendable {
     public let settings: JWTVerifierSettings
     private let files: [KeyFile]
     private let claimsCheck: ClaimsCheck
+    /// jwt-kit's parser (base64url and JSON), made once: its decoder is not free to create per token.
+    private let parser = DefaultJWTParser()
     private let logger: Logger
     /// Read by every verification (a short lock, no I/O); replaced by a reload.
     private let state: Mutex<State>
@@ -102,7 +104,7 @@ public final class TokenVerifier: Sendable {
         let claims: TokenClaims
         let signature: Data
         do {
-            (header, claims, signature) = try DefaultJWTParser().parse(bytes, as: TokenClaims.self)
+            (header, claims, signature) = try self.parser.parse(bytes, as: TokenClaims.self)
         } catch {
             return .failure(AuthFailure(.malformed))
         }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The query string of a request URI, read and redacted by parameter name.
 ///
 /// Names and values are compared after percent-decoding; `+` is kept as it is (tokens never contain spaces, and
@@ -44,31 +46,8 @@ public enum QueryParameters {
         return (pair[..<equals], pair[pair.index(after: equals)...])
     }
 
-    /// RFC 3986 percent-decoding; nil for a bad escape or bytes that are not UTF-8.
+    /// RFC 3986 percent-decoding (Foundation's); nil for a bad escape or bytes that are not UTF-8.
     static func decode(_ text: some StringProtocol) -> String? {
-        guard text.utf8.contains(UInt8(ascii: "%")) else { return String(text) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(Self.hexValue), let low = iterator.next().flatMap(Self.hexValue) else {
-                return nil
-            }
-            bytes.append(high << 4 | low)
-        }
-        return String(validating: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        text.removingPercentEncoding
     }
 }
