@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
         // For Benchmarks/Pool (the cost of one upstream choice).
         .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
+        // For the verification cost measurement in Benchmarks/EdgeAuth.
+        .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -47,6 +49,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Trimming ASCII whitespace from protocol text, for the modules that stay free of Foundation.
@@ -79,6 +83,24 @@ let package = Package(
         // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
         // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
         .target(name: "UpstreamPool"),
+        // Edge authentication: JWT verification (jwt-kit), token sources, identity → topic templates, HTTP auth callout.
+        // Takes its own settings structs (mapped from BridgeConfig by the server), so it does not import the YAML schema.
+        .target(
+            name: "EdgeAuth",
+            dependencies: [
+                "MQTTWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Log lines (logfmt or JSON) written by a thread of their own: event loops only queue them (bounded, drops counted).
         .target(
             name: "BridgeLogging",
@@ -141,6 +163,7 @@ let package = Package(
             name: "BridgeServer",
             dependencies: nio + [
                 "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
+                "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -233,6 +256,21 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "EdgeAuthTests",
+            dependencies: [
+                "EdgeAuth", "MQTTWire",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
+        .testTarget(
             name: "ClientAddressTests",
             dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
@@ -252,7 +290,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: [
                 "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
-                "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd",
+                "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd", "EdgeAuth",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

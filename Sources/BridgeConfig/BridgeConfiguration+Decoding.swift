@@ -16,7 +16,8 @@ extension BridgeConfiguration {
             shutdown: reader.section("shutdown", default: base.shutdown, ShutdownConfiguration.decode),
             logging: reader.section("logging", default: base.logging, LoggingConfiguration.decode),
             staticFiles: reader.section("static_files", default: base.staticFiles, StaticFilesConfiguration.decode),
-            admin: reader.section("admin", default: base.admin, AdminConfiguration.decode)
+            admin: reader.section("admin", default: base.admin, AdminConfiguration.decode),
+            auth: reader.section("auth", default: base.auth, AuthConfiguration.decode)
         )
     }
 }
@@ -88,12 +89,13 @@ extension RouteConfiguration {
         let pingInterval: Duration? = reader.optionalValue("ping_interval", .duration, default: builtInPing)
         let pingTimeout = reader.value("ping_timeout", .duration, default: template.pingTimeout)
         let compression = reader.section("compression", default: template.compression, CompressionConfiguration.decode)
+        let auth = reader.optionalSection("auth", default: template.auth, blank: RouteAuthConfiguration(), RouteAuthConfiguration.decode)
         guard let path, let policy else { return nil }
         return RouteConfiguration(
             name: name, path: path, policy: policy, subprotocols: subprotocols,
             requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize, topicPolicy: topicPolicy,
             allowedOrigins: allowedOrigins, allowMissingOrigin: allowMissingOrigin, maxFrameSize: maxFrameSize,
-            pingInterval: pingInterval, pingTimeout: pingTimeout, compression: compression
+            pingInterval: pingInterval, pingTimeout: pingTimeout, compression: compression, auth: auth
         )
     }
 }

@@ -15,6 +15,7 @@ extension BridgeConfiguration {
         logging.validate(into: &report)
         staticFiles.validate(into: &report)
         admin.validate(into: &report)
+        auth.validate(into: &report)
         if admin.enabled && upstream.kind == .ws && admin.brokerPort == nil {
             report.add("admin.broker_port", "is required with upstream.kind ws: the readiness probe and the publish API speak MQTT over TCP (libmosquitto), so give the broker's TCP port (usually 1883)")
         }
@@ -55,6 +56,8 @@ extension BridgeConfiguration {
         }
         for (index, route) in routes.enumerated() {
             route.validate(into: &report)
+            route.auth?.validate(into: &report, route: route.name, auth: auth)
+            route.validateTopicTemplates(into: &report)
             if let other = routes[..<index].first(where: { $0.path == route.path }) {
                 report.add("routes.\(route.name).path", "'\(route.path)' is already used by routes.\(other.name)")
             }

@@ -24,6 +24,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var staticFiles: StaticFilesConfiguration
     /// `admin`: the operations listener (health, readiness, metrics, publish API).
     public var admin: AdminConfiguration
+    /// `auth`: how tokens are checked, for routes with `auth` (edge authentication).
+    public var auth: AuthConfiguration
 
     public init(
         listeners: [ListenerConfiguration] = ListenerConfiguration.defaults,
@@ -34,7 +36,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
         shutdown: ShutdownConfiguration = .init(),
         logging: LoggingConfiguration = .init(),
         staticFiles: StaticFilesConfiguration = .init(),
-        admin: AdminConfiguration = .init()
+        admin: AdminConfiguration = .init(),
+        auth: AuthConfiguration = .init()
     ) {
         self.listeners = listeners
         self.routes = routes
@@ -45,6 +48,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.logging = logging
         self.staticFiles = staticFiles
         self.admin = admin
+        self.auth = auth
     }
 }
 
@@ -257,6 +261,8 @@ public struct RouteConfiguration: Sendable, Equatable {
     public var pingTimeout: Duration
     /// `compression`: permessage-deflate (RFC 7692) when a client offers it; off by default.
     public var compression: CompressionConfiguration
+    /// `auth`: sessions on this route need a token (see `AuthConfiguration`); absent → no authentication.
+    public var auth: RouteAuthConfiguration?
 
     public init(
         name: String,
@@ -271,7 +277,8 @@ public struct RouteConfiguration: Sendable, Equatable {
         maxFrameSize: Int = 16 << 20,
         pingInterval: Duration? = nil,
         pingTimeout: Duration = .seconds(10),
-        compression: CompressionConfiguration = .init()
+        compression: CompressionConfiguration = .init(),
+        auth: RouteAuthConfiguration? = nil
     ) {
         self.name = name
         self.path = path
@@ -286,6 +293,7 @@ public struct RouteConfiguration: Sendable, Equatable {
         self.pingInterval = pingInterval ?? Self.defaultPingInterval(for: policy)
         self.pingTimeout = pingTimeout
         self.compression = compression
+        self.auth = auth
     }
 
     /// Browsers answer pings in the background; mini-program sockets are left to MQTT keepalive by default.

@@ -81,6 +81,7 @@ public final class BridgeServer: Service, Sendable {
         let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: factory)
         self.metrics = metrics
 
+        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
         let (stores, upstream) = try Self.prepare(configuration, connector: connector, logger: logger, metricsFactory: factory)
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         var contexts: [String: NIOSSLContext] = [:]
@@ -116,6 +117,8 @@ public final class BridgeServer: Service, Sendable {
             _ = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         _ = try TopicAllowList.forRoutes(configuration.routes)
+        _ = try EdgeAuthSettings(configuration)
+        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
         for listener in configuration.listeners where listener.enabled {
             _ = try Self.listenerSettings(listener)
         }

@@ -172,7 +172,7 @@ struct LoadingTests {
             "\(fixture.configPath):3:3: upstream.hots: unknown key (did you mean 'host'?)",
             "\(fixture.configPath):4:1: listners: unknown key (did you mean 'listeners'?)",
             "\(fixture.configPath):7:48: routes.browser.max_paket_size: unknown key (did you mean 'max_packet_size'?)",
-            "\(fixture.configPath):8:1: zzz: unknown key (known keys: admin, limits, listeners, logging, routes, shutdown, static_files, timeouts, upstream)",
+            "\(fixture.configPath):8:1: zzz: unknown key (known keys: admin, auth, limits, listeners, logging, routes, shutdown, static_files, timeouts, upstream)",
         ])
     }
 
