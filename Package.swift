@@ -26,6 +26,9 @@ let package = Package(
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
+        // For the fuzz targets in Fuzzing (a separate package too).
+        .library(name: "ClientAddress", targets: ["ClientAddress"]),
+        .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
