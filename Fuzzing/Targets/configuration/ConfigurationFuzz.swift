@@ -42,6 +42,7 @@ enum ConfigurationFuzz: FuzzTarget {
 
     static func test(_ bytes: [UInt8]) {
         let source = source(bytes)
+        let text = String(decoding: bytes, as: UTF8.self)
         let outcome = load(source)
         switch outcome {
         case .success(let configuration):
@@ -62,7 +63,8 @@ enum ConfigurationFuzz: FuzzTarget {
             for problem in errors.problems {
                 fuzzCheck(!problem.key.isEmpty || problem.location != nil, "a problem names neither key nor location: \(problem)")
                 fuzzCheck(!problem.message.isEmpty, "a problem without a message: \(problem)")
-                for swiftism in ["Optional(", "Swift.", "BridgeConfig.", "nil)"] {
+                // Unless the input itself says so (messages quote the user's keys and values).
+                for swiftism in ["Optional(", "Swift.", "BridgeConfig.", "Yams", "Error("] where !text.contains(swiftism) {
                     fuzzCheck(!problem.message.contains(swiftism), "a message shows '\(swiftism)': \(problem)")
                 }
             }
@@ -133,6 +135,8 @@ enum ConfigurationFuzz: FuzzTarget {
                     """
                 )
             ),
+            // Aliases of aliases: where a few bytes can stand for very many values (the limit in YAMLParsing).
+            ("nested-aliases", seed("a0: &a0 [x, y, z]\na1: &a1 [*a0, *a0, *a0]\nroutes:\n  browser: { path: /mqtt, subprotocols: *a1 }\n")),
             ("syntax-error", seed("listeners:\n  wss:\n    address: ::\n    port: [443\n")),
             ("typos", seed("listners: {}\nroutes:\n  browser:\n    policy: pasthrough\n", environment: ["MQTT_WS_BRIDGE_UPSTREAM_PROT=1"])),
             ("durations-and-sizes", seed("timeouts:\n  handshake: 1.5s\n  connect: 2m\nlimits:\n  max_request_head_size: 8KB\n")),
