@@ -30,6 +30,9 @@ let package = Package(
         .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
         // For the verification cost measurement in Benchmarks/EdgeAuth.
         .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
+        // For the fuzz targets in Fuzzing (a separate package too).
+        .library(name: "ClientAddress", targets: ["ClientAddress"]),
+        .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
