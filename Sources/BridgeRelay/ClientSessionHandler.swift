@@ -59,13 +59,14 @@ public struct SessionSettings: Sendable {
 /// (for logs) and the broker is dialled after it, on this channel's event loop.
 ///
 /// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written to the
-/// codec as one binary message; one flush per broker read burst.
+/// codec as one binary message (a packet over `streamingThreshold` as one message streamed while it arrives); one
+/// flush per broker read burst. Everything goes to the codec through the pipeline as `WebSocketOutbound` values.
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
 public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+    public typealias OutboundOut = WebSocketOutbound
 
     private var machine = SessionStateMachine()
     private let descriptor: SessionDescriptor
@@ -78,9 +79,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private var context: ChannelHandlerContext?
     private var upstream: UpstreamHandler?
-    /// The codec in front of us, when it is there (always, outside of unusual test pipelines): packets are
-    /// handed to it directly instead of one pipeline write each.
-    private var codec: WebSocketMessageCodec?
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
@@ -96,6 +94,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
     private var streamRemaining = 0
+    /// The session is ending while a broker packet is half forwarded: the broker connection stays open until the rest
+    /// of that packet is through, so the codec can finish the frame and send what waits behind it (a DISCONNECT, the
+    /// close frame). The codec's close timeout bounds the wait.
+    private var upstreamCloseAwaitsStream = false
     /// Broker packets larger than this are forwarded while they arrive instead of being assembled first.
     static let streamingThreshold = 64 * 1024
 
@@ -143,7 +145,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.codec = try? context.pipeline.syncOperations.handler(type: WebSocketMessageCodec.self)
         self.metrics.sessions.increment()
         self.metrics.openSessions.increment()
         let timeout = self.settings.connectPacketTimeout
@@ -221,7 +222,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             }
             if let context, self.machine.connect?.version == .v5 {
                 // MQTT 5 can say why: DISCONNECT with reason 0x87 "Not authorized" before the close frame.
-                context.write(self.wrapOutboundOut(MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator)), promise: nil)
+                // While a large broker packet is half forwarded, the codec holds it (and the close frame) until that
+                // packet's frame is complete.
+                let disconnect = MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator)
+                context.write(self.wrapOutboundOut(.binary(disconnect)), promise: nil)
             }
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, "topic policy: \(reason)"))
             return nil
@@ -297,7 +301,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.connectPacketTimer?.cancel()
         self.upstreamTimer?.cancel()
         self.context = nil
-        self.codec = nil
     }
 
     // MARK: CONNECT
@@ -369,14 +372,14 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.cancelTimers()
             self.held = nil
             self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.connector.endpointDescription)"])
-            context.write(self.wrapOutboundOut(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator)), promise: nil)
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: Self.publicReason(for: ending)), promise: nil)
+            context.write(self.wrapOutboundOut(.binary(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator))), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: Self.publicReason(for: ending))), promise: nil)
             self.closeUpstream(graceful: false)
             self.resumeHeldRead(context: context)
         case .closeClient(let ending):
             self.cancelTimers()
             self.held = nil
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: Self.publicReason(for: ending)), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: Self.publicReason(for: ending))), promise: nil)
             self.closeUpstream(graceful: true)
             self.resumeHeldRead(context: context)
         case .closeUpstream:
@@ -431,6 +434,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private func closeUpstream(graceful: Bool) {
         guard let upstream = self.upstream else { return }
+        if graceful, self.streamRemaining > 0, self.context?.channel.isActive == true {
+            self.upstreamCloseAwaitsStream = true  // closed by `upstreamRead` once the packet is through
+            return
+        }
         self.upstream = nil
         if graceful, self.upstreamNeedsFlush {
             self.upstreamNeedsFlush = false
@@ -455,37 +462,39 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     func upstreamRead(_ bytes: ByteBuffer) {
-        guard self.machine.state == .relaying, let context = self.context else { return }
-        self.burstBytesToClient += bytes.readableBytes
+        guard let context = self.context else { return }
         var bytes = bytes
-        if self.streamRemaining > 0, let codec = self.codec {
-            // The rest of a large packet already announced to the client: forward it as it comes.
+        if self.streamRemaining > 0 {
+            // The rest of a large packet already announced to the client: forward it as it comes, also while the
+            // session is ending (what the codec holds behind the frame can only follow a complete frame).
             let part = bytes.readSlice(length: min(self.streamRemaining, bytes.readableBytes))!
-            codec.continueBinaryMessage(part)
             self.streamRemaining -= part.readableBytes
+            self.burstBytesToClient += part.readableBytes
             self.clientNeedsFlush = true
-            guard bytes.readableBytes > 0 else { return }
+            context.write(self.wrapOutboundOut(.continueBinary(part)), promise: nil)
+            if self.streamRemaining == 0, self.upstreamCloseAwaitsStream {
+                self.upstreamCloseAwaitsStream = false
+                self.upstreamReadComplete()
+                self.closeUpstream(graceful: true)
+                return
+            }
         }
+        guard self.machine.state == .relaying, bytes.readableBytes > 0 else { return }
+        self.burstBytesToClient += bytes.readableBytes
         self.accumulator.append(bytes)
-        // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
-        // messages and memory bounded by a read, not by the packet. Not with compression, which needs the
-        // whole message.
-        let threshold = self.codec?.canStreamMessages == true ? Self.streamingThreshold : Int.max
         do {
-            while let output = try self.accumulator.next(streamingPacketsLongerThan: threshold) {
+            // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
+            // messages and memory bounded by a read, not by the packet. (With compression the codec collects the
+            // parts and compresses the whole message.)
+            while let output = try self.accumulator.next(streamingPacketsLongerThan: Self.streamingThreshold) {
                 switch output {
                 case .packet(let header, let packet):
                     self.brokerCounts.add(header.type)
-                    if let codec = self.codec {
-                        codec.enqueueBinaryMessage(packet)
-                    } else {
-                        context.write(self.wrapOutboundOut(packet), promise: nil)
-                    }
+                    context.write(self.wrapOutboundOut(.binary(packet)), promise: nil)
                 case .start(let header, let firstPart):
-                    // `threshold` is finite only when `codec` is set.
                     self.brokerCounts.add(header.type)
-                    self.codec?.beginBinaryMessage(totalLength: header.packetLength, firstPart: firstPart)
                     self.streamRemaining = header.packetLength - firstPart.readableBytes
+                    context.write(self.wrapOutboundOut(.beginBinary(totalLength: header.packetLength, firstPart: firstPart)), promise: nil)
                 }
                 self.clientNeedsFlush = true
             }
@@ -514,6 +523,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     func upstreamInactive(failure: String?) {
         self.upstream = nil
+        let streamCutShort = self.streamRemaining > 0
         if self.clientNeedsFlush { self.upstreamReadComplete() }
         if self.accumulator.bufferedByteCount > 0 || self.streamRemaining > 0 {
             self.logger.debug(
@@ -526,6 +536,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         } else {
             self.perform(self.machine.upstreamClosed())
         }
+        // The frame of a packet the broker never finished cannot be completed, nor can anything follow it.
+        if streamCutShort { self.context?.close(promise: nil) }
     }
 
     // MARK: End of session

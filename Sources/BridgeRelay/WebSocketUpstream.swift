@@ -91,8 +91,8 @@ public struct UpstreamHandshakeError: Error, CustomStringConvertible {
 }
 
 /// The client side of the opening handshake towards the broker (RFC 6455 §4.1): writes the request,
-/// checks the 101, then replaces itself with a client-role codec and passes on any bytes that came
-/// with the response.
+/// checks the 101, then replaces itself with a client-role codec (and the adapter that lets `UpstreamHandler` write
+/// bytes into it) and passes on any bytes that came with the response.
 final class WebSocketUpstreamHandshake: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -152,6 +152,8 @@ final class WebSocketUpstreamHandshake: ChannelInboundHandler, RemovableChannelH
             do {
                 let codec = WebSocketMessageCodec(configuration: .init(role: .client))
                 try context.pipeline.syncOperations.addHandler(codec, position: .after(self))
+                // `UpstreamHandler` writes a byte stream; the codec takes messages.
+                try context.pipeline.syncOperations.addHandler(WebSocketByteStreamAdapter(), position: .after(codec))
                 context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
                 self.answered.succeed(subprotocol)
                 if let leftover, leftover.readableBytes > 0 {
