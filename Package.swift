@@ -2,7 +2,7 @@
 //
 // mqtt-ws-bridge: MQTT over WebSocket (wss) in front of Mosquitto.
 // Module map and the reasons behind it: docs/ARCHITECTURE.md.
-// Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport}.
+// Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport, BridgeTLS}.
 
 import PackageDescription
 
@@ -26,6 +26,10 @@ let package = Package(
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
+        // For Benchmarks/Pool (the cost of one upstream choice).
+        .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
+        // For the verification cost measurement in Benchmarks/EdgeAuth.
+        .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -40,10 +44,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Configuration layering (file, environment, --set). No traits: its YAML and command-line providers do not
+        // fit (BridgeConfig's ConfigurationFile and ConfigurationLayers say why), and JSON is not used.
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: []),
         .package(url: "https://github.com/adam-fowler/compress-nio", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/vapor/jwt-kit", from: "5.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
+        // Trimming ASCII whitespace from protocol text, for the modules that stay free of Foundation.
+        .target(name: "TextTrimming"),
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
         .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         // The OS CSPRNG in batches (getrandom), for WebSocket masking keys.
@@ -52,22 +63,83 @@ let package = Package(
         .target(
             name: "WebSocketTransport",
             dependencies: [
-                "CSystemRandom",
+                "CSystemRandom", "TextTrimming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: hotPath
         ),
+        // What every listening socket needs: a cap on open connections (and their count), accept errors logged.
+        .target(
+            name: "ListenerSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
-        .target(name: "ClientAddress", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
-        // Configuration structs, YAML loading, environment/CLI overrides, validation.
-        .target(name: "BridgeConfig", dependencies: [.product(name: "Yams", package: "Yams")]),
+        .target(name: "ClientAddress", dependencies: ["TextTrimming", .product(name: "NIOCore", package: "swift-nio")]),
+        // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
+        // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
+        .target(name: "UpstreamPool"),
+        // Edge authentication: JWT verification (jwt-kit), token sources, identity → topic templates, HTTP auth callout.
+        // Takes its own settings structs (mapped from BridgeConfig by the server), so it does not import the YAML schema.
+        .target(
+            name: "EdgeAuth",
+            dependencies: [
+                "MQTTWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Log lines (logfmt or JSON) written by a thread of their own: event loops only queue them (bounded, drops counted).
+        .target(
+            name: "BridgeLogging",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
+        // Configuration structs; file, environment and --set layers (swift-configuration) with located errors; validation.
+        .target(
+            name: "BridgeConfig",
+            dependencies: [
+                // upstream.servers are parsed and checked by the pool's own rules (one parser, one validation).
+                "UpstreamPool",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ]
+        ),
+        // TLS policy and certificates: listener contexts (certificate store, SNI, reload, expiry), the upstream TLS
+        // client context, the development CA.
+        .target(
+            name: "BridgeTLS",
+            dependencies: [
+                "BridgeConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The WebSocket ⇄ MQTT ⇄ upstream relay: session state machine, glue, upstream connector.
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -79,27 +151,24 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress",
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
-        // Listeners, TLS, lifecycle (start, drain, stop), logging setup.
+        // Listeners (plain, TLS, auto; PROXY protocol), lifecycle (start, drain, stop), logging setup.
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeConfig", "MosquittoClient", "ClientAddress",
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
+                "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "X509", package: "swift-certificates"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // libmosquitto, wrapped once: only MosquittoClient imports CMosquitto.
@@ -116,14 +185,15 @@ let package = Package(
             ]
         ),
         // The admin listener: /healthz, /readyz (libmosquitto probe), /metrics (Prometheus), POST /api/v1/publish.
-        // Learns the bridge's state through a closure, so it does not import BridgeServer.
+        // Learns the bridge's state through a closure, so it does not import BridgeServer. Foundation for JSON and base64.
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeRelay",
+                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -131,7 +201,7 @@ let package = Package(
         .executableTarget(
             name: "mqtt-ws-bridge",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
+                "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeAdmin", "BridgeRelay", "MosquittoClient", "BridgeLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -153,6 +223,8 @@ let package = Package(
             name: "mqtt-ws-bench",
             dependencies: ["BenchCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Per-address admission at 50,000 addresses (issue 12 §6): `swift build -c release --product admission-bench`.
+        .executableTarget(name: "admission-bench", dependencies: ["BridgeFrontEnd"], path: "Benchmarks/Admission"),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(
             name: "BridgeTestSupport",
@@ -164,11 +236,40 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire", "BridgeTestSupport"]),
+        .testTarget(name: "TextTrimmingTests", dependencies: ["TextTrimming"]),
         .testTarget(
             name: "WebSocketTransportTests",
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
-        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig"]),
+        .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "UpstreamPool"]),
+        .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool"]),
+        .testTarget(
+            name: "BridgeTLSTests",
+            dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
+        .testTarget(
+            name: "BridgeLoggingTests",
+            dependencies: [
+                "BridgeLogging",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ]
+        ),
+        .testTarget(
+            name: "EdgeAuthTests",
+            dependencies: [
+                "EdgeAuth", "MQTTWire",
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         .testTarget(
             name: "ClientAddressTests",
             dependencies: ["ClientAddress", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
@@ -188,9 +289,11 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "BridgeServer", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay", "MosquittoClient",
-                "ClientAddress", "WebSocketTransport", "BenchCore",
+                "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
+                "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd", "EdgeAuth",
                 .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .testTarget(

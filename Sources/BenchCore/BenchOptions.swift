@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MQTTWire
 
 /// The command line of `mqtt-ws-bench`, turned into a `BenchConfiguration` by `makeConfiguration()`.
@@ -199,7 +200,7 @@ public struct BenchOptions: ParsableArguments {
         }
         var pids: [Int32] = []
         for item in parts[1].split(separator: ",") {
-            guard let pid = Int32(item.trimmingSpaces()), pid > 0 else {
+            guard let pid = Int32(item.trimmingCharacters(in: .whitespaces)), pid > 0 else {
                 throw BenchUsageError("--watch \"\(text)\": \"\(item)\" is not a PID")
             }
             pids.append(pid)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Parsers for the command line's value syntax, shared by the options and their tests.
 ///
 /// The syntax follows the bridge's configuration: durations `10s`, `500ms`, `2m` or a bare number of seconds;
@@ -5,8 +7,7 @@
 public enum BenchValueParsing {
     /// A duration: a number (decimals allowed) with an optional unit `ns`, `us`, `ms`, `s`, `m`, `h` (default `s`).
     public static func duration(_ text: String, option: String) throws(BenchUsageError) -> Duration {
-        let trimmed = text.trimmingSpaces()
-        let (number, unit) = Self.splitNumber(trimmed)
+        let (number, unit) = Self.splitNumber(Substring(text.trimmingCharacters(in: .whitespaces)))
         guard let value = Double(number), value >= 0, value.isFinite else {
             throw BenchUsageError("\(option): \"\(text)\" is not a duration (e.g. 10s, 500ms, 2m)")
         }
@@ -31,8 +32,7 @@ public enum BenchValueParsing {
     /// A byte count: an integer with an optional unit `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB` (case-insensitive
     /// `k`/`m`/`g` shorthands are 1024-based).
     public static func size(_ text: String, option: String) throws(BenchUsageError) -> Int {
-        let trimmed = text.trimmingSpaces()
-        let (number, unit) = Self.splitNumber(trimmed)
+        let (number, unit) = Self.splitNumber(Substring(text.trimmingCharacters(in: .whitespaces)))
         guard let value = Double(number), value >= 0, value.isFinite else {
             throw BenchUsageError("\(option): \"\(text)\" is not a size (e.g. 64, 16KiB, 1MiB)")
         }
@@ -57,7 +57,7 @@ public enum BenchValueParsing {
 
     /// A message rate in messages per second; `0`, `unlimited` or `max` mean "as fast as the writability allows".
     public static func rate(_ text: String, option: String) throws(BenchUsageError) -> Double? {
-        let trimmed = text.trimmingSpaces().lowercased()
+        let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         if trimmed == "unlimited" || trimmed == "max" {
             return nil
         }
@@ -77,15 +77,6 @@ public enum BenchValueParsing {
     /// Splits "12.5ms" into ("12.5", "ms").
     static func splitNumber(_ text: Substring) -> (number: Substring, unit: Substring) {
         let unitStart = text.firstIndex { !($0.isNumber || $0 == "." || $0 == "-" || $0 == "+") } ?? text.endIndex
-        return (text[..<unitStart], text[unitStart...].trimmingSpaces())
-    }
-}
-
-extension StringProtocol {
-    func trimmingSpaces() -> Substring {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return Substring(slice)
+        return (text[..<unitStart], Substring(text[unitStart...].trimmingCharacters(in: .whitespaces)))
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The local IPv4 addresses connections are bound to, in round-robin order.
 ///
 /// One source address gives at most ~28,000 connections to one destination (the ephemeral port range); holding
@@ -18,15 +20,15 @@ public struct SourceAddressList: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String) throws(BenchUsageError) {
         var addresses: [String] = []
         for part in text.split(separator: ",") {
-            let item = part.trimmingSpaces()
+            let item = Substring(part.trimmingCharacters(in: .whitespaces))
             if item.isEmpty { continue }
             let bounds = item.split(separator: "-", omittingEmptySubsequences: false)
             switch bounds.count {
             case 1:
                 addresses.append(Self.format(try Self.parseIPv4(item, in: text)))
             case 2:
-                let low = try Self.parseIPv4(bounds[0].trimmingSpaces(), in: text)
-                let high = try Self.parseIPv4(bounds[1].trimmingSpaces(), in: text)
+                let low = try Self.parseIPv4(Substring(bounds[0].trimmingCharacters(in: .whitespaces)), in: text)
+                let high = try Self.parseIPv4(Substring(bounds[1].trimmingCharacters(in: .whitespaces)), in: text)
                 guard low <= high else {
                     throw BenchUsageError("--source-ips \"\(text)\": range \(item) runs backwards")
                 }

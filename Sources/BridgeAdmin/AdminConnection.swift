@@ -5,31 +5,37 @@ import NIOHTTP1
 /// One accepted admin connection as seen through `NIOAsyncChannel`.
 typealias AdminChannel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-/// Serves the requests of one admin connection, one at a time (HTTP/1.1 keep-alive; pipelined requests wait their
-/// turn). Runs in its own task, off the event loop, so a publish waiting for the broker blocks nothing but itself.
+/// What the listener hands over for each accepted connection.
+struct AcceptedAdminConnection: Sendable {
+    var channel: AdminChannel
+    /// Set by `ChunkedBodyLimit` when a chunked body announced more than any route reads.
+    var announcement: ChunkedBodyLimit.Announcement
+}
+
+/// Serves the requests of one admin connection, one at a time (HTTP/1.1 keep-alive; NIOHTTP1's
+/// `HTTPServerPipelineHandler` holds pipelined requests back until the previous answer is written). Runs in its own
+/// task, off the event loop, so a publish waiting for the broker blocks nothing but itself.
 ///
-/// Memory per connection is bounded: request heads by the decoder's limits, bodies by the endpoint's limit (a larger
-/// body is answered with 413 and the rest is read and thrown away, at most `discardLimit` bytes, so the client sees
-/// the answer instead of a reset connection), time by `AdminConnectionTimer`.
+/// Memory and time per connection are bounded: request heads by the decoder's limits, bodies by the route's limit (a
+/// larger body is answered with 413 and the rest is read and thrown away, at most `discardLimit` bytes, so the client
+/// sees the answer instead of a reset connection), everything else by `AdminConnectionGuard`. On shutdown the
+/// pipeline handler closes the connection once it is idle or has finished its answer.
 struct AdminConnection {
     /// After an early answer (413, 401 …), at most this much of the unwanted body is read before closing.
     static let discardLimit = 16 << 20
 
-    let endpoints: AdminEndpoints
-    let connections: AdminConnections
+    let router: AdminRouter
     let logger: Logger
 
-    func serve(_ channel: AdminChannel) async {
+    func serve(_ accepted: AcceptedAdminConnection) async {
+        let channel = accepted.channel
         let raw = channel.channel
-        defer { connections.closed(raw) }
         do {
             try await channel.executeThenClose { inbound, outbound in
                 var parts = inbound.makeAsyncIterator()
-                while connections.waitingForRequest(raw) {
-                    guard try await serveRequest(&parts, outbound, channel: raw) else { break }
-                }
+                while try await serveRequest(&parts, outbound, channel: raw, announcement: accepted.announcement) {}
                 // A full close would drop a response still queued in the channel; shutting the output down first
-                // sends it, then FIN (bounded: `AdminConnectionTimer` closes a client that never reads).
+                // sends it, then FIN (bounded: `AdminConnectionGuard` closes a client that never reads).
                 try? await raw.close(mode: .output).get()
             }
         } catch {
@@ -41,7 +47,7 @@ struct AdminConnection {
     private func serveRequest(
         _ parts: inout NIOAsyncChannelInboundStream<HTTPServerRequestPart>.AsyncIterator,
         _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
-        channel: any Channel
+        channel: any Channel, announcement: ChunkedBodyLimit.Announcement
     ) async throws -> Bool {
         let first: HTTPServerRequestPart?
         do {
@@ -51,9 +57,8 @@ struct AdminConnection {
             return false
         }
         guard case .head(let head) = first else { return false }  // EOF between requests (or a decoder bug)
-        connections.answering(channel)
 
-        switch endpoints.plan(for: head) {
+        switch router.plan(for: head) {
         case .reject(let response):
             guard Self.hasBody(head) else {
                 guard try await readToEnd(&parts, outbound) else { return false }
@@ -63,7 +68,7 @@ struct AdminConnection {
             await finishEarly(raw: channel, &parts)
             return false
 
-        case .read(let endpoint, let limit):
+        case .read(let route):
             if Self.expectsContinue(head) {
                 try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .continue)))
             }
@@ -72,8 +77,8 @@ struct AdminConnection {
                 readLoop: while true {
                     switch try await parts.next() {
                     case .body(let chunk):
-                        guard body.readableBytes + chunk.readableBytes <= limit else {
-                            _ = try await write(endpoints.bodyTooLarge(endpoint), for: head, outbound, close: true)
+                        guard body.readableBytes + chunk.readableBytes <= route.bodyLimit else {
+                            _ = try await write(route.tooLarge(), for: head, outbound, close: true)
                             await finishEarly(raw: channel, &parts)
                             return false
                         }
@@ -85,10 +90,15 @@ struct AdminConnection {
                     }
                 }
             } catch {
-                try await answerMalformed(error, outbound)
+                if announcement.isTooLarge {
+                    // A chunk header announced more than any route reads: 413 now, not after reading up to the limit.
+                    _ = try await write(route.tooLarge(), for: head, outbound, close: true)
+                } else {
+                    try await answerMalformed(error, outbound)
+                }
                 return false
             }
-            let response = await endpoints.respond(to: endpoint, head: head, body: body)
+            let response = await route.respond(head, body)
             return try await write(response, for: head, outbound)
         }
     }
@@ -146,34 +156,21 @@ struct AdminConnection {
         } else {
             response = .error(.badRequest, "malformed HTTP request: \(error)")
         }
-        var headers = HTTPHeaders(response.headers)
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-        headers.replaceOrAdd(name: "Connection", value: "close")
-        try await outbound.write(contentsOf: [
-            .head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)),
-            .body(.byteBuffer(ByteBuffer(bytes: response.body))),
-            .end(nil),
-        ])
+        try await outbound.write(contentsOf: response.parts(keepAlive: false, withBody: true))
     }
 
-    /// Writes `response` (no body for HEAD requests); returns whether the connection stays open.
+    /// Writes `response` (no body for HEAD requests); returns whether the connection stays open. On shutdown the
+    /// pipeline handler turns a keep-alive answer into `Connection: close` itself.
     private func write(
         _ response: AdminResponse, for head: HTTPRequestHead,
         _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, close: Bool = false
     ) async throws -> Bool {
-        let keepAlive = !close && head.isKeepAlive && !connections.isShuttingDown
-        var headers = HTTPHeaders(response.headers)
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-        if !keepAlive {
-            headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if head.version == .http1_0 {
-            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        let keepAlive = !close && head.isKeepAlive
+        var parts = response.parts(keepAlive: keepAlive, withBody: head.method != .HEAD)
+        if keepAlive, head.version == .http1_0, case .head(var responseHead) = parts[0] {
+            responseHead.headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+            parts[0] = .head(responseHead)
         }
-        var parts: [HTTPServerResponsePart] = [.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers))]
-        if head.method != .HEAD && !response.body.isEmpty {
-            parts.append(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
-        }
-        parts.append(.end(nil))
         try await outbound.write(contentsOf: parts)
         return keepAlive
     }

@@ -1,23 +1,12 @@
+import Foundation
 import Logging
 import MosquittoClient
 import NIOCore
 import NIOHTTP1
 
-/// What each admin path does. Transport-free: the connection code asks `plan(for:)` what to do with a request head,
-/// reads the body it allows, and writes what `respond(to:head:body:)` returns.
+/// What each admin path does, as `AdminRoute`s: `/healthz`, `/readyz`, `/metrics` and `POST /api/v1/publish`.
+/// Transport-free: `AdminConnection` serves whatever `router` says.
 final class AdminEndpoints: Sendable {
-    enum Endpoint: Sendable, Hashable {
-        case health, readiness, metrics, publish
-    }
-
-    /// What to do with a request, decided from its head alone.
-    enum Plan: Sendable {
-        /// Read the body, at most `limit` bytes (more → `bodyTooLarge`), then `respond`.
-        case read(Endpoint, limit: Int)
-        /// Answer now without reading the body: wrong path or method, no token, wrong content type, too large.
-        case reject(AdminResponse)
-    }
-
     static let publishPath = "/api/v1/publish"
     /// Bodies sent to the GET endpoints are read and ignored, up to this much.
     static let otherBodyLimit = 4096
@@ -47,35 +36,55 @@ final class AdminEndpoints: Sendable {
         self.logger = logger
     }
 
-    // MARK: Routing
+    // MARK: Routes
 
-    func plan(for head: HTTPRequestHead) -> Plan {
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-        switch path {
-        case "/healthz": return readOnly(.health, head)
-        case "/readyz": return readOnly(.readiness, head)
-        case "/metrics": return readOnly(.metrics, head)
-        case Self.publishPath: return planPublish(head)
-        default:
-            return .reject(.error(
-                .notFound, "no such endpoint: \(path) (endpoints: GET /healthz, GET /readyz, GET /metrics, POST \(Self.publishPath))"))
-        }
+    var router: AdminRouter {
+        AdminRouter([
+            readOnly("/healthz") { _ in
+                var json = JSONWriter.object()
+                json.field("status", "ok")
+                return .json(.ok, json)
+            },
+            readOnly("/readyz") { endpoints in
+                let readiness = endpoints.monitor.current()
+                return .json(readiness.isReady ? .ok : .serviceUnavailable, readiness.json(broker: endpoints.broker))
+            },
+            readOnly("/metrics") { endpoints in
+                _ = endpoints.monitor.current()  // refreshes mqtt_ws_bridge_ready
+                endpoints.metrics.setPublisherConnections(endpoints.publisher?.connectedCount ?? 0)
+                return AdminResponse(
+                    status: .ok, headers: [("Content-Type", MetricsExport.contentType), ("Cache-Control", "no-store")],
+                    body: endpoints.export.render())
+            },
+            AdminRoute(
+                path: Self.publishPath, methods: [.POST],
+                admission: { [self] head in publishAdmission(head) },
+                bodyLimit: publisher == nil ? 0 : maxBodySize,
+                tooLarge: { [self] in publishTooLarge() },
+                wrongMethod: { [self] allow in
+                    publisher == nil
+                        ? publishDisabled
+                        : publishFailure(.methodNotAllowed, "use POST with a JSON body", headers: [("Allow", allow)])
+                },
+                respond: { [self] _, body in await publish(Array(body.readableBytesView)) }),
+        ])
     }
 
-    private func readOnly(_ endpoint: Endpoint, _ head: HTTPRequestHead) -> Plan {
-        guard head.method == .GET || head.method == .HEAD else {
-            return .reject(.error(.methodNotAllowed, "use GET or HEAD", headers: [("Allow", "GET, HEAD")]))
-        }
-        return .read(endpoint, limit: Self.otherBodyLimit)
+    /// A GET endpoint: no authentication, bodies read and ignored.
+    private func readOnly(_ path: String, _ answer: @escaping @Sendable (AdminEndpoints) -> AdminResponse) -> AdminRoute {
+        AdminRoute(
+            path: path, methods: [.GET], bodyLimit: Self.otherBodyLimit,
+            tooLarge: { .error(.payloadTooLarge, "request bodies are not used here (at most \(Self.otherBodyLimit) bytes are accepted)") },
+            respond: { [self] _, _ in answer(self) })
     }
 
-    private func planPublish(_ head: HTTPRequestHead) -> Plan {
-        guard publisher != nil else {
-            return .reject(.error(.notFound, "the publish API is disabled (admin.publish.enabled: false)"))
-        }
-        guard head.method == .POST else {
-            return .reject(publishFailure(.methodNotAllowed, "use POST with a JSON body", headers: [("Allow", "POST")]))
-        }
+    private var publishDisabled: AdminResponse {
+        .error(.notFound, "the publish API is disabled (admin.publish.enabled: false)")
+    }
+
+    /// Before the body: the API is on, the bearer token (if one is set), the content type, an announced size.
+    private func publishAdmission(_ head: HTTPRequestHead) -> AdminResponse? {
+        guard publisher != nil else { return publishDisabled }
         if let token {
             let authorization = head.headers.first(name: "Authorization")
             guard token.accepts(authorization: authorization) else {
@@ -85,58 +94,33 @@ final class AdminEndpoints: Sendable {
                 let message = authorization == nil
                     ? "missing bearer token (Authorization: Bearer <admin.publish.token>)"
                     : "invalid bearer token"
-                return .reject(publishFailure(.unauthorized, message, headers: [("WWW-Authenticate", challenge)]))
+                return publishFailure(.unauthorized, message, headers: [("WWW-Authenticate", challenge)])
             }
         }
         guard Self.isJSON(head.headers.first(name: "Content-Type")) else {
-            return .reject(publishFailure(
-                .unsupportedMediaType, "Content-Type must be application/json (curl: -H 'Content-Type: application/json')"))
+            return publishFailure(
+                .unsupportedMediaType, "Content-Type must be application/json (curl: -H 'Content-Type: application/json')")
         }
         if let length = head.headers.first(name: "Content-Length").flatMap({ Int($0) }), length > maxBodySize {
-            return .reject(bodyTooLarge(.publish))
+            return publishTooLarge()
         }
-        return .read(.publish, limit: maxBodySize)
+        return nil
+    }
+
+    /// The 413 for a body over `admin.publish.max_body_size` (announced, or found while reading), counted.
+    private func publishTooLarge() -> AdminResponse {
+        publishFailure(.tooLarge, "the body is larger than admin.publish.max_body_size (\(maxBodySize) bytes)")
     }
 
     /// `application/json`, with or without parameters. Requiring it also keeps browsers from posting here across
     /// origins without a CORS preflight (which this listener never approves).
     static func isJSON(_ contentType: String?) -> Bool {
         guard let contentType else { return false }
-        var mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        while let first = mediaType.first, first == " " || first == "\t" { mediaType.removeFirst() }
-        while let last = mediaType.last, last == " " || last == "\t" { mediaType.removeLast() }
-        return mediaType.lowercased() == "application/json"
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 
-    /// The 413 for a body over its limit (announced in `Content-Length`, or found while reading).
-    func bodyTooLarge(_ endpoint: Endpoint) -> AdminResponse {
-        guard endpoint == .publish else {
-            return .error(.payloadTooLarge, "request bodies are not used here (at most \(Self.otherBodyLimit) bytes are accepted)")
-        }
-        return publishFailure(.tooLarge, "the body is larger than admin.publish.max_body_size (\(maxBodySize) bytes)")
-    }
-
-    // MARK: Answers
-
-    func respond(to endpoint: Endpoint, head: HTTPRequestHead, body: ByteBuffer) async -> AdminResponse {
-        switch endpoint {
-        case .health:
-            var json = JSONWriter.object()
-            json.field("status", "ok")
-            return .json(.ok, json)
-        case .readiness:
-            let readiness = monitor.current()
-            return .json(readiness.isReady ? .ok : .serviceUnavailable, readiness.json(broker: broker))
-        case .metrics:
-            _ = monitor.current()  // refreshes mqtt_ws_bridge_ready
-            metrics.setPublisherConnections(publisher?.connectedCount ?? 0)
-            return AdminResponse(
-                status: .ok, headers: [("Content-Type", MetricsExport.contentType), ("Cache-Control", "no-store")],
-                body: export.render())
-        case .publish:
-            return await publish(Array(body.readableBytesView))
-        }
-    }
+    // MARK: Publishing
 
     private func publish(_ body: [UInt8]) async -> AdminResponse {
         let message: MosquittoMessage

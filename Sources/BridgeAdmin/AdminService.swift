@@ -1,7 +1,9 @@
 import BridgeConfig
+import ListenerSupport
 import Logging
 import MosquittoClient
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
@@ -25,7 +27,11 @@ public final class AdminService: Service, Sendable {
     private let monitor: ReadinessMonitor
     private let publisher: MosquittoPublisherPool?
     private let endpoints: AdminEndpoints
-    private let connections = AdminConnections()
+    /// `admin.max_connections`, and the count behind `connectionCount`.
+    private let connections: ConnectionLimit
+    /// Closes the listener and asks every connection to finish (`HTTPServerPipelineHandler` closes an idle one at
+    /// once, a busy one after its answer).
+    private let quiescing: ServerQuiescingHelper
     private let started: EventLoopPromise<SocketAddress>
 
     /// Checks what can be checked without opening anything (the options libmosquitto would refuse, the token rule);
@@ -51,11 +57,14 @@ public final class AdminService: Service, Sendable {
         monitor = ReadinessMonitor(
             probe: MosquittoProbe(options: .readinessProbe(configuration)),
             interval: admin.readiness.interval, staleAfter: admin.readiness.staleAfter,
+            failureThreshold: admin.readiness.failureThreshold, successThreshold: admin.readiness.successThreshold,
             bridgePhase: bridgePhase, metrics: metrics, logger: logger)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
             token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
             ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
+        connections = ConnectionLimit(limit: admin.maxConnections)
+        quiescing = ServerQuiescingHelper(group: group)
         started = group.next().makePromise(of: SocketAddress.self)
         if let serverName = configuration.upstream.tls?.serverName, serverName != configuration.upstream.host {
             logger.warning(
@@ -106,11 +115,14 @@ public final class AdminService: Service, Sendable {
     /// What `/readyz` would answer now.
     public var readiness: Readiness { monitor.current() }
 
+    /// Open admin connections.
+    public var connectionCount: Int { connections.count }
+
     /// Publisher pool connections currently up (0 when the publish API is disabled).
     public var publisherConnections: Int { publisher?.connectedCount ?? 0 }
 
     public func run() async throws {
-        let server: NIOAsyncChannel<AdminChannel, Never>
+        let server: NIOAsyncChannel<AcceptedAdminConnection, Never>
         do {
             server = try await bind()
         } catch {
@@ -144,14 +156,14 @@ public final class AdminService: Service, Sendable {
         logger.notice("admin listener stopped")
     }
 
-    private func stopAccepting(_ server: NIOAsyncChannel<AdminChannel, Never>) {
-        connections.shutDown()
-        server.channel.close(promise: nil)
+    private func stopAccepting(_ server: NIOAsyncChannel<AcceptedAdminConnection, Never>) {
+        connections.stopAdmitting()
+        quiescing.initiateShutdown(promise: nil)
     }
 
     /// Accepts until the listener is closed, then waits for the connections still answering a request.
-    private func serve(_ server: NIOAsyncChannel<AdminChannel, Never>) async {
-        let connection = AdminConnection(endpoints: endpoints, connections: connections, logger: logger)
+    private func serve(_ server: NIOAsyncChannel<AcceptedAdminConnection, Never>) async {
+        let connection = AdminConnection(router: endpoints.router, logger: logger)
         await withDiscardingTaskGroup { tasks in
             do {
                 try await server.executeThenClose { accepted in
@@ -162,28 +174,44 @@ public final class AdminService: Service, Sendable {
             } catch {
                 logger.debug("admin listener closed", metadata: ["error": "\(error)"])
             }
-            // Connections accepted just before the listener closed find `shutDown()` already called.
-            connections.shutDown()
         }
     }
 
-    private func bind() async throws -> NIOAsyncChannel<AdminChannel, Never> {
-        let idleTimeout = TimeAmount(configuration.idleTimeout)
+    private func bind() async throws -> NIOAsyncChannel<AcceptedAdminConnection, Never> {
+        let guardLimits = AdminConnectionGuard.Limits(
+            idleTimeout: TimeAmount(configuration.idleTimeout), writeTimeout: TimeAmount(configuration.writeTimeout),
+            maxPipelinedRequests: AdminConnectionGuard.maxPipelinedRequests)
+        let (connections, quiescing, logger) = (self.connections, self.quiescing, self.logger)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: true, backoffProvider: { _ in .milliseconds(100) }))
+                    try pipeline.addHandler(AcceptErrorLogger(listener: "admin", logger: logger))
+                    try pipeline.addHandler(connections.makeServerChannelHandler())
+                    try pipeline.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-        let initializer: @Sendable (any Channel) -> EventLoopFuture<AdminChannel> = { channel in
+        let largestBody = endpoints.router.largestBodyLimit
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedAdminConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 var limits = NIOHTTPDecoderLimitConfiguration()
                 limits.maxHeaderFieldSize = Self.headFieldLimit
                 limits.maxHeaderListSize = Self.headListLimit
                 limits.maxHeaderFieldCount = Self.headFieldCountLimit
                 let pipeline = channel.pipeline.syncOperations
+                let announcement = ChunkedBodyLimit.Announcement()
+                try pipeline.addHandler(ChunkedBodyLimit(limit: largestBody, announcement: announcement))
                 try pipeline.addHandler(ByteToMessageHandler(HTTPRequestDecoder(limitConfiguration: limits)))
                 try pipeline.addHandler(HTTPResponseEncoder())
-                try pipeline.addHandler(AdminConnectionTimer(timeout: idleTimeout))
-                return try AdminChannel(wrappingChannelSynchronously: channel)
+                try pipeline.addHandler(AdminConnectionGuard(limits: guardLimits, logger: logger))
+                try pipeline.addHandler(HTTPServerPipelineHandler())
+                return AcceptedAdminConnection(
+                    channel: try AdminChannel(wrappingChannelSynchronously: channel), announcement: announcement)
             }
         }
         if let address = try? SocketAddress(ipAddress: configuration.address, port: configuration.port) {

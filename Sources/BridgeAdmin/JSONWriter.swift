@@ -1,7 +1,9 @@
+import BridgeLogging
+
 /// Writes the small, flat JSON objects the admin listener answers with, fields in the order given.
 ///
-/// Hand-written rather than `JSONEncoder`: the bodies are a handful of fields, the order is part of what people read
-/// in `curl` output, and this module stays free of Foundation.
+/// Not `JSONEncoder`, which orders keys by hash: the order is part of what people read in `curl` output. Strings go
+/// through `JSONString`, the escaper the JSON log lines use, so a value reads the same in both.
 struct JSONWriter: Sendable {
     private var bytes: [UInt8] = [UInt8(ascii: "{")]
     private var isEmpty = true
@@ -20,7 +22,7 @@ struct JSONWriter: Sendable {
 
     mutating func field(_ name: String, _ value: String) {
         key(name)
-        Self.appendString(value, to: &bytes)
+        JSONString.append(value, to: &bytes)
     }
 
     mutating func field(_ name: String, _ value: Int) {
@@ -48,28 +50,7 @@ struct JSONWriter: Sendable {
     private mutating func key(_ name: String) {
         if !isEmpty { bytes.append(UInt8(ascii: ",")) }
         isEmpty = false
-        Self.appendString(name, to: &bytes)
+        JSONString.append(name, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
-    }
-
-    /// A JSON string: quotes, backslashes and control characters escaped, everything else as UTF-8.
-    static func appendString(_ text: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
-            case UInt8(ascii: "\n"): bytes.append(contentsOf: #"\n"#.utf8)
-            case UInt8(ascii: "\r"): bytes.append(contentsOf: #"\r"#.utf8)
-            case UInt8(ascii: "\t"): bytes.append(contentsOf: #"\t"#.utf8)
-            case 0..<0x20, 0x7F:
-                let hex = Array("0123456789abcdef".utf8)
-                bytes.append(contentsOf: #"\u00"#.utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
     }
 }

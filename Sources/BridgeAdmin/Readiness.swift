@@ -16,10 +16,12 @@ public struct Readiness: Sendable, Hashable {
     public var probeAge: Duration?
     /// The last successful probe's CONNECT → CONNACK time; nil unless the last probe succeeded.
     public var probeLatency: Duration?
+    /// Probes failed in a row: while ready, failures below `admin.readiness.failure_threshold` are tolerated.
+    public var probeFailures: Int
 
     public init(
         isReady: Bool, reason: String? = nil, detail: String? = nil, bridge: BridgePhase,
-        probeAge: Duration? = nil, probeLatency: Duration? = nil
+        probeAge: Duration? = nil, probeLatency: Duration? = nil, probeFailures: Int = 0
     ) {
         self.isReady = isReady
         self.reason = reason
@@ -27,6 +29,7 @@ public struct Readiness: Sendable, Hashable {
         self.bridge = bridge
         self.probeAge = probeAge
         self.probeLatency = probeLatency
+        self.probeFailures = probeFailures
     }
 }
 
@@ -38,13 +41,15 @@ struct ProbeRecord: Sendable, Hashable {
 
 extension Readiness {
     /// The rules, in order: a draining or stopped bridge is not ready whatever the broker says (so a load balancer
-    /// stops sending new clients at once); nor is a bridge that is not listening yet, or one without a probe result;
-    /// then the probe's own failure; then a success that is too old to trust (the probe loop is stuck).
+    /// stops sending new clients at once, no hysteresis); nor is a bridge that is not listening yet, or one without a
+    /// probe result; then a last probe too old to trust (the probe loop is stuck); then the broker as the probe
+    /// history's hysteresis sees it — down after `failure_threshold` failures in a row, up after `success_threshold`
+    /// successes in a row.
     static func evaluate(
-        phase: BridgePhase, last: ProbeRecord?, now: ContinuousClock.Instant, staleAfter: Duration
+        phase: BridgePhase, history: ProbeHistory, now: ContinuousClock.Instant, staleAfter: Duration
     ) -> Readiness {
-        let age = last.map { max(.zero, now - $0.finishedAt) }
-        var readiness = Readiness(isReady: false, bridge: phase, probeAge: age)
+        let age = history.last.map { max(.zero, now - $0.finishedAt) }
+        var readiness = Readiness(isReady: false, bridge: phase, probeAge: age, probeFailures: history.consecutiveFailures)
         switch phase {
         case .draining:
             readiness.reason = "draining"
@@ -61,22 +66,32 @@ extension Readiness {
         case .listening:
             break
         }
-        guard let last, let age else {
+        guard let last = history.last, let age else {
             readiness.reason = "starting"
             readiness.detail = "no readiness probe has finished yet"
+            return readiness
+        }
+        if case .ready(let latency) = last.result { readiness.probeLatency = latency }
+        if age > staleAfter {
+            readiness.reason = "stale"
+            readiness.detail = "the last probe finished \(age.secondsText) ago; results older than \(staleAfter.secondsText) are not trusted"
+            return readiness
+        }
+        if history.isUp {
+            readiness.isReady = true
             return readiness
         }
         switch last.result {
         case .notReady(let error):
             readiness.reason = error.kind.description
             readiness.detail = error.reason
-        case .ready(let latency):
-            readiness.probeLatency = latency
-            if age > staleAfter {
-                readiness.reason = "stale"
-                readiness.detail = "the last probe finished \(age.secondsText) ago; results older than \(staleAfter.secondsText) are not trusted"
+        case .ready:
+            if case .notReady(let error)? = history.lastFailure?.result {
+                readiness.reason = "recovering"
+                readiness.detail = "\(history.consecutiveSuccesses) of \(history.successThreshold) successful probes in a row since the last failure (\(error.reason))"
             } else {
-                readiness.isReady = true
+                readiness.reason = "starting"
+                readiness.detail = "\(history.consecutiveSuccesses) of \(history.successThreshold) successful probes in a row"
             }
         }
         return readiness
@@ -92,6 +107,7 @@ extension Readiness {
         json.field("broker", broker)
         if let probeAge { json.field("probe_age_seconds", probeAge.seconds) }
         if let probeLatency { json.field("probe_latency_seconds", probeLatency.seconds) }
+        if probeFailures > 0 { json.field("probe_failures", probeFailures) }
         return json
     }
 }

@@ -2,9 +2,10 @@ import Logging
 import MosquittoClient
 import Synchronization
 
-/// Probes the broker every `interval` in the background and keeps the latest result for `/readyz`.
+/// Probes the broker every `interval` in the background and keeps the results (with hysteresis: `ProbeHistory`)
+/// for `/readyz`.
 ///
-/// `/readyz` never probes: it reads the cached result, so any number of health checks cost the broker one connection
+/// `/readyz` never probes: it reads the cached history, so any number of health checks cost the broker one connection
 /// per interval. Probes run one after another (never overlapping); each is bounded by its own timeout, which
 /// configuration keeps no longer than the interval.
 final class ReadinessMonitor: Sendable {
@@ -14,14 +15,15 @@ final class ReadinessMonitor: Sendable {
     private let bridgePhase: @Sendable () -> BridgePhase
     private let metrics: AdminMetrics
     private let logger: Logger
-    private let last = Mutex<ProbeRecord?>(nil)
+    private let history: Mutex<ProbeHistory>
     /// The readiness last logged, so that only changes are logged.
     private let lastLogged = Mutex<Readiness?>(nil)
 
     init(
-        probe: MosquittoProbe, interval: Duration, staleAfter: Duration,
+        probe: MosquittoProbe, interval: Duration, staleAfter: Duration, failureThreshold: Int, successThreshold: Int,
         bridgePhase: @escaping @Sendable () -> BridgePhase, metrics: AdminMetrics, logger: Logger
     ) {
+        self.history = Mutex(ProbeHistory(failureThreshold: failureThreshold, successThreshold: successThreshold))
         self.probe = probe
         self.interval = interval
         self.staleAfter = staleAfter
@@ -34,7 +36,7 @@ final class ReadinessMonitor: Sendable {
     /// gauge, so a scrape right after SIGTERM already shows 0.
     func current() -> Readiness {
         let readiness = Readiness.evaluate(
-            phase: bridgePhase(), last: last.withLock { $0 }, now: .now, staleAfter: staleAfter)
+            phase: bridgePhase(), history: history.withLock { $0 }, now: .now, staleAfter: staleAfter)
         metrics.setReady(readiness.isReady)
         return readiness
     }
@@ -49,8 +51,19 @@ final class ReadinessMonitor: Sendable {
             let finished = clock.now
             // A probe cut short by shutdown says nothing about the broker.
             if Task.isCancelled { break }
-            last.withLock { $0 = ProbeRecord(result: result, finishedAt: finished) }
+            let record = ProbeRecord(result: result, finishedAt: finished)
+            let counts = history.withLock { history in
+                history.record(record)
+                return (history.consecutiveFailures, history.failureThreshold, history.isUp)
+            }
             metrics.probed(result, duration: finished - start)
+            if case .notReady(let error) = result, counts.2 {
+                // Tolerated: below admin.readiness.failure_threshold, /readyz still answers 200.
+                logger.info("readiness probe failed", metadata: [
+                    "reason": "\(error.kind)", "detail": "\(error.reason)", "failures_in_a_row": "\(counts.0)",
+                    "failure_threshold": "\(counts.1)",
+                ])
+            }
             logChange(current())
             next = max(next + interval, finished)
             do {

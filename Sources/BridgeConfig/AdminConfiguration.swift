@@ -16,6 +16,11 @@ public struct AdminConfiguration: Sendable, Equatable {
     /// `idle_timeout`: a connection that sends no request for this long, or takes longer than this to send one
     /// request (head and body), is closed. Keep-alive connections from scrapers are reused within it.
     public var idleTimeout: Duration
+    /// `write_timeout`: while an answer is being sent, each write must reach the socket within this time; a client
+    /// that stops reading (while pipelining requests, say) is closed instead of holding the answers in memory.
+    public var writeTimeout: Duration
+    /// `max_connections`: open admin connections at most; more are closed at accept. 0: no limit.
+    public var maxConnections: Int
     /// `readiness`: the probe behind `/readyz`.
     public var readiness: AdminReadinessConfiguration
     /// `publish`: `POST /api/v1/publish`.
@@ -29,6 +34,8 @@ public struct AdminConfiguration: Sendable, Equatable {
         address: String = "127.0.0.1",
         port: Int = 9090,
         idleTimeout: Duration = .seconds(30),
+        writeTimeout: Duration = .seconds(10),
+        maxConnections: Int = 128,
         readiness: AdminReadinessConfiguration = .init(),
         publish: AdminPublishConfiguration = .init(),
         brokerPort: Int? = nil
@@ -37,6 +44,8 @@ public struct AdminConfiguration: Sendable, Equatable {
         self.address = address
         self.port = port
         self.idleTimeout = idleTimeout
+        self.writeTimeout = writeTimeout
+        self.maxConnections = maxConnections
         self.readiness = readiness
         self.publish = publish
         self.brokerPort = brokerPort
@@ -59,20 +68,32 @@ public struct AdminReadinessConfiguration: Sendable, Equatable {
     /// `client_id`: the probe's MQTT client identifier; absent → a fresh random one per probe. A fixed one lets broker
     /// ACLs and logs recognise the probe; it must not be used by any other client (the broker would disconnect one).
     public var clientID: String?
+    /// `failure_threshold`: probes that must fail in a row before `/readyz` turns 503; fewer are tolerated, so a
+    /// broker busy with a reconnect storm does not take the bridge out of rotation. 1 to 100.
+    public var failureThreshold: Int
+    /// `success_threshold`: probes that must succeed in a row before `/readyz` answers 200 again (and at start). 1 to 100.
+    public var successThreshold: Int
 
     public init(
         interval: Duration = .seconds(5),
         timeout: Duration = .seconds(2),
         username: String? = nil,
         password: String? = nil,
-        clientID: String? = nil
+        clientID: String? = nil,
+        failureThreshold: Int = 3,
+        successThreshold: Int = 1
     ) {
         self.interval = interval
         self.timeout = timeout
         self.username = username
         self.password = password
         self.clientID = clientID
+        self.failureThreshold = failureThreshold
+        self.successThreshold = successThreshold
     }
+
+    /// Limits for `failure_threshold` and `success_threshold`.
+    public static let thresholdRange = 1...100
 
     /// Probe results older than this are "stale": the probe loop is stuck or far behind.
     public var staleAfter: Duration { interval * 3 }

@@ -16,7 +16,8 @@ extension BridgeConfiguration {
             shutdown: reader.section("shutdown", default: base.shutdown, ShutdownConfiguration.decode),
             logging: reader.section("logging", default: base.logging, LoggingConfiguration.decode),
             staticFiles: reader.section("static_files", default: base.staticFiles, StaticFilesConfiguration.decode),
-            admin: reader.section("admin", default: base.admin, AdminConfiguration.decode)
+            admin: reader.section("admin", default: base.admin, AdminConfiguration.decode),
+            auth: reader.section("auth", default: base.auth, AuthConfiguration.decode)
         )
     }
 }
@@ -49,7 +50,9 @@ extension ListenerTLSConfiguration {
             chainPath: reader.optionalValue("chain", .path, default: base.chainPath.map(reader.defaultPath)),
             minimumVersion: reader.value("min_version", .tlsMinimumVersion, default: base.minimumVersion),
             reloadInterval: reader.value("reload_interval", .duration, default: base.reloadInterval),
-            sni: reader.entries("sni", defaults: base.sni, name: \.name, SNICertificateConfiguration.decode)
+            sni: reader.entries("sni", defaults: base.sni, name: \.name, SNICertificateConfiguration.decode),
+            profile: reader.value("profile", .enumeration, default: base.profile),
+            cipherSuites: reader.optionalValue("ciphers", .list(of: .string), default: base.cipherSuites)
         )
     }
 }
@@ -86,12 +89,13 @@ extension RouteConfiguration {
         let pingInterval: Duration? = reader.optionalValue("ping_interval", .duration, default: builtInPing)
         let pingTimeout = reader.value("ping_timeout", .duration, default: template.pingTimeout)
         let compression = reader.section("compression", default: template.compression, CompressionConfiguration.decode)
+        let auth = reader.optionalSection("auth", default: template.auth, blank: RouteAuthConfiguration(), RouteAuthConfiguration.decode)
         guard let path, let policy else { return nil }
         return RouteConfiguration(
             name: name, path: path, policy: policy, subprotocols: subprotocols,
             requireSubprotocol: requireSubprotocol, maxPacketSize: maxPacketSize, topicPolicy: topicPolicy,
             allowedOrigins: allowedOrigins, allowMissingOrigin: allowMissingOrigin, maxFrameSize: maxFrameSize,
-            pingInterval: pingInterval, pingTimeout: pingTimeout, compression: compression
+            pingInterval: pingInterval, pingTimeout: pingTimeout, compression: compression, auth: auth
         )
     }
 }
@@ -125,14 +129,19 @@ extension TopicPolicyConfiguration {
 extension UpstreamConfiguration {
     /// `upstream`.
     static func decode(_ reader: SectionReader, base: UpstreamConfiguration) -> UpstreamConfiguration {
-        UpstreamConfiguration(
-            host: reader.value("host", .string, default: base.host),
-            port: reader.value("port", .port, default: base.port),
+        // Read first: with a server list, the one-server keys host and port must not be given as well.
+        let servers = reader.value("servers", .upstreamServers, default: base.servers)
+        return UpstreamConfiguration(
+            host: reader.value("host", ValueType.string.onlyWithoutServers(servers), default: base.host),
+            port: reader.value("port", ValueType.port.onlyWithoutServers(servers), default: base.port),
             connectTimeout: reader.value("connect_timeout", .duration, default: base.connectTimeout),
             tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode),
             proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol),
             kind: reader.value("kind", .enumeration, default: base.kind),
-            path: reader.value("path", .string, default: base.path)
+            path: reader.value("path", .string, default: base.path),
+            servers: servers,
+            balance: reader.value("balance", .enumeration, default: base.balance),
+            healthCheck: reader.section("health_check", default: base.healthCheck, UpstreamHealthCheckConfiguration.decode)
         )
     }
 }
@@ -145,7 +154,9 @@ extension UpstreamTLSConfiguration {
             serverName: reader.optionalValue("server_name", .string, default: base.serverName),
             verify: reader.value("verify", .boolean, default: base.verify),
             certificatePath: reader.optionalValue("certificate", .path, default: base.certificatePath.map(reader.defaultPath)),
-            keyPath: reader.optionalValue("key", .path, default: base.keyPath.map(reader.defaultPath))
+            keyPath: reader.optionalValue("key", .path, default: base.keyPath.map(reader.defaultPath)),
+            profile: reader.value("profile", .enumeration, default: base.profile),
+            cipherSuites: reader.optionalValue("ciphers", .list(of: .string), default: base.cipherSuites)
         )
     }
 }
@@ -153,10 +164,13 @@ extension UpstreamTLSConfiguration {
 extension TimeoutConfiguration {
     /// `timeouts`.
     static func decode(_ reader: SectionReader, base: TimeoutConfiguration) -> TimeoutConfiguration {
-        TimeoutConfiguration(
+        // `close` once meant both close timeouts; it still sets each one that is not given by its own name.
+        let close = reader.alias("close", of: ["close_handshake", "upstream_linger"], .duration)
+        return TimeoutConfiguration(
             handshake: reader.value("handshake", .duration, default: base.handshake),
             connectPacket: reader.value("connect", .duration, default: base.connectPacket),
-            closeHandshake: reader.value("close", .duration, default: base.closeHandshake)
+            closeHandshake: reader.value("close_handshake", .duration, default: close ?? base.closeHandshake),
+            upstreamLinger: reader.value("upstream_linger", .duration, default: close ?? base.upstreamLinger)
         )
     }
 }
@@ -177,7 +191,10 @@ extension LimitsConfiguration {
 extension ShutdownConfiguration {
     /// `shutdown`.
     static func decode(_ reader: SectionReader, base: ShutdownConfiguration) -> ShutdownConfiguration {
-        ShutdownConfiguration(gracePeriod: reader.value("grace_period", .duration, default: base.gracePeriod))
+        ShutdownConfiguration(
+            gracePeriod: reader.value("grace_period", .duration, default: base.gracePeriod),
+            drainRate: reader.optionalValue("drain_rate", .rate, default: base.drainRate)
+        )
     }
 }
 
@@ -198,7 +215,9 @@ extension StaticFilesConfiguration {
         StaticFilesConfiguration(
             enabled: reader.value("enabled", .boolean, default: base.enabled),
             directory: reader.value("directory", .path, default: reader.defaultPath(base.directory)),
-            maxSize: reader.value("max_size", .byteSize, default: base.maxSize)
+            maxSize: reader.value("max_size", .byteSize, default: base.maxSize),
+            sendTimeout: reader.value("send_timeout", .duration, default: base.sendTimeout),
+            maxRequestsPerIP: reader.value("max_requests_per_ip", .count, default: base.maxRequestsPerIP)
         )
     }
 }
@@ -211,6 +230,8 @@ extension AdminConfiguration {
             address: reader.value("address", .string, default: base.address),
             port: reader.value("port", .port, default: base.port),
             idleTimeout: reader.value("idle_timeout", .duration, default: base.idleTimeout),
+            writeTimeout: reader.value("write_timeout", .duration, default: base.writeTimeout),
+            maxConnections: reader.value("max_connections", .count, default: base.maxConnections),
             readiness: reader.section("readiness", default: base.readiness, AdminReadinessConfiguration.decode),
             publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode),
             brokerPort: reader.optionalValue("broker_port", .port, default: base.brokerPort)
@@ -226,7 +247,9 @@ extension AdminReadinessConfiguration {
             timeout: reader.value("timeout", .duration, default: base.timeout),
             username: reader.optionalValue("username", .string, default: base.username),
             password: reader.optionalValue("password", .string, default: base.password),
-            clientID: reader.optionalValue("client_id", .string, default: base.clientID)
+            clientID: reader.optionalValue("client_id", .string, default: base.clientID),
+            failureThreshold: reader.value("failure_threshold", .count, default: base.failureThreshold),
+            successThreshold: reader.value("success_threshold", .count, default: base.successThreshold)
         )
     }
 }

@@ -15,6 +15,7 @@ extension BridgeConfiguration {
         logging.validate(into: &report)
         staticFiles.validate(into: &report)
         admin.validate(into: &report)
+        auth.validate(into: &report)
         if admin.enabled && upstream.kind == .ws && admin.brokerPort == nil {
             report.add("admin.broker_port", "is required with upstream.kind ws: the readiness probe and the publish API speak MQTT over TCP (libmosquitto), so give the broker's TCP port (usually 1883)")
         }
@@ -55,6 +56,8 @@ extension BridgeConfiguration {
         }
         for (index, route) in routes.enumerated() {
             route.validate(into: &report)
+            route.auth?.validate(into: &report, route: route.name, auth: auth)
+            route.validateTopicTemplates(into: &report)
             if let other = routes[..<index].first(where: { $0.path == route.path }) {
                 report.add("routes.\(route.name).path", "'\(route.path)' is already used by routes.\(other.name)")
             }
@@ -281,6 +284,7 @@ extension UpstreamConfiguration {
             report.add("upstream.path", "'\(path)' must start with '/' and contain no spaces (the broker's WebSocket path, e.g. /mqtt)")
         }
         tls?.validate(into: &report)
+        validatePool(into: &report)
     }
 }
 
@@ -309,7 +313,8 @@ extension TimeoutConfiguration {
     func validate(into report: inout ValidationReport) {
         report.checkPositive(handshake, "timeouts.handshake")
         report.checkPositive(connectPacket, "timeouts.connect")
-        report.checkPositive(closeHandshake, "timeouts.close")
+        report.checkPositive(closeHandshake, "timeouts.close_handshake")
+        report.checkPositive(upstreamLinger, "timeouts.upstream_linger")
     }
 }
 
@@ -330,6 +335,9 @@ extension LimitsConfiguration {
 extension ShutdownConfiguration {
     func validate(into report: inout ValidationReport) {
         report.checkPositive(gracePeriod, "shutdown.grace_period")
+        if let drainRate, !(drainRate.isFinite && drainRate >= 0) {
+            report.add("shutdown.drain_rate", "\(drainRate) is not a number of sessions per second ≥ 0 (0 closes all at once; leave it out to spread the closes over shutdown.grace_period)")
+        }
     }
 }
 
@@ -366,6 +374,7 @@ extension StaticFilesConfiguration {
         if !Self.maxSizeRange.contains(maxSize) {
             report.add("static_files.max_size", "\(maxSize) is out of range (1KiB to 1GiB)")
         }
+        report.checkPositive(sendTimeout, "static_files.send_timeout")
         // Only when switched on: the default directory need not exist where static files are not wanted (Docker).
         if enabled {
             report.checkReadableDirectory(directory, "static_files.directory")
@@ -390,6 +399,7 @@ extension AdminConfiguration {
             report.add("admin.port", "\(port) is not a port number (0-65535; 0 picks a free port)")
         }
         report.checkPositive(idleTimeout, "admin.idle_timeout")
+        report.checkPositive(writeTimeout, "admin.write_timeout")
         readiness.validate(into: &report)
         publish.validate(into: &report, address: address)
     }
@@ -405,6 +415,10 @@ extension AdminReadinessConfiguration {
             report.add("admin.readiness.timeout", "must not be longer than admin.readiness.interval (a probe must end before the next is due)")
         }
         report.checkMQTTClientFields(username: username, password: password, clientID: clientID, section: "admin.readiness")
+        for (key, value) in [("failure_threshold", failureThreshold), ("success_threshold", successThreshold)]
+        where !Self.thresholdRange.contains(value) {
+            report.add("admin.readiness.\(key)", "\(value) is out of range (1 to 100 probes in a row)")
+        }
     }
 }
 

@@ -1,3 +1,5 @@
+import UpstreamPool
+
 /// The whole bridge configuration: plain `Sendable` values with defaults.
 ///
 /// The defaults here are the documented defaults of `Config/bridge.yaml`; loading a file, environment
@@ -22,6 +24,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
     public var staticFiles: StaticFilesConfiguration
     /// `admin`: the operations listener (health, readiness, metrics, publish API).
     public var admin: AdminConfiguration
+    /// `auth`: how tokens are checked, for routes with `auth` (edge authentication).
+    public var auth: AuthConfiguration
 
     public init(
         listeners: [ListenerConfiguration] = ListenerConfiguration.defaults,
@@ -32,7 +36,8 @@ public struct BridgeConfiguration: Sendable, Equatable {
         shutdown: ShutdownConfiguration = .init(),
         logging: LoggingConfiguration = .init(),
         staticFiles: StaticFilesConfiguration = .init(),
-        admin: AdminConfiguration = .init()
+        admin: AdminConfiguration = .init(),
+        auth: AuthConfiguration = .init()
     ) {
         self.listeners = listeners
         self.routes = routes
@@ -43,6 +48,7 @@ public struct BridgeConfiguration: Sendable, Equatable {
         self.logging = logging
         self.staticFiles = staticFiles
         self.admin = admin
+        self.auth = auth
     }
 }
 
@@ -136,6 +142,10 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
     public var chainPath: String?
     /// `min_version`: `1.2` (default) or `1.3`. Never lower: WeChat requires TLS 1.2+.
     public var minimumVersion: TLSMinimumVersion
+    /// `profile`: `intermediate` (default), `modern` (TLS 1.3 only) or `old` (adds CBC and RSA key exchange suites).
+    public var profile: TLSProfile
+    /// `ciphers`: the TLS 1.2 suites to offer, a subset of the profile's (OpenSSL or IANA names); absent → all of them.
+    public var cipherSuites: [String]?
     /// `reload_interval`: how often the certificate files are checked for changes; a changed pair is loaded as on
     /// SIGHUP. Zero (the default) means only on SIGHUP. When not zero, at least one second.
     public var reloadInterval: Duration
@@ -149,12 +159,16 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
         chainPath: String? = nil,
         minimumVersion: TLSMinimumVersion = .v1_2,
         reloadInterval: Duration = .zero,
-        sni: [SNICertificateConfiguration] = []
+        sni: [SNICertificateConfiguration] = [],
+        profile: TLSProfile = .intermediate,
+        cipherSuites: [String]? = nil
     ) {
         self.certificatePath = certificatePath
         self.keyPath = keyPath
         self.chainPath = chainPath
         self.minimumVersion = minimumVersion
+        self.profile = profile
+        self.cipherSuites = cipherSuites
         self.reloadInterval = reloadInterval
         self.sni = sni
     }
@@ -247,6 +261,8 @@ public struct RouteConfiguration: Sendable, Equatable {
     public var pingTimeout: Duration
     /// `compression`: permessage-deflate (RFC 7692) when a client offers it; off by default.
     public var compression: CompressionConfiguration
+    /// `auth`: sessions on this route need a token (see `AuthConfiguration`); absent → no authentication.
+    public var auth: RouteAuthConfiguration?
 
     public init(
         name: String,
@@ -261,7 +277,8 @@ public struct RouteConfiguration: Sendable, Equatable {
         maxFrameSize: Int = 16 << 20,
         pingInterval: Duration? = nil,
         pingTimeout: Duration = .seconds(10),
-        compression: CompressionConfiguration = .init()
+        compression: CompressionConfiguration = .init(),
+        auth: RouteAuthConfiguration? = nil
     ) {
         self.name = name
         self.path = path
@@ -276,6 +293,7 @@ public struct RouteConfiguration: Sendable, Equatable {
         self.pingInterval = pingInterval ?? Self.defaultPingInterval(for: policy)
         self.pingTimeout = pingTimeout
         self.compression = compression
+        self.auth = auth
     }
 
     /// Browsers answer pings in the background; mini-program sockets are left to MQTT keepalive by default.
@@ -360,7 +378,8 @@ public enum UpstreamKind: String, Sendable, Equatable, CaseIterable {
     case ws
 }
 
-/// The broker (`upstream`).
+/// The broker or brokers (`upstream`): one at `host`:`port`, or several in `servers` (the upstream pool; the keys that
+/// go with it are in `UpstreamPoolConfiguration.swift`).
 public struct UpstreamConfiguration: Sendable, Equatable {
     /// `kind`: `tcp` (default) or `ws`.
     public var kind: UpstreamKind
@@ -370,6 +389,13 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var host: String
     /// `port`: 1883 plain, usually 8883 with TLS.
     public var port: Int
+    /// `servers`: several brokers (`host:port`, optionally with a `weight`), instead of `host` and `port`; empty → the
+    /// one at `host`:`port`. See `serverList`.
+    public var servers: [UpstreamServer]
+    /// `balance`: how a session's broker is chosen among several: `client_id` (default), `least_sessions`, `round_robin`.
+    public var balance: UpstreamBalance
+    /// `health_check`: probes, passive backoff and readiness of the servers.
+    public var healthCheck: UpstreamHealthCheckConfiguration
     /// `connect_timeout`: how long dialling the broker may take before the client gets CONNACK "server unavailable".
     public var connectTimeout: Duration
     /// `tls`: present → TLS towards the broker.
@@ -380,12 +406,16 @@ public struct UpstreamConfiguration: Sendable, Equatable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil,
-        proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt"
+        proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt", servers: [UpstreamServer] = [],
+        balance: UpstreamBalance = .clientID, healthCheck: UpstreamHealthCheckConfiguration = .init()
     ) {
         self.kind = kind
         self.path = path
         self.host = host
         self.port = port
+        self.servers = servers
+        self.balance = balance
+        self.healthCheck = healthCheck
         self.connectTimeout = connectTimeout
         self.tls = tls
         self.proxyProtocol = proxyProtocol
@@ -404,33 +434,26 @@ public struct UpstreamTLSConfiguration: Sendable, Equatable {
     public var certificatePath: String?
     /// `key`: the client certificate's private key (PEM); needs `certificate` too.
     public var keyPath: String?
+    /// `profile`: as `listeners.<name>.tls.profile`, for the bridge as a client: `intermediate` (default), `modern`, `old`.
+    public var profile: TLSProfile
+    /// `ciphers`: the TLS 1.2 suites to offer the broker, a subset of the profile's; absent → all of them.
+    public var cipherSuites: [String]?
 
-    public init(caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil) {
+    public init(
+        caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil,
+        profile: TLSProfile = .intermediate, cipherSuites: [String]? = nil
+    ) {
         self.caFilePath = caFilePath
         self.serverName = serverName
         self.verify = verify
         self.certificatePath = certificatePath
         self.keyPath = keyPath
+        self.profile = profile
+        self.cipherSuites = cipherSuites
     }
 }
 
-// MARK: - Timeouts, shutdown, logging
-
-/// `timeouts`.
-public struct TimeoutConfiguration: Sendable, Equatable {
-    /// `handshake`: from accept (TLS included) until the HTTP request head is complete.
-    public var handshake: Duration
-    /// `connect`: from the 101 until the client's whole MQTT CONNECT has arrived.
-    public var connectPacket: Duration
-    /// `close`: how long to wait for the client's close frame after the bridge sent one.
-    public var closeHandshake: Duration
-
-    public init(handshake: Duration = .seconds(10), connectPacket: Duration = .seconds(10), closeHandshake: Duration = .seconds(3)) {
-        self.handshake = handshake
-        self.connectPacket = connectPacket
-        self.closeHandshake = closeHandshake
-    }
-}
+// MARK: - Limits, shutdown, logging
 
 /// `limits`: request-level limits shared by all listeners and routes.
 public struct LimitsConfiguration: Sendable, Equatable {
@@ -466,9 +489,13 @@ public struct LimitsConfiguration: Sendable, Equatable {
 public struct ShutdownConfiguration: Sendable, Equatable {
     /// `grace_period`: after SIGTERM/SIGINT, how long sessions get to close before the process exits anyway.
     public var gracePeriod: Duration
+    /// `drain_rate`: sessions closed per second while draining, so that the clients of a restarting instance reconnect
+    /// to the others gradually. Absent (nil) → the closes are spread evenly over `grace_period`; 0 → all at once.
+    public var drainRate: Double?
 
-    public init(gracePeriod: Duration = .seconds(10)) {
+    public init(gracePeriod: Duration = .seconds(10), drainRate: Double? = nil) {
         self.gracePeriod = gracePeriod
+        self.drainRate = drainRate
     }
 }
 
@@ -493,29 +520,5 @@ public struct LoggingConfiguration: Sendable, Equatable {
         self.level = level
         self.format = format
         self.accessLog = accessLog
-    }
-}
-
-// MARK: - Static files
-
-/// `static_files`: plain HTTP GET/HEAD requests for paths that are not routes are answered from this directory
-/// (the built-in dashboard in `Dashboard/`), on every listener. Off by default: a production bridge usually has
-/// nothing to serve but WebSocket routes.
-///
-/// The directory is read into memory once at start-up (no file IO on the event loops, and nothing outside the
-/// directory can ever be served, because only the files found then exist for the server); changes need a restart.
-public struct StaticFilesConfiguration: Sendable, Equatable {
-    /// `enabled`: serve the directory.
-    public var enabled: Bool
-    /// `directory`: what to serve; `index.html` answers `/`. Relative to the config file like other paths, so the
-    /// default `../Dashboard` is the repository's dashboard when the file is `Config/bridge.yaml`.
-    public var directory: String
-    /// `max_size`: the most bytes all files together may have (they are held in memory); more fails loudly.
-    public var maxSize: Int
-
-    public init(enabled: Bool = false, directory: String = "../Dashboard", maxSize: Int = 16 * 1024 * 1024) {
-        self.enabled = enabled
-        self.directory = directory
-        self.maxSize = maxSize
     }
 }

@@ -1,9 +1,10 @@
-import Yams
-
 /// Builds a `BridgeConfiguration` from the YAML file, `MQTT_WS_BRIDGE_*` environment variables and `--set`
 /// arguments (precedence, per key: `--set` > environment > file > built-in defaults), then validates it.
 ///
-/// Every problem is collected and thrown together, each naming the key and where its value came from.
+/// The three layers are swift-configuration providers composed by one `ConfigReader` (`ConfigurationLayers`).
+/// On top of them, this module keeps what the library does not do: positions (`file:line:column`), a typed value
+/// syntax with messages that say what is wrong, unknown keys and variables reported with a suggestion, entries added
+/// by `--set`, and every problem collected and thrown together, each naming the key and where its value came from.
 ///
 /// The rules (users read them in `Config/bridge.yaml`'s header):
 /// - Environment variables are found from the key path (`listeners.wss-2.port` → `MQTT_WS_BRIDGE_LISTENERS_WSS_2_PORT`),
@@ -39,35 +40,16 @@ public enum ConfigurationLoader {
 
     /// Decodes and validates `source`. Validation problems carry the location of the value they are about.
     public static func load(_ source: ConfigurationSource) throws(ConfigurationErrors) -> BridgeConfiguration {
-        let context = DecodingContext(source)
-        var root: Node.Mapping?
-        var fileParsed = true
-        if let text = source.fileText {
-            do {
-                switch try YAMLParsing.compose(text) {
-                case .mapping(let mapping)?:
-                    root = mapping
-                case nil:
-                    break  // empty, or only comments: all defaults
-                case let node? where RawValue(node: node, baseDirectory: nil).isNull:
-                    break
-                case let node?:
-                    context.report([], location: context.fileLocation(node.mark), "expected sections such as listeners:, routes: and upstream: at the top level")
-                }
-            } catch {
-                context.report([], location: context.fileLocation(error.mark), error.message)
-                fileParsed = false
-            }
-        }
-
-        let reader = SectionReader(path: [], mapping: root, location: nil, context: context)
+        let file = ConfigurationFile(text: source.fileText, path: source.filePath)
+        let context = DecodingContext(source, file: file)
+        let reader = SectionReader(path: [], mapping: file.root, location: nil, context: context)
         let configuration = BridgeConfiguration.decode(reader)
         reader.finish()
         context.reportUnmatchedOverrides()
 
         var problems = context.problems
         // Without the file, validating the defaults would only add noise to the syntax error.
-        if fileParsed {
+        if file.isParsed {
             problems += validationProblems(of: configuration, besides: problems, locations: context.locations)
         }
         guard problems.isEmpty else {

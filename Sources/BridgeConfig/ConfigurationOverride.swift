@@ -2,8 +2,8 @@
 struct ConfigurationOverride {
     /// The key path's segments: `routes.browser.path` → `["routes", "browser", "path"]`.
     let path: [String]
-    /// Read as YAML where that makes sense; see `RawValue.init(overrideText:)`.
-    let value: RawValue
+    /// The text after `=`, read as YAML where that makes sense (`RawValue.init(overrideText:)`).
+    let text: String
 
     var keyPath: String { path.joined(separator: ".") }
 
@@ -17,7 +17,7 @@ struct ConfigurationOverride {
         guard !keyPath.isEmpty, !path.contains(where: \.isEmpty) else {
             throw problem(key: keyPath, "'\(keyPath)' is not a key path (expected names joined by dots, e.g. routes.browser.path)")
         }
-        return ConfigurationOverride(path: path, value: RawValue(overrideText: String(argument[argument.index(after: equals)...])))
+        return ConfigurationOverride(path: path, text: String(argument[argument.index(after: equals)...]))
     }
 
     private static func problem(key: String, _ message: String) -> ConfigurationErrors {

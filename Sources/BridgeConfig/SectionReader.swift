@@ -2,15 +2,16 @@ import Yams
 
 /// Reads one section of the configuration (a YAML mapping such as `upstream` or `routes.browser`), key by key.
 ///
-/// Each `value`/`section`/`entries` call names a key the section understands; the reader looks it up in the
-/// `--set` arguments, the environment and the file (in that order of precedence), parses it, and reports problems
-/// with the key path and the value's location. Keys in the file that no call asked for are reported by `finish()`
-/// as unknown, with a suggestion. The decode functions in `BridgeConfiguration+Decoding.swift` are built from these calls.
+/// Each `value`/`section`/`entries` call names a key the section understands; the reader looks it up in the layers
+/// (`--set`, the environment, the file, in that order of precedence), parses it, and reports problems with the key
+/// path and the value's location. The file's structure is walked here: keys in the file that no call asked for are
+/// reported by `finish()` as unknown, with a suggestion. The decode functions in `BridgeConfiguration+Decoding.swift`
+/// are built from these calls.
 final class SectionReader {
     let path: [String]
     private let context: DecodingContext
-    /// The file's keys for this section, in file order; empty when the file does not have the section.
-    private let fileEntries: [(key: String, keyNode: Node, value: Node)]
+    /// The file's keys for this section, in file order, merge keys expanded; empty when the file does not have it.
+    private let fileEntries: [YAMLParsing.Entry]
     /// Where the section itself was written (its key in the file, or `--set`), for "missing key" problems.
     private let location: String?
     private var keysRead: Set<String> = []
@@ -19,36 +20,16 @@ final class SectionReader {
         self.path = path
         self.location = location
         self.context = context
-        self.fileEntries = mapping.map { Self.entries(of: $0, path: path, context: context) } ?? []
-    }
-
-    /// The mapping's keys and values in file order, with YAML merge keys (`<<: *defaults`) expanded in front of the
-    /// keys written next to them, so that written keys win (lookups take the last entry of a key).
-    private static func entries(of mapping: Node.Mapping, path: [String], context: DecodingContext) -> [(key: String, keyNode: Node, value: Node)] {
-        var merged: [(key: String, keyNode: Node, value: Node)] = []
-        var written: [(key: String, keyNode: Node, value: Node)] = []
-        for (keyNode, value) in mapping {
-            guard case .scalar(let scalar) = keyNode else {
-                context.report(path, location: context.fileLocation(keyNode.mark), "keys must be plain names")
-                continue
-            }
-            guard scalar.string == "<<", scalar.style == .plain || scalar.style == .any else {
-                written.append((scalar.string, keyNode, value))
-                continue
-            }
-            switch value {
-            case .mapping(let source):
-                merged += entries(of: source, path: path, context: context)
-            case .sequence(let sources):
-                // Earlier mappings in the list win, so they go last.
-                for case .mapping(let source) in sources.reversed() {
-                    merged += entries(of: source, path: path, context: context)
+        self.fileEntries = mapping.map { mapping in
+            YAMLParsing.entries(of: mapping) { omitted in
+                switch omitted {
+                case .complexKey(let key):
+                    context.report(path, location: context.fileLocation(key.mark), "keys must be plain names")
+                case .mergeValue(let value):
+                    context.report(path + ["<<"], location: context.fileLocation(value.mark), "a merge key needs a section or a list of sections, e.g. <<: *defaults")
                 }
-            default:
-                context.report(path + ["<<"], location: context.fileLocation(value.mark), "a merge key needs a section or a list of sections, e.g. <<: *defaults")
             }
-        }
-        return merged + written
+        } ?? []
     }
 
     // MARK: Single values
@@ -87,9 +68,19 @@ final class SectionReader {
         }
     }
 
+    /// An old key name kept for `keys`, which replaced it: its value (`nil` when absent or null), to be the default of
+    /// each of `keys`. Problems about one of `keys` that is not given by its own name point at the old key.
+    func alias<T>(_ key: String, of keys: [String], _ type: ValueType<T>) -> T? {
+        let value = optionalValue(key, type)
+        if let location = context.locations[DecodingContext.keyPath(path + [key])] {
+            for replacement in keys { context.noteLocation(path + [replacement], location) }
+        }
+        return value
+    }
+
     /// A built-in default path, resolved like a path written in the file (default paths are relative to `Config/`).
     func defaultPath(_ path: String) -> String {
-        guard let directory = context.fileDirectory else { return path }
+        guard let directory = context.file.directory else { return path }
         return PathResolution.resolve(path, against: directory)
     }
 
@@ -184,13 +175,13 @@ final class SectionReader {
 
     // MARK: Helpers
 
-    private func fileEntry(_ key: String) -> (key: String, keyNode: Node, value: Node)? {
+    private func fileEntry(_ key: String) -> YAMLParsing.Entry? {
         fileEntries.last { $0.key == key }
     }
 
-    private func lookUp(_ key: String) -> LookupResult {
+    private func lookUp(_ key: String) -> KeyLookup {
         keysRead.insert(key)
-        return context.lookUp(path + [key], fileValue: fileEntry(key)?.value)
+        return context.lookUp(path + [key])
     }
 
     private func parse<T>(_ raw: RawValue, as type: ValueType<T>, key: String, location: String?) -> T? {

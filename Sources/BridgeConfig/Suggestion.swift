@@ -1,11 +1,11 @@
-/// "Did you mean …?" for misspelt keys, values and environment variable names.
-enum Suggestion {
+/// "Did you mean …?" for misspelt keys, values and environment variable names (and, in BridgeTLS, cipher suite names).
+package enum Suggestion {
     /// The candidate closest to `word`, if it is close enough to be a plausible typo.
     ///
     /// Distance is counted on lowercased text with adjacent transpositions as one edit (`hots` → `host`).
     /// The allowance grows with the word: one edit for short words, at most three for long ones. An abbreviation
     /// of three or more letters (`warn` for `warning`) counts as one edit.
-    static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
+    package static func closest(to word: String, in candidates: some Sequence<String>) -> String? {
         let target = Array(word.lowercased())
         var best: (candidate: String, distance: Int)?
         for candidate in candidates where candidate != word {
@@ -25,7 +25,7 @@ enum Suggestion {
     }
 
     /// ` (did you mean 'x'?)`, or nothing.
-    static func didYouMean(_ word: String, in candidates: some Sequence<String>) -> String {
+    package static func didYouMean(_ word: String, in candidates: some Sequence<String>) -> String {
         closest(to: word, in: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
 

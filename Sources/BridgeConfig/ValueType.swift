@@ -1,8 +1,8 @@
 import Yams
 
-/// One value as found in the file, an environment variable or a `--set`, before it is given a type.
+/// One value as a layer gave it (the file, an environment variable or a `--set`), before it is given a type.
 struct RawValue {
-    /// Environment and `--set` values are read as YAML too, so every source yields a node.
+    /// Every layer's text is read as YAML, so every source yields a node.
     let node: Node
     /// Directory that relative paths in this value are resolved against: the config file's directory for values
     /// from the file, `nil` (left relative, i.e. the working directory) for environment variables and `--set`.
@@ -21,6 +21,13 @@ struct RawValue {
         }
         baseDirectory = nil
         originalText = text
+    }
+
+    /// A value from the configuration file, which its layer hands over as YAML text (`YAMLParsing.text(of:)`); a plain
+    /// null comes as no text at all.
+    init(fileText text: String, baseDirectory: String?) {
+        node = (try? YAMLParsing.compose(text)) ?? Node("")
+        self.baseDirectory = baseDirectory
     }
 
     init(node: Node, baseDirectory: String?) {

@@ -20,6 +20,61 @@ enum YAMLParsing {
         }
     }
 
+    /// One key of a mapping, as written or as a merge key brought it in.
+    struct Entry {
+        let key: String
+        let keyNode: Node
+        let value: Node
+    }
+
+    /// What `entries(of:)` leaves out, for the caller to report.
+    enum Omission {
+        /// A key that is not a plain name (`? [a, b] : x`).
+        case complexKey(Node)
+        /// A merge key whose value is neither a section nor a list of sections.
+        case mergeValue(Node)
+    }
+
+    /// The mapping's keys and values in file order, with YAML merge keys (`<<: *defaults`) expanded in front of the
+    /// keys written next to them, so that written keys win where the last entry of a key is taken.
+    static func entries(of mapping: Node.Mapping, omitting omitted: (Omission) -> Void = { _ in }) -> [Entry] {
+        var merged: [Entry] = []
+        var written: [Entry] = []
+        for (keyNode, value) in mapping {
+            guard case .scalar(let scalar) = keyNode else {
+                omitted(.complexKey(keyNode))
+                continue
+            }
+            guard scalar.string == "<<", scalar.style == .plain || scalar.style == .any else {
+                written.append(Entry(key: scalar.string, keyNode: keyNode, value: value))
+                continue
+            }
+            switch value {
+            case .mapping(let source):
+                merged += entries(of: source, omitting: omitted)
+            case .sequence(let sources):
+                // Earlier mappings in the list win, so they go last.
+                for case .mapping(let source) in sources.reversed() {
+                    merged += entries(of: source, omitting: omitted)
+                }
+            default:
+                omitted(.mergeValue(value))
+            }
+        }
+        return merged + written
+    }
+
+    /// `node` written back as YAML that composes to the same value, scalar styles included (a null stays a null, a
+    /// quoted `"~"` stays text); how the file layer hands its values to swift-configuration. Empty for a plain null.
+    static func text(of node: Node) throws(Failure) -> String {
+        do {
+            // No line width: a long value is never folded.
+            return try Yams.serialize(node: node, width: -1, allowUnicode: true)
+        } catch {
+            throw Failure(mark: node.mark, message: "cannot read this value: \(error)")
+        }
+    }
+
     /// libyaml's words for the usual cause of a syntax error in a configuration file: an unquoted value that YAML
     /// reads as syntax (`address: ::`, `server_name: *.example.com`, `path: @x`).
     private static let quotingProblems = [

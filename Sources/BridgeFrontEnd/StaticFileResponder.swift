@@ -11,6 +11,10 @@ import WebSocketTransport
 /// like every other non-101 answer of the front end (a page of four files costs four short connections, and the
 /// upgrade handler stays a one-request state machine).
 ///
+/// A client that reads slowly costs little and not for long: the body goes out one chunk at a time as the client
+/// reads (`StaticFileSender`), the whole answer must be sent within `static_files.send_timeout`, and one client
+/// address may be sent at most `static_files.max_requests_per_ip` answers at once (429 beyond).
+///
 /// Headers on every answer:
 /// - `Cache-Control: no-cache` with an `ETag`: the browser revalidates each time (a 304 when unchanged), so a
 ///   dashboard updated with the bridge is never stale.
@@ -26,10 +30,17 @@ final class StaticFileResponder: Sendable {
 
     private let content: Content
     private let logger: Logger
+    private let sendTimeout: TimeAmount
+    /// `max_requests_per_ip`: answers being sent at once per client address.
+    private let requestsPerAddress: ClientAdmission
+    private let maxRequestsPerIP: Int
 
     /// Loads the directory (blocking: call at start-up, not on an event loop) and logs what will be served.
     init(configuration: StaticFilesConfiguration, logger: Logger) {
         self.logger = logger
+        self.sendTimeout = TimeAmount(configuration.sendTimeout)
+        self.maxRequestsPerIP = configuration.maxRequestsPerIP
+        self.requestsPerAddress = ClientAdmission(maxSessions: configuration.maxRequestsPerIP, rate: 0, burst: 1)
         do {
             let set = try StaticFileSet.load(directory: configuration.directory, maxSize: configuration.maxSize)
             for (path, reason) in set.skipped {
@@ -50,10 +61,23 @@ final class StaticFileResponder: Sendable {
 
     /// Answers `head` and closes the connection, or returns `false` without doing anything when the request is
     /// not a plain `GET`/`HEAD` (other methods and WebSocket upgrades keep the front end's usual answers).
-    func respond(to head: HTTPRequestHead, path: String, context: ChannelHandlerContext) -> Bool {
+    ///
+    /// - Parameter client: the real client address (after PROXY protocol and trusted X-Forwarded-For), for
+    ///   `max_requests_per_ip`; nil counts the TCP peer, which behind a proxy is the proxy.
+    func respond(to head: HTTPRequestHead, path: String, client: String? = nil, context: ChannelHandlerContext) -> Bool {
         guard head.method == .GET || head.method == .HEAD, !head.headers.containsToken("websocket", in: "Upgrade") else {
             return false
         }
+        let address = client ?? context.channel.remoteAddress?.ipAddress ?? "unknown"
+        guard case .admitted(let key) = self.requestsPerAddress.admit(address) else {
+            let reason = "too many requests from your address at once (limit \(self.maxRequestsPerIP)); retry in a moment"
+            self.logger.debug("static file request refused", metadata: ["client": "\(address)", "path": "\(path)", "status": "429"])
+            let refusal = HTTPResponse.refusal(429, reason, extraHeaders: [("Retry-After", "1")], allocator: context.channel.allocator)
+            context.writeAndFlush(NIOAny(refusal)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return true
+        }
+        let requests = self.requestsPerAddress
+        context.channel.closeFuture.whenComplete { _ in requests.release(key) }
         let (status, file) = self.resolve(head, path: path)
         var headers: [(String, String)] = [
             ("Cache-Control", "no-cache"),
@@ -82,18 +106,10 @@ final class StaticFileResponder: Sendable {
         self.logger.debug(
             "static file request",
             metadata: ["client": "\(clientAddress(of: context.channel))", "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(status)"])
-        // Head and body as two writes: the file's buffer is shared, never copied. Close once the last one is out.
+        // The file's buffer is shared, never copied: the sender hands out slices of it, one chunk at a time.
         let responseHead = HTTPResponse.head(status: status, headers: headers, allocator: context.channel.allocator)
-        let written: EventLoopFuture<Void>
-        if head.method == .GET, let body {
-            context.write(NIOAny(responseHead), promise: nil)
-            written = context.writeAndFlush(NIOAny(body))
-        } else {
-            written = context.writeAndFlush(NIOAny(responseHead))
-        }
-        written.assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
-        }
+        StaticFileSender.send(
+            head: responseHead, body: head.method == .GET ? body : nil, deadline: self.sendTimeout, context: context)
         return true
     }
 

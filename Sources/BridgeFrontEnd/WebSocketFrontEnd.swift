@@ -8,35 +8,10 @@ import WebSocketTransport
 
 /// Everything the HTTP/WebSocket front end needs, built once at start-up and shared by all connections.
 public final class WebSocketFrontEnd: Sendable {
-    /// A route with the per-session settings derived from the configuration.
-    public struct Route: Sendable {
-        public var configuration: RouteConfiguration
-        public var session: SessionSettings
-        public var codec: WebSocketMessageCodec.Configuration
-        /// nil when the route accepts any origin.
-        var origins: OriginPolicy?
-        /// nil when compression is off on the route.
-        var compression: PerMessageDeflate.Settings?
-    }
-
-    let routesByPath: [String: Route]
+    let routes: RouteTable
     let handshakeTimeout: TimeAmount
     let maxRequestHeadSize: Int
-    /// How sessions reach the broker.
-    public enum Upstream: Sendable {
-        /// Dialled by each session after its CONNECT (`upstream.kind: tcp`).
-        case tcp(any UpstreamConnector)
-        /// Dialled and upgraded before the client's 101 (`upstream.kind: ws`).
-        case ws(WebSocketUpstreamConnector)
-
-        public var endpointDescription: String {
-            switch self {
-            case .tcp(let connector): connector.endpointDescription
-            case .ws(let connector): connector.endpointDescription
-            }
-        }
-    }
-
+    /// How sessions reach the broker: the relay dials, the front end only hands it to each session.
     let upstream: Upstream
     let metrics: BridgeMetrics
     let logger: Logger
@@ -56,39 +31,12 @@ public final class WebSocketFrontEnd: Sendable {
         accessLogger: Logger?,
         topicAuthorizers: [String: any TopicAuthorizer] = [:]
     ) {
-        var routes: [String: Route] = [:]
-        for route in configuration.routes {
-            let session = SessionSettings(
-                maximumPacketSize: route.maxPacketSize,
-                connectPacketTimeout: TimeAmount(configuration.timeouts.connectPacket),
-                upstreamReadyTimeout: TimeAmount(configuration.upstream.connectTimeout),
-                upstreamLingerTimeout: TimeAmount(configuration.timeouts.closeHandshake),
-                topicAuthorizer: topicAuthorizers[route.name]
-            )
-            let codec = WebSocketMessageCodec.Configuration(
-                maximumFrameSize: route.maxFrameSize,
-                closeTimeout: TimeAmount(configuration.timeouts.closeHandshake),
-                pingInterval: route.pingInterval > .zero ? TimeAmount(route.pingInterval) : nil,
-                pingTimeout: TimeAmount(route.pingTimeout)
-            )
-            routes[route.path] = Route(
-                configuration: route, session: session, codec: codec,
-                origins: OriginPolicy(allowedOrigins: route.allowedOrigins, allowMissing: route.allowMissingOrigin),
-                compression: route.compression.enabled
-                    ? PerMessageDeflate.Settings(
-                        serverMaxWindowBits: route.compression.serverMaxWindowBits, clientMaxWindowBits: route.compression.clientMaxWindowBits,
-                        serverNoContextTakeover: route.compression.serverNoContextTakeover,
-                        clientNoContextTakeover: route.compression.clientNoContextTakeover,
-                        compressionLevel: route.compression.level, memoryLevel: route.compression.memoryLevel,
-                        threshold: route.compression.threshold)
-                    : nil)
-        }
         self.sendsProxyProtocol = configuration.upstream.proxyProtocol
 
         self.admission = ClientAdmission(
             maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
             burst: configuration.limits.connectionBurstPerIP)
-        self.routesByPath = routes
+        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers)
         self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
         self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
         self.upstream = upstream

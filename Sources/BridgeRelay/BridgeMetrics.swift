@@ -105,13 +105,13 @@ public final class BridgeMetrics: Sendable {
         self.upstreamConnectFailures = Counter(label: "mqtt_ws_bridge_upstream_connect_failures_total", dimensions: [], factory: factory)
     }
 
-    /// A broker connection was established (dialled `since`).
-    public func recordUpstreamConnect(since started: NIODeadline) {
+    /// A broker connection became ready for MQTT (its attempt started `since`). Recorded by `UpstreamDial` only.
+    func recordUpstreamConnect(since started: NIODeadline) {
         self.upstreamConnectDuration.recordNanoseconds((NIODeadline.now() - started).nanoseconds)
     }
 
-    /// A broker connection could not be established.
-    public func upstreamConnectFailed() {
+    /// One attempt to connect a broker failed (with several servers, each failed attempt counts). By `UpstreamDial` only.
+    func upstreamConnectFailed() {
         self.upstreamConnectFailures.increment()
     }
 

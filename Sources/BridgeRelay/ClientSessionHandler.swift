@@ -3,64 +3,16 @@ import MQTTWire
 import NIOCore
 import WebSocketTransport
 
-/// What the front end knows about a session when it hands the connection over.
-public struct SessionDescriptor: Sendable {
-    /// The client's address as the access log shows it.
-    public var clientAddress: String
-    public var listener: String
-    public var route: String
-    /// The `Sec-WebSocket-Protocol` value answered in the 101, or nil when none was.
-    public var subprotocol: String?
-    /// Bytes the broker connection must start with (a PROXY protocol v2 header), if any.
-    public var upstreamPrelude: ByteBuffer?
-
-    public init(clientAddress: String, listener: String, route: String, subprotocol: String?, upstreamPrelude: ByteBuffer? = nil) {
-        self.clientAddress = clientAddress
-        self.listener = listener
-        self.route = route
-        self.subprotocol = subprotocol
-        self.upstreamPrelude = upstreamPrelude
-    }
-}
-
-/// Per-route relay settings.
-public struct SessionSettings: Sendable {
-    /// Largest MQTT packet accepted from the client and relayed from the broker.
-    public var maximumPacketSize: Int
-    /// From the 101 until the client's whole CONNECT has arrived.
-    public var connectPacketTimeout: TimeAmount
-    /// From dialling until the broker connection is ready (TCP + TLS).
-    public var upstreamReadyTimeout: TimeAmount
-    /// After the client is gone, how long the broker gets to close its side before the bridge closes it.
-    public var upstreamLingerTimeout: TimeAmount
-    /// The route's topic policy, if it has one.
-    public var topicAuthorizer: (any TopicAuthorizer)?
-
-    public init(
-        maximumPacketSize: Int,
-        connectPacketTimeout: TimeAmount = .seconds(10),
-        upstreamReadyTimeout: TimeAmount = .seconds(5),
-        upstreamLingerTimeout: TimeAmount = .seconds(3),
-        topicAuthorizer: (any TopicAuthorizer)? = nil
-    ) {
-        self.maximumPacketSize = maximumPacketSize
-        self.connectPacketTimeout = connectPacketTimeout
-        self.upstreamReadyTimeout = upstreamReadyTimeout
-        self.upstreamLingerTimeout = upstreamLingerTimeout
-        self.topicAuthorizer = topicAuthorizer
-    }
-}
-
 /// The client side of the glue: the last handler of the client channel, behind `WebSocketMessageCodec`.
 ///
 /// Client → broker: the codec delivers unmasked MQTT bytes per read burst; `MQTTStreamScanner`
 /// checks packet boundaries and limits without holding bytes, and the bytes go to the broker as they
 /// are, one write and one flush per burst. Only the first packet is held: the CONNECT is inspected
-/// (for logs) and the broker is dialled after it, on this channel's event loop.
+/// (for logs and the choice of broker) and the broker is dialled after it, on this channel's event loop; or, for an
+/// upstream that answers the upgrade (`ws`), before the 101 (`answerUpgrade`). Either way through `UpstreamDial`.
 ///
-/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written to the
-/// codec as one binary message (a packet over `streamingThreshold` as one message streamed while it arrives); one
-/// flush per broker read burst. Everything goes to the codec through the pipeline as `WebSocketOutbound` values.
+/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written through the pipeline as
+/// one `WebSocketOutbound` message (over `streamingThreshold`: streamed as it arrives); one flush per read burst.
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
 public final class ClientSessionHandler: ChannelDuplexHandler {
@@ -69,40 +21,36 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias OutboundOut = WebSocketOutbound
 
     private var machine = SessionStateMachine()
-    private let descriptor: SessionDescriptor
+    private var descriptor: SessionDescriptor
     private let settings: SessionSettings
-    private let connector: any UpstreamConnector
     private let metrics: BridgeMetrics.Route
     private let connectMetrics: BridgeMetrics
     private var logger: Logger
     private let accessLogger: Logger?
 
     private var context: ChannelHandlerContext?
-    private var upstream: UpstreamHandler?
+    /// The broker side: dialled through `UpstreamDial`, then glued to this handler.
+    private let link: SessionUpstreamLink
+    /// Set by `answerUpgrade` when the 101 waits for the broker.
+    private var subprotocolOffer: SubprotocolOffer?
+    private var upgradeAnswer: EventLoopPromise<UpgradeAnswer>?
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
-    /// Client bytes from the CONNECT on, held until the broker connection is ready.
-    private var held: ByteBuffer?
-    /// Length of the first packet (the CONNECT), known once its fixed header has arrived.
-    private var connectPacketLength: Int?
-    private var sawFirstPacket = false
-    private var firstPacketProblem: String?
+    private var held = HeldClientBytes()
     /// Only with a topic policy: client packets after the CONNECT are assembled whole and checked
     /// before they are forwarded.
     private var policy: TopicPolicyFilter?
 
     /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
     private var streamRemaining = 0
-    /// The session is ending while a broker packet is half forwarded: the broker connection stays open until the rest
-    /// of that packet is through, so the codec can finish the frame and send what waits behind it (a DISCONNECT, the
-    /// close frame). The codec's close timeout bounds the wait.
+    /// The session ends while a broker packet is half forwarded: the broker connection stays open until the rest is
+    /// through (see `closeUpstream`), bounded by the codec's close timeout.
     private var upstreamCloseAwaitsStream = false
     /// Broker packets larger than this are forwarded while they arrive instead of being assembled first.
     static let streamingThreshold = 64 * 1024
 
     private var pendingRead = false
-    private var upstreamNeedsFlush = false
     private var clientNeedsFlush = false
     private var clientCounts = PacketCounts()
     private var brokerCounts = PacketCounts()
@@ -112,22 +60,20 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     private var totalBytesToClient = 0
 
     private let startedAt = NIODeadline.now()
-    private var dialStartedAt: NIODeadline?
     private var connectPacketTimer: Scheduled<Void>?
-    private var upstreamTimer: Scheduled<Void>?
     private var transportError: String?
 
     public init(
         descriptor: SessionDescriptor,
         settings: SessionSettings,
-        connector: any UpstreamConnector,
+        upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
         accessLogger: Logger?
     ) {
         self.descriptor = descriptor
         self.settings = settings
-        self.connector = connector
+        self.link = SessionUpstreamLink(upstream: upstream, lingerTimeout: settings.upstreamLingerTimeout)
         self.connectMetrics = metrics
         self.metrics = metrics.route(descriptor.route)
         self.logger = logger
@@ -139,6 +85,30 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.policy = settings.topicAuthorizer.map {
             TopicPolicyFilter(authorizer: $0, maximumPacketSize: settings.maximumPacketSize)
         }
+    }
+
+    // MARK: Upgrade
+
+    /// The front end's one question before the 101: how to answer the client's upgrade. An upstream that needs to be
+    /// connected first (`dialsBeforeUpgrade`: `ws`) is dialled now, with `offer` turned into the broker's offer; the
+    /// answer is the 101 with the resulting subprotocol or a 502. Otherwise the answer is the route's own, at once, and
+    /// the broker is dialled after the CONNECT. Call once, on `client`'s event loop, before adding the session to it;
+    /// if `client` closes before that, the broker connection is closed with it.
+    public func answerUpgrade(_ offer: SubprotocolOffer, client: any Channel) -> EventLoopFuture<UpgradeAnswer> {
+        guard self.link.dialsBeforeUpgrade else {
+            self.descriptor.subprotocol = offer.routeAnswer
+            return client.eventLoop.makeSucceededFuture(.switchProtocols(subprotocol: offer.routeAnswer))
+        }
+        let answer = client.eventLoop.makePromise(of: UpgradeAnswer.self)
+        self.upgradeAnswer = answer
+        self.subprotocolOffer = offer
+        client.closeFuture.assumeIsolated().whenComplete { _ in
+            // Not in the pipeline, so channelInactive did not tell us (or did, and the machine ignores a second time).
+            guard self.context == nil else { return }
+            self.perform(self.machine.clientInactive(transportError: nil), eventLoop: client.eventLoop)
+        }
+        self.perform(self.machine.upgradeNeedsBroker(), eventLoop: client.eventLoop)
+        return answer.futureResult
     }
 
     // MARK: Channel events
@@ -156,49 +126,49 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = self.unwrapInboundIn(data)
         switch self.machine.state {
-        case .awaitingConnect, .connectingUpstream, .relaying:
+        case .awaitingConnect, .awaitingConnectWithUpstream, .connectingUpstream, .relaying, .draining:
             break
-        case .closing, .closed:
-            return  // the session is ending; nothing more goes to the broker
+        case .answeringUpgrade, .closing, .closed:
+            return  // not started, or ending: nothing more goes to the broker
         }
         self.burstBytesFromClient += bytes.readableBytes
 
+        var firstPacketProblem: String?
         do {
             try self.scanner.scan(bytes) { header in
                 self.clientCounts.add(header.type)
                 if header.type == .disconnect { self.machine.disconnectReceived() }
-                if !self.sawFirstPacket {
-                    self.sawFirstPacket = true
-                    if header.type == .connect {
-                        self.connectPacketLength = header.packetLength
-                    } else {
-                        self.firstPacketProblem = "first packet must be CONNECT, got \(header.type)"
-                    }
-                }
+                if self.held.awaitsFirstPacket { firstPacketProblem = self.held.firstPacketStarted(header) }
             }
         } catch {
             let code: WebSocketCloseCode = error.code == .packetTooLarge ? .messageTooBig : .protocolError
             self.perform(self.machine.clientViolatedMQTT(code, error.description))
             return
         }
-        if let problem = self.firstPacketProblem {
+        if let problem = firstPacketProblem {
             self.perform(self.machine.clientViolatedMQTT(.protocolError, problem))
             return
         }
 
         switch self.machine.state {
-        case .awaitingConnect:
-            self.hold(bytes)
+        case .awaitingConnect, .awaitingConnectWithUpstream:
+            self.held.append(bytes)
             self.inspectConnectIfComplete()
-        case .connectingUpstream:
+        case .connectingUpstream, .relaying, .draining:
             guard let admitted = self.admit(bytes) else { return }
-            self.hold(admitted)
-        case .relaying:
-            guard let admitted = self.admit(bytes) else { return }
-            self.upstream?.partnerWrite(admitted)
-            self.upstreamNeedsFlush = true
-        case .closing, .closed:
+            self.forward(admitted)
+        case .answeringUpgrade, .closing, .closed:
             break
+        }
+    }
+
+    /// Bytes that may go to the broker: written while relaying, held until then.
+    private func forward(_ bytes: ByteBuffer) {
+        switch self.machine.state {
+        case .relaying, .draining:
+            self.link.write(bytes)
+        default:
+            self.held.append(bytes)
         }
     }
 
@@ -213,19 +183,12 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.metrics.topicPolicyDenied()
             // Packets before the offending one were fine: they still reach the broker.
             if let allowed {
-                if self.machine.state == .relaying {
-                    self.upstream?.partnerWrite(allowed)
-                    self.upstreamNeedsFlush = true
-                } else {
-                    self.hold(allowed)
-                }
+                self.forward(allowed)
             }
             if let context, self.machine.connect?.version == .v5 {
-                // MQTT 5 can say why: DISCONNECT with reason 0x87 "Not authorized" before the close frame.
-                // While a large broker packet is half forwarded, the codec holds it (and the close frame) until that
-                // packet's frame is complete.
-                let disconnect = MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator)
-                context.write(self.wrapOutboundOut(.binary(disconnect)), promise: nil)
+                // MQTT 5 can say why: DISCONNECT 0x87 "Not authorized" before the close frame (after a half-forwarded
+                // broker packet: the codec holds both until its frame is complete).
+                context.write(self.wrapOutboundOut(.binary(MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator))), promise: nil)
             }
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, "topic policy: \(reason)"))
             return nil
@@ -236,10 +199,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        if self.upstreamNeedsFlush {
-            self.upstreamNeedsFlush = false
-            self.upstream?.partnerFlush()
-        }
+        self.link.flush()
         self.metrics.record(&self.clientCounts, direction: .clientToBroker)
         self.metrics.recordBytes(self.burstBytesFromClient, direction: .clientToBroker)
         self.totalBytesFromClient += self.burstBytesFromClient
@@ -247,7 +207,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     public func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { self.upstream?.partnerBecameWritable() }
+        if context.channel.isWritable { self.link.clientCanTakeMore() }
         context.fireChannelWritabilityChanged()
     }
 
@@ -256,8 +216,13 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         case .connectingUpstream:
             // Nothing can be forwarded yet: leave the bytes in the kernel.
             self.pendingRead = true
-        case .relaying where !(self.upstream?.isWritable ?? true):
+        case .relaying where !self.link.isWritable:
             self.pendingRead = true
+        case .draining where !self.link.isWritable:
+            // The client's last packets are waited for only while the broker takes them: the client's close must be
+            // read, and nothing may pile up.
+            self.closeUpstream()
+            context.read()
         default:
             context.read()
         }
@@ -291,7 +256,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func channelInactive(context: ChannelHandlerContext) {
         self.connectPacketTimer?.cancel()
-        self.upstreamTimer?.cancel()
         self.perform(self.machine.clientInactive(transportError: self.transportError))
         self.finish()
         context.fireChannelInactive()
@@ -299,25 +263,14 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.connectPacketTimer?.cancel()
-        self.upstreamTimer?.cancel()
         self.context = nil
     }
 
     // MARK: CONNECT
 
-    private func hold(_ bytes: ByteBuffer) {
-        if self.held == nil {
-            self.held = bytes
-        } else {
-            var bytes = bytes
-            self.held!.writeBuffer(&bytes)
-        }
-    }
-
     private func inspectConnectIfComplete() {
-        guard let length = self.connectPacketLength, let held = self.held, held.readableBytes >= length,
-            let packet = held.getSlice(at: held.readerIndex, length: length)
-        else { return }
+        // With a topic policy, the packets behind the CONNECT are checked before they may go anywhere.
+        guard let (packet, rest) = self.held.connect(keepingOnlyTheConnect: self.policy != nil) else { return }
         do {
             let info = try MQTTConnectInfo(parsing: packet)
             self.connectPacketTimer?.cancel()
@@ -330,12 +283,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                 ]
             )
             self.perform(self.machine.connectReceived(info))
-            if self.policy != nil, held.readableBytes > length {
-                // Packets sent right behind the CONNECT are subject to the policy too.
-                self.held = packet
-                if let admitted = self.admit(held.getSlice(at: held.readerIndex + length, length: held.readableBytes - length)!) {
-                    self.hold(admitted)
-                }
+            if self.policy != nil, let rest, let admitted = self.admit(rest) {
+                self.forward(admitted)
             }
         } catch {
             self.perform(self.machine.clientViolatedMQTT(.protocolError, "malformed CONNECT: \(error)"))
@@ -346,46 +295,64 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private func perform(_ action: SessionStateMachine.Action) {
         guard let context = self.context else { return }
+        self.perform(action, eventLoop: context.eventLoop)
+    }
+
+    /// `context` is nil only before the 101 (`answerUpgrade`), where only upstream actions arise.
+    private func perform(_ action: SessionStateMachine.Action, eventLoop: any EventLoop) {
+        let context = self.context
         switch action {
         case .none:
             break
         case .dialUpstream:
-            self.dial(context: context)
+            self.dialUpstream(on: eventLoop)
+        case .acceptUpgrade:
+            self.descriptor.subprotocol = self.subprotocolOffer?.clientAnswer(brokerAnswered: self.link.subprotocol)
+            self.upgradeAnswer?.succeed(.switchProtocols(subprotocol: self.descriptor.subprotocol))
+            self.upgradeAnswer = nil
+        case .refuseUpgrade(let reason):
+            self.logger.warning("broker unavailable", metadata: ["reason": "\(reason)", "upstream": "\(self.link.description)"])
+            self.upgradeAnswer?.succeed(.badGateway(reason: reason))
+            self.upgradeAnswer = nil
         case .startRelaying:
-            self.upstreamTimer?.cancel()
-            self.upstreamTimer = nil
-            // A preconnected (ws) upstream was measured when it was dialled, before the 101.
-            if let started = self.dialStartedAt, !(self.connector is PreconnectedUpstream) {
-                self.connectMetrics.recordUpstreamConnect(since: started)
+            if let held = self.held.take() {
+                self.link.write(held)
+                self.link.flush()
             }
-            if let held = self.held, let upstream = self.upstream {
-                self.held = nil
-                upstream.partnerWrite(held)
-                upstream.partnerFlush()
-            }
-            if self.pendingRead {
+            // Broker reads wait for the relaying to start (an upstream dialled before the 101 waited for the CONNECT).
+            self.link.clientCanTakeMore()
+            if self.pendingRead, let context {
                 self.pendingRead = false
                 context.read()
             }
         case .refuseWithConnack(let version, let ending):
-            self.connectMetrics.upstreamConnectFailed()
             self.cancelTimers()
-            self.held = nil
-            self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.connector.endpointDescription)"])
+            self.held.take()
+            self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.link.description)"])
+            guard let context else { return }
             context.write(self.wrapOutboundOut(.binary(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator))), promise: nil)
-            context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: Self.publicReason(for: ending))), promise: nil)
-            self.closeUpstream(graceful: false)
+            context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason)), promise: nil)
+            self.link.close(graceful: false)
             self.resumeHeldRead(context: context)
         case .closeClient(let ending):
             self.cancelTimers()
-            self.held = nil
-            context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: Self.publicReason(for: ending))), promise: nil)
-            self.closeUpstream(graceful: true)
-            self.resumeHeldRead(context: context)
+            self.held.take()
+            context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason)), promise: nil)
+            self.closeUpstream()
+            context.map(self.resumeHeldRead)
+        case .drainClient(let ending):
+            // Acknowledgements the client sent before it saw the close frame still go to the broker (a lost PUBACK
+            // is a duplicate delivery after the restart); the upstream closes at the client's close frame or EOF.
+            context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason, keepsReceiving: true)), promise: nil)
+            if !self.link.isWritable { self.closeUpstream() }
+            context.map(self.resumeHeldRead)
         case .closeUpstream:
             self.cancelTimers()
-            self.closeUpstream(graceful: true)
-            self.resumeHeldRead(context: context)
+            self.closeUpstream()
+            context.map(self.resumeHeldRead)
+            // The client went away before the broker answered the upgrade.
+            self.upgradeAnswer?.fail(ChannelError.ioOnClosedChannel)
+            self.upgradeAnswer = nil
         }
     }
 
@@ -397,76 +364,50 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         context.read()
     }
 
-    /// What the client is told in the close frame. Reasons about the broker side (host names, TLS
-    /// errors) stay in the logs: clients are not told how the network behind the bridge looks.
-    static func publicReason(for ending: SessionEnding) -> String {
-        switch ending.code {
-        case .tryAgainLater: "broker unavailable"
-        case .internalError: "broker error"
-        default: ending.reason
-        }
-    }
-
-    private func dial(context: ChannelHandlerContext) {
-        let handler = UpstreamHandler(session: self)
-        self.upstream = handler
-        self.dialStartedAt = .now()
-        let timeout = self.settings.upstreamReadyTimeout
-        self.upstreamTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            guard self.upstream === handler else { return }
-            self.perform(self.machine.upstreamFailed("no connection within \(timeout.humanDescription)"))
-        }
-        self.connector.connect(
-            on: context.eventLoop, handler: NIOLoopBound(handler, eventLoop: context.eventLoop), prelude: self.descriptor.upstreamPrelude)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    // The session may have ended (client gone, drain, timeout) while the broker was being
-                    // dialled — before the handler had a context to close: close the late connection now.
-                    if self.upstream !== handler { channel.close(promise: nil) }
-                case .failure(let error):
-                    guard self.upstream === handler else { return }
-                    self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)))
-                }
+    /// The broker is chosen for what the session knows now: the client id after the CONNECT, nothing before the 101.
+    private func dialUpstream(on eventLoop: any EventLoop) {
+        self.link.dial(
+            UpstreamDialRequest(clientID: self.machine.connect?.clientID), prelude: self.descriptor.upstreamPrelude,
+            subprotocols: self.subprotocolOffer?.towardsWebSocketBroker, timeout: self.settings.upstreamReadyTimeout,
+            metrics: self.connectMetrics, eventLoop: eventLoop, makeHandler: { UpstreamHandler(session: self, ready: $0) }
+        ) { result in
+            switch result {
+            case .success(let server):
+                self.logger[metadataKey: "broker"] = "\(server)"
+                self.perform(self.machine.upstreamReady(), eventLoop: eventLoop)
+            case .failure(let error):
+                self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)), eventLoop: eventLoop)
             }
+        }
     }
 
-    private func closeUpstream(graceful: Bool) {
-        guard let upstream = self.upstream else { return }
-        if graceful, self.streamRemaining > 0, self.context?.channel.isActive == true {
-            self.upstreamCloseAwaitsStream = true  // closed by `upstreamRead` once the packet is through
+    /// Closes the broker connection after what was written to it; while a broker packet is half forwarded to a client
+    /// still there, once the rest is through (`upstreamRead`): only a complete frame can be followed by anything.
+    private func closeUpstream() {
+        if self.streamRemaining > 0, self.context?.channel.isActive == true {
+            self.upstreamCloseAwaitsStream = true
             return
         }
-        self.upstream = nil
-        if graceful, self.upstreamNeedsFlush {
-            self.upstreamNeedsFlush = false
-            upstream.partnerFlush()
-        }
-        upstream.partnerClose(graceful: graceful, fullCloseAfter: self.settings.upstreamLingerTimeout)
+        self.link.close(graceful: true)
     }
 
     private func cancelTimers() {
         self.connectPacketTimer?.cancel()
         self.connectPacketTimer = nil
-        self.upstreamTimer?.cancel()
-        self.upstreamTimer = nil
     }
 
     // MARK: Partner API (called by UpstreamHandler on the same event loop)
 
-    var clientIsWritable: Bool { self.context?.channel.isWritable ?? false }
-
-    func upstreamBecameReady() {
-        self.perform(self.machine.upstreamReady())
+    /// Broker bytes are read only while a client that takes them waits for them (relaying, or a half-sent packet).
+    var acceptsBrokerBytes: Bool {
+        (self.machine.state == .relaying || self.streamRemaining > 0) && self.context?.channel.isWritable == true
     }
 
     func upstreamRead(_ bytes: ByteBuffer) {
         guard let context = self.context else { return }
         var bytes = bytes
         if self.streamRemaining > 0 {
-            // The rest of a large packet already announced to the client: forward it as it comes, also while the
-            // session is ending (what the codec holds behind the frame can only follow a complete frame).
+            // The rest of a large packet already announced to the client, also while the session is ending.
             let part = bytes.readSlice(length: min(self.streamRemaining, bytes.readableBytes))!
             self.streamRemaining -= part.readableBytes
             self.burstBytesToClient += part.readableBytes
@@ -475,7 +416,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             if self.streamRemaining == 0, self.upstreamCloseAwaitsStream {
                 self.upstreamCloseAwaitsStream = false
                 self.upstreamReadComplete()
-                self.closeUpstream(graceful: true)
+                self.link.close(graceful: true)
                 return
             }
         }
@@ -484,8 +425,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accumulator.append(bytes)
         do {
             // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
-            // messages and memory bounded by a read, not by the packet. (With compression the codec collects the
-            // parts and compresses the whole message.)
+            // messages, memory bounded by a read. (With compression the codec compresses the collected parts whole.)
             while let output = try self.accumulator.next(streamingPacketsLongerThan: Self.streamingThreshold) {
                 switch output {
                 case .packet(let header, let packet):
@@ -522,7 +462,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     func upstreamInactive(failure: String?) {
-        self.upstream = nil
+        self.link.lost()
         let streamCutShort = self.streamRemaining > 0
         if self.clientNeedsFlush { self.upstreamReadComplete() }
         if self.accumulator.bufferedByteCount > 0 || self.streamRemaining > 0 {
@@ -548,27 +488,12 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.metrics.openSessions.decrement()
         let ending = self.machine.ending ?? SessionEnding(.client, .abnormalClosure, "connection closed")
         self.metrics.closed(code: ending.code.rawValue, initiator: ending.initiator.rawValue)
-        guard let accessLogger = self.accessLogger else { return }
-        let connect = self.machine.connect
-        let duration = NIODeadline.now() - self.startedAt
-        accessLogger.info(
+        self.accessLogger?.info(
             "session",
-            metadata: [
-                "client": "\(self.descriptor.clientAddress)",
-                "listener": "\(self.descriptor.listener)",
-                "route": "\(self.descriptor.route)",
-                "subprotocol": "\(self.descriptor.subprotocol ?? "none")",
-                "mqtt_version": "\(connect?.version?.description ?? "-")",
-                "client_id": "\(connect?.clientID ?? "-")",
-                "username": "\(connect?.username ?? "-")",
-                "bytes_in": "\(self.totalBytesFromClient)",
-                "bytes_out": "\(self.totalBytesToClient)",
-                "duration_ms": "\(duration.nanoseconds / 1_000_000)",
-                "closed_by": "\(ending.initiator.rawValue)",
-                "close_code": "\(ending.code.rawValue)",
-                "reason": "\(ending.reason)",
-            ]
-        )
+            metadata: SessionAccessLine(
+                descriptor: self.descriptor, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
+                bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending
+            ).metadata)
     }
 }
 

@@ -19,6 +19,16 @@ public struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(initiator.rawValue) \(code.rawValue): \(reason)" }
+
+    /// What the client is told in the close frame. Reasons about the broker side (host names, TLS
+    /// errors) stay in the logs: clients are not told how the network behind the bridge looks.
+    var publicReason: String {
+        switch self.code {
+        case .tryAgainLater: "broker unavailable"
+        case .internalError: "broker error"
+        default: self.reason
+        }
+    }
 }
 
 /// The life of one relayed session, as a state machine that returns what to do.
@@ -28,18 +38,27 @@ public struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
 /// dialled, the broker answers after a drain began) — testable without channels.
 ///
 /// ```
-/// awaitingConnect ──CONNECT──► connectingUpstream ──ready──► relaying
-///        │                           │                          │
-///        └──── timeout, violation, drain, client gone, upstream failure ──► closing ──► closed
+///                     ┌─ tcp: awaitingConnect ──CONNECT──► connectingUpstream ──ready──┐
+/// 101 answered ───────┤                                                                 ├──► relaying ──drain──► draining
+///  (ws: after the     └─ ws: answeringUpgrade ──ready──► awaitingConnectWithUpstream ──CONNECT──┘                  │
+///   broker's answer)                                                                                 client's close or EOF
+///        every state: timeout, violation, client gone, upstream failure ──► closing ──► closed ◄─────────────┘
 /// ```
 struct SessionStateMachine {
     enum State: Equatable {
-        /// The 101 was sent; waiting for the client's whole CONNECT.
+        /// The broker is being dialled before the client's 101, which waits for its answer (`ws` upstream).
+        case answeringUpgrade
+        /// The 101 was sent (or is being sent); waiting for the client's whole CONNECT.
         case awaitingConnect
+        /// As `awaitingConnect`, with the broker connection already open (dialled before the 101).
+        case awaitingConnectWithUpstream
         /// CONNECT inspected; the broker is being dialled (client reads are held back).
         case connectingUpstream
         /// Bytes flow both ways.
         case relaying
+        /// Drain: close 1001 was sent; what the client still sends until its close frame or EOF (acknowledgements
+        /// already on their way) is relayed to the broker, which sends nothing more to the client.
+        case draining
         /// The end has begun (close frame sent or received); waiting for the channels to go.
         case closing
         /// The client channel is gone.
@@ -50,6 +69,10 @@ struct SessionStateMachine {
         case none
         /// Dial the broker.
         case dialUpstream
+        /// The broker connection is open: answer the client's upgrade with a 101.
+        case acceptUpgrade
+        /// The broker cannot be reached before the 101: answer the upgrade with a 502 (no session starts).
+        case refuseUpgrade(reason: String)
         /// Write the bytes held since the CONNECT to the broker and resume reading from the client.
         case startRelaying
         /// The broker cannot be reached: send CONNACK "server unavailable" in the client's protocol
@@ -57,6 +80,9 @@ struct SessionStateMachine {
         case refuseWithConnack(MQTTProtocolVersion?, SessionEnding)
         /// Send the close frame of `ending` to the client and close the upstream.
         case closeClient(SessionEnding)
+        /// Send the close frame of `ending` to the client and keep relaying what the client sends to the broker until
+        /// the client's close frame or EOF (bounded by the close timeout).
+        case drainClient(SessionEnding)
         /// The client side is ending by itself: close the upstream after what was received is flushed.
         case closeUpstream
     }
@@ -66,17 +92,34 @@ struct SessionStateMachine {
     /// frame) do not overwrite it.
     private(set) var ending: SessionEnding?
     private(set) var connect: MQTTConnectInfo?
-    /// The client sent MQTT DISCONNECT: the broker's close that follows is the client's doing, and the access
-    /// log says so instead of blaming the broker.
+    /// The client sent MQTT DISCONNECT: the broker's close, or the client's own close, that follows is the
+    /// DISCONNECT's consequence, and the access log names the DISCONNECT.
     private(set) var clientSentDisconnect = false
+
+    // MARK: Upgrade
+
+    /// The client's 101 depends on the broker (`ws` upstream): dial before answering. Only before the session starts.
+    mutating func upgradeNeedsBroker() -> Action {
+        guard self.state == .awaitingConnect, self.connect == nil, self.ending == nil else { return .none }
+        self.state = .answeringUpgrade
+        return .dialUpstream
+    }
 
     // MARK: MQTT
 
     mutating func connectReceived(_ info: MQTTConnectInfo) -> Action {
-        guard self.state == .awaitingConnect else { return .none }
-        self.connect = info
-        self.state = .connectingUpstream
-        return .dialUpstream
+        switch self.state {
+        case .awaitingConnect:
+            self.connect = info
+            self.state = .connectingUpstream
+            return .dialUpstream
+        case .awaitingConnectWithUpstream:
+            self.connect = info
+            self.state = .relaying
+            return .startRelaying
+        case .answeringUpgrade, .connectingUpstream, .relaying, .draining, .closing, .closed:
+            return .none
+        }
     }
 
     /// The client broke the MQTT rules the bridge enforces (first packet not CONNECT, malformed
@@ -86,7 +129,7 @@ struct SessionStateMachine {
     }
 
     mutating func connectTimedOut(after description: String) -> Action {
-        guard self.state == .awaitingConnect else { return .none }
+        guard self.state == .awaitingConnect || self.state == .awaitingConnectWithUpstream else { return .none }
         return self.beginClosing(SessionEnding(.bridge, .protocolError, "no CONNECT within \(description)"))
     }
 
@@ -99,27 +142,33 @@ struct SessionStateMachine {
 
     mutating func upstreamReady() -> Action {
         switch self.state {
+        case .answeringUpgrade:
+            self.state = .awaitingConnectWithUpstream
+            return .acceptUpgrade
         case .connectingUpstream:
             self.state = .relaying
             return .startRelaying
         case .closing, .closed:
             // The client left (or a drain began) while the broker was being dialled.
             return .closeUpstream
-        case .awaitingConnect, .relaying:
+        case .awaitingConnect, .awaitingConnectWithUpstream, .relaying, .draining:
             return .none
         }
     }
 
     mutating func upstreamFailed(_ reason: String) -> Action {
         switch self.state {
+        case .answeringUpgrade:
+            self.state = .closed
+            return .refuseUpgrade(reason: "broker unavailable: \(reason)")
         case .connectingUpstream:
             let ending = SessionEnding(.bridge, .tryAgainLater, "broker unavailable: \(reason)")
             self.ending = ending
             self.state = .closing
             return .refuseWithConnack(self.connect?.version, ending)
-        case .relaying:
+        case .awaitingConnectWithUpstream, .relaying:
             return self.beginClosing(SessionEnding(.broker, .internalError, "upstream error: \(reason)"))
-        case .awaitingConnect, .closing, .closed:
+        case .awaitingConnect, .draining, .closing, .closed:
             return .none
         }
     }
@@ -127,40 +176,50 @@ struct SessionStateMachine {
     /// The broker closed the connection (EOF) without an error.
     mutating func upstreamClosed() -> Action {
         switch self.state {
-        case .connectingUpstream:
+        case .answeringUpgrade, .connectingUpstream:
             return self.upstreamFailed("the broker closed the connection during connection set-up")
-        case .relaying:
+        case .awaitingConnectWithUpstream, .relaying:
             if self.clientSentDisconnect {
-                return self.beginClosing(SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+                return self.beginClosing(SessionEnding(.client, .normalClosure, Self.disconnected))
             }
             return self.beginClosing(SessionEnding(.broker, .normalClosure, "broker closed the connection"))
-        case .awaitingConnect, .closing, .closed:
+        case .awaitingConnect, .draining, .closing, .closed:
             return .none
         }
     }
 
     // MARK: Client and server
 
-    /// SIGTERM/SIGINT drain: every session gets close 1001.
+    /// SIGTERM/SIGINT drain: every session gets close 1001. A relaying session keeps passing the client's last
+    /// packets (acknowledgements on their way) to the broker until the client answers.
     mutating func drain() -> Action {
-        self.beginClosing(SessionEnding(.bridge, .goingAway, "server shutting down"))
+        let ending = SessionEnding(.bridge, .goingAway, "server shutting down")
+        guard self.state != .draining else { return .none }
+        guard self.state == .relaying else { return self.beginClosing(ending) }
+        self.recordEnding(ending)
+        self.state = .draining
+        return .drainClient(ending)
     }
 
     /// The client sent a close frame (the codec answers it and closes the socket).
     mutating func clientSentClose(code: WebSocketCloseCode?, reason: String) -> Action {
-        self.recordEnding(SessionEnding(.client, code ?? .noStatusReceived, reason.isEmpty ? "client closed" : "client closed: \(reason)"))
+        guard self.state != .answeringUpgrade else { return .none }  // no WebSocket yet
+        let closed = reason.isEmpty ? "client closed" : "client closed: \(reason)"
+        self.recordEnding(SessionEnding(.client, code ?? .noStatusReceived, self.clientSentDisconnect ? Self.disconnected : closed))
         return self.clientSideEnding()
     }
 
     /// The codec refused the client's frames and sent the close frame itself.
     mutating func clientViolatedWebSocket(_ error: WebSocketProtocolError) -> Action {
+        guard self.state != .answeringUpgrade else { return .none }
         self.recordEnding(SessionEnding(.bridge, error.closeCode, error.reason))
         return self.clientSideEnding()
     }
 
     /// The client's connection is gone (after a close handshake, an EOF or a transport error).
     mutating func clientInactive(transportError: String?) -> Action {
-        self.recordEnding(SessionEnding(.client, .abnormalClosure, transportError ?? "connection closed without a close frame"))
+        let gone = transportError ?? "connection closed without a close frame"
+        self.recordEnding(SessionEnding(.client, .abnormalClosure, self.clientSentDisconnect ? Self.disconnected : gone))
         let wasClosed = self.state == .closed
         self.state = .closed
         return wasClosed ? .none : .closeUpstream
@@ -168,25 +227,27 @@ struct SessionStateMachine {
 
     // MARK: Helpers
 
+    private static let disconnected = "client sent MQTT DISCONNECT"
+
     private mutating func beginClosing(_ ending: SessionEnding) -> Action {
         switch self.state {
-        case .awaitingConnect, .connectingUpstream, .relaying:
+        case .awaitingConnect, .awaitingConnectWithUpstream, .connectingUpstream, .relaying, .draining:
             self.recordEnding(ending)
             self.state = .closing
             return .closeClient(ending)
-        case .closing, .closed:
+        case .answeringUpgrade, .closing, .closed:
             return .none
         }
     }
 
     private mutating func clientSideEnding() -> Action {
         switch self.state {
-        case .awaitingConnect, .connectingUpstream, .relaying:
+        case .awaitingConnect, .awaitingConnectWithUpstream, .connectingUpstream, .relaying, .draining:
             self.state = .closing
             return .closeUpstream
         case .closing:
             return .closeUpstream
-        case .closed:
+        case .answeringUpgrade, .closed:
             return .none
         }
     }

@@ -1,21 +1,48 @@
 import BridgeConfig
+import BridgeTLS
 import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// Dials the broker for one session, on the session's own event loop.
+/// How one kind of upstream (`upstream.kind`) opens a connection to one broker, on the session's own event loop.
 ///
-/// The connector only opens the connection and installs the handlers; `ClientSessionHandler`
-/// decides when (after the CONNECT) and what happens on failure (CONNACK "server unavailable").
+/// A connector only opens the connection and installs the handlers. Which server, when, how often and what happens
+/// on failure is decided elsewhere: `UpstreamDial` (the servers, the deadline, the metrics) for `ClientSessionHandler`
+/// (after the CONNECT, or before the 101 when `dialsBeforeUpgrade`).
 public protocol UpstreamConnector: Sendable {
-    /// A short description for logs, e.g. `tcp://127.0.0.1:1883`.
-    var endpointDescription: String { get }
+    /// Whether the client's 101 waits for the broker connection. True for the `ws` kind: on a passthrough route the
+    /// broker's subprotocol answer is the client's, so the session dials before the 101 (knowing no client id yet)
+    /// and an unreachable broker is an HTTP 502. False for `tcp`: the session dials after the CONNECT, and an
+    /// unreachable broker is a CONNACK "server unavailable".
+    var dialsBeforeUpgrade: Bool { get }
 
-    /// Opens a connection on `eventLoop` and adds `handler` as the last handler of its pipeline.
-    /// The future succeeds once TCP is connected; `handler` reports when the connection is ready for
-    /// MQTT (after the TLS handshake, if any). `prelude` (a PROXY protocol header) is written first, in
-    /// the clear, before any TLS.
-    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel>
+    /// A short description for logs, e.g. `tcp://127.0.0.1:1883` or `wss://broker.example:443/mqtt`.
+    func endpointDescription(of server: UpstreamServer) -> String
+
+    /// Opens a connection to `server` and adds `handler` as the last handler of its pipeline once the connection
+    /// carries MQTT bytes (for `ws`: after the WebSocket handshake, with `handler.negotiatedSubprotocol` set). The
+    /// future succeeds with the channel once it is connected; `handler` reports when it is ready for MQTT (after the
+    /// TLS handshake, if any). Nothing may take longer than `options.deadline`.
+    func connect(
+        to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
+    ) -> EventLoopFuture<any Channel>
+}
+
+/// What one connection attempt needs besides the server.
+public struct UpstreamConnectOptions: Sendable {
+    /// Written first, in the clear, before any TLS: a PROXY protocol v2 header naming the client.
+    public var prelude: ByteBuffer?
+    /// Offered to a `ws` broker in `Sec-WebSocket-Protocol` (nil: no header); `tcp` has no use for it.
+    public var subprotocols: [String]?
+    /// The end of the whole dial (`upstream.connect_timeout` from its start), on the event loop's clock
+    /// (`EventLoop.now`): the attempt gets what is left.
+    public var deadline: NIODeadline
+
+    public init(prelude: ByteBuffer? = nil, subprotocols: [String]? = nil, deadline: NIODeadline) {
+        self.prelude = prelude
+        self.subprotocols = subprotocols
+        self.deadline = deadline
+    }
 }
 
 /// Writes fixed bytes as the very first bytes of a connection and leaves: placed at the head of the
@@ -39,26 +66,25 @@ final class PreludeWriter: ChannelInboundHandler, RemovableChannelHandler {
 
 /// The `tcp` upstream: Mosquitto's MQTT listener, plain or TLS.
 public struct TCPUpstreamConnector: UpstreamConnector {
-    public let host: String
-    public let port: Int
-    public let connectTimeout: TimeAmount
     private let tls: (context: NIOSSLContext, serverName: String?)?
 
-    public init(configuration: UpstreamConfiguration, configDirectory: String? = nil) throws {
-        self.host = configuration.host
-        self.port = configuration.port
-        self.connectTimeout = TimeAmount(configuration.connectTimeout)
+    public init(configuration: UpstreamConfiguration) throws {
         self.tls = try configuration.tls.map { try UpstreamTLS.makeContext($0, host: configuration.host) }
     }
 
-    public var endpointDescription: String {
-        "\(self.tls == nil ? "tcp" : "tls")://\(self.host):\(self.port)"
+    public var dialsBeforeUpgrade: Bool { false }
+
+    public func endpointDescription(of server: UpstreamServer) -> String {
+        "\(self.tls == nil ? "tcp" : "tls")://\(server)"
     }
 
-    public func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel> {
+    public func connect(
+        to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
+    ) -> EventLoopFuture<any Channel> {
         let tls = self.tls
+        let prelude = options.prelude
         return ClientBootstrap(group: eventLoop)
-            .connectTimeout(self.connectTimeout)
+            .connectTimeout(max(options.deadline - eventLoop.now, .zero))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: RelayChannelOptions.receiveAllocator)
             .channelInitializer { channel in
@@ -74,29 +100,7 @@ public struct TCPUpstreamConnector: UpstreamConnector {
                     try pipeline.addHandler(handler.value)
                 }
             }
-            .connect(host: self.host, port: self.port)
-    }
-}
-
-/// The TLS client context towards the broker, shared by the `tcp` and `ws` upstream kinds.
-enum UpstreamTLS {
-    static func makeContext(_ configuration: UpstreamTLSConfiguration, host: String) throws -> (context: NIOSSLContext, serverName: String?) {
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.minimumTLSVersion = .tlsv12
-        if let caFile = configuration.caFilePath {
-            tls.trustRoots = .file(caFile)
-        }
-        if !configuration.verify {
-            tls.certificateVerification = .none
-        }
-        if let certificate = configuration.certificatePath, let key = configuration.keyPath {
-            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
-            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
-        }
-        let serverName = configuration.serverName ?? host
-        // SNI must be a host name, not an IP literal (RFC 6066 §3).
-        let sni = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
-        return (try NIOSSLContext(configuration: tls), sni)
+            .connect(host: server.host, port: server.port)
     }
 }
 

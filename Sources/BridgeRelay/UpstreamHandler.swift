@@ -10,10 +10,12 @@ import NIOTLS
 
 /// The broker side of the glue: the last handler of the upstream channel.
 ///
-/// It forwards what the broker sends to its partner `ClientSessionHandler` and writes what the
-/// partner gives it. Both live on the same event loop, so they call each other directly. Reading from
-/// the broker pauses while the client channel is not writable (the outbound `read` is held back and
-/// replayed when the partner says it became writable), which bounds memory for slow clients.
+/// Until its connection is ready for MQTT (connected; after the TLS handshake when there is one) it reports only to
+/// the dial that created it, through `ready`: success, or why the connection failed. From then on it forwards what
+/// the broker sends to its partner `ClientSessionHandler` and writes what the partner gives it. Both live on the same
+/// event loop, so they call each other directly. Reading from the broker pauses while the partner cannot take the
+/// bytes (the outbound `read` is held back and replayed when the partner says so), which bounds memory for slow
+/// clients.
 public final class UpstreamHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = ByteBuffer
@@ -24,13 +26,17 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     /// Set by the connector: ready for MQTT only after the TLS handshake, not at TCP connect.
     var expectsTLSHandshake = false
-    private var isReady = false
+    /// Set by the `ws` connector before it adds the handler: the broker's `Sec-WebSocket-Protocol` answer.
+    var negotiatedSubprotocol: String?
+    /// Until the connection is ready: the dial's promise.
+    private var ready: EventLoopPromise<String?>?
     private var pendingRead = false
     /// The first error seen on this channel, reported when it closes.
     private var failure: String?
 
-    init(session: ClientSessionHandler) {
+    init(session: ClientSessionHandler, ready: EventLoopPromise<String?>) {
         self.session = session
+        self.ready = ready
     }
 
     public func handlerAdded(context: ChannelHandlerContext) {
@@ -41,6 +47,7 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.session = nil
+        self.failSetUp()
     }
 
     public func channelActive(context: ChannelHandlerContext) {
@@ -49,17 +56,22 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     }
 
     private func becameActive(context: ChannelHandlerContext) {
-        guard !self.expectsTLSHandshake, !self.isReady else { return }
-        self.isReady = true
-        self.session?.upstreamBecameReady()
+        guard !self.expectsTLSHandshake else { return }
+        self.becameReady()
     }
 
     public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case .handshakeCompleted = event as? TLSUserEvent, !self.isReady {
-            self.isReady = true
-            self.session?.upstreamBecameReady()
+        if case .handshakeCompleted = event as? TLSUserEvent {
+            self.becameReady()
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// The dial learns it first; its success hands this handler to the session before `succeed` returns.
+    private func becameReady() {
+        guard let ready = self.ready else { return }
+        self.ready = nil
+        ready.succeed(self.negotiatedSubprotocol)
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -83,16 +95,27 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     public func channelInactive(context: ChannelHandlerContext) {
         let session = self.session
         self.session = nil
-        session?.upstreamInactive(failure: self.failure)
+        if self.ready != nil {
+            self.failSetUp()
+        } else {
+            session?.upstreamInactive(failure: self.failure)
+        }
         context.fireChannelInactive()
     }
 
     public func read(context: ChannelHandlerContext) {
-        if self.session?.clientIsWritable ?? true {
+        // While setting up, reads carry the TLS and WebSocket handshakes.
+        if self.ready != nil || (self.session?.acceptsBrokerBytes ?? true) {
             context.read()
         } else {
             self.pendingRead = true
         }
+    }
+
+    private func failSetUp() {
+        guard let ready = self.ready else { return }
+        self.ready = nil
+        ready.fail(UpstreamDial.Failed(description: self.failure ?? "the broker closed the connection during connection set-up"))
     }
 
     // MARK: Partner API (called by ClientSessionHandler on the same event loop)
@@ -107,8 +130,16 @@ public final class UpstreamHandler: ChannelDuplexHandler {
         self.context?.flush()
     }
 
+    /// The partner can take broker bytes again (it became writable, or it started relaying).
     func partnerBecameWritable() {
         self.releaseHeldRead()
+    }
+
+    /// The dial gave this connection up (deadline, failure, the session no longer needs it): close it as it is.
+    func abandon() {
+        self.session = nil
+        self.pendingRead = false
+        self.context?.close(promise: nil)
     }
 
     /// Lets go of the session and closes the connection. `graceful`: what was written is sent first and

@@ -1,4 +1,5 @@
 import BridgeConfig
+import BridgeTLS
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -6,40 +7,40 @@ import WebSocketTransport
 
 /// The `ws` upstream: a broker's WebSocket listener (Mosquitto's `protocol websockets`).
 ///
-/// It is dialled *before* the client gets its 101, because on a passthrough route the client's answer
-/// is the broker's answer. The connection comes back already upgraded, with a client-role
-/// `WebSocketMessageCodec` in its pipeline (frames towards the broker are masked, RFC 6455 §5.3)
-/// and a `WebSocketByteStreamAdapter` behind it;
-/// `PreconnectedUpstream` then hands it to the session, which relays exactly as with a TCP broker.
-public struct WebSocketUpstreamConnector: Sendable {
-    public let host: String
-    public let port: Int
+/// It needs the broker's answer before the client's 101 (`dialsBeforeUpgrade`): on a passthrough route the client's
+/// subprotocol answer is the broker's. The session therefore dials it before the 101; the transport's
+/// `WebSocketClientUpgradeHandler` upgrades the connection and puts a client-role `WebSocketMessageCodec` in its place
+/// (frames towards the broker are masked, RFC 6455 §5.3), and behind it a `WebSocketByteStreamAdapter` lets the
+/// session's `UpstreamHandler` carry MQTT exactly as with a TCP broker.
+public struct WebSocketUpstreamConnector: UpstreamConnector {
     public let path: String
-    public let connectTimeout: TimeAmount
     private let tls: (context: NIOSSLContext, serverName: String?)?
 
     public init(configuration: UpstreamConfiguration) throws {
-        self.host = configuration.host
-        self.port = configuration.port
         self.path = configuration.path
-        self.connectTimeout = TimeAmount(configuration.connectTimeout)
         self.tls = try configuration.tls.map { try UpstreamTLS.makeContext($0, host: configuration.host) }
     }
 
-    public var endpointDescription: String {
-        "\(self.tls == nil ? "ws" : "wss")://\(self.host):\(self.port)\(self.path)"
+    public var dialsBeforeUpgrade: Bool { true }
+
+    public func endpointDescription(of server: UpstreamServer) -> String {
+        "\(self.tls == nil ? "ws" : "wss")://\(server)\(self.path)"
     }
 
-    /// Connects on `eventLoop`, sends `prelude` (a PROXY header) first, upgrades offering `subprotocols`
-    /// (nil: no header) and returns the connection with the subprotocol the broker answered.
-    public func open(on eventLoop: any EventLoop, subprotocols: [String]?, prelude: ByteBuffer?) -> EventLoopFuture<(channel: any Channel, subprotocol: String?)> {
+    /// Connects, sends `options.prelude` (a PROXY header) first, upgrades offering `options.subprotocols` (nil: no
+    /// header), and adds `handler` once the broker has answered the upgrade. The future succeeds then, or fails with
+    /// the reason; the upgrade must be done by `options.deadline`.
+    public func connect(
+        to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
+    ) -> EventLoopFuture<any Channel> {
         let answered = eventLoop.makePromise(of: String?.self)
         let tls = self.tls
-        let hostHeader = self.port == (tls == nil ? 80 : 443) ? self.host : "\(self.host):\(self.port)"
+        let hostHeader = server.port == (tls == nil ? 80 : 443) ? server.host : "\(server.host):\(server.port)"
         let path = self.path
-        let timeout = self.connectTimeout
+        let prelude = options.prelude
+        let subprotocols = options.subprotocols
         let connected = ClientBootstrap(group: eventLoop)
-            .connectTimeout(timeout)
+            .connectTimeout(max(options.deadline - eventLoop.now, .zero))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelOption(.recvAllocator, value: RelayChannelOptions.receiveAllocator)
             .channelInitializer { channel in
@@ -48,40 +49,40 @@ public struct WebSocketUpstreamConnector: Sendable {
                     if let prelude { try pipeline.addHandler(PreludeWriter(prelude)) }
                     if let tls { try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName)) }
                     try pipeline.addHandlers(
-                        WebSocketUpstreamHandshake.handlers(host: hostHeader, path: path, subprotocols: subprotocols, answered: answered))
+                        Self.upgradeHandlers(host: hostHeader, path: path, subprotocols: subprotocols, answered: answered))
                 }
             }
-            .connect(host: self.host, port: self.port)
-        // One deadline for TCP, TLS and the upgrade together.
-        let deadline = eventLoop.scheduleTask(in: timeout) {
-            answered.fail(UpstreamHandshakeError("no WebSocket handshake with the broker within \(timeout.humanDescription)"))
+            .connect(host: server.host, port: server.port)
+        // TCP, TLS and the upgrade together within the deadline.
+        let deadline = eventLoop.scheduleTask(deadline: options.deadline) {
+            answered.fail(UpstreamHandshakeError("no WebSocket handshake with the broker by the connect deadline"))
         }
         connected.whenFailure { answered.fail($0) }
         answered.futureResult.whenComplete { result in
             deadline.cancel()
             if case .failure = result { connected.whenSuccess { $0.close(promise: nil) } }
         }
-        return connected.and(answered.futureResult).map { (channel: $0, subprotocol: $1) }
-    }
-}
-
-/// Gives the session a broker connection that is already open (a `ws` upstream, upgraded before the 101).
-public struct PreconnectedUpstream: UpstreamConnector {
-    public let channel: any Channel
-    public let endpointDescription: String
-
-    public init(channel: any Channel, endpointDescription: String) {
-        self.channel = channel
-        self.endpointDescription = endpointDescription
-    }
-
-    public func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel> {
-        // The prelude, if any, went out when the connection was opened.
-        let channel = self.channel
-        return channel.eventLoop.makeCompletedFuture {
+        // The handshake replaced itself with the client-role codec; the session's handler goes behind it.
+        return connected.and(answered.futureResult).flatMapThrowing { channel, subprotocol in
+            handler.value.negotiatedSubprotocol = subprotocol
             try channel.pipeline.syncOperations.addHandler(handler.value)
             return channel
         }
+    }
+}
+
+extension SubprotocolOffer {
+    /// What a `ws` broker is offered. A mini-program route offers `mqtt` for a client that offered nothing (the client
+    /// still gets no header) and the client's offer otherwise; a passthrough route forwards the client's offer as it is.
+    var towardsWebSocketBroker: [String]? {
+        if self.forwardsBrokerAnswer { return self.offered.isEmpty ? nil : self.offered }
+        return self.offered.isEmpty ? ["mqtt"] : self.offered
+    }
+
+    /// The client's 101 answer once a `ws` broker answered `brokerAnswer`: the broker's on a passthrough route, the
+    /// route's own on a mini-program route.
+    func clientAnswer(brokerAnswered brokerAnswer: String?) -> String? {
+        self.forwardsBrokerAnswer ? brokerAnswer : self.routeAnswer
     }
 }
 
@@ -91,12 +92,12 @@ public struct UpstreamHandshakeError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// The client side of the opening handshake towards the broker (RFC 6455 §4.1): the transport's upgrade handler,
-/// which replaces itself with a client-role codec once the broker's 101 checks out, and behind it the adapter that
-/// lets `UpstreamHandler` write its byte stream into that codec (one binary message per burst).
-enum WebSocketUpstreamHandshake {
-    /// The handlers to add after TLS; `answered` gets the subprotocol the broker chose, or an `UpstreamHandshakeError`.
-    static func handlers(host: String, path: String, subprotocols: [String]?, answered: EventLoopPromise<String?>) -> [any ChannelHandler] {
+extension WebSocketUpstreamConnector {
+    /// The client side of the opening handshake towards the broker (RFC 6455 §4.1), to add after TLS: the transport's
+    /// upgrade handler, which replaces itself with a client-role codec once the broker's 101 checks out, and behind it
+    /// the adapter that lets `UpstreamHandler` write its byte stream into that codec (one binary message per burst).
+    /// `answered` gets the subprotocol the broker chose, or an `UpstreamHandshakeError`.
+    static func upgradeHandlers(host: String, path: String, subprotocols: [String]?, answered: EventLoopPromise<String?>) -> [any ChannelHandler] {
         let upgraded = answered.futureResult.eventLoop.makePromise(of: String?.self)
         upgraded.futureResult.flatMapErrorThrowing { error in
             switch error {

@@ -2,9 +2,12 @@ import BridgeConfig
 import BridgeFrontEnd
 import ClientAddress
 import BridgeRelay
+import BridgeTLS
 import CoreMetrics
+import ListenerSupport
 import Logging
 import NIOCore
+import NIOExtras
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
@@ -13,9 +16,10 @@ import Synchronization
 /// The bridge as a swift-service-lifecycle `Service`: opens the listeners, relays until a graceful
 /// shutdown is requested (SIGTERM/SIGINT through the `ServiceGroup`), then drains.
 ///
-/// Drain: listeners close (no new connections), every session gets WebSocket close 1001 and its
-/// upstream is closed; `run()` returns when all connections are gone or the grace period has passed,
-/// whichever comes first (the rest is closed hard).
+/// Drain (NIOExtras' `ServerQuiescingHelper`, one per listener): listeners close (no new connections), every
+/// connection gets `ChannelShouldQuiesceEvent` — a session answers with WebSocket close 1001 and its upstream is
+/// closed, a handshake in progress is closed — and `run()` returns when all connections are gone; whatever is still
+/// open when the grace period ends is closed hard (`DrainDeadline`).
 ///
 /// Certificates: each TLS listener has one `NIOSSLContext`, built here, that takes its certificate per handshake from
 /// a `CertificateStore` (SNI selection, reload without restart). `reloadCertificates()` re-reads them (the executable
@@ -48,7 +52,10 @@ public final class BridgeServer: Service, Sendable {
     private let tlsContexts: [String: NIOSSLContext]
     /// By listener name.
     private let certificateStores: [String: CertificateStore]
-    private let registry = ConnectionRegistry()
+    /// `limits.max_connections` over all listeners, and the count behind `connectionCount`.
+    private let connections: ConnectionLimit
+    /// Connections the grace period had to close.
+    private let hardClosed = Atomic<Int>(0)
     private let phaseBox = Mutex(Phase.starting)
     private let started: EventLoopPromise<[BoundListener]>
 
@@ -69,22 +76,32 @@ public final class BridgeServer: Service, Sendable {
         self.configuration = configuration
         self.group = group
         self.logger = logger
+        self.connections = ConnectionLimit(limit: configuration.limits.maxConnections)
         let factory = metricsFactory ?? MetricsSystem.factory
         let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: factory)
         self.metrics = metrics
 
+        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
         let (stores, upstream) = try Self.prepare(configuration, connector: connector, logger: logger, metricsFactory: factory)
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         var contexts: [String: NIOSSLContext] = [:]
         for (name, store) in stores {
-            contexts[name] = try store.makeContext()
+            contexts[name] = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         self.certificateStores = stores
         self.tlsContexts = contexts
-        if configuration.upstream.tls?.verify == false {
-            logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(tls) {
+            logger.info(
+                "upstream TLS policy",
+                metadata: [
+                    "profile": "\(policy.profile.rawValue)", "versions": "\(policy.versions)",
+                    "tls12_ciphers": "\(policy.tls12Description)",
+                ])
+            if !tls.verify {
+                logger.warning("upstream.tls.verify is false: the broker's certificate is not checked")
+            }
         }
-        self.upstreamDescription = upstream.endpointDescription
+        self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
@@ -97,9 +114,11 @@ public final class BridgeServer: Service, Sendable {
         let quiet = Logger(label: "mqtt_ws_bridge.check") { _ in SwiftLogNoOpLogHandler() }
         let stores = try Self.prepare(configuration, connector: nil, logger: quiet, metricsFactory: NOOPMetricsHandler.instance).0
         for store in stores.values {
-            _ = try store.makeContext()
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
         _ = try TopicAllowList.forRoutes(configuration.routes)
+        _ = try EdgeAuthSettings(configuration)
+        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
         for listener in configuration.listeners where listener.enabled {
             _ = try Self.listenerSettings(listener)
         }
@@ -119,22 +138,41 @@ public final class BridgeServer: Service, Sendable {
     /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
     private static func prepare(
         _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, logger: Logger, metricsFactory: any MetricsFactory
-    ) throws(StartupError) -> ([String: CertificateStore], WebSocketFrontEnd.Upstream) {
+    ) throws(StartupError) -> ([String: CertificateStore], Upstream) {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
-                stores[listener.name] = try CertificateStore(
-                    listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                stores[listener.name] = try Self.startupCheck { () throws(TLSConfigurationError) in
+                    try CertificateStore(listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                }
             }
         }
-        if let connector { return (stores, .tcp(connector)) }
+        if let tls = configuration.upstream.tls {
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
+        }
+        // The relay dials upstream.host:upstream.port until it dials through the upstream pool (issue 11): refuse a
+        // server list rather than relay to a broker the configuration does not name.
+        guard configuration.upstream.servers.isEmpty else {
+            throw StartupError("upstream.servers: not supported by this release yet: the relay still dials one broker, upstream.host and upstream.port; use those for now (the server pool comes in a later release)")
+        }
+        let servers = SingleUpstreamServer(UpstreamServer(host: configuration.upstream.host, port: configuration.upstream.port))
+        if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
             switch configuration.upstream.kind {
-            case .tcp: return (stores, .tcp(try TCPUpstreamConnector(configuration: configuration.upstream)))
-            case .ws: return (stores, .ws(try WebSocketUpstreamConnector(configuration: configuration.upstream)))
+            case .tcp: return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
+            case .ws: return (stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers))
             }
         } catch {
             throw StartupError("upstream.tls: \(error)")
+        }
+    }
+
+    /// Runs a TLS set-up step; its error already names the key and becomes the start-up error as it is.
+    private static func startupCheck<T>(_ step: () throws(TLSConfigurationError) -> T) throws(StartupError) -> T {
+        do {
+            return try step()
+        } catch {
+            throw StartupError(error.description)
         }
     }
 
@@ -146,7 +184,7 @@ public final class BridgeServer: Service, Sendable {
     public var phase: Phase { self.phaseBox.withLock { $0 } }
 
     /// Number of open client connections (handshakes included).
-    public var connectionCount: Int { self.registry.count }
+    public var connectionCount: Int { self.connections.count }
 
     /// Re-reads the certificate files of every TLS listener and puts each pair that changed and passes its checks
     /// (readable, key matches the certificate, valid now) into use for new handshakes; open sessions are not touched.
@@ -189,10 +227,10 @@ public final class BridgeServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let serverChannels: [any Channel]
+        let listeners: [ServerQuiescingHelper]
         let bound: [BoundListener]
         do {
-            (serverChannels, bound) = try await self.bindAll()
+            (listeners, bound) = try await self.bindAll()
         } catch {
             self.phaseBox.withLock { $0 = .stopped }
             self.started.fail(error)
@@ -215,40 +253,42 @@ public final class BridgeServer: Service, Sendable {
             try? await gracefulShutdown()
             group.cancelAll()
         }
-        await self.drain(serverChannels: serverChannels)
+        await self.drain(listeners)
     }
 
-    private func drain(serverChannels: [any Channel]) async {
+    private func drain(_ listeners: [ServerQuiescingHelper]) async {
         self.phaseBox.withLock { $0 = .draining }
-        let grace = TimeAmount(self.configuration.shutdown.gracePeriod)
-        self.logger.notice("draining", metadata: ["connections": "\(self.registry.count)", "grace_period": "\(self.configuration.shutdown.gracePeriod)"])
-        for channel in serverChannels {
-            try? await channel.close()
-        }
+        self.logger.notice("draining", metadata: ["connections": "\(self.connections.count)", "grace_period": "\(self.configuration.shutdown.gracePeriod)"])
+        // First, so that no connection is accepted between the helpers' quiesce events and unasked.
+        self.connections.stopAdmitting()
         let eventLoop = self.group.next()
-        let drained = self.registry.drain(on: eventLoop)
-        let deadline = eventLoop.scheduleTask(in: grace) {}
-        let finished = eventLoop.makePromise(of: Bool.self)
-        drained.whenComplete { _ in finished.succeed(true) }
-        deadline.futureResult.whenComplete { _ in finished.succeed(false) }
-        let clean = (try? await finished.futureResult.get()) ?? false
-        deadline.cancel()
-        if !clean {
-            self.logger.warning("grace period over: closing remaining connections", metadata: ["connections": "\(self.registry.count)"])
-            self.registry.closeAll()
+        let quiesced = listeners.map { listener in
+            let promise = eventLoop.makePromise(of: Void.self)
+            listener.initiateShutdown(promise: promise)
+            return promise.futureResult
+        }
+        // Bounded: every connection closes itself at the end of the grace period at the latest (DrainDeadline).
+        try? await EventLoopFuture.andAllComplete(quiesced, on: eventLoop).get()
+        let closedHard = self.hardClosed.load(ordering: .relaxed)
+        if closedHard > 0 {
+            self.logger.warning("grace period over: closed the remaining connections", metadata: ["connections": "\(closedHard)"])
         }
         self.phaseBox.withLock { $0 = .stopped }
         self.logger.notice("stopped")
     }
 
-    private func bindAll() async throws -> ([any Channel], [BoundListener]) {
+    /// Binds every enabled listener; each comes with the `ServerQuiescingHelper` that will drain it.
+    private func bindAll() async throws -> ([ServerQuiescingHelper], [BoundListener]) {
         OpenFileLimit.raise(toFit: self.configuration.limits.maxConnections, logger: self.logger)
         var channels: [any Channel] = []
+        var helpers: [ServerQuiescingHelper] = []
         var bound: [BoundListener] = []
         do {
             for listener in self.configuration.listeners where listener.enabled {
-                let channel = try await self.bind(listener)
+                let helper = ServerQuiescingHelper(group: self.group)
+                let channel = try await self.bind(listener, quiescing: helper)
                 channels.append(channel)
+                helpers.append(helper)
                 if let address = channel.localAddress {
                     bound.append(BoundListener(name: listener.name, address: address, mode: listener.mode))
                 }
@@ -257,15 +297,16 @@ public final class BridgeServer: Service, Sendable {
             for channel in channels { try? await channel.close() }
             throw error
         }
-        return (channels, bound)
+        return (helpers, bound)
     }
 
-    private func bind(_ listener: ListenerConfiguration) async throws -> any Channel {
+    private func bind(_ listener: ListenerConfiguration, quiescing: ServerQuiescingHelper) async throws -> any Channel {
         let frontEnd = self.frontEnd
-        let registry = self.registry
+        let connections = self.connections
         let tlsContext = self.tlsContexts[listener.name]
         let name = listener.name
-        let maxConnections = self.configuration.limits.maxConnections
+        let gracePeriod = TimeAmount(self.configuration.shutdown.gracePeriod)
+        let countHardClose: @Sendable () -> Void = { [self] in self.hardClosed.add(1, ordering: .relaxed) }
         let mode = listener.mode
         let settings = try Self.listenerSettings(listener)
         let proxyConfiguration: ProxyProtocolHandler.Configuration? =
@@ -280,9 +321,13 @@ public final class BridgeServer: Service, Sendable {
                 // NIO's classic bind does not add accept back-off: without it a full file table (EMFILE) makes
                 // the accept loop spin at 100% CPU while clients wait.
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(
                         AcceptBackoffHandler(shouldForwardIOErrorCaught: true, backoffProvider: { _ in .milliseconds(100) }))
-                    try channel.pipeline.syncOperations.addHandler(AcceptErrorLogger(listener: name, logger: logger))
+                    try pipeline.addHandler(AcceptErrorLogger(listener: name, logger: logger))
+                    // Over limits.max_connections or draining: closed here, before the drain helper or a pipeline.
+                    try pipeline.addHandler(connections.makeServerChannelHandler())
+                    try pipeline.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                 }
             }
             .serverChannelOption(.backlog, value: 1024)
@@ -292,12 +337,8 @@ public final class BridgeServer: Service, Sendable {
             .childChannelOption(.recvAllocator, value: RelayChannelOptions.receiveAllocator)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    guard registry.add(channel, limit: maxConnections) else {
-                        // Draining, or limits.max_connections reached: the cheapest answer is none.
-                        channel.close(promise: nil)
-                        return
-                    }
                     let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(DrainDeadline(gracePeriod: gracePeriod, onHardClose: countHardClose))
                     // The PROXY header comes before anything else on the wire, TLS included.
                     var proxyOutcome: ProxyProtocolOutcome?
                     if let proxyConfiguration {

@@ -1,26 +1,51 @@
 import BridgeConfig
 import BridgeRelay
+import EdgeAuth
 import MosquittoClient
 
-/// A route's `topic_policy`, matched with libmosquitto (`mosquitto_topic_matches_sub` for topics,
-/// `mosquitto_sub_topic_check` for filters). Built once at start-up; the filters are validated then.
+/// A route's `topic_policy`, or one session's lists from edge authentication, matched with libmosquitto
+/// (`mosquitto_topic_matches_sub` for topics, `mosquitto_sub_topic_check` for filters). The filters are validated
+/// when it is built: at start-up for a route, at the CONNECT for a session.
 struct TopicAllowList: TopicAuthorizer {
     /// nil: no restriction for that packet type.
     let publish: [String]?
     let subscribe: [String]?
 
-    init(_ policy: TopicPolicyConfiguration, route: String) throws(StartupError) {
-        for (key, filters) in [("publish", policy.publish), ("subscribe", policy.subscribe)] {
+    /// Throws the first filter that is not valid, with its list (`publish`/`subscribe`) and index.
+    init(publish: [String]?, subscribe: [String]?) throws(InvalidFilter) {
+        for (list, filters) in [("publish", publish), ("subscribe", subscribe)] {
             for (index, filter) in (filters ?? []).enumerated() {
                 do {
                     try MQTTTopic.validateSubscriptionFilter(filter)
                 } catch {
-                    throw StartupError("routes.\(route).topic_policy.\(key)[\(index)]: '\(filter)' is not a valid topic filter: \(error.reason)")
+                    throw InvalidFilter(list: list, index: index, filter: filter, reason: error.reason)
                 }
             }
         }
-        self.publish = policy.publish
-        self.subscribe = policy.subscribe
+        self.publish = publish
+        self.subscribe = subscribe
+    }
+
+    init(_ policy: TopicPolicyConfiguration, route: String) throws(StartupError) {
+        do {
+            try self.init(publish: policy.publish, subscribe: policy.subscribe)
+        } catch {
+            throw StartupError("routes.\(route).topic_policy.\(error)")
+        }
+    }
+
+    /// A session's own lists (placeholders filled in from its token, or the auth callout's lists).
+    init(grant: TopicGrant) throws(InvalidFilter) {
+        try self.init(publish: grant.publish, subscribe: grant.subscribe)
+    }
+
+    struct InvalidFilter: Error, CustomStringConvertible {
+        let list: String
+        let index: Int
+        let filter: String
+        let reason: String
+
+        var description: String { "\(self.list)[\(self.index)]: '\(self.filter)' is not a valid topic filter: \(self.reason)" }
     }
 
     func mayPublish(to topic: String) -> Bool {

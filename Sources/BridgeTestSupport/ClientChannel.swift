@@ -4,8 +4,10 @@ import NIOSSL
 
 /// Opens the TCP (+TLS) channel under every test client.
 enum ClientChannel {
+    /// - Parameter receiveBufferSize: `SO_RCVBUF` before connecting (a client with a tiny TCP window: a slow reader
+    ///   whose kernel cannot buffer much for it either); nil keeps the system's default.
     static func open(
-        host: String, port: Int, tls: TestTLS?, timeout: Duration,
+        host: String, port: Int, tls: TestTLS?, timeout: Duration, receiveBufferSize: Int? = nil,
         addHandlers: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
     ) async throws -> any Channel {
         let sslContext: NIOSSLContext?
@@ -15,7 +17,7 @@ enum ClientChannel {
             throw TestClientError(.connectFailed, "cannot build the client TLS configuration: \(error)")
         }
         let serverName = tls?.sniName
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(TimeAmount(timeout))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -26,6 +28,9 @@ enum ClientChannel {
                     try addHandlers(pipeline)
                 }
             }
+        if let receiveBufferSize {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
+        }
         do {
             return try await bootstrap.connect(host: host, port: port).get()
         } catch {

@@ -21,17 +21,24 @@ public enum CommandLineTool {
     }
 
     /// Runs `name` (a tool name or a path) with `arguments` and returns its status and output.
+    ///
+    /// Standard input is empty (`/dev/null`), so a tool that reads it (`openssl s_client`) ends instead of waiting
+    /// on the test runner's terminal. A tool still running after `timeout` is terminated (SIGTERM).
     @discardableResult
-    public static func run(_ name: String, _ arguments: [String]) throws -> Result {
+    public static func run(_ name: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try self.path(name))
         process.arguments = arguments
         let pipe = Pipe()
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(timeout / .nanoseconds(1))), execute: watchdog)
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        watchdog.cancel()
         return Result(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 

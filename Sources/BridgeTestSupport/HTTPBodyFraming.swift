@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the end of a non-101 response body is found (RFC 9112 §6.3), and chunked decoding.
 enum HTTPBodyFraming: Equatable {
     case none
@@ -13,7 +15,7 @@ enum HTTPBodyFraming: Equatable {
         if response.tokens("Transfer-Encoding").last == "chunked" {
             return .success(.chunked)
         }
-        let lengths = Set(response.values("Content-Length").flatMap { $0.split(separator: ",") }.map { $0.trimmingHTTPWhitespace() })
+        let lengths = Set(response.values("Content-Length").flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) })
         guard let first = lengths.first else { return .success(.untilClose) }
         guard lengths.count == 1, let length = Int(first), length >= 0 else {
             return .failure(TestClientError(.handshakeFailed, "unusable Content-Length in:\n\(response.rawHead)"))
@@ -37,7 +39,7 @@ enum ChunkedBody {
             guard let lineEnd = raw.firstCRLF(from: index) else { return .incomplete }
             let line = String(decoding: raw[index..<lineEnd], as: UTF8.self)
             let sizeText = line.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            guard let size = Int(sizeText.trimmingHTTPWhitespace(), radix: 16), size >= 0 else {
+            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
                 return .malformed("bad chunk-size line \"\(line)\"")
             }
             index = lineEnd + 2

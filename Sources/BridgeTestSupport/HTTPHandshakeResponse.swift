@@ -1,3 +1,5 @@
+import Foundation
+
 /// An HTTP response to an upgrade request, exactly as the server sent it.
 ///
 /// Headers are kept in order and with their original spelling so tests can assert what went over the wire
@@ -37,7 +39,7 @@ public struct HTTPHandshakeResponse: Sendable, CustomStringConvertible {
     /// (`Connection: keep-alive, Upgrade` → `["keep-alive", "upgrade"]`).
     public func tokens(_ name: String) -> [String] {
         values(name).flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingHTTPWhitespace().lowercased() }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             .filter { !$0.isEmpty }
     }
 
@@ -73,7 +75,7 @@ enum HTTPResponseHeadParser {
             guard !name.contains(where: { $0 == " " || $0 == "\t" }) else {
                 return failure("whitespace in header name \"\(name)\"")
             }
-            headers.append((name, String(line[line.index(after: colon)...].trimmingHTTPWhitespace())))
+            headers.append((name, line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
         }
         return .success(
             HTTPHandshakeResponse(
@@ -81,15 +83,5 @@ enum HTTPResponseHeadParser {
                 headers: headers, bodyBytes: [], rawHead: text
             )
         )
-    }
-}
-
-extension StringProtocol {
-    /// Trims spaces and horizontal tabs (HTTP's optional whitespace), nothing else.
-    func trimmingHTTPWhitespace() -> Substring {
-        var text = Substring(self)
-        while let first = text.first, first == " " || first == "\t" { text.removeFirst() }
-        while let last = text.last, last == " " || last == "\t" { text.removeLast() }
-        return text
     }
 }

@@ -18,16 +18,20 @@ public final class MosquittoProcess: Sendable {
     public var configPath: String { directory.appendingPathComponent("mosquitto.conf").path }
 
     private let process = Mutex<ChildProcess?>(nil)
+    private let environment: [String: String]
 
     /// Starts a broker. `extraConfig` is appended to the generated configuration (password files, limits…).
-    /// Without a `password_file` line in it, anonymous clients are allowed.
-    public static func start(extraConfig: String = "", websockets: Bool = false) async throws -> MosquittoProcess {
+    /// Without a `password_file` line in it, anonymous clients are allowed. `environment` is added to the broker's
+    /// (e.g. `OPENSSL_CONF`, for TLS settings Mosquitto has no option for).
+    public static func start(
+        extraConfig: String = "", websockets: Bool = false, environment: [String: String] = [:]
+    ) async throws -> MosquittoProcess {
         var lastError: Error?
         // A port picked by bind(0) can be taken by someone else before Mosquitto binds it: retry a few times.
         for _ in 0..<5 {
             let port = try FreePort.allocate()
             let wsPort = websockets ? try FreePort.allocate() : nil
-            let broker = try MosquittoProcess(port: port, websocketsPort: wsPort, extraConfig: extraConfig)
+            let broker = try MosquittoProcess(port: port, websocketsPort: wsPort, extraConfig: extraConfig, environment: environment)
             do {
                 try await broker.launch()
                 return broker
@@ -39,9 +43,10 @@ public final class MosquittoProcess: Sendable {
         throw lastError ?? TestSupportError("mosquitto did not start")
     }
 
-    private init(port: Int, websocketsPort: Int?, extraConfig: String) throws {
+    private init(port: Int, websocketsPort: Int?, extraConfig: String, environment: [String: String]) throws {
         self.port = port
         self.websocketsPort = websocketsPort
+        self.environment = environment
         self.directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mosquitto-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -75,7 +80,8 @@ public final class MosquittoProcess: Sendable {
     }
 
     private func launch() async throws {
-        let process = try ChildProcess.spawn(executable: try Self.executablePath(), arguments: ["-c", configPath])
+        let environment = self.environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(self.environment) { $1 }
+        let process = try ChildProcess.spawn(executable: try Self.executablePath(), arguments: ["-c", configPath], environment: environment)
         self.process.withLock { $0 = process }
         try await Self.waitUntilAccepting(host: host, port: port, timeout: .seconds(10)) { process.isRunning }
         if let websocketsPort {
@@ -109,19 +115,7 @@ public final class MosquittoProcess: Sendable {
     static func waitUntilAccepting(
         host: String, port: Int, timeout: Duration, stillAlive: @Sendable () -> Bool
     ) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            guard stillAlive() else { throw TestSupportError("mosquitto exited during start-up (port \(port) taken?)") }
-            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(200))
-                .connect(host: host, port: port).get()
-            {
-                try? await channel.close()
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw TestSupportError("mosquitto did not accept connections on \(host):\(port) within \(timeout)")
+        try await PortWait.untilAccepting(host: host, port: port, timeout: timeout, name: "mosquitto", stillAlive: stillAlive)
     }
 }
 

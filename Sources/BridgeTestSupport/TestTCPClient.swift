@@ -26,11 +26,14 @@ public final class TestTCPClient: Sendable {
         self.state = state
     }
 
+    /// - Parameter receiveBufferSize: `SO_RCVBUF` (bytes) for a client with a tiny TCP window; nil: the default.
     public static func connect(
-        host: String, port: Int, tls: TestTLS? = nil, timeout: Duration = .seconds(5)
+        host: String, port: Int, tls: TestTLS? = nil, timeout: Duration = .seconds(5), receiveBufferSize: Int? = nil
     ) async throws -> TestTCPClient {
         let state = WaitableState(State())
-        let channel = try await ClientChannel.open(host: host, port: port, tls: tls, timeout: timeout) { pipeline in
+        let channel = try await ClientChannel.open(
+            host: host, port: port, tls: tls, timeout: timeout, receiveBufferSize: receiveBufferSize
+        ) { pipeline in
             try pipeline.addHandler(ByteCollector(state: state))
         }
         return TestTCPClient(channel: channel, state: state)

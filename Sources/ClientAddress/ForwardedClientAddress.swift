@@ -1,3 +1,5 @@
+import TextTrimming
+
 /// The client address behind HTTP reverse proxies, from `X-Forwarded-For` and `X-Real-IP`.
 ///
 /// ## The rule

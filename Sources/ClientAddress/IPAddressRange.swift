@@ -1,3 +1,5 @@
+import TextTrimming
+
 /// A CIDR block such as `10.0.0.0/8`, `2001:db8::/32` or a single address (`192.168.1.7` = `/32`, `::1` = `/128`).
 ///
 /// Matching happens in one 128-bit space where IPv4 is IPv4-mapped IPv6 (see `IPAddress`), so:
@@ -106,19 +108,5 @@ extension IPAddress {
         } else {
             self.init(ipv6High: address.high & high, low: address.low & low)
         }
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces, tabs, CR and LF (no Foundation).
-    func trimmingASCIIWhitespace() -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" || $0 == "\r\n" }
-        let string = Substring(self)
-        guard let first = string.firstIndex(where: { !isSpace($0) }),
-            let last = string.lastIndex(where: { !isSpace($0) })
-        else {
-            return string[string.endIndex...]
-        }
-        return string[first...last]
     }
 }

@@ -2,8 +2,8 @@ import NIOCore
 
 /// What the bridge learns from a client's CONNECT, for logs, metrics and upstream choice.
 ///
-/// The CONNECT itself is forwarded untouched; this is a read-only inspection. The password is skipped, never
-/// stored: only `hasPassword` says whether there was one.
+/// The CONNECT itself is forwarded untouched; this is a read-only inspection. The password is kept only for edge
+/// authentication (a token in the password field) and is redacted wherever the value is printed or logged.
 public struct MQTTConnectInfo: Sendable, Hashable {
     /// The will message's metadata; the payload is not kept.
     public struct Will: Sendable, Hashable {
@@ -31,8 +31,10 @@ public struct MQTTConnectInfo: Sendable, Hashable {
     /// The client identifier; may be empty (the broker assigns one or refuses, depending on version and settings).
     public var clientID: String
     public var username: String?
-    /// Whether the CONNECT carries a password (the password itself is never kept).
+    /// Whether the CONNECT carries a password.
     public var hasPassword: Bool
+    /// The password, for edge authentication only; prints as `<redacted>` (see `MQTTPassword`). Never log its bytes.
+    public var password: MQTTPassword?
     /// Keep alive in seconds (0: disabled).
     public var keepAlive: UInt16
     /// Clean Session (3.x) / Clean Start (5.0).
@@ -46,6 +48,7 @@ public struct MQTTConnectInfo: Sendable, Hashable {
         clientID: String,
         username: String? = nil,
         hasPassword: Bool = false,
+        password: MQTTPassword? = nil,
         keepAlive: UInt16,
         cleanStart: Bool,
         will: Will? = nil
@@ -56,7 +59,8 @@ public struct MQTTConnectInfo: Sendable, Hashable {
         self.isBridge = protocolLevelByte & 0x80 != 0
         self.clientID = clientID
         self.username = username
-        self.hasPassword = hasPassword
+        self.hasPassword = hasPassword || password != nil
+        self.password = password
         self.keepAlive = keepAlive
         self.cleanStart = cleanStart
         self.will = will
@@ -124,6 +128,7 @@ public struct MQTTConnectInfo: Sendable, Hashable {
         self.cleanStart = flags & 0x02 != 0
         self.clientID = ""
         self.username = nil
+        self.password = nil
         self.will = nil
 
         let hasProperties = version.map(\.hasProperties) ?? (level >= 5)
@@ -144,7 +149,7 @@ public struct MQTTConnectInfo: Sendable, Hashable {
                 self.username = try reader.readString("user name")
             }
             if hasPassword {
-                _ = try reader.readBinary("password")
+                self.password = MQTTPassword(Array(try reader.readBinary("password").readableBytesView))
             }
             try reader.expectEnd(after: "CONNECT payload")
         } catch {
@@ -153,6 +158,7 @@ public struct MQTTConnectInfo: Sendable, Hashable {
             }
             self.clientID = ""
             self.username = nil
+            self.password = nil
             self.will = nil
         }
     }

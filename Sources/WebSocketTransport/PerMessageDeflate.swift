@@ -1,3 +1,5 @@
+import TextTrimming
+
 /// permessage-deflate (RFC 7692): negotiation of the extension's parameters.
 ///
 /// The bridge is always the server: it picks the first offer it can honour and answers with the
@@ -113,13 +115,13 @@ public enum PerMessageDeflate {
     /// `name; a; b=1, other` → [(name, [(a, nil), (b, "1")]), (other, [])]; quoted values unquoted.
     static func parseExtensions(_ headerValues: [String]) -> [(name: String, parameters: [(String, String?)])] {
         WebSocketHandshake.tokens(in: headerValues).compactMap { item in
-            let pieces = item.split(separator: ";").map { $0.trimmingASCIIWhitespace() }
+            let pieces = item.split(separator: ";").map { String($0.trimmingASCIIWhitespace()) }
             guard let name = pieces.first?.lowercased(), !name.isEmpty else { return nil }
             let parameters: [(String, String?)] = pieces.dropFirst().map { piece in
                 guard let equals = piece.firstIndex(of: "=") else { return (piece.lowercased(), nil) }
-                var value = Substring(piece[piece.index(after: equals)...]).trimmingASCIIWhitespace()
+                var value = String(piece[piece.index(after: equals)...].trimmingASCIIWhitespace())
                 if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
-                return (Substring(piece[..<equals]).trimmingASCIIWhitespace().lowercased(), value)
+                return (piece[..<equals].trimmingASCIIWhitespace().lowercased(), value)
             }
             return (name, parameters)
         }

@@ -1,4 +1,5 @@
 import NIOCore
+import TextTrimming
 
 /// The client side of the opening handshake (RFC 6455 §4.1): the upgrade request, and the checks a browser makes on
 /// the answer. Pure computation, so it is tested without a network; `WebSocketClientUpgradeHandler` performs it.
@@ -76,7 +77,7 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
             guard let colon = line.firstIndex(of: ":") else {
                 throw WebSocketClientHandshakeError("malformed header line \"\(line.prefix(80))\"")
             }
-            headers[line[..<colon].lowercased(), default: []].append(line[line.index(after: colon)...].trimmingASCIIWhitespace())
+            headers[line[..<colon].lowercased(), default: []].append(String(line[line.index(after: colon)...].trimmingASCIIWhitespace()))
         }
         func tokens(_ name: String) -> [String] {
             WebSocketHandshake.tokens(in: headers[name] ?? [])

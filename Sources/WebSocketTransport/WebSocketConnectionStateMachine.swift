@@ -58,7 +58,8 @@ struct WebSocketConnectionStateMachine {
 
     enum State: Equatable {
         case open
-        /// A close frame is owed but a streamed message is half written; `afterSending`: what follows once it is out.
+        /// A close frame is owed but a streamed message is half written; `awaitsAnswer`: whether we started the
+        /// handshake (then the peer's close frame is awaited once ours is out).
         case closePending(CloseFrame, deadline: NIODeadline, awaitsAnswer: Bool)
         case closeSent(deadline: NIODeadline)
         case closed
@@ -72,6 +73,8 @@ struct WebSocketConnectionStateMachine {
     private var pingSentAt: NIODeadline?
     /// A ping became due while a streamed message was half written: it goes out when the message is complete.
     private var pingDue = false
+    /// Our close asked to keep passing on the peer's data frames until its answering close frame.
+    private var keepsReceiving = false
 
     init(configuration: Configuration, now: NIODeadline) {
         self.configuration = configuration
@@ -82,6 +85,17 @@ struct WebSocketConnectionStateMachine {
     var isOpen: Bool { self.state == .open }
 
     var isClosed: Bool { self.state == .closed }
+
+    /// Whether the peer's data frames are passed on: while open, and while our own close (one that asked to keep
+    /// receiving) is owed or awaits the peer's answer. Never after the peer's close frame.
+    var deliversData: Bool {
+        switch self.state {
+        case .open: true
+        case .closePending(_, _, let awaitsAnswer): awaitsAnswer && self.keepsReceiving
+        case .closeSent: self.keepsReceiving
+        case .closed: false
+        }
+    }
 
     /// Whether `peerHeard(at:)` matters: the hot path reads the clock only then.
     var usesKeepalive: Bool { self.configuration.pingInterval.map { $0 > .zero } ?? false }
@@ -144,9 +158,11 @@ struct WebSocketConnectionStateMachine {
 
     // MARK: Closing
 
-    /// The handler behind asked to close with `code` (our side starts the handshake).
-    mutating func closeRequested(_ code: WebSocketCloseCode, reason: String, streaming: Bool, now: NIODeadline) -> Action {
+    /// The handler behind asked to close with `code` (our side starts the handshake); with `keepsReceiving` the peer's
+    /// data frames are still passed on until its answering close frame.
+    mutating func closeRequested(_ code: WebSocketCloseCode, reason: String, keepsReceiving: Bool = false, streaming: Bool, now: NIODeadline) -> Action {
         guard case .open = self.state else { return .none }
+        self.keepsReceiving = keepsReceiving
         return self.owe(CloseFrame(code: code, reason: reason), awaitsAnswer: true, streaming: streaming, now: now)
     }
 

@@ -1,5 +1,6 @@
 import Crypto
 import NIOCore
+import TextTrimming
 
 /// The parts of the opening handshake (RFC 6455 §4) that are pure computation.
 public enum WebSocketHandshake {
@@ -28,17 +29,8 @@ public enum WebSocketHandshake {
     /// comma-separated tokens, trimming optional whitespace. Several header lines are one list (RFC 7230 §3.2.2).
     public static func tokens(in headerValues: [String]) -> [String] {
         headerValues.flatMap { value in
-            value.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
+            value.split(separator: ",").map { String($0.trimmingASCIIWhitespace()) }.filter { !$0.isEmpty }
         }
-    }
-}
-
-extension Substring {
-    func trimmingASCIIWhitespace() -> String {
-        var slice = self[...]
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }
 

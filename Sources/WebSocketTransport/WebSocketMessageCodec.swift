@@ -148,8 +148,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
                 self.heardFromPeer = true
                 switch event {
                 case .data(let fragment):
-                    // After our close frame the peer's data is discarded (it may still answer the close).
-                    guard self.machine.isOpen else { continue }
+                    // After our close frame the peer's data is discarded (it may still answer the close), unless the
+                    // close asked to keep receiving it.
+                    guard self.machine.deliversData else { continue }
                     if let output = try self.assembler.append(fragment, allocator: context.channel.allocator) {
                         self.deliver(output, context: context)
                     }
@@ -269,9 +270,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
             } catch {
                 context.fireErrorCaught(error)
             }
-        case .close(let code, let reason):
+        case .close(let code, let reason, let keepsReceiving):
             promise?.succeed()
-            let action = self.machine.closeRequested(code, reason: reason, streaming: self.writer.isStreaming, now: context.eventLoop.now)
+            let action = self.machine.closeRequested(
+                code, reason: reason, keepsReceiving: keepsReceiving, streaming: self.writer.isStreaming, now: context.eventLoop.now)
             self.perform(action, context: context)
         }
     }

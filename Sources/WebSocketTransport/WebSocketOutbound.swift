@@ -21,7 +21,11 @@ public enum WebSocketOutbound: Sendable {
     /// Start the closing handshake (RFC 6455 §7.1.2): what was written before goes out first, then the close frame with
     /// `code` and `reason` (cut to fit a control frame). Later writes fail. The socket closes when the peer answers or
     /// after the close timeout. The write's promise succeeds at once.
-    indirect case close(WebSocketCloseCode, reason: String)
+    ///
+    /// With `keepsReceiving`, data frames the peer sends until its answering close frame are still passed on: the peer
+    /// may have sent them before it saw our close frame (RFC 6455 §5.5.1 only forbids *sending* data after a close).
+    /// The relay asks for it on a drain, so that acknowledgements already on their way still reach the broker.
+    indirect case close(WebSocketCloseCode, reason: String, keepsReceiving: Bool = false)
 }
 
 /// Which end of the connection a codec is (RFC 6455 §5.1: clients mask, servers do not).

@@ -1,8 +1,10 @@
 import ArgumentParser
 import BridgeAdmin
 import BridgeConfig
+import BridgeLogging
 import BridgeRelay
 import BridgeServer
+import BridgeTLS
 import Foundation
 import Logging
 import Metrics
@@ -62,7 +64,11 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let configuration = try self.options.load()
         let level = Logger.Level(rawValue: configuration.logging.level) ?? .info
-        let format = configuration.logging.format
+        let format: LogFormat =
+            switch configuration.logging.format {
+            case .text: .text
+            case .json: .json
+            }
         if !self.checkConfig {
             LoggingSystem.bootstrap { label in StructuredLogHandler(label: label, level: level, format: format) }
         }
@@ -86,6 +92,7 @@ struct Serve: AsyncParsableCommand {
         // One Prometheus registry for everything: the relay's metrics (through this factory) and the admin listener's.
         let metricsExport = MetricsExport()
         MetricsSystem.bootstrap(metricsExport.factory)
+        LogWriter.standardOutput.countDrops(with: metricsExport.factory)
         let bridgeMetrics = BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: metricsExport.factory)
 
         let server: BridgeServer
@@ -124,9 +131,17 @@ struct Serve: AsyncParsableCommand {
             logger.critical("stopped with an error", metadata: ["error": "\(error)"])
             // Every service has returned (the admin service shut its publisher pool down): libmosquitto can go.
             MosquittoLibrary.shutdown()
+            Self.flushLogs()
             throw ExitCode(1)
         }
         MosquittoLibrary.shutdown()
+        Self.flushLogs()
+    }
+
+    /// Log lines are written by a thread of their own: wait for the last ones (the drain's access lines, "stopped")
+    /// before the process exits. Bounded, in case standard output is stalled for good.
+    private static func flushLogs() {
+        LogWriter.standardOutput.flush(timeout: .seconds(5))
     }
 }
 

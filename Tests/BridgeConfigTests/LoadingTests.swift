@@ -81,7 +81,8 @@ struct LoadingTests {
                     certificatePath: clientCertificate, keyPath: clientKey
                 )
             ),
-            timeouts: TimeoutConfiguration(handshake: .seconds(2), connectPacket: .seconds(60), closeHandshake: .milliseconds(500)),
+            timeouts: TimeoutConfiguration(
+                handshake: .seconds(2), connectPacket: .seconds(60), closeHandshake: .milliseconds(500), upstreamLinger: .milliseconds(500)),
             limits: LimitsConfiguration(maxRequestHeadSize: 16384),
             shutdown: ShutdownConfiguration(gracePeriod: .seconds(3600)),
             logging: LoggingConfiguration(level: "debug", format: .json, accessLog: false),
@@ -116,7 +117,27 @@ struct LoadingTests {
               close: 1s
             """)
         #expect(loaded?.upstream == UpstreamConfiguration(port: 1884))
-        #expect(loaded?.timeouts == TimeoutConfiguration(closeHandshake: .seconds(1)))
+        #expect(loaded?.timeouts == TimeoutConfiguration(closeHandshake: .seconds(1), upstreamLinger: .seconds(1)))
+    }
+
+    @Test("timeouts.close is the old name of both close timeouts: it sets each one that is not given by its own name")
+    func closeTimeoutAlias() throws {
+        let fixture = try Fixture()
+        #expect(fixture.load("timeouts: { close_handshake: 1s, upstream_linger: 2s }")?.timeouts
+            == TimeoutConfiguration(closeHandshake: .seconds(1), upstreamLinger: .seconds(2)))
+        #expect(fixture.load("timeouts: { close: 5s, upstream_linger: 2s }")?.timeouts
+            == TimeoutConfiguration(closeHandshake: .seconds(5), upstreamLinger: .seconds(2)))
+        // The key's own name wins whatever layer gives either: here the file's new key over the environment's alias.
+        #expect(fixture.load("timeouts: { close_handshake: 1s }", environment: ["MQTT_WS_BRIDGE_TIMEOUTS_CLOSE": "7s"])?.timeouts
+            == TimeoutConfiguration(closeHandshake: .seconds(1), upstreamLinger: .seconds(7)))
+        #expect(fixture.load("", set: ["timeouts.close=4s", "timeouts.close_handshake=6s"])?.timeouts
+            == TimeoutConfiguration(closeHandshake: .seconds(6), upstreamLinger: .seconds(4)))
+        #expect(fixture.load("timeouts: { close: ~ }")?.timeouts == TimeoutConfiguration(), "null: as if left out")
+
+        // A problem about a timeout that the alias set points at the alias.
+        #expect(fixture.problems("timeouts:\n  close_handshake: 2s\n  close: 0s\n") == [
+            "\(fixture.configPath):3:10: timeouts.upstream_linger: must be longer than zero"
+        ])
     }
 
     @Test("tls left out, or null, makes a plain listener")
@@ -151,7 +172,7 @@ struct LoadingTests {
             "\(fixture.configPath):3:3: upstream.hots: unknown key (did you mean 'host'?)",
             "\(fixture.configPath):4:1: listners: unknown key (did you mean 'listeners'?)",
             "\(fixture.configPath):7:48: routes.browser.max_paket_size: unknown key (did you mean 'max_packet_size'?)",
-            "\(fixture.configPath):8:1: zzz: unknown key (known keys: admin, limits, listeners, logging, routes, shutdown, static_files, timeouts, upstream)",
+            "\(fixture.configPath):8:1: zzz: unknown key (known keys: admin, auth, limits, listeners, logging, routes, shutdown, static_files, timeouts, upstream)",
         ])
     }
 
@@ -275,6 +296,13 @@ struct LoadingTests {
                 path: /ws
             """)
         #expect(loaded?.route(named: "legacy") == RouteConfiguration(name: "legacy", path: "/ws", policy: .passthrough, maxPacketSize: 2 << 20))
+        // Merge keys are shallow: a section written next to one replaces the merged section rather than merging into it.
+        let shallow = fixture.load("""
+            routes:
+              browser: &web { path: /mqtt, policy: passthrough, compression: { enabled: true, level: 9 } }
+              legacy: { <<: *web, path: /ws, compression: { enabled: true } }
+            """)
+        #expect(shallow?.route(named: "legacy")?.compression == CompressionConfiguration(enabled: true))
         #expect(fixture.problems("""
             routes:
               browser: &web { path: /mqtt, polcy: passthrough }

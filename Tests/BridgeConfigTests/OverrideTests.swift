@@ -45,6 +45,16 @@ struct OverrideTests {
         #expect(loaded?.upstream.port == 1883)
     }
 
+    @Test("an entry name in camelCase is spelled in capitals as it is, not split into words")
+    func camelCaseEntryNames() throws {
+        let fixture = try Fixture()
+        let yaml = "routes: { miniApp: { path: /app, policy: miniprogram } }"
+        #expect(fixture.load(yaml, environment: ["MQTT_WS_BRIDGE_ROUTES_MINIAPP_PATH": "/wx"])?.route(named: "miniApp")?.path == "/wx")
+        #expect(fixture.problems(yaml, environment: ["MQTT_WS_BRIDGE_ROUTES_MINI_APP_PATH": "/wx"]) == [
+            "environment MQTT_WS_BRIDGE_ROUTES_MINI_APP_PATH: matches no configuration key (did you mean MQTT_WS_BRIDGE_ROUTES_MINIAPP_PATH?)"
+        ])
+    }
+
     @Test("a bad environment value names the variable")
     func badEnvironmentValue() throws {
         let fixture = try Fixture()
@@ -70,7 +80,7 @@ struct OverrideTests {
             "MQTT_WS_BRIDGE_VERBOSE": "1",
         ]) == [
             "environment MQTT_WS_BRIDGE_ROUTES_EXTRA_PATH: matches no configuration key (environment variables can change listeners and routes that exist in the file or the defaults; add new ones in the file or with --set)",
-            "environment MQTT_WS_BRIDGE_UPSTREAM: names the section upstream, not a single value; set its keys one by one such as MQTT_WS_BRIDGE_UPSTREAM_CONNECT_TIMEOUT",
+            "environment MQTT_WS_BRIDGE_UPSTREAM: names the section upstream, not a single value; set its keys one by one such as MQTT_WS_BRIDGE_UPSTREAM_BALANCE",
             "environment MQTT_WS_BRIDGE_UPSTREAM_HOTS: matches no configuration key (did you mean MQTT_WS_BRIDGE_UPSTREAM_HOST?)",
             "environment MQTT_WS_BRIDGE_VERBOSE: matches no configuration key",
         ])
@@ -89,7 +99,7 @@ struct OverrideTests {
             "--set: upstream: expected key.path=value, e.g. --set upstream.port=1883",
             "--set: routes..path: 'routes..path' is not a key path (expected names joined by dots, e.g. routes.browser.path)",
             "--set: upstrem.port: unknown key (did you mean 'upstream.port'?)",
-            "--set: upstream: is a section, not a single value; set its keys one by one, e.g. --set upstream.connect_timeout=…",
+            "--set: upstream: is a section, not a single value; set its keys one by one, e.g. --set upstream.balance=…",
             "--set: upstream.port.number: upstream.port is a single value and has no keys",
         ])
     }

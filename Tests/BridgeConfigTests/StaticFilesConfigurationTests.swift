@@ -5,10 +5,11 @@ import Testing
 /// The `static_files` section: off by default, its directory relative to the config file, checked only when on.
 @Suite("static_files")
 struct StaticFilesConfigurationTests {
-    @Test("defaults: off, ../Dashboard next to Config/, 16MiB")
+    @Test("defaults: off, ../Dashboard next to Config/, 4MiB, 30s to send an answer, 8 at once per address")
     func defaults() throws {
         let configuration = BridgeConfiguration()
-        #expect(configuration.staticFiles == StaticFilesConfiguration(enabled: false, directory: "../Dashboard", maxSize: 16 * 1024 * 1024))
+        #expect(configuration.staticFiles == StaticFilesConfiguration(
+            enabled: false, directory: "../Dashboard", maxSize: 4 * 1024 * 1024, sendTimeout: .seconds(30), maxRequestsPerIP: 8))
         let fixture = try Fixture()
         let loaded = fixture.load("")
         #expect(loaded?.staticFiles.directory == fixture.root + "/Config/../Dashboard", "resolved against the file's directory")

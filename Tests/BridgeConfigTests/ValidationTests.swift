@@ -193,13 +193,14 @@ struct ValidationTests {
         let fixture = try Fixture()
         var configuration = valid(fixture)
         configuration.upstream.connectTimeout = .zero
-        configuration.timeouts = TimeoutConfiguration(handshake: .zero, connectPacket: .seconds(-1), closeHandshake: .zero)
+        configuration.timeouts = TimeoutConfiguration(handshake: .zero, connectPacket: .seconds(-1), closeHandshake: .zero, upstreamLinger: .zero)
         configuration.shutdown.gracePeriod = .zero
         #expect(validationProblems(configuration) == [
             "upstream.connect_timeout: must be longer than zero",
             "timeouts.handshake: must be longer than zero",
             "timeouts.connect: must be longer than zero",
-            "timeouts.close: must be longer than zero",
+            "timeouts.close_handshake: must be longer than zero",
+            "timeouts.upstream_linger: must be longer than zero",
             "shutdown.grace_period: must be longer than zero",
         ])
         configuration = valid(fixture)

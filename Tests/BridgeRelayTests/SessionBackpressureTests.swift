@@ -117,6 +117,23 @@ import Testing
         #expect(harness.clientReads.count >= 1)
     }
 
+    /// While draining, the bridge waits for the client's last packets only as long as the broker takes them: a broker
+    /// side that backs up ends the relaying, so nothing is buffered without bound and the client's close is read.
+    @Test func aBrokerSideThatBacksUpWhileDrainingEndsTheRelaying() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        let upstream = try #require(harness.upstream)
+        harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(harness.upstreamIsOpen)
+        self.setWritable(upstream.channel, false)
+        harness.client.read()
+        #expect(harness.clientReads.count == 1)
+        #expect(harness.upstreamCloseModes.first == .output)
+        try harness.send(.binary(MQTTSample.pingreq))
+        #expect(try harness.bytesToBroker() == MQTTSample.connect(), "nothing more is written to a closed broker side")
+    }
+
     @Test func readsPassWhileClosing() throws {
         let harness = try SessionHarness()
         defer { harness.finish() }

@@ -268,6 +268,28 @@ import Testing
         #expect(harness.accessLine?.metadata["reason"] == "client sent MQTT DISCONNECT")
     }
 
+    /// Eclipse Paho sends DISCONNECT and its close frame back to back, often in one segment: the broker has not closed
+    /// yet when the close frame arrives, and the access line must still name the DISCONNECT.
+    @Test(arguments: [true, false])
+    func disconnectFollowedAtOnceByACloseFrameIsLoggedAsTheDisconnect(_ oneSegment: Bool) throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        try harness.brokerSends(MQTTSample.connackAccepted)
+        if oneSegment {
+            try harness.send(.binary(MQTTSample.disconnect), .close(1000))
+        } else {
+            try harness.send(.binary(MQTTSample.disconnect))
+            try harness.send(.close(1000))
+        }
+        #expect(try harness.bytesToBroker() == Self.connect + MQTTSample.disconnect)
+        #expect(!harness.clientIsOpen)
+        let line = try #require(harness.accessLine)
+        #expect(line.metadata["closed_by"] == "client")
+        #expect(line.metadata["close_code"] == "1000")
+        #expect(line.metadata["reason"] == "client sent MQTT DISCONNECT")
+    }
+
     @Test func brokerEOFRightAfterAReadStillDeliversItsPackets() throws {
         let harness = try SessionHarness()
         defer { harness.finish() }
@@ -308,7 +330,7 @@ import Testing
         let line = try #require(harness.accessLine)
         #expect(line.metadata["closed_by"] == "client")
         #expect(line.metadata["close_code"] == "1000")
-        #expect(line.metadata["reason"] == "client closed: bye")
+        #expect(line.metadata["reason"] == "client sent MQTT DISCONNECT", "the first cause, not the close that followed it")
         #expect(line.metadata["bytes_in"] == String(Self.connect.count + publish.count + MQTTSample.disconnect.count))
     }
 
@@ -346,18 +368,73 @@ import Testing
 
     // MARK: Drain
 
-    @Test func drainSends1001AndClosesTheUpstream() throws {
+    /// Issue 12 §6: on a drain the client's acknowledgements already on their way must still reach the broker, or a
+    /// restart makes the broker deliver QoS 1 messages twice.
+    @Test func drainSends1001AndRelaysTheClientsLastPacketsUntilItsClose() throws {
         let harness = try SessionHarness()
         defer { harness.finish() }
         try harness.connect()
-        #expect(harness.upstreamIsOpen)
+        try harness.brokerSends(MQTTSample.connackAccepted + MQTTSample.publish(payload: [1], packetID: 7))
+        #expect(try harness.framesToClient().count == 2)
         harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
-        #expect(!harness.upstreamIsOpen)
-        #expect(harness.upstreamCloseModes.first == .output)
+        #expect(harness.upstreamIsOpen, "the client may still be acknowledging")
+        #expect(harness.upstreamCloseModes.isEmpty)
+
+        // Acknowledged by a client that had not seen the close frame yet; then its answer to the close frame.
+        try harness.send(.binary(MQTTSample.puback))
+        #expect(try harness.bytesToBroker() == Self.connect + MQTTSample.puback)
         try self.expectBridgeClose(harness, code: 1001)
+        #expect(!harness.upstreamIsOpen)
+        #expect(harness.upstreamCloseModes.first == .output, "an orderly end of stream after the acknowledgement")
         let line = try #require(harness.accessLine)
         #expect(line.metadata["closed_by"] == "bridge")
         #expect(line.metadata["close_code"] == "1001")
+        #expect(line.metadata["reason"] == "server shutting down")
+    }
+
+    @Test func drainPassesTheClientsPacketsInTheSameReadAsItsClose() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try harness.send(.binary(MQTTSample.puback), .close(1001))
+        #expect(try harness.bytesToBroker() == Self.connect + MQTTSample.puback)
+        #expect(!harness.clientIsOpen)
+        #expect(harness.upstreamCloseModes.first == .output)
+    }
+
+    @Test func drainSendsTheClientNothingMoreFromTheBroker() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        #expect(try harness.framesToClient().map(\.closeCode) == [1001])
+        try harness.brokerSends(MQTTSample.publish(payload: [2], packetID: 8))
+        #expect(try harness.framesToClient().isEmpty, "no data frame after the close frame")
+    }
+
+    @Test func drainEndsWithTheClientsEOF() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try harness.send(.binary(MQTTSample.puback))
+        harness.client.pipeline.fireChannelInactive()
+        #expect(try harness.bytesToBroker() == Self.connect + MQTTSample.puback)
+        #expect(harness.upstreamCloseModes.first == .output)
+        #expect(harness.accessLine?.metadata["close_code"] == "1001", "the drain stays the first cause")
+    }
+
+    @Test func drainWithoutAnAnswerClosesBothSidesAfterTheCloseTimeout() throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        try harness.connect()
+        harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        harness.advance(by: .milliseconds(2999))
+        #expect(harness.clientIsOpen && harness.upstreamIsOpen)
+        harness.advance(by: .milliseconds(1))
+        #expect(!harness.clientIsOpen)
+        #expect(!harness.upstreamIsOpen)
     }
 
     @Test func drainBeforeTheConnectSends1001() throws {

@@ -94,6 +94,7 @@ import Testing
         #expect(line.metadata["mqtt_version"] == version)
         #expect(line.metadata["client_id"] == "wx-42")
         #expect(line.metadata["username"] == "alice")
+        #expect(line.metadata["broker"] == "broker.test:1883")
         #expect(line.metadata["bytes_in"] == String(connect.count))
         #expect(line.metadata["bytes_out"] == String(MQTTSample.connackAccepted.count))
         #expect(line.metadata["closed_by"] == "broker")
@@ -101,7 +102,7 @@ import Testing
         #expect(line.metadata["reason"] == "broker closed the connection")
         #expect(line.metadata["duration_ms"].flatMap { Int($0) } != nil)
         let expectedKeys: Set = [
-            "client", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "bytes_in", "bytes_out",
+            "client", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "broker", "bytes_in", "bytes_out",
             "duration_ms", "closed_by", "close_code", "reason",
         ]
         #expect(Set(line.metadata.keys) == expectedKeys)
@@ -115,6 +116,7 @@ import Testing
         #expect(line.metadata["mqtt_version"] == "-")
         #expect(line.metadata["client_id"] == "-")
         #expect(line.metadata["username"] == "-")
+        #expect(line.metadata["broker"] == "-")
         #expect(line.metadata["bytes_in"] == "0")
         #expect(line.metadata["close_code"] == "1006")
     }

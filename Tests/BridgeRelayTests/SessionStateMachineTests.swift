@@ -15,23 +15,35 @@ import WebSocketTransport
 
     /// The states, each reached through the events a real session would see.
     enum Start: String, CaseIterable, Sendable {
-        case awaitingConnect, connectingUpstream, relaying, closing, closed
+        case answeringUpgrade, awaitingConnect, awaitingConnectWithUpstream, connectingUpstream, relaying, draining, closing, closed
 
         func machine() -> Machine {
             var machine = Machine()
             switch self {
+            case .answeringUpgrade:
+                // A `ws` upstream: dialled before the 101.
+                _ = machine.upgradeNeedsBroker()
             case .awaitingConnect:
                 break
+            case .awaitingConnectWithUpstream:
+                _ = machine.upgradeNeedsBroker()
+                _ = machine.upstreamReady()
             case .connectingUpstream:
                 _ = machine.connectReceived(SessionStateMachineTests.connect5)
             case .relaying:
                 _ = machine.connectReceived(SessionStateMachineTests.connect5)
                 _ = machine.upstreamReady()
-            case .closing:
-                // A drain while relaying: the bridge sent close 1001 and waits for the client's answer.
+            case .draining:
+                // A drain while relaying: the bridge sent close 1001 and relays what the client still sends.
                 _ = machine.connectReceived(SessionStateMachineTests.connect5)
                 _ = machine.upstreamReady()
                 _ = machine.drain()
+            case .closing:
+                // …and the client answered it: waiting for the socket to go.
+                _ = machine.connectReceived(SessionStateMachineTests.connect5)
+                _ = machine.upstreamReady()
+                _ = machine.drain()
+                _ = machine.clientSentClose(code: .goingAway, reason: "")
             case .closed:
                 _ = machine.connectReceived(SessionStateMachineTests.connect5)
                 _ = machine.upstreamReady()
@@ -42,9 +54,12 @@ import WebSocketTransport
 
         var state: Machine.State {
             switch self {
+            case .answeringUpgrade: .answeringUpgrade
             case .awaitingConnect: .awaitingConnect
+            case .awaitingConnectWithUpstream: .awaitingConnectWithUpstream
             case .connectingUpstream: .connectingUpstream
             case .relaying: .relaying
+            case .draining: .draining
             case .closing: .closing
             case .closed: .closed
             }
@@ -53,19 +68,20 @@ import WebSocketTransport
         /// The ending already recorded when the state is reached.
         var ending: SessionEnding? {
             switch self {
-            case .awaitingConnect, .connectingUpstream, .relaying: nil
-            case .closing: SessionEnding(.bridge, .goingAway, "server shutting down")
+            case .answeringUpgrade, .awaitingConnect, .awaitingConnectWithUpstream, .connectingUpstream, .relaying: nil
+            case .draining, .closing: SessionEnding(.bridge, .goingAway, "server shutting down")
             case .closed: SessionEnding(.client, .abnormalClosure, "connection closed without a close frame")
             }
         }
     }
 
     enum Event: String, CaseIterable, Sendable {
-        case connectReceived, clientViolatedMQTT, connectTimedOut, upstreamReady, upstreamFailed, upstreamClosed, drain,
+        case upgradeNeedsBroker, connectReceived, clientViolatedMQTT, connectTimedOut, upstreamReady, upstreamFailed, upstreamClosed, drain,
             clientSentClose, clientViolatedWebSocket, clientInactive
 
         func apply(to machine: inout Machine) -> Action {
             switch self {
+            case .upgradeNeedsBroker: machine.upgradeNeedsBroker()
             case .connectReceived: machine.connectReceived(SessionStateMachineTests.connect5)
             case .clientViolatedMQTT: machine.clientViolatedMQTT(.messageTooBig, "too big")
             case .connectTimedOut: machine.connectTimedOut(after: "10 s")
@@ -98,6 +114,39 @@ import WebSocketTransport
     /// The specification, one row per state × event.
     static func expected(_ start: Start, _ event: Event) -> Expectation {
         switch (start, event) {
+        // Only a session that has not started can dial before its 101.
+        case (.awaitingConnect, .upgradeNeedsBroker): Expectation(action: .dialUpstream, next: .answeringUpgrade)
+        case (_, .upgradeNeedsBroker): Expectation(action: .none, next: start.state)
+
+        // answeringUpgrade: the 101 waits for the broker; the session is not in the client's pipeline yet.
+        case (.answeringUpgrade, .upstreamReady): Expectation(action: .acceptUpgrade, next: .awaitingConnectWithUpstream)
+        case (.answeringUpgrade, .upstreamFailed):
+            Expectation(action: .refuseUpgrade(reason: "broker unavailable: connection refused"), next: .closed)
+        case (.answeringUpgrade, .upstreamClosed):
+            Expectation(
+                action: .refuseUpgrade(reason: "broker unavailable: the broker closed the connection during connection set-up"), next: .closed)
+        case (.answeringUpgrade, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
+        case (.answeringUpgrade, _): Expectation(action: .none, next: .answeringUpgrade)
+
+        // awaitingConnectWithUpstream: as awaitingConnect, but the CONNECT goes straight to the open broker connection,
+        // and that connection failing ends the session as it does while relaying.
+        case (.awaitingConnectWithUpstream, .connectReceived): Expectation(action: .startRelaying, next: .relaying)
+        case (.awaitingConnectWithUpstream, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing, ending: violation)
+        case (.awaitingConnectWithUpstream, .connectTimedOut): Expectation(action: .closeClient(timeout), next: .closing, ending: timeout)
+        case (.awaitingConnectWithUpstream, .upstreamReady): Expectation(action: .none, next: .awaitingConnectWithUpstream)
+        case (.awaitingConnectWithUpstream, .upstreamFailed):
+            Expectation(
+                action: .closeClient(SessionEnding(.broker, .internalError, "upstream error: connection refused")), next: .closing,
+                ending: SessionEnding(.broker, .internalError, "upstream error: connection refused"))
+        case (.awaitingConnectWithUpstream, .upstreamClosed):
+            Expectation(
+                action: .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")), next: .closing,
+                ending: SessionEnding(.broker, .normalClosure, "broker closed the connection"))
+        case (.awaitingConnectWithUpstream, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
+        case (.awaitingConnectWithUpstream, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
+        case (.awaitingConnectWithUpstream, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
+        case (.awaitingConnectWithUpstream, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
+
         // awaitingConnect
         case (.awaitingConnect, .connectReceived): Expectation(action: .dialUpstream, next: .connectingUpstream)
         case (.awaitingConnect, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing, ending: violation)
@@ -141,10 +190,16 @@ import WebSocketTransport
             Expectation(
                 action: .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")), next: .closing,
                 ending: SessionEnding(.broker, .normalClosure, "broker closed the connection"))
-        case (.relaying, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
+        case (.relaying, .drain): Expectation(action: .drainClient(drained), next: .draining, ending: drained)
         case (.relaying, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
         case (.relaying, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
         case (.relaying, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
+
+        // draining: the client's side still ends it; a violation closes at once; the drain stays the first cause.
+        case (.draining, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing)
+        case (.draining, .clientSentClose), (.draining, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing)
+        case (.draining, .clientInactive): Expectation(action: .closeUpstream, next: .closed)
+        case (.draining, _): Expectation(action: .none, next: .draining)
 
         // closing: nothing new starts; the client's side ending still closes the upstream; the first cause stays.
         case (.closing, .upstreamReady), (.closing, .clientSentClose), (.closing, .clientViolatedWebSocket):
@@ -178,7 +233,9 @@ import WebSocketTransport
         #expect(action == expected.action)
         #expect(machine.state == expected.next)
         #expect(machine.ending == (expected.ending ?? testCase.start.ending))
-        #expect(machine.connect == (testCase.start == .awaitingConnect && testCase.event != .connectReceived ? nil : Self.connect5))
+        let awaiting: Set<Start> = [.answeringUpgrade, .awaitingConnect, .awaitingConnectWithUpstream]
+        let connected = !awaiting.contains(testCase.start) || (testCase.event == .connectReceived && testCase.start != .answeringUpgrade)
+        #expect(machine.connect == (connected ? Self.connect5 : nil))
     }
 
     // MARK: Orderings
@@ -188,6 +245,23 @@ import WebSocketTransport
         machine.disconnectReceived()
         #expect(machine.upstreamClosed() == .closeClient(SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT")))
         #expect(machine.state == .closing)
+    }
+
+    /// Eclipse Paho sends MQTT DISCONNECT and its close frame back to back: the close is the DISCONNECT's consequence.
+    @Test func clientCloseRightAfterItsDisconnectIsTheDisconnect() {
+        var machine = Start.relaying.machine()
+        machine.disconnectReceived()
+        #expect(machine.clientSentClose(code: .normalClosure, reason: "bye") == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+        #expect(machine.upstreamClosed() == .none)
+        #expect(machine.ending == SessionEnding(.client, .normalClosure, "client sent MQTT DISCONNECT"))
+    }
+
+    @Test func clientEOFRightAfterItsDisconnectIsTheDisconnect() {
+        var machine = Start.relaying.machine()
+        machine.disconnectReceived()
+        #expect(machine.clientInactive(transportError: nil) == .closeUpstream)
+        #expect(machine.ending == SessionEnding(.client, .abnormalClosure, "client sent MQTT DISCONNECT"))
     }
 
     @Test func firstCauseWinsOverTheClientsAnswerToOurClose() {
@@ -228,6 +302,15 @@ import WebSocketTransport
         #expect(machine.clientInactive(transportError: "again") == .none)
         #expect(machine.state == .closed)
         #expect(machine.ending == SessionEnding(.client, .abnormalClosure, "connection closed without a close frame"))
+    }
+
+    @Test func brokerDialledBeforeTheUpgradeTakesTheConnectAtOnce() {
+        var machine = Machine()
+        #expect(machine.upgradeNeedsBroker() == .dialUpstream)
+        #expect(machine.upstreamReady() == .acceptUpgrade)
+        #expect(machine.connectReceived(Self.connect5) == .startRelaying)
+        #expect(machine.state == .relaying)
+        #expect(machine.upgradeNeedsBroker() == .none, "only before the session starts")
     }
 
     @Test func upstreamReadyAfterTheClientLeftClosesTheUpstream() {
@@ -273,7 +356,8 @@ import WebSocketTransport
     @Test(arguments: [Start.awaitingConnect, .connectingUpstream, .relaying])
     func drainSends1001FromEveryOpenState(_ start: Start) {
         var machine = start.machine()
-        #expect(machine.drain() == .closeClient(Self.drained))
+        // Only a relaying session has a broker that can still take the client's last packets.
+        #expect(machine.drain() == (start == .relaying ? .drainClient(Self.drained) : .closeClient(Self.drained)))
         #expect(machine.drain() == .none, "a second drain does nothing")
     }
 
@@ -281,7 +365,7 @@ import WebSocketTransport
         for start in Start.allCases {
             var machine = start.machine()
             let action = machine.connectTimedOut(after: "10 s")
-            #expect((action != .none) == (start == .awaitingConnect), "\(start): \(action)")
+            #expect((action != .none) == (start == .awaitingConnect || start == .awaitingConnectWithUpstream), "\(start): \(action)")
         }
     }
 }

@@ -28,8 +28,10 @@ struct AdminConfigurationTests {
         #expect(admin == AdminConfiguration())
         #expect(admin.enabled && admin.address == "127.0.0.1" && admin.port == 9090)
         #expect(admin.readiness.interval == .seconds(5) && admin.readiness.timeout == .seconds(2))
+        #expect(admin.readiness.failureThreshold == 3 && admin.readiness.successThreshold == 1)
         #expect(admin.publish.enabled && admin.publish.token == nil)
         #expect(admin.publish.maxBodySize == 1 << 20 && admin.publish.poolSize == 2)
+        #expect(admin.writeTimeout == .seconds(10) && admin.maxConnections == 128)
     }
 
     @Test("every key can be set from the file, and secrets from the environment")
@@ -39,11 +41,15 @@ struct AdminConfigurationTests {
               address: "::1"
               port: 9191
               idle_timeout: 5s
+              write_timeout: 2s
+              max_connections: 16
               readiness:
                 interval: 1s
                 timeout: 500ms
                 username: probe
                 client_id: bridge-probe
+                failure_threshold: 4
+                success_threshold: 2
               publish:
                 max_body_size: 64KiB
                 pool_size: 4
@@ -57,8 +63,10 @@ struct AdminConfigurationTests {
             "MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN": "0123456789abcdef0123",
         ]).admin
         #expect(admin.address == "::1" && admin.port == 9191 && admin.idleTimeout == .seconds(5))
+        #expect(admin.writeTimeout == .seconds(2) && admin.maxConnections == 16)
         #expect(admin.readiness == AdminReadinessConfiguration(
-            interval: .seconds(1), timeout: .milliseconds(500), username: "probe", password: "probe-secret", clientID: "bridge-probe"))
+            interval: .seconds(1), timeout: .milliseconds(500), username: "probe", password: "probe-secret", clientID: "bridge-probe",
+            failureThreshold: 4, successThreshold: 2))
         #expect(admin.publish == AdminPublishConfiguration(
             enabled: true, token: "0123456789abcdef0123", maxBodySize: 64 * 1024, poolSize: 4, ackTimeout: .seconds(3),
             username: "pusher", password: "pusher-secret", clientID: "bridge-pub"))
@@ -96,6 +104,10 @@ struct AdminConfigurationTests {
         (["admin.publish.max_body_size=10"], "admin.publish.max_body_size"),
         (["admin.port=70000"], "admin.port"),
         (["admin.idle_timeout=0s"], "admin.idle_timeout"),
+        (["admin.write_timeout=0s"], "admin.write_timeout"),
+        (["admin.readiness.failure_threshold=0"], "admin.readiness.failure_threshold"),
+        (["admin.readiness.success_threshold=101"], "admin.readiness.success_threshold"),
+        (["admin.max_connections=-1"], "admin.max_connections"),
         (["admin.readiness.username=\"\""], "admin.readiness.username"),
         (["admin.publish.nonsense=1"], "admin.publish.nonsense"),
     ])

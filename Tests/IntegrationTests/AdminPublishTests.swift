@@ -234,4 +234,28 @@ struct AdminPublishTests {
             await small.close()
         }
     }
+
+    @Test("qos must be written 0, 1 or 2: -0 is refused like any other spelling", arguments: ["-0", "-1", "\"1\"", "true"])
+    func qosSpelling(qos: String) async throws {
+        try await BridgeHarness.with(admin: true) { bridge in
+            let response = try await bridge.publish(#"{"topic": "a", "payload": "x", "qos": \#(qos)}"#)
+            #expect(response.status == 400, "\(response)")
+            #expect(try response.json()["field"] as? String == "qos", "\(response)")
+        }
+    }
+
+    @Test("A chunked body announcing a chunk larger than admin.publish.max_body_size answers 413 at once, before its data")
+    func hugeChunkAnnounced() async throws {
+        try await BridgeHarness.with(admin: true) { bridge in
+            let client = try await AdminHTTPClient.connect(port: bridge.adminPort)
+            // 1 GiB announced, a few bytes sent: the answer must not wait for the rest.
+            try await client.connection.send(Array(
+                "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n40000000\r\n{\"topic\"".utf8))
+            let response = try await client.readResponse(method: "POST", timeout: .seconds(5))
+            #expect(response.status == 413, "\(response)")
+            #expect(response.header("Connection") == "close")
+            #expect(try response.json()["error"] as? String == "the body is larger than admin.publish.max_body_size (1048576 bytes)")
+            await client.close()
+        }
+    }
 }

@@ -1,7 +1,9 @@
 import BridgeAdmin
 import BridgeConfig
+import BridgeLogging
 import BridgeRelay
 import BridgeServer
+import BridgeTLS
 import BridgeTestSupport
 import Foundation
 import Logging

@@ -1,4 +1,5 @@
 import BridgeConfig
+import BridgeLogging
 import BridgeServer
 import BridgeTestSupport
 import Foundation

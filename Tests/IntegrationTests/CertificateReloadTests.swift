@@ -1,5 +1,6 @@
 import BridgeConfig
 import BridgeServer
+import BridgeTLS
 import BridgeTestSupport
 import Foundation
 import MQTTWire

@@ -1,4 +1,5 @@
 import BridgeServer
+import BridgeTLS
 import BridgeTestSupport
 import Foundation
 import NIOSSL

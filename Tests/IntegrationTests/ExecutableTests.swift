@@ -121,6 +121,7 @@ struct ExecutableTests {
             let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
             #expect(log.contains("draining"))
             #expect(log.contains("client_id=sigterm"))
+            #expect(log.contains("mqtt_ws_bridge: stopped"), "the log writer's last lines are flushed before the process exits")
         } catch {
             await process.stop()
             await broker.stop()

@@ -167,6 +167,54 @@ struct FailureModeTests {
         }
     }
 
+    /// A restart must not duplicate QoS 1 deliveries: an acknowledgement already on its way when close 1001 arrives still
+    /// reaches the broker, which then has nothing left to redeliver (MQTT-4.4.0-1 resends unacknowledged messages on
+    /// reconnect, ahead of anything else).
+    @Test("Drain: a QoS 1 PUBACK the client sends after close 1001 still reaches the broker, so nothing is redelivered")
+    func drainRelaysTheClientsLastAcknowledgements() async throws {
+        try await BridgeHarness.with { bridge in
+            let watcher = try await bridge.directClient(clientID: "drain-watcher")
+            try await watcher.send(MQTTTestPackets.subscribe("wills/#", qos: 0, packetID: 1))
+            _ = try await watcher.receivePacket()
+
+            let (_, client) = try await TestWebSocketClient.connect(
+                host: "127.0.0.1", port: bridge.wssPort, path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil,
+                options: .init(answerClose: false))
+            let ws = try #require(client)
+            let will = MQTTPacket.WillMessage(topic: "wills/drain-sub", payload: .init(bytes: Array("gone".utf8)))
+            try await ws.sendBinary(MQTTTestPackets.connect(clientID: "drain-sub", cleanStart: false, will: will))
+            #expect(try await ws.receiveBinaryMessage() == MQTTTestPackets.connackAccepted)
+            try await ws.sendBinary(MQTTTestPackets.subscribe("orders/#", qos: 1, packetID: 1))
+            #expect(try await ws.receiveBinaryMessage() == [0x90, 0x03, 0x00, 0x01, 0x01])
+
+            let publisher = try await bridge.directClient(clientID: "drain-pub")
+            try await publisher.send(MQTTTestPackets.publish("orders/1", payload: [1], qos: 1, packetID: 7))
+            #expect(try await publisher.receivePacket() == MQTTTestPackets.puback(7))
+            let delivery = try MQTTTestPackets.decodePublish(try await ws.receiveBinaryMessage())
+            let packetID = try #require(delivery.packetID)
+
+            // The drain begins before the subscriber has acknowledged.
+            async let shutdown: Void = bridge.shutdown()
+            let close = try await ws.receiveFrame()
+            #expect(close.opcode == .connectionClose && close.close.code == 1001, "got \(close)")
+            try await ws.sendBinary(MQTTTestPackets.puback(packetID))
+            #expect(try await ws.close(code: 1001)?.code == 1001)
+            await shutdown
+
+            // The will is published when the broker handles the end of the connection, after anything sent before it.
+            #expect(try MQTTTestPackets.decodePublish(try await watcher.receivePacket()).topic == "wills/drain-sub")
+            let again = try await TestTCPClient.connect(host: bridge.broker.host, port: bridge.broker.port)
+            try await again.send(MQTTTestPackets.connect(clientID: "drain-sub", cleanStart: false))
+            #expect(try await again.receivePacket() == [0x20, 0x02, 0x01, 0x00], "the persistent session is there")
+            try await again.send(MQTTTestPackets.pingreq)
+            let next = try await again.receivePacket()
+            #expect(next == MQTTTestPackets.pingresp, "redelivered instead: \(next)")
+            await again.close()
+            await publisher.close()
+            await watcher.close()
+        }
+    }
+
     @Test("The access log line names route, subprotocol, version, client id, username and bytes, never the password")
     func accessLog() async throws {
         try await BridgeHarness.with { bridge in
@@ -177,7 +225,11 @@ struct FailureModeTests {
             try await ws.sendBinary(MQTTTestPackets.disconnect)
             _ = try? await ws.expectClose()
             let line = try await bridge.waitForAccessLine(containing: ["client_id=logged"])
-            for fragment in ["route=browser", "subprotocol=mqtt", "mqtt_version=3.1.1", "username=alice", "listener=wss", "bytes_in=", "bytes_out=4", "duration_ms=", "closed_by="] {
+            let broker = "broker=\(bridge.broker.host):\(bridge.broker.port)"
+            for fragment in [
+                "route=browser", "subprotocol=mqtt", "mqtt_version=3.1.1", "username=alice", "listener=wss", broker, "bytes_in=", "bytes_out=4",
+                "duration_ms=", "closed_by=",
+            ] {
                 #expect(line.contains(fragment), "missing \(fragment) in \(line)")
             }
             #expect(!bridge.logs.collected.joined().contains("s3cret-pw"))

@@ -55,6 +55,10 @@ struct WebSocketUpstreamTests {
             try await ws.sendBinary(MQTTTestPackets.connect(clientID: "ws-up-2", version: .v5))
             let connack = try await ws.receiveBinaryMessage()
             #expect(connack.first == 0x20)
+            try await ws.close()
+            let line = try await bridge.waitForAccessLine(containing: ["client_id=ws-up-2"])
+            #expect(line.contains("broker=127.0.0.1:\(bridge.configuration.upstream.port)"), "the broker the session went to: \(line)")
+            #expect(line.contains("subprotocol=mqtt"), "the broker's answer, as the client got it")
         }
     }
 

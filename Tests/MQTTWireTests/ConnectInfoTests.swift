@@ -55,7 +55,7 @@ import Testing
                     protocolLevelByte: 4,
                     clientID: "client-1",
                     username: "alice",
-                    hasPassword: true,
+                    password: MQTTPassword(Array("s3cret".utf8)),
                     keepAlive: 60,
                     cleanStart: true,
                     will: .init(topic: "status/client-1", qos: 1, retain: true)
@@ -100,7 +100,8 @@ import Testing
         #expect(info.clientID == "dev-42")
         #expect(info.will == .init(topic: "devices/42/state", qos: 2, retain: true))
         #expect(info.username == "user")
-        #expect(info.hasPassword)
+        #expect(info.password?.bytes == [0xFF, 0xFE, 0x00])
+        #expect(info.password?.string == nil)
         #expect(info.keepAlive == 10)
         #expect(info.cleanStart)
     }
@@ -108,8 +109,20 @@ import Testing
     @Test func mqtt5PasswordWithoutUserName() throws {
         let body = str("MQTT") + [0x05, 0x42, 0x00, 0x3C, 0x00] + str("c") + bin([1, 2, 3])
         let info = try MQTTConnectInfo(parsing: packet(0x10, body))
-        #expect(info.hasPassword)
+        #expect(info.password?.bytes == [1, 2, 3])
         #expect(info.username == nil)
+    }
+
+    @Test("The password is kept but never printed: description, dump and interpolation show <redacted>")
+    func passwordIsRedactedWhenPrinted() throws {
+        let info = try MQTTConnectInfo(parsing: Self.mosquitto311)
+        #expect(info.password?.string == "s3cret")
+        var dumped = ""
+        dump(info, to: &dumped)
+        for text in [String(describing: info), String(reflecting: info), "\(info)", dumped] {
+            #expect(!text.contains("s3cret"))
+        }
+        #expect(String(describing: info).contains("password: Optional(<redacted>)"))
     }
 
     @Test func mqtt311PasswordWithoutUserNameIsMalformed() {

@@ -33,7 +33,7 @@ import Testing
                     protocolLevelByte: version.rawValue,
                     clientID: "client-é",
                     username: "user",
-                    hasPassword: true,
+                    password: MQTTPassword(Array("pass".utf8)),
                     keepAlive: 45,
                     cleanStart: false,
                     will: .init(topic: "will/topic", qos: 2, retain: true)

@@ -84,6 +84,24 @@ import WebSocketTransport
         #expect(harness.isClosed)
     }
 
+    /// A drain asks for this: acknowledgements the peer sent before it saw our close frame still count.
+    @Test func dataArrivingAfterOurCloseIsDeliveredWhenAsked() throws {
+        let harness = try CodecHarness()
+        defer { harness.finish() }
+        harness.feed(TestFrame.binary([1]))
+        harness.requestClose(.goingAway, keepsReceiving: true)
+        _ = try harness.outboundBuffers()
+
+        harness.feed(TestFrame.binary([2, 2]) + TestFrame.binary([3], fin: false) + TestFrame.ping([4]) + TestFrame.continuation([5]))
+        #expect(harness.recorder.delivered == [1, 2, 2, 3, 5])
+        #expect(try harness.outboundBuffers().isEmpty, "no pong while closing")
+        #expect(!harness.isClosed)
+
+        harness.feed(TestFrame.binary([6]) + TestFrame.close(code: 1000) + TestFrame.binary([7]))
+        #expect(harness.recorder.delivered == [1, 2, 2, 3, 5, 6], "nothing after the peer's close frame")
+        #expect(harness.isClosed)
+    }
+
     @Test func violationWhileWaitingForTheAnswerClosesWithoutASecondCloseFrame() throws {
         let harness = try CodecHarness()
         defer { harness.finish() }

@@ -56,6 +56,28 @@ import Testing
         #expect(machine.streamCompleted(now: Self.t0 + .seconds(4)) == .none)
     }
 
+    @Test func aCloseThatKeepsReceivingPassesDataOnUntilThePeersClose() {
+        var machine = Self.machine()
+        #expect(machine.deliversData)
+        _ = machine.closeRequested(.goingAway, reason: "", keepsReceiving: true, streaming: true, now: Self.t0)
+        #expect(machine.deliversData, "while our close waits for a streamed message")
+        _ = machine.streamCompleted(now: Self.t0)
+        #expect(machine.deliversData, "while our close awaits the answer")
+        #expect(machine.closeReceived(code: .goingAway, streaming: false, now: Self.t0) == .closeSocket)
+        #expect(!machine.deliversData)
+
+        var plain = Self.machine()
+        _ = plain.closeRequested(.goingAway, reason: "", streaming: false, now: Self.t0)
+        #expect(!plain.deliversData, "by default data after our close is discarded")
+    }
+
+    @Test func aPeerCloseWhileOursIsOwedStopsKeepingData() {
+        var machine = Self.machine()
+        _ = machine.closeRequested(.goingAway, reason: "", keepsReceiving: true, streaming: true, now: Self.t0)
+        _ = machine.closeReceived(code: .normalClosure, streaming: true, now: Self.t0)
+        #expect(!machine.deliversData)
+    }
+
     // MARK: The peer's close
 
     @Test func thePeersCloseIsEchoedAndTheSocketClosed() {

@@ -46,35 +46,66 @@ final class FakeUpstreamConnector: UpstreamConnector {
     private struct State {
         var behaviour: Behaviour
         var dials = 0
+        /// The server of each dial.
+        var servers: [UpstreamServer] = []
         /// What each dial was asked to send first (a PROXY protocol header).
         var preludes: [ByteBuffer?] = []
+        /// The subprotocols each dial was asked to offer (`ws`).
+        var offers: [[String]?] = []
         var upstreams: [Upstream] = []
         var pending: [PendingDial] = []
     }
 
     private let state: Mutex<State>
     private let emulateHalfClose: Bool
+    let dialsBeforeUpgrade: Bool
+    /// What a broker dialled before the upgrade answers in `Sec-WebSocket-Protocol`.
+    private let answer: @Sendable ([String]?) -> String?
+    /// Servers whose dials fail at once, whatever the behaviour.
+    private let refusing: Set<UpstreamServer>
 
-    /// - Parameter emulateHalfClose: see `CloseRecorder`.
-    init(_ behaviour: Behaviour = .connect, emulateHalfClose: Bool = false) {
+    static let server = UpstreamServer(host: "broker.test", port: 1883)
+
+    /// - Parameters:
+    ///   - emulateHalfClose: see `CloseRecorder`.
+    ///   - dialsBeforeUpgrade: behave as the `ws` kind: the session dials before the 101 and the broker answers
+    ///     `answer(offer)` as its subprotocol.
+    init(
+        _ behaviour: Behaviour = .connect, emulateHalfClose: Bool = false, dialsBeforeUpgrade: Bool = false,
+        answer: @escaping @Sendable ([String]?) -> String? = { $0?.first }, refusing: Set<UpstreamServer> = []
+    ) {
         self.state = Mutex(State(behaviour: behaviour))
         self.emulateHalfClose = emulateHalfClose
+        self.dialsBeforeUpgrade = dialsBeforeUpgrade
+        self.answer = answer
+        self.refusing = refusing
     }
 
-    let endpointDescription = "tcp://broker.test:1883"
+    /// This connector behind one server, as sessions get it.
+    var relayUpstream: BridgeRelay.Upstream { BridgeRelay.Upstream(connector: self, servers: SingleUpstreamServer(Self.server)) }
+
+    func endpointDescription(of server: UpstreamServer) -> String { "tcp://\(server)" }
 
     /// How many times the bridge dialled.
     var dials: Int { self.state.withLock { $0.dials } }
+    var servers: [UpstreamServer] { self.state.withLock { $0.servers } }
     var preludes: [ByteBuffer?] { self.state.withLock { $0.preludes } }
+    var offers: [[String]?] { self.state.withLock { $0.offers } }
     var upstreams: [Upstream] { self.state.withLock { $0.upstreams } }
     var upstream: Upstream? { self.upstreams.first }
 
-    func connect(on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, prelude: ByteBuffer?) -> EventLoopFuture<any Channel> {
+    func connect(
+        to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
+    ) -> EventLoopFuture<any Channel> {
         let behaviour = self.state.withLock { state in
             state.dials += 1
-            state.preludes.append(prelude)
+            state.servers.append(server)
+            state.preludes.append(options.prelude)
+            state.offers.append(options.subprotocols)
             return state.behaviour
         }
+        if self.dialsBeforeUpgrade { handler.value.negotiatedSubprotocol = self.answer(options.subprotocols) }
+        if self.refusing.contains(server) { return eventLoop.makeFailedFuture(RefusedError()) }
         switch behaviour {
         case .refuse:
             return eventLoop.makeFailedFuture(RefusedError())

@@ -16,6 +16,8 @@ final class FrontEndHarness {
     private var finished = false
     let channel: EmbeddedChannel
     let connector: FakeUpstreamConnector
+    /// With `countsReads`: the `read()` calls that reach the socket.
+    let reads: ReadCounter?
     let metrics = RecordingMetricsFactory()
     let logs = LogStore()
     let maxRequestHeadSize: Int
@@ -28,22 +30,27 @@ final class FrontEndHarness {
         handshakeTimeout: Duration = .seconds(5),
         connectTimeout: Duration = .seconds(10),
         connector: FakeUpstreamConnector.Behaviour = .connect,
-        remoteAddress: SocketAddress? = nil
+        remoteAddress: SocketAddress? = nil,
+        dialsBeforeUpgrade: Bool = false,
+        brokerAnswer: @escaping @Sendable ([String]?) -> String? = { $0?.first },
+        countsReads: Bool = false
     ) throws {
         var configuration = BridgeConfiguration(routes: routes)
         configuration.timeouts = TimeoutConfiguration(handshake: handshakeTimeout, connectPacket: connectTimeout, closeHandshake: .seconds(3))
         configuration.limits = LimitsConfiguration(maxRequestHeadSize: maxRequestHeadSize)
         self.maxRequestHeadSize = maxRequestHeadSize
-        self.connector = FakeUpstreamConnector(connector)
+        self.connector = FakeUpstreamConnector(connector, dialsBeforeUpgrade: dialsBeforeUpgrade, answer: brokerAnswer)
         let frontEnd = WebSocketFrontEnd(
             configuration: configuration,
-            upstream: .tcp(self.connector),
+            upstream: self.connector.relayUpstream,
             metrics: BridgeMetrics(routeNames: routes.map(\.name), factory: self.metrics),
             logger: self.logs.logger(label: "bridge"),
             accessLogger: self.logs.logger(label: "access")
         )
         self.channel = EmbeddedChannel(loop: self.loop)
         let address = try remoteAddress ?? SocketAddress(ipAddress: "198.51.100.4", port: 40000)
+        self.reads = countsReads ? ReadCounter() : nil
+        if let reads = self.reads { try self.channel.pipeline.syncOperations.addHandler(reads) }
         try frontEnd.configureHandshake(on: self.channel.pipeline.syncOperations, listener: ListenerSettings(name: "wss"))
         self.channel.connect(to: address, promise: nil)
     }
@@ -94,7 +101,8 @@ final class FrontEndHarness {
     /// The handler type names in pipeline order, read from the pipeline's debug description.
     var handlerTypeNames: [String] {
         let lines = self.channel.pipeline.debugDescription.split(separator: "\n").dropFirst(2)
-        return lines.compactMap { line in line.split(separator: " ").first.map(String.init) }
+        // An outbound-only handler's line starts with the arrows.
+        return lines.compactMap { line in line.split(separator: " ").first { $0 != "↓↑" }.map(String.init) }.filter { $0 != "ReadCounter" }
     }
 
     func advance(by amount: TimeAmount) {

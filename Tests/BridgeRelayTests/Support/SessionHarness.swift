@@ -11,6 +11,9 @@ import WebSocketTransport
 ///
 /// Everything runs on the test's thread; time moves only with `advance(by:)`. Call `finish()` at the end: it closes
 /// both sides and shuts the loop down, which `EmbeddedChannel`/`EmbeddedEventLoop` insist on.
+///
+/// With `upgradeOffer` the broker behaves as the `ws` kind: the session dials it before the 101, and the codec and the
+/// session join the pipeline only once the answer is a 101 (`upgradeAnswer`), as the front end does it.
 final class SessionHarness {
     static let route = "miniprogram"
     static let clientAddress = "203.0.113.7:51234"
@@ -23,6 +26,8 @@ final class SessionHarness {
     let metrics = RecordingMetricsFactory()
     let logs = LogStore()
     let settings: SessionSettings
+    /// With `upgradeOffer`: the session's answer, once given.
+    private(set) var upgradeAnswer: UpgradeAnswer?
     private var parser = ServerFrameParser()
     private var upstreamOffsets: [Int: Int] = [:]
 
@@ -31,24 +36,44 @@ final class SessionHarness {
         emulateHalfClose: Bool = false,
         settings: SessionSettings = SessionSettings(maximumPacketSize: 4096, connectPacketTimeout: .seconds(10), upstreamReadyTimeout: .seconds(5)),
         subprotocol: String? = nil,
-        codec: WebSocketMessageCodec.Configuration = .init(closeTimeout: .seconds(3))
+        codec: WebSocketMessageCodec.Configuration = .init(closeTimeout: .seconds(3)),
+        upgradeOffer: SubprotocolOffer? = nil,
+        brokerAnswer: @escaping @Sendable ([String]?) -> String? = { $0?.first },
+        servers: (any UpstreamServerSelector)? = nil,
+        refusing: Set<UpstreamServer> = []
     ) throws {
-        self.connector = FakeUpstreamConnector(behaviour, emulateHalfClose: emulateHalfClose)
+        self.connector = FakeUpstreamConnector(
+            behaviour, emulateHalfClose: emulateHalfClose, dialsBeforeUpgrade: upgradeOffer != nil, answer: brokerAnswer,
+            refusing: refusing)
         self.settings = settings
         self.client = EmbeddedChannel(loop: self.loop)
         let session = ClientSessionHandler(
             descriptor: SessionDescriptor(clientAddress: Self.clientAddress, listener: "wss", route: Self.route, subprotocol: subprotocol),
             settings: settings,
-            connector: self.connector,
+            upstream: servers.map { BridgeRelay.Upstream(connector: self.connector, servers: $0) } ?? self.connector.relayUpstream,
             metrics: BridgeMetrics(routeNames: [Self.route, "browser"], factory: self.metrics),
             logger: self.logs.logger(label: "relay"),
             accessLogger: self.logs.logger(label: "access")
         )
         let pipeline = self.client.pipeline.syncOperations
         try pipeline.addHandler(self.clientReads)
-        try pipeline.addHandler(WebSocketMessageCodec(configuration: codec))
-        try pipeline.addHandler(session)
         self.client.connect(to: try SocketAddress(ipAddress: "203.0.113.7", port: 51234), promise: nil)
+        guard let upgradeOffer else {
+            try pipeline.addHandler(WebSocketMessageCodec(configuration: codec))
+            try pipeline.addHandler(session)
+            return
+        }
+        let client = self.client
+        session.answerUpgrade(upgradeOffer, client: client).assumeIsolated().whenSuccess { answer in
+            self.upgradeAnswer = answer
+            guard case .switchProtocols = answer else { return }
+            do {
+                try client.pipeline.syncOperations.addHandler(WebSocketMessageCodec(configuration: codec))
+                try client.pipeline.syncOperations.addHandler(session)
+            } catch {
+                Issue.record("pipeline: \(error)")
+            }
+        }
     }
 
     // MARK: Client side

@@ -241,9 +241,9 @@ final class CodecHarness {
     }
 
     @discardableResult
-    func requestClose(_ code: WebSocketCloseCode, reason: String = "") -> PromiseOutcome {
+    func requestClose(_ code: WebSocketCloseCode, reason: String = "", keepsReceiving: Bool = false) -> PromiseOutcome {
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.writeAndFlush(WebSocketOutbound.close(code, reason: reason), promise: promise)
+        channel.writeAndFlush(WebSocketOutbound.close(code, reason: reason, keepsReceiving: keepsReceiving), promise: promise)
         return PromiseOutcome(promise.futureResult)
     }
 

@@ -108,6 +108,26 @@ enum Messages {
     }
 }
 
+/// The broker side of the rig: the session's dial puts its handler into the already connected embedded channel.
+struct EmbeddedUpstream: UpstreamConnector {
+    static let server = UpstreamServer(host: "embedded", port: 1883)
+    let channel: any Channel
+
+    var dialsBeforeUpgrade: Bool { false }
+
+    func endpointDescription(of server: UpstreamServer) -> String { "embedded" }
+
+    func connect(
+        to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
+    ) -> EventLoopFuture<any Channel> {
+        let channel = self.channel
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(handler.value)
+            return channel
+        }
+    }
+}
+
 /// A relayed session: the client channel (codec + session) and its upstream, both EmbeddedChannels on one loop.
 final class RelayRig {
     let loop = EmbeddedEventLoop()
@@ -120,14 +140,14 @@ final class RelayRig {
         let session = ClientSessionHandler(
             descriptor: SessionDescriptor(clientAddress: "bench", listener: "bench", route: "bench", subprotocol: nil),
             settings: SessionSettings(maximumPacketSize: 1 << 20),
-            connector: PreconnectedUpstream(channel: self.upstream, endpointDescription: "embedded"),
+            upstream: Upstream(connector: EmbeddedUpstream(channel: self.upstream), servers: SingleUpstreamServer(EmbeddedUpstream.server)),
             metrics: BridgeMetrics(routeNames: ["bench"], factory: NOOPMetricsHandler.instance),
             logger: Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() },
             accessLogger: nil)
         self.client = EmbeddedChannel(handlers: [WebSocketMessageCodec(), session], loop: self.loop)
         try self.client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50000)).wait()
 
-        // CONNECT → the session dials (the preconnected upstream is ready at once) and relays from then on.
+        // CONNECT → the session dials (the embedded upstream is ready at once) and relays from then on.
         var connect = ByteBuffer()
         MQTTPacket.writeConnect(version: .v3_1_1, clientID: "bench", to: &connect)
         var frame = ByteBuffer()

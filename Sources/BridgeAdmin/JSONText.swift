@@ -1,0 +1,75 @@
+import Foundation
+
+/// Foundation's JSON for request bodies, with its errors turned into ones that say where: `JSONSerialization` names
+/// the byte offset of a syntax error in its message ("around character 17"), and `JSONOutline` names the member it
+/// falls in.
+///
+/// What Foundation decides, deliberately kept: a trailing comma before `}` or `]` is accepted (harmless, and what
+/// Foundation does on every platform); nesting deeper than 512 levels is refused; invalid UTF-8 and lone surrogate
+/// escapes are refused (so a string is always exactly the text the client sent, never a "repaired" one).
+enum JSONText {
+    /// Parses `bytes` with Foundation; throws where and why it is not JSON.
+    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> Any {
+        do {
+            return try JSONSerialization.jsonObject(with: Data(bytes))
+        } catch {
+            throw syntaxError(error, in: bytes)
+        }
+    }
+
+    /// One value, decoded by `JSONDecoder` from its text as written; nil when it is not a `T`.
+    static func decode<T: Decodable>(_ type: T.Type, from text: ArraySlice<UInt8>) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text))
+    }
+
+    /// The text of a JSON string without its quotes, escapes decoded.
+    static func decodeString(_ raw: [UInt8]) -> String? {
+        decode(String.self, from: [UInt8(ascii: "\"")] + raw + [UInt8(ascii: "\"")])
+    }
+
+    /// Foundation's description without its position ("Invalid value around character 17." → "Invalid value"),
+    /// the position as a byte offset, and the member there.
+    private static func syntaxError(_ error: any Error, in bytes: [UInt8]) -> JSONSyntaxError {
+        let description = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
+        guard let (offset, message) = position(in: description) else {
+            // Foundation says what but not where (lone surrogate escapes, an unexpected end): find it ourselves.
+            if let problem = JSONOutline.loneSurrogate(in: bytes) { return problem }
+            let atEnd = description.contains("end of file")
+            let field = atEnd ? JSONOutline.path(at: bytes.count, in: bytes).joined(separator: ".") : ""
+            return JSONSyntaxError(
+                offset: atEnd ? bytes.count : nil, message: trimmed(description), field: field.isEmpty ? nil : field)
+        }
+        let field = JSONOutline.path(at: offset, in: bytes).joined(separator: ".")
+        return JSONSyntaxError(offset: offset, message: message, field: field.isEmpty ? nil : field)
+    }
+
+    /// `… around character 17.`, `… starting from character 11.`, `… at 8.`: the number, and the text before it.
+    private static func position(in description: String) -> (Int, String)? {
+        for marker in [" around character ", " starting from character ", " at "] {
+            guard let range = description.range(of: marker, options: .backwards) else { continue }
+            let digits = description[range.upperBound...].prefix { $0.isASCII && $0.isNumber }
+            guard let offset = Int(digits) else { continue }
+            return (offset, trimmed(String(description[..<range.lowerBound])))
+        }
+        return nil
+    }
+
+    private static func trimmed(_ message: String) -> String {
+        var text = message.trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+}
+
+/// Why a body is not (acceptable) JSON: where, when known (byte offset, and the member path), and what.
+struct JSONSyntaxError: Error, Sendable, Equatable {
+    var offset: Int?
+    var message: String
+    /// The member path at the error (`user_properties.source`), nil at the top level.
+    var field: String?
+
+    var description: String {
+        let place = offset.map { " at byte \($0)" } ?? ""
+        return "invalid JSON\(place)\(field.map { " (in \"\($0)\")" } ?? ""): \(message)"
+    }
+}

@@ -1,0 +1,25 @@
+/// `timeouts`: per-connection deadlines.
+///
+/// `timeouts.close` is the old name for both close timeouts: it sets `close_handshake` and `upstream_linger`, each
+/// unless that key is given by its own name (in the file, the environment or `--set`).
+public struct TimeoutConfiguration: Sendable, Equatable {
+    /// `handshake`: from accept (TLS included) until the HTTP request head is complete.
+    public var handshake: Duration
+    /// `connect`: from the 101 until the client's whole MQTT CONNECT has arrived.
+    public var connectPacket: Duration
+    /// `close_handshake`: how long to wait for the client's close frame after the bridge sent one.
+    public var closeHandshake: Duration
+    /// `upstream_linger`: once the client is gone, the bridge ends its side of the broker connection and gives the
+    /// broker this long to close its side before closing the connection fully.
+    public var upstreamLinger: Duration
+
+    public init(
+        handshake: Duration = .seconds(10), connectPacket: Duration = .seconds(10), closeHandshake: Duration = .seconds(3),
+        upstreamLinger: Duration = .seconds(3)
+    ) {
+        self.handshake = handshake
+        self.connectPacket = connectPacket
+        self.closeHandshake = closeHandshake
+        self.upstreamLinger = upstreamLinger
+    }
+}

@@ -1,0 +1,29 @@
+import NIOCore
+
+/// Per-route relay settings.
+public struct SessionSettings: Sendable {
+    /// Largest MQTT packet accepted from the client and relayed from the broker.
+    public var maximumPacketSize: Int
+    /// From the 101 until the client's whole CONNECT has arrived.
+    public var connectPacketTimeout: TimeAmount
+    /// From dialling until the broker connection is ready (TCP, TLS and, for `ws`, the upgrade), over every server tried.
+    public var upstreamReadyTimeout: TimeAmount
+    /// After the client is gone, how long the broker gets to close its side before the bridge closes it.
+    public var upstreamLingerTimeout: TimeAmount
+    /// The route's topic policy, if it has one.
+    public var topicAuthorizer: (any TopicAuthorizer)?
+
+    public init(
+        maximumPacketSize: Int,
+        connectPacketTimeout: TimeAmount = .seconds(10),
+        upstreamReadyTimeout: TimeAmount = .seconds(5),
+        upstreamLingerTimeout: TimeAmount = .seconds(3),
+        topicAuthorizer: (any TopicAuthorizer)? = nil
+    ) {
+        self.maximumPacketSize = maximumPacketSize
+        self.connectPacketTimeout = connectPacketTimeout
+        self.upstreamReadyTimeout = upstreamReadyTimeout
+        self.upstreamLingerTimeout = upstreamLingerTimeout
+        self.topicAuthorizer = topicAuthorizer
+    }
+}

@@ -1,0 +1,88 @@
+import NIOCore
+
+/// A session's broker side: one dial through `UpstreamDial`, then the connection's `UpstreamHandler`, until the session
+/// lets go of it. Client bytes are flushed once per read burst; closing cancels a dial in progress, or closes the
+/// connection (in order after what was written, or at once).
+///
+/// Owned by `ClientSessionHandler`, on its event loop.
+final class SessionUpstreamLink {
+    private let upstream: Upstream
+    private let lingerTimeout: TimeAmount
+    private var dial: UpstreamDial?
+    private var handler: UpstreamHandler?
+    /// The broker the session went to, once connected: what the access log names.
+    private(set) var server: UpstreamServer?
+    /// The subprotocol a `ws` broker answered.
+    private(set) var subprotocol: String?
+    private var needsFlush = false
+
+    /// - Parameter lingerTimeout: after an orderly close, how long the broker gets to close its side.
+    init(upstream: Upstream, lingerTimeout: TimeAmount) {
+        self.upstream = upstream
+        self.lingerTimeout = lingerTimeout
+    }
+
+    var description: String { self.upstream.description }
+    var dialsBeforeUpgrade: Bool { self.upstream.connector.dialsBeforeUpgrade }
+    /// False only while a connection is there and cannot take more.
+    var isWritable: Bool { self.handler?.isWritable ?? true }
+
+    /// Dials; `completion` runs unless the link was closed meanwhile, with the server the session is connected to. On
+    /// success the connection's handler is the session's partner.
+    func dial(
+        _ request: UpstreamDialRequest, prelude: ByteBuffer?, subprotocols: [String]?, timeout: TimeAmount, metrics: BridgeMetrics,
+        eventLoop: any EventLoop, makeHandler: @escaping (EventLoopPromise<String?>) -> UpstreamHandler,
+        completion: @escaping (Result<UpstreamServer, any Error>) -> Void
+    ) {
+        let dial = UpstreamDial(
+            upstream: self.upstream, request: request, prelude: prelude, subprotocols: subprotocols, timeout: timeout,
+            metrics: metrics, eventLoop: eventLoop, makeHandler: makeHandler)
+        self.dial = dial
+        dial.start().assumeIsolated().whenComplete { result in
+            guard self.dial === dial else { return }  // closed while dialling
+            self.dial = nil
+            completion(
+                result.map { connected in
+                    self.handler = connected.handler
+                    self.server = connected.server
+                    self.subprotocol = connected.subprotocol
+                    return connected.server
+                })
+        }
+    }
+
+    func write(_ bytes: ByteBuffer) {
+        guard let handler = self.handler else { return }
+        handler.partnerWrite(bytes)
+        self.needsFlush = true
+    }
+
+    func flush() {
+        guard self.needsFlush else { return }
+        self.needsFlush = false
+        self.handler?.partnerFlush()
+    }
+
+    /// The client can take broker bytes again: a read held back for it is replayed.
+    func clientCanTakeMore() {
+        self.handler?.partnerBecameWritable()
+    }
+
+    /// The connection is gone (its handler said so).
+    func lost() {
+        self.handler = nil
+    }
+
+    /// `graceful`: what was written goes out first and the broker sees an orderly end of stream; else closed at once.
+    func close(graceful: Bool) {
+        if let dial = self.dial {
+            self.dial = nil
+            dial.cancel()
+        }
+        guard let handler = self.handler else { return }
+        if graceful { self.flush() }
+        self.handler = nil
+        self.needsFlush = false
+        handler.partnerClose(graceful: graceful, fullCloseAfter: self.lingerTimeout)
+    }
+}

@@ -1,0 +1,149 @@
+import NIOCore
+
+/// One session's way to a broker, and the only code that dials one.
+///
+/// It asks the selector which servers suit what the session knows (`UpstreamDialRequest`), then tries them in that
+/// order until one is ready for MQTT (connected; TLS and, for `ws`, WebSocket handshakes done), all within one
+/// deadline (`upstream.connect_timeout` from the start). A failed attempt is counted, reported to the selector, and
+/// its connection closed before the next server is tried; each attempt gets what is left of the deadline. The connect
+/// metrics (`mqtt_ws_bridge_upstream_connect_seconds`, `..._failures_total`) are recorded here and nowhere else.
+///
+/// Lives on the session's event loop, owned by the session for the length of one dial.
+final class UpstreamDial {
+    /// A connection ready for MQTT; its handler reports to the session from now on.
+    struct Connected {
+        let handler: UpstreamHandler
+        let server: UpstreamServer
+        /// The subprotocol a `ws` broker answered.
+        let subprotocol: String?
+    }
+
+    /// Every server failed, or none was left when the deadline passed.
+    struct Failed: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    private let upstream: Upstream
+    private let request: UpstreamDialRequest
+    private let prelude: ByteBuffer?
+    private let subprotocols: [String]?
+    private let timeout: TimeAmount
+    private let metrics: BridgeMetrics
+    private let eventLoop: any EventLoop
+    /// A handler for one attempt: it fulfils the promise when its connection is ready (or fails it).
+    private let makeHandler: (EventLoopPromise<String?>) -> UpstreamHandler
+    private let promise: EventLoopPromise<Connected>
+
+    private var remaining: [UpstreamServer] = []
+    private var failures: [(server: UpstreamServer, reason: String)] = []
+    /// The attempt in progress, or the one that succeeded.
+    private var attempt: (server: UpstreamServer, handler: UpstreamHandler)?
+    private var deadline = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    private var isFinished = false
+
+    init(
+        upstream: Upstream, request: UpstreamDialRequest, prelude: ByteBuffer?, subprotocols: [String]?, timeout: TimeAmount,
+        metrics: BridgeMetrics, eventLoop: any EventLoop, makeHandler: @escaping (EventLoopPromise<String?>) -> UpstreamHandler
+    ) {
+        self.upstream = upstream
+        self.request = request
+        self.prelude = prelude
+        self.subprotocols = subprotocols
+        self.timeout = timeout
+        self.metrics = metrics
+        self.eventLoop = eventLoop
+        self.makeHandler = makeHandler
+        self.promise = eventLoop.makePromise(of: Connected.self)
+    }
+
+    /// Starts dialling. The future fails with `Failed` when no server could be reached, or `CancellationError` after `cancel()`.
+    func start() -> EventLoopFuture<Connected> {
+        self.deadline = self.eventLoop.now + self.timeout
+        self.remaining = self.upstream.servers.servers(for: self.request)
+        self.timer = self.eventLoop.assumeIsolated().scheduleTask(deadline: self.deadline) {
+            self.timedOut()
+        }
+        self.next()
+        return self.promise.futureResult
+    }
+
+    /// The session no longer needs a broker (the client left, a drain began): the attempt in progress is closed and no
+    /// other is started. Does nothing once the dial has succeeded: that connection is the session's.
+    func cancel() {
+        guard !self.isFinished else { return }
+        let attempt = self.attempt
+        self.attempt = nil
+        self.finish(.failure(CancellationError()))
+        // Last: closing may report back synchronously, to a dial that no longer listens.
+        attempt?.handler.abandon()
+    }
+
+    private func next() {
+        guard !self.isFinished else { return }
+        guard !self.remaining.isEmpty else {
+            self.finish(.failure(Failed(description: self.failureDescription)))
+            return
+        }
+        let server = self.remaining.removeFirst()
+        let ready = self.eventLoop.makePromise(of: String?.self)
+        let handler = self.makeHandler(ready)
+        self.attempt = (server, handler)
+        let started = NIODeadline.now()
+        let options = UpstreamConnectOptions(prelude: self.prelude, subprotocols: self.subprotocols, deadline: self.deadline)
+        self.upstream.connector.connect(to: server, on: self.eventLoop, handler: NIOLoopBound(handler, eventLoop: self.eventLoop), options: options)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    // An attempt given up meanwhile (deadline, cancel, failure) leaves no connection behind: before the
+                    // handler had a context, closing it could not reach the socket.
+                    if self.attempt?.handler !== handler { channel.close(promise: nil) }
+                case .failure(let error):
+                    ready.fail(error)  // the handler may never have been added
+                }
+            }
+        ready.futureResult.assumeIsolated().whenComplete { result in
+            guard self.attempt?.handler === handler, !self.isFinished else { return }
+            switch result {
+            case .success(let subprotocol):
+                self.metrics.recordUpstreamConnect(since: started)
+                self.finish(.success(Connected(handler: handler, server: server, subprotocol: subprotocol)))
+            case .failure(let error):
+                self.attemptFailed(UpstreamErrorDescription.describe(error))
+                self.next()
+            }
+        }
+    }
+
+    private func timedOut() {
+        guard !self.isFinished else { return }
+        self.attemptFailed("no connection within \(self.timeout.humanDescription)")
+        self.finish(.failure(Failed(description: self.failureDescription)))
+    }
+
+    private func attemptFailed(_ reason: String) {
+        guard let attempt = self.attempt else { return }
+        self.attempt = nil
+        self.metrics.upstreamConnectFailed()
+        self.upstream.servers.dialFailed(attempt.server, reason: reason)
+        self.failures.append((attempt.server, reason))
+        attempt.handler.abandon()
+    }
+
+    /// One server: its reason, as the access log has always said it. Several: each with its address.
+    private var failureDescription: String {
+        switch self.failures.count {
+        case 0: "no upstream server available"
+        case 1: self.failures[0].reason
+        default: self.failures.map { "\($0.server): \($0.reason)" }.joined(separator: "; ")
+        }
+    }
+
+    private func finish(_ result: Result<Connected, any Error>) {
+        self.isFinished = true
+        self.timer?.cancel()
+        self.timer = nil
+        self.promise.assumeIsolated().completeWith(result)
+    }
+}

@@ -1,7 +1,0 @@
-/// A start-up failure with a message for the operator (no stack trace, names the key).
-///
-/// TLS contexts are made by `CertificateStore` (one per TLS listener, built once, certificates swapped on reload).
-public struct StartupError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

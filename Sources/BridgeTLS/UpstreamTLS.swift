@@ -1,0 +1,32 @@
+import BridgeConfig
+import NIOCore
+import NIOSSL
+
+/// The TLS client context towards the broker, shared by the `tcp` and `ws` upstream kinds.
+package enum UpstreamTLS {
+    /// `upstream.tls.profile` and `upstream.tls.ciphers`, checked (errors name the key).
+    package static func policy(_ configuration: UpstreamTLSConfiguration) throws(TLSConfigurationError) -> TLSPolicy {
+        try TLSPolicy(profile: configuration.profile, cipherNames: configuration.cipherSuites, section: "upstream.tls")
+    }
+
+    package static func makeContext(
+        _ configuration: UpstreamTLSConfiguration, host: String
+    ) throws -> (context: NIOSSLContext, serverName: String?) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        try self.policy(configuration).apply(to: &tls)
+        if let caFile = configuration.caFilePath {
+            tls.trustRoots = .file(caFile)
+        }
+        if !configuration.verify {
+            tls.certificateVerification = .none
+        }
+        if let certificate = configuration.certificatePath, let key = configuration.keyPath {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+        }
+        let serverName = configuration.serverName ?? host
+        // SNI must be a host name, not an IP literal (RFC 6066 §3).
+        let sni = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
+        return (try NIOSSLContext(configuration: tls), sni)
+    }
+}
