@@ -35,14 +35,21 @@ struct WebSocketInboundAssembler {
             self.kind = fragment.kind
             self.utf8 = fragment.kind == .text ? UTF8Validator() : nil
         }
-        let start = self.buffered?.writerIndex ?? 0
-        if fragment.isCompressed {
-            try self.inflate(fragment, allocator: allocator)
-        } else {
-            self.copy(fragment, allocator: allocator)
-        }
-        if self.utf8 != nil {
-            try self.checkText(from: start, endsMessage: fragment.endsMessage)
+        let start = self.buffered?.writerIndex
+        do throws(WebSocketProtocolError) {
+            if fragment.isCompressed {
+                try self.inflate(fragment, allocator: allocator)
+            } else {
+                self.copy(fragment, allocator: allocator)
+            }
+            if self.utf8 != nil {
+                try self.checkText(from: start ?? 0, endsMessage: fragment.endsMessage)
+            }
+        } catch {
+            // What the refused fragment added is not passed on: a decompression bomb inflates up to the limit
+            // before it is caught, and those bytes are no message. What came before it in the burst still counts.
+            if let start { self.buffered?.moveWriterIndex(to: start) } else { self.buffered = nil }
+            throw error
         }
         switch self.mode {
         case .byteStream(let threshold):
