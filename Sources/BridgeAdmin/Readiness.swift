@@ -1,4 +1,5 @@
 import MosquittoClient
+import UpstreamPool
 
 /// What `/readyz` answers: ready only when the bridge is listening **and** the last readiness probe (a real MQTT
 /// CONNECT/CONNACK with the broker) succeeded **and** that result is recent.
@@ -18,6 +19,8 @@ public struct Readiness: Sendable, Hashable {
     public var probeLatency: Duration?
     /// Probes failed in a row: while ready, failures below `admin.readiness.failure_threshold` are tolerated.
     public var probeFailures: Int
+    /// With `upstream.servers`: every server's health and sessions, as the pool saw them.
+    public var servers: UpstreamPoolStatus?
 
     public init(
         isReady: Bool, reason: String? = nil, detail: String? = nil, bridge: BridgePhase,
@@ -108,6 +111,11 @@ extension Readiness {
         if let probeAge { json.field("probe_age_seconds", probeAge.seconds) }
         if let probeLatency { json.field("probe_latency_seconds", probeLatency.seconds) }
         if probeFailures > 0 { json.field("probe_failures", probeFailures) }
+        if let servers {
+            json.field("servers_up", servers.availableCount)
+            json.field("min_healthy", servers.minHealthy)
+            json.field("servers", objects: servers.json)
+        }
         return json
     }
 }
