@@ -80,7 +80,6 @@ struct PoolClusterTests {
         try await Self.withCluster(behindHAProxy: true) { brokers, bridgeA, bridgeB in
             try await Self.withHAProxy(bridgeA, bridgeB) { haproxy in
                 try await ClusterRecipeTests.waitForStatuses(haproxy, ["bridge-a": "UP", "bridge-b": "UP"])
-                let lbPort = try haproxy.port("LB_PORT")
                 let ids = try Self.clientIDs(3, prefix: "sticky", brokers)
                 // Two rounds of every id. Within a round the connections are held open, so that HAProxy's leastconn
                 // alternates between the bridges; the second round starts with one extra client, so each id is likely
