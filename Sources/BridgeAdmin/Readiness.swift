@@ -53,21 +53,10 @@ extension Readiness {
     ) -> Readiness {
         let age = history.last.map { max(.zero, now - $0.finishedAt) }
         var readiness = Readiness(isReady: false, bridge: phase, probeAge: age, probeFailures: history.consecutiveFailures)
-        switch phase {
-        case .draining:
-            readiness.reason = "draining"
-            readiness.detail = "the bridge is shutting down and accepts no new connections"
+        if let (reason, detail) = notListening(phase) {
+            readiness.reason = reason
+            readiness.detail = detail
             return readiness
-        case .stopped:
-            readiness.reason = "stopped"
-            readiness.detail = "the bridge's listeners are closed"
-            return readiness
-        case .starting:
-            readiness.reason = "starting"
-            readiness.detail = "the bridge is not listening yet"
-            return readiness
-        case .listening:
-            break
         }
         guard let last = history.last, let age else {
             readiness.reason = "starting"
@@ -98,6 +87,16 @@ extension Readiness {
             }
         }
         return readiness
+    }
+
+    /// Why a bridge that is not listening is not ready, whatever its brokers say; nil while listening.
+    static func notListening(_ phase: BridgePhase) -> (reason: String, detail: String)? {
+        switch phase {
+        case .draining: ("draining", "the bridge is shutting down and accepts no new connections")
+        case .stopped: ("stopped", "the bridge's listeners are closed")
+        case .starting: ("starting", "the bridge is not listening yet")
+        case .listening: nil
+        }
     }
 
     /// The `/readyz` body.

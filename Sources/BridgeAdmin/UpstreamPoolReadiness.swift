@@ -23,29 +23,24 @@ extension AdminService {
 }
 
 extension Readiness {
-    /// The rules with a pool: the bridge's phase first (as without one), then at least
-    /// `upstream.health_check.min_healthy` servers taking new sessions. The pool's own health is the hysteresis: a
+    /// The rules with a pool: the bridge's phase first (as without one), then a first health check finished, then at
+    /// least `upstream.health_check.min_healthy` servers taking new sessions. The pool's own health is the hysteresis: a
     /// failed probe or dial marks a server down, a successful one brings it back.
     static func evaluate(phase: BridgePhase, pool status: UpstreamPoolStatus) -> Readiness {
         var readiness = Readiness(isReady: false, bridge: phase)
         readiness.servers = status
-        switch phase {
-        case .draining:
-            readiness.reason = "draining"
-            readiness.detail = "the bridge is shutting down and accepts no new connections"
-        case .stopped:
-            readiness.reason = "stopped"
-            readiness.detail = "the bridge's listeners are closed"
-        case .starting:
+        if let (reason, detail) = notListening(phase) {
+            readiness.reason = reason
+            readiness.detail = detail
+        } else if status.servers.allSatisfy({ $0.lastProbe == nil }) {
+            // Servers start out up (so sessions are not refused meanwhile); readiness waits for evidence.
             readiness.reason = "starting"
-            readiness.detail = "the bridge is not listening yet"
-        case .listening:
-            if status.isReady {
-                readiness.isReady = true
-            } else {
-                readiness.reason = "too few servers"
-                readiness.detail = status.description
-            }
+            readiness.detail = "no upstream health check has finished yet"
+        } else if status.isReady {
+            readiness.isReady = true
+        } else {
+            readiness.reason = "too few servers"
+            readiness.detail = status.description
         }
         return readiness
     }
