@@ -30,6 +30,9 @@ let package = Package(
         .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
         // For the verification cost measurement in Benchmarks/EdgeAuth.
         .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
+        // For the fuzz targets in Fuzzing (a separate package too).
+        .library(name: "ClientAddress", targets: ["ClientAddress"]),
+        .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -207,6 +210,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The load generator's engine (mqtt://, ws://, wss:// clients; throughput, latency, connect, hold scenarios).

@@ -1,6 +1,7 @@
 import MQTTWire
 import NIOCore
 import NIOSSL
+import WebSocketTransport
 
 /// One MQTT client of the generator, at the end of its pipeline (after TLS and WebSocket framing, if any):
 /// CONNECT/CONNACK, then its role — publish, subscribe and count, or stay idle.
@@ -35,9 +36,6 @@ final class BenchClientHandler: ChannelDuplexHandler {
         /// Subscribers per topic, from the configuration (for the outstanding window).
         var fanOut: [Int] = []
         var connectTimeout: TimeAmount
-        /// True when a transport handler (WebSocket) signals `BenchTransportEvent.ready`; false starts at
-        /// `channelActive` (plain TCP).
-        var waitsForTransport: Bool
 
         func topic(_ index: Int) -> String { "\(self.topicPrefix)/\(index)" }
     }
@@ -58,6 +56,8 @@ final class BenchClientHandler: ChannelDuplexHandler {
     /// Completed with the monotonic time (ns) at which the connection became ready (CONNACK, and SUBACK for a
     /// subscriber), or failed with the connection's first error.
     private var readyPromise: EventLoopPromise<UInt64>?
+    /// The WebSocket upgrade (nil for plain TCP, where MQTT starts at `channelActive`).
+    private let transportReady: EventLoopFuture<String?>?
     var state: State = .idle
     var context: ChannelHandlerContext?
     private var accumulator: MQTTPacketAccumulator
@@ -86,8 +86,12 @@ final class BenchClientHandler: ChannelDuplexHandler {
     private var receivedInBurst = 0
     private var pendingAcknowledgements: ByteBuffer?
 
-    init(settings: Settings, role: BenchClientRole, worker: LoopWorker, readyPromise: EventLoopPromise<UInt64>) {
+    init(
+        settings: Settings, role: BenchClientRole, worker: LoopWorker, readyPromise: EventLoopPromise<UInt64>,
+        transportReady: EventLoopFuture<String?>? = nil
+    ) {
         self.settings = settings
+        self.transportReady = transportReady
         self.role = role
         self.worker = worker
         self.readyPromise = readyPromise
@@ -112,7 +116,9 @@ final class BenchClientHandler: ChannelDuplexHandler {
         self.timeout = context.eventLoop.scheduleTask(in: timeout) {
             loopBound.value.fail(BenchClientError(.timeout, "not ready after \(timeout.nanoseconds / 1_000_000) ms (\(loopBound.value.stateDescription))"))
         }
-        if context.channel.isActive && !self.settings.waitsForTransport {
+        if let transportReady = self.transportReady {
+            transportReady.assumeIsolated().whenSuccess { _ in self.start() }
+        } else if context.channel.isActive {
             self.start()
         }
     }
@@ -129,7 +135,7 @@ final class BenchClientHandler: ChannelDuplexHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        if !self.settings.waitsForTransport {
+        if self.transportReady == nil {
             self.start()
         }
         context.fireChannelActive()
@@ -137,10 +143,12 @@ final class BenchClientHandler: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
-        case let event as BenchTransportEvent:
+        case let event as WebSocketEvent:
             switch event {
-            case .ready: self.start()
-            case .closeReceived(let code): self.closeCode = code
+            case .closeReceived(let code, _): self.closeCode = code?.rawValue
+            case .protocolViolation(let error): self.fail(BenchClientError(.protocolViolation, "WebSocket: \(error.reason)"))
+            case .keepaliveTimeout(let reason): self.fail(BenchClientError(.closed, "WebSocket: \(reason)"))
+            case .pongReceived: break
             }
         default:
             context.fireUserInboundEventTriggered(event)
@@ -179,6 +187,7 @@ final class BenchClientHandler: ChannelDuplexHandler {
         case let error as NIOSSLError: BenchClientError(.tls, "\(error)")
         case let error as BoringSSLError: BenchClientError(.tls, "\(error)")
         case let error as MQTTWireError: BenchClientError(.protocolViolation, "MQTT: \(error)")
+        case let error as WebSocketClientHandshakeError: BenchClientError(.upgrade, error.reason)
         case let error as IOError: BenchClientError(.closed, "\(error)")
         default: BenchClientError(.protocolViolation, "\(error)")
         }
@@ -212,7 +221,7 @@ final class BenchClientHandler: ChannelDuplexHandler {
 
     var stateDescription: String {
         switch self.state {
-        case .idle: self.settings.waitsForTransport ? "waiting for the WebSocket upgrade" : "connecting"
+        case .idle: self.transportReady != nil ? "waiting for the WebSocket upgrade" : "connecting"
         case .awaitingConnack: "waiting for CONNACK"
         case .awaitingSuback: "waiting for SUBACK"
         case .ready: "connected"

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import NIOSSL
+import WebSocketTransport
 
 /// An established connection of the generator (CONNACK received; SUBACK too for a subscriber).
 struct BenchConnection: Sendable {
@@ -80,8 +81,7 @@ struct BenchConnector: Sendable {
             inflight: configuration.inflight, closedLoop: configuration.closedLoop,
             outstanding: configuration.maxOutstanding.map { OutstandingWindow(limit: $0) },
             fanOut: (0..<configuration.topics).map { configuration.subscribers(ofTopic: $0) },
-            connectTimeout: TimeAmount(configuration.connectTimeout),
-            waitsForTransport: target.transport.isWebSocket)
+            connectTimeout: TimeAmount(configuration.connectTimeout))
     }
 
     /// Opens one connection; the future succeeds once it is ready, or fails with a `BenchClientError`.
@@ -106,10 +106,15 @@ struct BenchConnector: Sendable {
                     if let tls {
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
+                    var upgraded: EventLoopFuture<String?>?
                     if configuration.target.transport.isWebSocket {
-                        try sync.addHandler(WebSocketClientHandler(target: configuration.target, subprotocol: configuration.subprotocol))
+                        let promise = channel.eventLoop.makePromise(of: String?.self)
+                        upgraded = promise.futureResult
+                        try sync.addHandlers(
+                            Self.webSocketHandlers(target: configuration.target, subprotocol: configuration.subprotocol, upgraded: promise))
                     }
-                    try sync.addHandler(BenchClientHandler(settings: settings, role: role, worker: worker, readyPromise: ready))
+                    try sync.addHandler(
+                        BenchClientHandler(settings: settings, role: role, worker: worker, readyPromise: ready, transportReady: upgraded))
                 }
             }
         if !self.sourceAddresses.isEmpty {
@@ -126,6 +131,21 @@ struct BenchConnector: Sendable {
                 return BenchConnection(channel: channel, readyAt: readyAt, client: NIOLoopBound(client, eventLoop: channel.eventLoop))
             }
         }
+    }
+
+    /// The transport's client handshake (checked like a browser does) and client-role codec, and the adapter that
+    /// sends each MQTT packet as one message.
+    /// `subprotocol` nil offers none, as WeChat does.
+    static func webSocketHandlers(
+        target: BenchTarget, subprotocol: String?, key: String = WebSocketHandshake.randomKey(), upgraded: EventLoopPromise<String?>
+    ) -> [any ChannelHandler] {
+        let handshake = WebSocketClientHandshake(
+            host: target.hostHeader, path: target.path, subprotocols: subprotocol.map { [$0] } ?? [], requiresSubprotocolAnswer: true,
+            userAgent: "mqtt-ws-bench", key: key)
+        return [
+            WebSocketClientUpgradeHandler(handshake: handshake, codec: .init(role: .client), upgraded: upgraded),
+            MQTTWebSocketAdapter(),
+        ]
     }
 
     static func isIPLiteral(_ text: String) -> Bool {

@@ -11,14 +11,14 @@ import WebSocketTransport
 /// (for logs and the choice of broker) and the broker is dialled after it, on this channel's event loop; or, for an
 /// upstream that answers the upgrade (`ws`), before the 101 (`answerUpgrade`). Either way through `UpstreamDial`.
 ///
-/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written to the
-/// codec as one binary message; one flush per broker read burst.
+/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written through the pipeline as
+/// one `WebSocketOutbound` message (over `streamingThreshold`: streamed as it arrives); one flush per read burst.
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
 public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias InboundIn = ByteBuffer
     public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+    public typealias OutboundOut = WebSocketOutbound
 
     private var machine = SessionStateMachine()
     private var descriptor: SessionDescriptor
@@ -34,9 +34,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     /// Set by `answerUpgrade` when the 101 waits for the broker.
     private var subprotocolOffer: SubprotocolOffer?
     private var upgradeAnswer: EventLoopPromise<UpgradeAnswer>?
-    /// The codec in front of us, when it is there (always, outside of unusual test pipelines): packets are
-    /// handed to it directly instead of one pipeline write each.
-    private var codec: WebSocketMessageCodec?
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
@@ -47,6 +44,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
     private var streamRemaining = 0
+    /// The session ends while a broker packet is half forwarded: the broker connection stays open until the rest is
+    /// through (see `closeUpstream`), bounded by the codec's close timeout.
+    private var upstreamCloseAwaitsStream = false
     /// Broker packets larger than this are forwarded while they arrive instead of being assembled first.
     static let streamingThreshold = 64 * 1024
 
@@ -115,7 +115,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.codec = try? context.pipeline.syncOperations.handler(type: WebSocketMessageCodec.self)
         self.metrics.sessions.increment()
         self.metrics.openSessions.increment()
         let timeout = self.settings.connectPacketTimeout
@@ -187,8 +186,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                 self.forward(allowed)
             }
             if let context, self.machine.connect?.version == .v5 {
-                // MQTT 5 can say why: DISCONNECT with reason 0x87 "Not authorized" before the close frame.
-                context.write(self.wrapOutboundOut(MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator)), promise: nil)
+                // MQTT 5 can say why: DISCONNECT 0x87 "Not authorized" before the close frame (after a half-forwarded
+                // broker packet: the codec holds both until its frame is complete).
+                context.write(self.wrapOutboundOut(.binary(MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator))), promise: nil)
             }
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, "topic policy: \(reason)"))
             return nil
@@ -221,7 +221,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         case .draining where !self.link.isWritable:
             // The client's last packets are waited for only while the broker takes them: the client's close must be
             // read, and nothing may pile up.
-            self.link.close(graceful: true)
+            self.closeUpstream()
             context.read()
         default:
             context.read()
@@ -264,7 +264,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public func handlerRemoved(context: ChannelHandlerContext) {
         self.connectPacketTimer?.cancel()
         self.context = nil
-        self.codec = nil
     }
 
     // MARK: CONNECT
@@ -331,26 +330,25 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.held.take()
             self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.link.description)"])
             guard let context else { return }
-            context.write(self.wrapOutboundOut(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator)), promise: nil)
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.publicReason), promise: nil)
+            context.write(self.wrapOutboundOut(.binary(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator))), promise: nil)
+            context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason)), promise: nil)
             self.link.close(graceful: false)
             self.resumeHeldRead(context: context)
         case .closeClient(let ending):
             self.cancelTimers()
             self.held.take()
-            context?.triggerUserOutboundEvent(WebSocketCloseRequest(code: ending.code, reason: ending.publicReason), promise: nil)
-            self.link.close(graceful: true)
+            context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason)), promise: nil)
+            self.closeUpstream()
             context.map(self.resumeHeldRead)
         case .drainClient(let ending):
             // Acknowledgements the client sent before it saw the close frame still go to the broker (a lost PUBACK
             // is a duplicate delivery after the restart); the upstream closes at the client's close frame or EOF.
-            let close = WebSocketCloseRequest(code: ending.code, reason: ending.publicReason, keepsReceiving: true)
-            context?.triggerUserOutboundEvent(close, promise: nil)
-            if !self.link.isWritable { self.link.close(graceful: true) }
+            context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason, keepsReceiving: true)), promise: nil)
+            if !self.link.isWritable { self.closeUpstream() }
             context.map(self.resumeHeldRead)
         case .closeUpstream:
             self.cancelTimers()
-            self.link.close(graceful: true)
+            self.closeUpstream()
             context.map(self.resumeHeldRead)
             // The client went away before the broker answered the upgrade.
             self.upgradeAnswer?.fail(ChannelError.ioOnClosedChannel)
@@ -383,6 +381,16 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Closes the broker connection after what was written to it; while a broker packet is half forwarded to a client
+    /// still there, once the rest is through (`upstreamRead`): only a complete frame can be followed by anything.
+    private func closeUpstream() {
+        if self.streamRemaining > 0, self.context?.channel.isActive == true {
+            self.upstreamCloseAwaitsStream = true
+            return
+        }
+        self.link.close(graceful: true)
+    }
+
     private func cancelTimers() {
         self.connectPacketTimer?.cancel()
         self.connectPacketTimer = nil
@@ -390,43 +398,43 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     // MARK: Partner API (called by UpstreamHandler on the same event loop)
 
-    /// Broker bytes are read only while they can go somewhere: relaying, to a client that takes them.
+    /// Broker bytes are read only while a client that takes them waits for them (relaying, or a half-sent packet).
     var acceptsBrokerBytes: Bool {
-        self.machine.state == .relaying && self.context?.channel.isWritable == true
+        (self.machine.state == .relaying || self.streamRemaining > 0) && self.context?.channel.isWritable == true
     }
 
     func upstreamRead(_ bytes: ByteBuffer) {
-        guard self.machine.state == .relaying, let context = self.context else { return }
-        self.burstBytesToClient += bytes.readableBytes
+        guard let context = self.context else { return }
         var bytes = bytes
-        if self.streamRemaining > 0, let codec = self.codec {
-            // The rest of a large packet already announced to the client: forward it as it comes.
+        if self.streamRemaining > 0 {
+            // The rest of a large packet already announced to the client, also while the session is ending.
             let part = bytes.readSlice(length: min(self.streamRemaining, bytes.readableBytes))!
-            codec.continueBinaryMessage(part)
             self.streamRemaining -= part.readableBytes
+            self.burstBytesToClient += part.readableBytes
             self.clientNeedsFlush = true
-            guard bytes.readableBytes > 0 else { return }
+            context.write(self.wrapOutboundOut(.continueBinary(part)), promise: nil)
+            if self.streamRemaining == 0, self.upstreamCloseAwaitsStream {
+                self.upstreamCloseAwaitsStream = false
+                self.upstreamReadComplete()
+                self.link.close(graceful: true)
+                return
+            }
         }
+        guard self.machine.state == .relaying, bytes.readableBytes > 0 else { return }
+        self.burstBytesToClient += bytes.readableBytes
         self.accumulator.append(bytes)
-        // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
-        // messages and memory bounded by a read, not by the packet. Not with compression, which needs the
-        // whole message.
-        let threshold = self.codec?.canStreamMessages == true ? Self.streamingThreshold : Int.max
         do {
-            while let output = try self.accumulator.next(streamingPacketsLongerThan: threshold) {
+            // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
+            // messages, memory bounded by a read. (With compression the codec compresses the collected parts whole.)
+            while let output = try self.accumulator.next(streamingPacketsLongerThan: Self.streamingThreshold) {
                 switch output {
                 case .packet(let header, let packet):
                     self.brokerCounts.add(header.type)
-                    if let codec = self.codec {
-                        codec.enqueueBinaryMessage(packet)
-                    } else {
-                        context.write(self.wrapOutboundOut(packet), promise: nil)
-                    }
+                    context.write(self.wrapOutboundOut(.binary(packet)), promise: nil)
                 case .start(let header, let firstPart):
-                    // `threshold` is finite only when `codec` is set.
                     self.brokerCounts.add(header.type)
-                    self.codec?.beginBinaryMessage(totalLength: header.packetLength, firstPart: firstPart)
                     self.streamRemaining = header.packetLength - firstPart.readableBytes
+                    context.write(self.wrapOutboundOut(.beginBinary(totalLength: header.packetLength, firstPart: firstPart)), promise: nil)
                 }
                 self.clientNeedsFlush = true
             }
@@ -455,6 +463,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     func upstreamInactive(failure: String?) {
         self.link.lost()
+        let streamCutShort = self.streamRemaining > 0
         if self.clientNeedsFlush { self.upstreamReadComplete() }
         if self.accumulator.bufferedByteCount > 0 || self.streamRemaining > 0 {
             self.logger.debug(
@@ -467,6 +476,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         } else {
             self.perform(self.machine.upstreamClosed())
         }
+        // The frame of a packet the broker never finished cannot be completed, nor can anything follow it.
+        if streamCutShort { self.context?.close(promise: nil) }
     }
 
     // MARK: End of session

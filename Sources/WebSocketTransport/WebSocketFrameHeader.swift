@@ -4,7 +4,7 @@ import NIOCore
 ///
 /// Parsing validates only what the header alone can tell (length encoding, the 63-bit limit);
 /// the rules that depend on connection state (masking required, control frame limits, continuation
-/// order, reserved bits) are enforced by `WebSocketMessageCodec`.
+/// order, reserved bits) are enforced by `WebSocketFrameReader`.
 public struct WebSocketFrameHeader: Hashable, Sendable {
     public var fin: Bool
     /// RSV1–RSV3 as the low three bits (RSV1 = 0b100).

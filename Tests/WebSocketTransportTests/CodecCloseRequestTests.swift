@@ -2,7 +2,7 @@ import NIOCore
 import Testing
 import WebSocketTransport
 
-/// The closing handshake started by our side through `WebSocketCloseRequest` (RFC 6455 §7.1.2).
+/// The closing handshake started by our side with `WebSocketOutbound.close` (RFC 6455 §7.1.2).
 @Suite struct CodecCloseRequestTests {
     @Test func earlierDataThenTheCloseFrameGoOut() throws {
         let harness = try CodecHarness()

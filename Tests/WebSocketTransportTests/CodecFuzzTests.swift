@@ -68,7 +68,7 @@ import WebSocketTransport
                 bytes[1] |= 0x80
             }
             let harness = try CodecHarness(
-                .init(maximumFrameSize: Int.random(in: 1...100_000, using: &random), inboundFlushThreshold: Int.random(in: 1...512, using: &random))
+                .init(maximumFrameSize: Int.random(in: 1...100_000, using: &random), inbound: .byteStream(flushThreshold: Int.random(in: 1...512, using: &random)))
             )
             defer { harness.finish() }
             feedRandomly(bytes, into: harness, random: &random)
@@ -132,7 +132,7 @@ import WebSocketTransport
         var random = SeededRandom(seed: 0x5EED_0401)
         for iteration in 0..<2000 {
             let stream = validStream(&random)
-            let harness = try CodecHarness(.init(inboundFlushThreshold: Int.random(in: 1...1000, using: &random)))
+            let harness = try CodecHarness(.init(inbound: .byteStream(flushThreshold: Int.random(in: 1...1000, using: &random))))
             defer { harness.finish() }
             feedRandomly(stream.bytes, into: harness, random: &random)
             if let broken = brokenInvariant(harness) {
@@ -163,7 +163,7 @@ import WebSocketTransport
             default: bytes.removeSubrange(position..<min(bytes.count, position + Int.random(in: 1...20, using: &random)))
             }
             let harness = try CodecHarness(
-                .init(inboundFlushThreshold: Int.random(in: 1...1000, using: &random))
+                .init(inbound: .byteStream(flushThreshold: Int.random(in: 1...1000, using: &random)))
             )
             defer { harness.finish() }
             feedRandomly(bytes, into: harness, random: &random)

@@ -54,7 +54,7 @@ import WebSocketTransport
     }
 
     @Test func thresholdPassesBytesOnMidBurst() throws {
-        let harness = try CodecHarness(.init(inboundFlushThreshold: 100))
+        let harness = try CodecHarness(.init(inbound: .byteStream(flushThreshold: 100)))
         defer { harness.finish() }
         let payloads = (0..<3).map { [UInt8](repeating: UInt8($0 + 1), count: 60) }
 
@@ -88,7 +88,7 @@ import WebSocketTransport
     @Test func bufferedBytesStayBelowThresholdPlusOneRead() throws {
         var random = SeededRandom(seed: 0x5EED_0107)
         let payload = random.bytes(100_000)
-        let harness = try CodecHarness(.init(inboundFlushThreshold: 1000))
+        let harness = try CodecHarness(.init(inbound: .byteStream(flushThreshold: 1000)))
         defer { harness.finish() }
         for chunk in random.chunks(of: TestFrame.binary(payload, mask: random.key()), maxChunk: 700) {
             harness.read(chunk)
@@ -194,7 +194,7 @@ import WebSocketTransport
         var random = SeededRandom(seed: 0x5EED_0105)
         for iteration in 0..<300 {
             let stream = Self.mixedStream(random: &random)
-            let harness = try CodecHarness(.init(inboundFlushThreshold: Int.random(in: 1...2000, using: &random)))
+            let harness = try CodecHarness(.init(inbound: .byteStream(flushThreshold: Int.random(in: 1...2000, using: &random))))
             defer { harness.finish() }
             for chunk in random.chunks(of: stream.bytes, maxChunk: 64) {
                 harness.read(chunk)

@@ -3,7 +3,7 @@ import NIOCore
 import Testing
 import WebSocketTransport
 
-/// Outbound: every `ByteBuffer` written is one unmasked binary frame; small ones are coalesced per flush.
+/// Outbound: every `.binary` message written is one unmasked binary frame; small ones are coalesced per flush.
 @Suite struct CodecOutboundTests {
     private func binary(_ payload: [UInt8]) -> ServerFrame {
         ServerFrame(fin: true, rsv: 0, opcode: 0x2, masked: false, payload: payload)
@@ -41,9 +41,9 @@ import WebSocketTransport
     @Test func writesWithAndWithoutPromisesMix() throws {
         let harness = try CodecHarness()
         defer { harness.finish() }
-        harness.channel.write(harness.channel.allocator.buffer(bytes: [1]), promise: nil)
+        harness.channel.write(WebSocketOutbound.binary(harness.channel.allocator.buffer(bytes: [1])), promise: nil)
         let second = harness.write([2])
-        harness.channel.write(harness.channel.allocator.buffer(bytes: [3]), promise: nil)
+        harness.channel.write(WebSocketOutbound.binary(harness.channel.allocator.buffer(bytes: [3])), promise: nil)
         let fourth = harness.write([4])
         harness.flush()
         #expect(second.succeeded && fourth.succeeded)
@@ -106,7 +106,7 @@ import WebSocketTransport
         let harness = try CodecHarness()
         defer { harness.finish() }
         harness.recorder.onRead = { context, _ in
-            context.write(NIOAny(context.channel.allocator.buffer(bytes: [0xD0, 0x00])), promise: nil)
+            context.write(NIOAny(WebSocketOutbound.binary(context.channel.allocator.buffer(bytes: [0xD0, 0x00]))), promise: nil)
         }
         harness.feed(TestFrame.binary([0xC0, 0x00]) + TestFrame.ping([1]))
         let frames = try harness.outboundFrames()
@@ -143,11 +143,19 @@ import WebSocketTransport
         defer { harness.finish() }
         let promise = harness.channel.eventLoop.makePromise(of: Void.self)
         let outcome = PromiseOutcome(promise.futureResult)
-        harness.channel.write(harness.channel.allocator.buffer(bytes: [1]), promise: promise)
+        harness.channel.write(WebSocketOutbound.binary(harness.channel.allocator.buffer(bytes: [1])), promise: promise)
         // The codec cannot be removed on its own (it is not a RemovableChannelHandler); tearing the
         // pipeline down must still complete what was written but not flushed.
         _ = try? harness.channel.close().wait()
         #expect(!outcome.isPending)
         if outcome.isPending { promise.fail(ChannelError.ioOnClosedChannel) }
+    }
+}
+
+/// The one entrance costs no allocation per message: `NIOAny` stores a value of up to three words inline.
+@Suite struct OutboundValueTests {
+    @Test func everyOutboundValueFitsNIOAnysInlineStorage() {
+        #expect(MemoryLayout<WebSocketOutbound>.size <= 3 * MemoryLayout<Int>.size)
+        #expect(MemoryLayout<WebSocketOutbound>.alignment <= MemoryLayout<Int>.alignment)
     }
 }

@@ -35,7 +35,7 @@ import WebSocketTransport
     }
 
     @Test func handlerClosingMidBurstStopsDeliveryAndOutput() throws {
-        let harness = try CodecHarness(.init(inboundFlushThreshold: 10))
+        let harness = try CodecHarness(.init(inbound: .byteStream(flushThreshold: 10)))
         defer { harness.finish() }
         harness.recorder.onRead = { context, _ in context.close(promise: nil) }
         harness.feed(
@@ -87,7 +87,7 @@ import WebSocketTransport
         let harness = try CodecHarness()
         defer { harness.finish() }
         harness.recorder.onRead = { context, _ in
-            context.writeAndFlush(NIOAny(context.channel.allocator.buffer(bytes: [0xEE])), promise: nil)
+            context.writeAndFlush(NIOAny(WebSocketOutbound.binary(context.channel.allocator.buffer(bytes: [0xEE]))), promise: nil)
         }
         harness.feed(TestFrame.binary([1]) + TestFrame.text([0x41]))
         let frames = try harness.outboundFrames()
@@ -97,10 +97,10 @@ import WebSocketTransport
     }
 
     @Test func handlerRequestingCloseMidBurstStopsDelivery() throws {
-        let harness = try CodecHarness(.init(inboundFlushThreshold: 4))
+        let harness = try CodecHarness(.init(inbound: .byteStream(flushThreshold: 4)))
         defer { harness.finish() }
         harness.recorder.onRead = { context, _ in
-            context.triggerUserOutboundEvent(WebSocketCloseRequest(code: .goingAway), promise: nil)
+            context.writeAndFlush(NIOAny(WebSocketOutbound.close(.goingAway, reason: "")), promise: nil)
         }
         harness.feed(TestFrame.binary([1, 1, 1, 1]) + TestFrame.binary([2, 2, 2, 2]) + TestFrame.ping([3]))
         #expect(harness.recorder.delivered == [1, 1, 1, 1])

@@ -36,12 +36,15 @@ final class WireGate: ChannelDuplexHandler {
 }
 
 /// The handler behind the codec: records everything that reaches it, in order, and can run a hook
-/// (to test reentrancy: closing or writing from inside a callback).
+/// (to test reentrancy: closing or writing from inside a callback). It reads `ByteBuffer`s (`.byteStream` mode) and
+/// `WebSocketMessage`s (`.messages` mode).
 final class Recorder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
+    typealias OutboundOut = WebSocketOutbound
 
     enum Entry: Equatable {
         case read([UInt8])
+        case message(WebSocketMessageKind, [UInt8])
         case readComplete
         case event(WebSocketEvent)
         case inactive
@@ -51,7 +54,21 @@ final class Recorder: ChannelInboundHandler {
     var onRead: ((ChannelHandlerContext, ByteBuffer) -> Void)?
     var onEvent: ((ChannelHandlerContext, WebSocketEvent) -> Void)?
 
+    /// What `.messages` mode passes on.
+    private final class MessageReader: ChannelInboundHandler {
+        typealias InboundIn = WebSocketMessage
+    }
+
+    /// Set for a codec in `.messages` mode.
+    var readsMessages = false
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if readsMessages {
+            let message = MessageReader.unwrapInboundIn(data)
+            log.append(.message(message.kind, Array(message.data.readableBytesView)))
+            onRead?(context, message.data)
+            return
+        }
         let buffer = unwrapInboundIn(data)
         log.append(.read(Array(buffer.readableBytesView)))
         onRead?(context, buffer)
@@ -79,6 +96,14 @@ final class Recorder: ChannelInboundHandler {
         log.flatMap { entry -> [UInt8] in
             if case .read(let bytes) = entry { return bytes }
             return []
+        }
+    }
+
+    /// The messages delivered in `.messages` mode.
+    var messages: [WebSocketMessage] {
+        log.compactMap { entry in
+            if case .message(let kind, let bytes) = entry { return WebSocketMessage(kind: kind, data: ByteBuffer(bytes: bytes)) }
+            return nil
         }
     }
 
@@ -154,6 +179,7 @@ final class CodecHarness {
 
     init(_ configuration: WebSocketMessageCodec.Configuration = .init()) throws {
         self.configuration = configuration
+        recorder.readsMessages = configuration.inbound == .messages
         self.channel = EmbeddedChannel(handlers: [gate, WebSocketMessageCodec(configuration: configuration), recorder])
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
     }
@@ -196,11 +222,17 @@ final class CodecHarness {
         readComplete()
     }
 
-    /// Writes one message with a promise, without flushing.
+    /// Writes one binary message with a promise, without flushing.
     @discardableResult
     func write(_ bytes: [UInt8]) -> PromiseOutcome {
+        write(.binary(buffer(bytes)))
+    }
+
+    /// Writes one outbound value with a promise, without flushing.
+    @discardableResult
+    func write(_ outbound: WebSocketOutbound) -> PromiseOutcome {
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.write(buffer(bytes), promise: promise)
+        channel.write(outbound, promise: promise)
         return PromiseOutcome(promise.futureResult)
     }
 
@@ -211,7 +243,7 @@ final class CodecHarness {
     @discardableResult
     func requestClose(_ code: WebSocketCloseCode, reason: String = "", keepsReceiving: Bool = false) -> PromiseOutcome {
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        channel.triggerUserOutboundEvent(WebSocketCloseRequest(code: code, reason: reason, keepsReceiving: keepsReceiving), promise: promise)
+        channel.writeAndFlush(WebSocketOutbound.close(code, reason: reason, keepsReceiving: keepsReceiving), promise: promise)
         return PromiseOutcome(promise.futureResult)
     }
 

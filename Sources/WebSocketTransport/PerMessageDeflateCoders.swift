@@ -1,35 +1,23 @@
 import CompressNIO
 import NIOCore
 
-/// The zlib state of one permessage-deflate connection (RFC 7692 §7.2), created on first use.
-///
-/// Inflating is bounded: output is produced in chunks and the message is refused (close 1009) as soon
-/// as its decompressed size passes `maximumMessageSize`, so a small "decompression bomb" costs at most
-/// that much memory, never what it would expand to.
-final class PerMessageDeflateEngine {
+/// The sending half of permessage-deflate (RFC 7692 §7.2.1) on one connection: zlib state created on first use.
+struct PerMessageDeflateCompressor {
     /// The four bytes a sync flush ends with; senders strip them, receivers put them back (§7.2.1–2).
-    private static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
-    private static let inflateChunk = 16 * 1024
+    static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
     let agreement: PerMessageDeflate.Agreement
     let settings: PerMessageDeflate.Settings
-    let maximumMessageSize: Int
     private var compressor: ZlibCompressor?
-    private var decompressor: ZlibDecompressor?
-    /// Decompressed bytes of the message being received.
-    private var inflatedInMessage = 0
 
-    init(agreement: PerMessageDeflate.Agreement, settings: PerMessageDeflate.Settings, maximumMessageSize: Int) {
+    init(agreement: PerMessageDeflate.Agreement, settings: PerMessageDeflate.Settings) {
         self.agreement = agreement
         self.settings = settings
-        self.maximumMessageSize = maximumMessageSize
     }
 
-    // MARK: Outbound
-
     /// The compressed payload for `message`, or nil when it should go uncompressed (too small, or
-    /// compression would not shrink it and the bridge is free to choose per message).
-    func compress(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    /// compression would not shrink it and the sender is free to choose per message).
+    mutating func compress(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard message.readableBytes >= self.settings.threshold else { return nil }
         do {
             let compressor = try self.compressor ?? self.makeCompressor()
@@ -63,11 +51,29 @@ final class PerMessageDeflateEngine {
                 compressionLevel: Int32(self.settings.compressionLevel),
                 memoryLevel: Int32(self.settings.memoryLevel)))
     }
+}
 
-    // MARK: Inbound
+/// The receiving half of permessage-deflate (RFC 7692 §7.2.2) on one connection: zlib state created on first use.
+///
+/// Inflating is bounded: output is produced in chunks and the message is refused (close 1009) as soon as its
+/// decompressed size passes `maximumMessageSize`, so a small "decompression bomb" costs at most that much memory,
+/// never what it would expand to.
+struct PerMessageDeflateDecompressor {
+    private static let inflateChunk = 16 * 1024
+
+    let agreement: PerMessageDeflate.Agreement
+    let maximumMessageSize: Int
+    private var decompressor: ZlibDecompressor?
+    /// Decompressed bytes of the message being received.
+    private var inflatedInMessage = 0
+
+    init(agreement: PerMessageDeflate.Agreement, maximumMessageSize: Int) {
+        self.agreement = agreement
+        self.maximumMessageSize = maximumMessageSize
+    }
 
     /// Inflates a piece of a compressed message's payload into `output`.
-    func inflate(_ input: ByteBuffer, into output: inout ByteBuffer) throws(WebSocketProtocolError) {
+    mutating func inflate(_ input: ByteBuffer, into output: inout ByteBuffer) throws(WebSocketProtocolError) {
         var input = input
         let decompressor: ZlibDecompressor
         do {
@@ -101,8 +107,8 @@ final class PerMessageDeflateEngine {
     }
 
     /// The last frame of a compressed message has been inflated: add the stripped tail.
-    func finishMessage(into output: inout ByteBuffer) throws(WebSocketProtocolError) {
-        try self.inflate(ByteBuffer(bytes: Self.tail), into: &output)
+    mutating func finishMessage(into output: inout ByteBuffer) throws(WebSocketProtocolError) {
+        try self.inflate(ByteBuffer(bytes: PerMessageDeflateCompressor.tail), into: &output)
         self.inflatedInMessage = 0
         if self.agreement.clientNoContextTakeover {
             do {

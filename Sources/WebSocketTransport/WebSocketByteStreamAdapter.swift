@@ -1,0 +1,17 @@
+import NIOCore
+
+/// Lets a handler that writes a byte stream sit behind `WebSocketMessageCodec`: each `ByteBuffer` written becomes one
+/// binary message. Inbound, the codec's `.byteStream` mode already delivers `ByteBuffer`s, which pass through.
+///
+/// The relay's glue towards a `ws` upstream uses it: the same `UpstreamHandler` serves TCP and WebSocket brokers,
+/// and MQTT over WebSocket does not care where frames begin (MQTT 5.0 §6), so one message per burst is right.
+public final class WebSocketByteStreamAdapter: ChannelOutboundHandler, RemovableChannelHandler {
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = WebSocketOutbound
+
+    public init() {}
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        context.write(self.wrapOutboundOut(.binary(self.unwrapOutboundIn(data))), promise: promise)
+    }
+}
