@@ -7,6 +7,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import SessionRegistry
 
 /// The admin listener as a swift-service-lifecycle `Service`: `/healthz`, `/readyz`, `/metrics` and
 /// `POST /api/v1/publish` on `admin.address`:`admin.port`, plain HTTP/1.1.
@@ -20,6 +21,8 @@ public final class AdminService: Service, Sendable {
     static let headFieldLimit = 8 * 1024
     static let headListLimit = 16 * 1024
     static let headFieldCountLimit = 100
+    /// `SO_SNDBUF` of admin connections.
+    static let sendBufferSize: SocketOptionValue = 64 * 1024
 
     private let configuration: AdminConfiguration
     private let group: any EventLoopGroup
@@ -40,10 +43,16 @@ public final class AdminService: Service, Sendable {
     /// - Parameters:
     ///   - bridgePhase: the bridge's phase, read on every readiness evaluation (cheap, never blocking).
     ///   - metrics: the same export whose `factory` the bridge's `BridgeMetrics` was made with; `/metrics` renders it.
+    ///   - sessions: the bridge's open sessions, for the sessions API and the event stream; nil answers them with 404.
+    ///   - refusals: the bridge's last refused handshakes (`BridgeMetrics.refusals`), for the event stream.
+    ///   - eventInterval: time between two events of `/api/v1/events`.
     public init(
         configuration: BridgeConfiguration,
         bridgePhase: @escaping @Sendable () -> BridgePhase,
         metrics export: MetricsExport,
+        sessions: SessionRegistry? = nil,
+        refusals: RefusalLog? = nil,
+        eventInterval: Duration = .seconds(1),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "mqtt_ws_bridge.admin")
     ) throws(AdminStartupError) {
@@ -61,7 +70,8 @@ public final class AdminService: Service, Sendable {
             bridgePhase: bridgePhase, metrics: metrics, logger: logger)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
-            token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
+            access: AdminAccess(adminToken: admin.token, publishToken: admin.publish.token), sessions: admin.sessionsEnabled ? sessions : nil,
+            refusals: refusals, eventInterval: eventInterval, maxBodySize: admin.publish.maxBodySize,
             ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
         connections = ConnectionLimit(limit: admin.maxConnections)
         quiescing = ServerQuiescingHelper(group: group)
@@ -83,9 +93,14 @@ public final class AdminService: Service, Sendable {
         _ configuration: BridgeConfiguration, logger: Logger
     ) throws(AdminStartupError) -> MosquittoPublisherPool? {
         let publish = configuration.admin.publish
-        if publish.token == nil && publish.enabled && !LoopbackAddress.isLoopback(configuration.admin.address) {
-            // Configuration validation says the same; repeated here for configurations built in code.
-            throw AdminStartupError("admin.publish.token: is required when admin.address is not a loopback address")
+        // Configuration validation says the same; repeated here for configurations built in code.
+        if !LoopbackAddress.isLoopback(configuration.admin.address) {
+            if configuration.admin.token == nil && configuration.admin.sessionsEnabled {
+                throw AdminStartupError("admin.token: is required when admin.address is not a loopback address")
+            }
+            if configuration.admin.token == nil && publish.token == nil && publish.enabled {
+                throw AdminStartupError("admin.publish.token: is required when admin.address is not a loopback address")
+            }
         }
         // The probe's options get the same checks: a pool's initialiser validates without connecting.
         do {
@@ -135,7 +150,8 @@ public final class AdminService: Service, Sendable {
         if let address { started.succeed(address) }
         logger.notice("admin listening", metadata: [
             "address": "\(address.map(Self.hostAndPort) ?? "?")",
-            "publish_api": "\(publisher == nil ? "disabled" : configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
+            "admin_api": "\(configuration.token == nil ? "no token" : "bearer token")",
+            "publish_api": "\(publisher == nil ? "disabled" : configuration.token == nil && configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
         ])
         publisher?.start()
 
@@ -196,6 +212,10 @@ public final class AdminService: Service, Sendable {
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // A fixed kernel send buffer instead of Linux' autotuning (up to 4 MiB): an event stream viewer that stops
+            // reading fills it within seconds, its next write waits, and `admin.write_timeout` closes it — instead of
+            // megabytes of events piling up in the kernel first. Admin answers are small; /metrics just takes a few writes.
+            .childChannelOption(.socketOption(.so_sndbuf), value: Self.sendBufferSize)
         let largestBody = endpoints.router.largestBodyLimit
         let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedAdminConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {

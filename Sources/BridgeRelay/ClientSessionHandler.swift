@@ -1,6 +1,7 @@
 import Logging
 import MQTTWire
 import NIOCore
+import SessionRegistry
 import WebSocketTransport
 
 /// The client side of the glue: the last handler of the client channel, behind `WebSocketMessageCodec`.
@@ -62,6 +63,11 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     private let startedAt = NIODeadline.now()
     private var connectPacketTimer: Scheduled<Void>?
     private var transportError: String?
+    /// For the admin API (`SessionRegistration`): set at CONNECT when the bridge keeps a registry.
+    private let registry: SessionRegistry?
+    private var registration: SessionRegistration?
+    private var totalPacketsFromClient = 0
+    private var totalPacketsToClient = 0
 
     public init(
         descriptor: SessionDescriptor,
@@ -69,8 +75,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
-        accessLogger: Logger?
+        accessLogger: Logger?,
+        registry: SessionRegistry? = nil
     ) {
+        self.registry = registry
         self.descriptor = descriptor
         self.settings = settings
         self.link = SessionUpstreamLink(upstream: upstream, lingerTimeout: settings.upstreamLingerTimeout)
@@ -200,6 +208,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         self.link.flush()
+        self.totalPacketsFromClient += self.clientCounts.sum
         self.metrics.record(&self.clientCounts, direction: .clientToBroker)
         self.metrics.recordBytes(self.burstBytesFromClient, direction: .clientToBroker)
         self.totalBytesFromClient += self.burstBytesFromClient
@@ -283,6 +292,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                     "username": "\(info.username ?? "-")", "keepalive": "\(info.keepAlive)", "clean_start": "\(info.cleanStart)",
                 ]
             )
+            // Registered before the dial starts, which may finish at once and name the broker.
+            if let registry = self.registry, let context = self.context, self.machine.ending == nil {
+                self.registration = .register(self, in: registry, descriptor: self.descriptor, connect: info, eventLoop: context.eventLoop)
+            }
             self.perform(self.machine.connectReceived(info))
             if self.policy != nil, let rest, let admitted = self.admit(rest) {
                 self.forward(admitted)
@@ -376,6 +389,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             switch result {
             case .success(let server):
                 self.logger[metadataKey: "broker"] = "\(server)"
+                self.registration?.brokerChosen(server)
                 self.perform(self.machine.upstreamReady(), eventLoop: eventLoop)
             case .failure(let error):
                 self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)), eventLoop: eventLoop)
@@ -441,6 +455,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.clientNeedsFlush = false
             self.context?.flush()
         }
+        self.totalPacketsToClient += self.brokerCounts.sum
         self.metrics.record(&self.brokerCounts, direction: .brokerToClient)
         self.metrics.recordBytes(self.burstBytesToClient, direction: .brokerToClient)
         self.totalBytesToClient += self.burstBytesToClient
@@ -472,6 +487,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     // MARK: End of session
 
     private func finish() {
+        self.registration?.end()
         self.totalBytesFromClient += self.burstBytesFromClient
         self.totalBytesToClient += self.burstBytesToClient
         self.metrics.openSessions.decrement()
@@ -480,9 +496,34 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accessLogger?.info(
             "session",
             metadata: SessionAccessLine(
-                descriptor: self.descriptor, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
+                descriptor: self.descriptor, session: self.registration?.id, connect: self.machine.connect, broker: self.link.server,
+                bytesIn: self.totalBytesFromClient,
                 bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending
             ).metadata)
     }
-}
 
+    // MARK: Admin API (called by SessionRegistration on this event loop)
+
+    /// Traffic so far, including the read burst in progress.
+    func adminCounters() -> SessionCounters {
+        SessionCounters(
+            bytesFromClient: self.totalBytesFromClient + self.burstBytesFromClient,
+            bytesToClient: self.totalBytesToClient + self.burstBytesToClient,
+            packetsFromClient: self.totalPacketsFromClient + self.clientCounts.sum,
+            packetsToClient: self.totalPacketsToClient + self.brokerCounts.sum)
+    }
+
+    /// An operator closes the session: MQTT 5 clients that are relaying first get DISCONNECT 0x98 "Administrative
+    /// action", then every client gets close 1008 with `reason`. False when the session was already ending.
+    func closeByAdmin(_ reason: String) -> Bool {
+        guard let context = self.context else { return false }
+        let relaying = self.machine.state == .relaying
+        let action = self.machine.closedByAdmin(reason)
+        guard action != .none else { return false }
+        if relaying, self.machine.connect?.version == .v5 {
+            context.write(self.wrapOutboundOut(MQTTPacket.disconnect(reasonCode: 0x98, version: .v5, allocator: context.channel.allocator)), promise: nil)
+        }
+        self.perform(action)
+        return true
+    }
+}

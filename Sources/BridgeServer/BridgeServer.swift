@@ -11,6 +11,7 @@ import NIOExtras
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import SessionRegistry
 import Synchronization
 
 /// The bridge as a swift-service-lifecycle `Service`: opens the listeners, relays until a graceful
@@ -47,6 +48,8 @@ public final class BridgeServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     public let metrics: BridgeMetrics
+    /// The open sessions (from their CONNECT until they close), for the admin API.
+    public let sessions = SessionRegistry()
     private let frontEnd: WebSocketFrontEnd
     private let upstreamDescription: String
     private let tlsContexts: [String: NIOSSLContext]
@@ -104,7 +107,8 @@ public final class BridgeServer: Service, Sendable {
         self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
-            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
+            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers,
+            sessions: self.sessions)
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
 

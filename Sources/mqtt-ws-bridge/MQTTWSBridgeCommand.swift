@@ -105,6 +105,8 @@ struct Serve: AsyncParsableCommand {
                     configuration: configuration,
                     bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
                     metrics: metricsExport,
+                    sessions: server.sessions,
+                    refusals: bridgeMetrics.refusals,
                     logger: Logger(label: "mqtt_ws_bridge.admin"))
                 services.append(.init(service: admin))
             }
