@@ -43,6 +43,7 @@ struct OperationsPage: Sendable {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>mqtt-ws-bridge · operations</title>
+        <link rel="icon" href="data:,">
         <style>
           :root { color-scheme: light dark; --line: #8884; --muted: #888; --accent: #2b7de9; --bad: #d33; --good: #2a2; }
           * { box-sizing: border-box; }
@@ -80,7 +81,7 @@ struct OperationsPage: Sendable {
           <button id="forget" type="button" hidden>forget token</button>
         </header>
 
-        <section id="login">
+        <section id="login" hidden>
           <h2>Admin token</h2>
           <p class="muted">The bearer token of the admin API (<code>admin.token</code>). It is kept in this tab's session storage only.
           Leave it empty when the bridge runs without one (admin listener on loopback).</p>

@@ -19,14 +19,19 @@ enum OperationsPageScript {
         function notice(message) { $('notice').textContent = message ?? ''; }
 
         async function api(method, path) {
+          const sent = token;
           const response = await fetch(path, { method, headers: authorization(), cache: 'no-store' });
-          if (response.status === 401) { refused(); throw new Error('unauthorized'); }
+          if (response.status === 401) { refused(sent); throw new Error('unauthorized'); }
           const body = await response.json().catch(() => ({}));
           if (!response.ok) throw new Error(body.error ?? ('HTTP ' + response.status));
           return body;
         }
 
-        function refused() { signOut(token ? 'the admin API refused this token' : 'this bridge needs its admin.token'); }
+        // A 401 signs out only if it answered the token in use: an answer to an older one (from before signing in) is stale.
+        function refused(sent) {
+          if (sent !== token) return;
+          signOut(token ? 'the admin API refused this token' : 'this bridge needs its admin.token');
+        }
 
         function signOut(message) {
           if (stream) stream.abort();
@@ -60,12 +65,14 @@ enum OperationsPageScript {
         // Server-Sent Events over fetch: EventSource cannot send the Authorization header.
         async function openStream() {
           clearTimeout(reconnect);
+          if (stream) stream.abort();
           const controller = new AbortController();
           stream = controller;
+          const sent = token;
           setState('connecting');
           try {
             const response = await fetch('/api/v1/events', { headers: authorization(), signal: controller.signal, cache: 'no-store' });
-            if (response.status === 401) return refused();
+            if (response.status === 401) return refused(sent);
             if (!response.ok) throw new Error('event stream: HTTP ' + response.status);
             setState('live');
             showError('');
