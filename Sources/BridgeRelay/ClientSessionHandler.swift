@@ -21,15 +21,15 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    private var machine = SessionStateMachine()
-    private var descriptor: SessionDescriptor
+    var machine = SessionStateMachine()
+    private(set) var descriptor: SessionDescriptor
     private let settings: SessionSettings
     private let metrics: BridgeMetrics.Route
     private let connectMetrics: BridgeMetrics
     private var logger: Logger
     private let accessLogger: Logger?
 
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     /// The broker side: dialled through `UpstreamDial`, then glued to this handler.
     private let link: SessionUpstreamLink
     /// Set by `answerUpgrade` when the 101 waits for the broker.
@@ -53,21 +53,19 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private var pendingRead = false
     private var clientNeedsFlush = false
-    private var clientCounts = PacketCounts()
-    private var brokerCounts = PacketCounts()
-    private var burstBytesFromClient = 0
-    private var burstBytesToClient = 0
-    private var totalBytesFromClient = 0
-    private var totalBytesToClient = 0
+    private(set) var clientCounts = PacketCounts()
+    private(set) var brokerCounts = PacketCounts()
+    private(set) var burstBytesFromClient = 0
+    private(set) var burstBytesToClient = 0
+    private(set) var totalBytesFromClient = 0
+    private(set) var totalBytesToClient = 0
 
     private let startedAt = NIODeadline.now()
     private var connectPacketTimer: Scheduled<Void>?
     private var transportError: String?
-    /// For the admin API (`SessionRegistration`): set at CONNECT when the bridge keeps a registry.
-    private let registry: SessionRegistry?
-    private var registration: SessionRegistration?
-    private var totalPacketsFromClient = 0
-    private var totalPacketsToClient = 0
+    /// In the admin API's registry from CONNECT to close, when the bridge keeps one (ClientSessionHandler+Admin).
+    let registry: SessionRegistry?
+    var registration: SessionRegistration?
 
     public init(
         descriptor: SessionDescriptor,
@@ -208,7 +206,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         self.link.flush()
-        self.totalPacketsFromClient += self.clientCounts.sum
+        self.registration?.packetsFromClient += self.clientCounts.sum
         self.metrics.record(&self.clientCounts, direction: .clientToBroker)
         self.metrics.recordBytes(self.burstBytesFromClient, direction: .clientToBroker)
         self.totalBytesFromClient += self.burstBytesFromClient
@@ -292,10 +290,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                     "username": "\(info.username ?? "-")", "keepalive": "\(info.keepAlive)", "clean_start": "\(info.cleanStart)",
                 ]
             )
-            // Registered before the dial starts, which may finish at once and name the broker.
-            if let registry = self.registry, let context = self.context, self.machine.ending == nil {
-                self.registration = .register(self, in: registry, descriptor: self.descriptor, connect: info, eventLoop: context.eventLoop)
-            }
+            self.register(info)  // before the dial, which may finish at once and name the broker
             self.perform(self.machine.connectReceived(info))
             if self.policy != nil, let rest, let admitted = self.admit(rest) {
                 self.forward(admitted)
@@ -307,7 +302,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     // MARK: Actions
 
-    private func perform(_ action: SessionStateMachine.Action) {
+    func perform(_ action: SessionStateMachine.Action) {
         guard let context = self.context else { return }
         self.perform(action, eventLoop: context.eventLoop)
     }
@@ -455,7 +450,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.clientNeedsFlush = false
             self.context?.flush()
         }
-        self.totalPacketsToClient += self.brokerCounts.sum
+        self.registration?.packetsToClient += self.brokerCounts.sum
         self.metrics.record(&self.brokerCounts, direction: .brokerToClient)
         self.metrics.recordBytes(self.burstBytesToClient, direction: .brokerToClient)
         self.totalBytesToClient += self.burstBytesToClient
@@ -496,34 +491,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accessLogger?.info(
             "session",
             metadata: SessionAccessLine(
-                descriptor: self.descriptor, session: self.registration?.id, connect: self.machine.connect, broker: self.link.server,
-                bytesIn: self.totalBytesFromClient,
+                descriptor: self.descriptor, session: self.registration?.id, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
                 bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending
             ).metadata)
-    }
-
-    // MARK: Admin API (called by SessionRegistration on this event loop)
-
-    /// Traffic so far, including the read burst in progress.
-    func adminCounters() -> SessionCounters {
-        SessionCounters(
-            bytesFromClient: self.totalBytesFromClient + self.burstBytesFromClient,
-            bytesToClient: self.totalBytesToClient + self.burstBytesToClient,
-            packetsFromClient: self.totalPacketsFromClient + self.clientCounts.sum,
-            packetsToClient: self.totalPacketsToClient + self.brokerCounts.sum)
-    }
-
-    /// An operator closes the session: MQTT 5 clients that are relaying first get DISCONNECT 0x98 "Administrative
-    /// action", then every client gets close 1008 with `reason`. False when the session was already ending.
-    func closeByAdmin(_ reason: String) -> Bool {
-        guard let context = self.context else { return false }
-        let relaying = self.machine.state == .relaying
-        let action = self.machine.closedByAdmin(reason)
-        guard action != .none else { return false }
-        if relaying, self.machine.connect?.version == .v5 {
-            context.write(self.wrapOutboundOut(MQTTPacket.disconnect(reasonCode: 0x98, version: .v5, allocator: context.channel.allocator)), promise: nil)
-        }
-        self.perform(action)
-        return true
     }
 }

@@ -9,6 +9,9 @@ import SessionRegistry
 struct SessionRegistration {
     let registry: SessionRegistry
     let id: UInt64
+    /// MQTT packets relayed each way, added once per read burst (only sessions in a registry count them).
+    var packetsFromClient = 0
+    var packetsToClient = 0
 
     /// Registers `session` with what it knows at CONNECT.
     static func register(
