@@ -13,14 +13,11 @@ Reuses dashboard_driver's Chromium (DevTools over a pipe, standard library only)
 import argparse
 import json
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dashboard_driver import Chromium, DriverError, Page, log  # noqa: E402
+from dashboard_driver import DriverError, drive, log  # noqa: E402
 
 
 def wait(page, expression, what, timeout):
@@ -84,31 +81,10 @@ def main():
     parser.add_argument("--timeout", type=float, default=60, help="seconds per step")
     arguments = parser.parse_args()
 
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    browser = None
-    page = None
-    profile = tempfile.mkdtemp(prefix="mqtt-ws-bridge-chromium-")
     chromium_log = os.path.join(os.path.dirname(os.path.abspath(arguments.screenshot)), "chromium-operations.log")
-    try:
-        browser = Chromium(Chromium.find(arguments.chromium), profile, chromium_log, [])
-        version = browser.send("Browser.getVersion", timeout=60)
-        log(f"browser: {version.get('product')} (log: {chromium_log})")
-        page = Page(browser, 1400, 900)
-        run(arguments, page)
-        return 0
-    except (DriverError, OSError, ValueError, KeyError) as error:
-        log(f"FAILED {error}")
-        if page is not None:
-            try:
-                page.screenshot(arguments.after_screenshot or arguments.screenshot)
-            except (DriverError, OSError, KeyError) as screenshot_error:
-                log(f"(no screenshot: {screenshot_error})")
-        return 1
-    finally:
-        if browser is not None:
-            browser.stop()
-        shutil.rmtree(profile, ignore_errors=True)
-
+    return drive(
+        lambda page: run(arguments, page), chromium=arguments.chromium, chromium_log=chromium_log, size=(1400, 900),
+        failure_screenshot=arguments.after_screenshot or arguments.screenshot)
 
 if __name__ == "__main__":
     sys.exit(main())
