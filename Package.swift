@@ -83,6 +83,8 @@ let package = Package(
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
         .target(name: "ClientAddress", dependencies: ["TextTrimming", .product(name: "NIOCore", package: "swift-nio")]),
+        // The open sessions for the admin API (who is connected, a way to reach each one); touched per session, never per message.
+        .target(name: "SessionRegistry", dependencies: ["ClientAddress"]),
         // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
         // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
         .target(name: "UpstreamPool"),
@@ -142,7 +144,7 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "UpstreamPool",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "UpstreamPool", "SessionRegistry",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -155,7 +157,7 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming",
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming", "SessionRegistry",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -167,7 +169,7 @@ let package = Package(
             name: "BridgeServer",
             dependencies: nio + [
                 "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
-                "EdgeAuth", "UpstreamPool",
+                "EdgeAuth", "UpstreamPool", "SessionRegistry",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -188,12 +190,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The admin listener: /healthz, /readyz (libmosquitto probe), /metrics (Prometheus), POST /api/v1/publish.
+        // The admin listener: /healthz, /readyz (libmosquitto probe), /metrics (Prometheus), POST /api/v1/publish, the
+        // sessions API over SessionRegistry.
         // Learns the bridge's state through a closure, so it does not import BridgeServer. Foundation for JSON and base64.
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool",
+                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool", "SessionRegistry",
+                "ClientAddress",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -248,6 +252,7 @@ let package = Package(
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "UpstreamPool"]),
         .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool"]),
+        .testTarget(name: "SessionRegistryTests", dependencies: ["SessionRegistry", "ClientAddress"]),
         .testTarget(
             name: "BridgeTLSTests",
             dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
@@ -283,6 +288,7 @@ let package = Package(
             name: "BridgeRelayTests",
             dependencies: [
                 "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
+                "SessionRegistry",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -296,7 +302,7 @@ let package = Package(
             dependencies: [
                 "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
                 "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd", "EdgeAuth",
-                "UpstreamPool",
+                "UpstreamPool", "SessionRegistry",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -165,6 +165,9 @@ struct AdminConnection {
         _ response: AdminResponse, for head: HTTPRequestHead,
         _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>, close: Bool = false
     ) async throws -> Bool {
+        if let stream = response.stream {
+            return try await write(stream, response, for: head, outbound)
+        }
         let keepAlive = !close && head.isKeepAlive
         var parts = response.parts(keepAlive: keepAlive, withBody: head.method != .HEAD)
         if keepAlive, head.version == .http1_0, case .head(var responseHead) = parts[0] {
@@ -173,6 +176,22 @@ struct AdminConnection {
         }
         try await outbound.write(contentsOf: parts)
         return keepAlive
+    }
+
+    /// A streamed answer: the head (no `Content-Length`: NIOHTTP1 sends the body chunked), the chunks as they come,
+    /// the end; then the connection closes. HEAD gets the head only.
+    private func write(
+        _ stream: AdminBodyStream, _ response: AdminResponse, for head: HTTPRequestHead,
+        _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws -> Bool {
+        var headers = HTTPHeaders(response.headers)
+        headers.replaceOrAdd(name: "Connection", value: "close")
+        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: response.status, headers: headers)))
+        if head.method != .HEAD {
+            try await stream.produce { chunk in try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: chunk)))) }
+        }
+        try await outbound.write(.end(nil))
+        return false
     }
 
     /// A body follows the head when it announces one (RFC 9112 §6.3: requests without either have none).

@@ -3,8 +3,10 @@ import Logging
 import MosquittoClient
 import NIOCore
 import NIOHTTP1
+import SessionRegistry
 
-/// What each admin path does, as `AdminRoute`s: `/healthz`, `/readyz`, `/metrics` and `POST /api/v1/publish`.
+/// What each admin path does, as `AdminRoute`s: `/healthz`, `/readyz`, `/metrics`, `POST /api/v1/publish` and the
+/// sessions API (`SessionsAPI`).
 /// Transport-free: `AdminConnection` serves whatever `router` says.
 final class AdminEndpoints: Sendable {
     static let publishPath = "/api/v1/publish"
@@ -15,7 +17,9 @@ final class AdminEndpoints: Sendable {
     private let publisher: MosquittoPublisherPool?
     private let export: MetricsExport
     private let metrics: AdminMetrics
-    private let token: BearerToken?
+    private let access: AdminAccess
+    private let sessions: SessionsAPI?
+    private let events: EventStream?
     private let maxBodySize: Int
     private let ackTimeout: Duration
     private let broker: String
@@ -23,13 +27,21 @@ final class AdminEndpoints: Sendable {
 
     init(
         monitor: ReadinessMonitor, publisher: MosquittoPublisherPool?, export: MetricsExport, metrics: AdminMetrics,
-        token: BearerToken?, maxBodySize: Int, ackTimeout: Duration, broker: String, logger: Logger
+        access: AdminAccess, sessions: SessionRegistry?, refusals: RefusalLog? = nil, eventInterval: Duration = .seconds(1),
+        maxBodySize: Int, ackTimeout: Duration, broker: String, logger: Logger
     ) {
         self.monitor = monitor
         self.publisher = publisher
         self.export = export
         self.metrics = metrics
-        self.token = token
+        self.access = access
+        self.sessions = sessions.map { SessionsAPI(registry: $0, access: access, logger: logger) }
+        self.events = sessions.map { registry in
+            let sampler = OperationsSampler(
+                sessions: registry, export: export, refusals: refusals, minimumInterval: eventInterval / 2,
+                readiness: { monitor.current().json(broker: broker) })
+            return EventStream(sampler: sampler, interval: eventInterval, access: access)
+        }
         self.maxBodySize = maxBodySize
         self.ackTimeout = ackTimeout
         self.broker = broker
@@ -67,7 +79,7 @@ final class AdminEndpoints: Sendable {
                         : publishFailure(.methodNotAllowed, "use POST with a JSON body", headers: [("Allow", allow)])
                 },
                 respond: { [self] _, body in await publish(Array(body.readableBytesView)) }),
-        ])
+        ] + (sessions?.routes ?? []) + (events.map { [$0.route] + OperationsPage().routes } ?? []))
     }
 
     /// A GET endpoint: no authentication, bodies read and ignored.
@@ -82,20 +94,15 @@ final class AdminEndpoints: Sendable {
         .error(.notFound, "the publish API is disabled (admin.publish.enabled: false)")
     }
 
-    /// Before the body: the API is on, the bearer token (if one is set), the content type, an announced size.
+    /// Before the body: the API is on, a bearer token (`admin.token` or `admin.publish.token`, if either is set), the
+    /// content type, an announced size.
     private func publishAdmission(_ head: HTTPRequestHead) -> AdminResponse? {
         guard publisher != nil else { return publishDisabled }
-        if let token {
-            let authorization = head.headers.first(name: "Authorization")
-            guard token.accepts(authorization: authorization) else {
-                let challenge = authorization == nil
-                    ? #"Bearer realm="mqtt-ws-bridge""#
-                    : #"Bearer realm="mqtt-ws-bridge", error="invalid_token""#
-                let message = authorization == nil
-                    ? "missing bearer token (Authorization: Bearer <admin.publish.token>)"
-                    : "invalid bearer token"
-                return publishFailure(.unauthorized, message, headers: [("WWW-Authenticate", challenge)])
-            }
+        let verdict = access.verdict(head, scope: .publish)
+        if verdict != .allowed {
+            let refusal = AdminAccess.unauthorized(verdict, scope: .publish)
+            metrics.published(.unauthorized)
+            return refusal
         }
         guard Self.isJSON(head.headers.first(name: "Content-Type")) else {
             return publishFailure(

@@ -1,17 +1,33 @@
 import NIOCore
 import NIOHTTP1
 
-/// One complete answer of the admin listener: status, extra headers and body. `Content-Length` and `Connection` are
-/// added when it is written (`parts`).
+/// A body written over time (the event stream): `produce` writes chunks until it returns or a write throws (the
+/// client went away). A write waits while the connection is not writable (its write buffer is over the channel's
+/// high watermark), so what a slow reader costs is bounded by that buffer.
+struct AdminBodyStream: Sendable {
+    var produce: @Sendable (_ write: @escaping @Sendable ([UInt8]) async throws -> Void) async throws -> Void
+}
+
+/// One answer of the admin listener: status, extra headers and body. `Content-Length` and `Connection` are added when
+/// it is written (`parts`). With `stream`, the body is written as it is produced (chunked) and the connection closes
+/// after it.
 struct AdminResponse: Sendable {
     var status: HTTPResponseStatus
     var headers: [(String, String)]
     var body: [UInt8]
+    var stream: AdminBodyStream?
 
     init(status: HTTPResponseStatus, headers: [(String, String)] = [], body: [UInt8]) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    init(status: HTTPResponseStatus, headers: [(String, String)], stream: AdminBodyStream) {
+        self.status = status
+        self.headers = headers
+        self.body = []
+        self.stream = stream
     }
 
     /// A JSON answer; never cached (health and readiness change from one second to the next).

@@ -8,6 +8,8 @@ import NIOHTTP1
 /// a listener-wide token would be one more check that `AdminRouter` runs before every route's own.
 struct AdminRoute: Sendable {
     var path: String
+    /// Also answers the paths below `path` (`/api/v1/sessions/17` for `/api/v1/sessions`); `respond` reads the rest.
+    var matchesSubpaths = false
     /// `HEAD` is answered wherever `GET` is, without the body.
     var methods: [HTTPMethod]
     /// Checked on the request head, before any body is read: nil lets the request through, an answer refuses it
@@ -49,7 +51,7 @@ struct AdminRouter: Sendable {
 
     func plan(for head: HTTPRequestHead) -> Plan {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? head.uri
-        guard let route = routes[path] else {
+        guard let route = routes[path] ?? routes.values.first(where: { $0.matchesSubpaths && path.hasPrefix($0.path + "/") }) else {
             return .reject(.error(.notFound, "no such endpoint: \(path) (endpoints: \(summary))"))
         }
         let methods = route.methods.contains(.GET) && !route.methods.contains(.HEAD) ? route.methods + [.HEAD] : route.methods

@@ -8,6 +8,7 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import UpstreamPool
+import SessionRegistry
 
 /// The admin listener as a swift-service-lifecycle `Service`: `/healthz`, `/readyz`, `/metrics` and
 /// `POST /api/v1/publish` on `admin.address`:`admin.port`, plain HTTP/1.1.
@@ -21,6 +22,8 @@ public final class AdminService: Service, Sendable {
     static let headFieldLimit = 8 * 1024
     static let headListLimit = 16 * 1024
     static let headFieldCountLimit = 100
+    /// `SO_SNDBUF` of admin connections.
+    static let sendBufferSize: SocketOptionValue = 64 * 1024
 
     private let configuration: AdminConfiguration
     private let group: any EventLoopGroup
@@ -43,10 +46,16 @@ public final class AdminService: Service, Sendable {
     ///   - metrics: the same export whose `factory` the bridge's `BridgeMetrics` was made with; `/metrics` renders it.
     ///   - upstreamPool: the bridge's pool (`BridgeServer.upstreamPool`) with `upstream.servers`: `/readyz` and the
     ///     per-server metrics read its health, and the publisher pool connects to a server that is up.
+    ///   - sessions: the bridge's open sessions, for the sessions API and the event stream; nil answers them with 404.
+    ///   - refusals: the bridge's last refused handshakes (`BridgeMetrics.refusals`), for the event stream.
+    ///   - eventInterval: time between two events of `/api/v1/events`.
     public init(
         configuration: BridgeConfiguration,
         bridgePhase: @escaping @Sendable () -> BridgePhase,
         metrics export: MetricsExport,
+        sessions: SessionRegistry? = nil,
+        refusals: RefusalLog? = nil,
+        eventInterval: Duration = .seconds(1),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "mqtt_ws_bridge.admin"),
         upstreamPool: UpstreamPool? = nil
@@ -65,7 +74,8 @@ public final class AdminService: Service, Sendable {
             bridgePhase: bridgePhase, metrics: metrics, logger: logger, pool: upstreamPool)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
-            token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
+            access: AdminAccess(adminToken: admin.token, publishToken: admin.publish.token), sessions: admin.sessionsEnabled ? sessions : nil,
+            refusals: refusals, eventInterval: eventInterval, maxBodySize: admin.publish.maxBodySize,
             ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
         connections = ConnectionLimit(limit: admin.maxConnections)
         quiescing = ServerQuiescingHelper(group: group)
@@ -87,9 +97,14 @@ public final class AdminService: Service, Sendable {
         _ configuration: BridgeConfiguration, upstreamPool: UpstreamPool? = nil, logger: Logger
     ) throws(AdminStartupError) -> MosquittoPublisherPool? {
         let publish = configuration.admin.publish
-        if publish.token == nil && publish.enabled && !LoopbackAddress.isLoopback(configuration.admin.address) {
-            // Configuration validation says the same; repeated here for configurations built in code.
-            throw AdminStartupError("admin.publish.token: is required when admin.address is not a loopback address")
+        // Configuration validation says the same; repeated here for configurations built in code.
+        if !LoopbackAddress.isLoopback(configuration.admin.address) {
+            if configuration.admin.token == nil && configuration.admin.sessionsEnabled {
+                throw AdminStartupError("admin.token: is required when admin.address is not a loopback address")
+            }
+            if configuration.admin.token == nil && publish.token == nil && publish.enabled {
+                throw AdminStartupError("admin.publish.token: is required when admin.address is not a loopback address")
+            }
         }
         // The probe's options get the same checks: a pool's initialiser validates without connecting.
         do {
@@ -140,7 +155,8 @@ public final class AdminService: Service, Sendable {
         if let address { started.succeed(address) }
         logger.notice("admin listening", metadata: [
             "address": "\(address.map(Self.hostAndPort) ?? "?")",
-            "publish_api": "\(publisher == nil ? "disabled" : configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
+            "admin_api": "\(configuration.token == nil ? "no token" : "bearer token")",
+            "publish_api": "\(publisher == nil ? "disabled" : configuration.token == nil && configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
         ])
         publisher?.start()
 
@@ -201,6 +217,10 @@ public final class AdminService: Service, Sendable {
                 }
             }
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // A fixed kernel send buffer instead of Linux' autotuning (up to 4 MiB): an event stream viewer that stops
+            // reading fills it within seconds, its next write waits, and `admin.write_timeout` closes it — instead of
+            // megabytes of events piling up in the kernel first. Admin answers are small; /metrics just takes a few writes.
+            .childChannelOption(.socketOption(.so_sndbuf), value: Self.sendBufferSize)
         let largestBody = endpoints.router.largestBodyLimit
         let initializer: @Sendable (any Channel) -> EventLoopFuture<AcceptedAdminConnection> = { channel in
             channel.eventLoop.makeCompletedFuture {

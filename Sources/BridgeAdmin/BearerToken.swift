@@ -1,4 +1,4 @@
-/// The publish API's shared secret, checked in constant time.
+/// A shared secret of the admin listener (`admin.token`, `admin.publish.token`), checked in constant time.
 ///
 /// The comparison always walks the whole expected token and never stops at the first differing byte, so response times
 /// do not reveal how much of a guess was right. (The token's length can still be inferred; it is not the secret.)

@@ -35,6 +35,33 @@ struct JSONWriter: Sendable {
         bytes.append(contentsOf: (value ? "true" : "false").utf8)
     }
 
+    /// `null` when absent.
+    mutating func field(_ name: String, _ value: String?) {
+        guard let value else {
+            key(name)
+            bytes.append(contentsOf: "null".utf8)
+            return
+        }
+        field(name, value)
+    }
+
+    /// A nested object.
+    mutating func field(_ name: String, object: JSONWriter) {
+        key(name)
+        bytes.append(contentsOf: object.closed)
+    }
+
+    /// An array of objects.
+    mutating func field(_ name: String, objects: [JSONWriter]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, object) in objects.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(contentsOf: object.closed)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     /// Rounded to microseconds: enough for latencies, and short.
     mutating func field(_ name: String, _ value: Double) {
         key(name)
@@ -42,21 +69,14 @@ struct JSONWriter: Sendable {
         bytes.append(contentsOf: (rounded.isFinite ? "\(rounded)" : "null").utf8)
     }
 
-    /// A list of objects (e.g. `/readyz`'s servers).
-    mutating func field(_ name: String, objects: [JSONWriter]) {
-        key(name)
-        bytes.append(UInt8(ascii: "["))
-        for (index, object) in objects.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes += object.bytes
-            bytes.append(UInt8(ascii: "}"))
-        }
-        bytes.append(UInt8(ascii: "]"))
-    }
-
     /// The object, closed, with a trailing newline (friendlier in a terminal).
     var encoded: [UInt8] {
-        bytes + Array("}\n".utf8)
+        closed + [UInt8(ascii: "\n")]
+    }
+
+    /// The object, closed, without the newline (for nesting, and for one-line event stream data).
+    var closed: [UInt8] {
+        bytes + [UInt8(ascii: "}")]
     }
 
     private mutating func key(_ name: String) {

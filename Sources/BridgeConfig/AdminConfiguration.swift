@@ -3,14 +3,19 @@
 /// `admin`: the operations listener — plain HTTP on its own address and port, separate from the WebSocket listeners
 /// so that it can stay on loopback (or a private network) while the WebSocket listeners face the internet.
 ///
-/// It serves `/healthz`, `/readyz`, `/metrics` and, unless `publish.enabled` is false, `POST /api/v1/publish`.
+/// It serves `/healthz`, `/readyz`, `/metrics`, the sessions API (`/api/v1/sessions`) and, unless `publish.enabled` is
+/// false, `POST /api/v1/publish`.
 public struct AdminConfiguration: Sendable, Equatable {
     /// `enabled`: false runs the bridge without the admin listener (no readiness probe, no metrics export, no
     /// publish API).
     public var enabled: Bool
-    /// `address`: an IPv4 or IPv6 literal or a host name. Loopback by default: the listener has no TLS, and
-    /// only the publish API is protected (by `publish.token`, which a non-loopback address requires).
+    /// `address`: an IPv4 or IPv6 literal or a host name. Loopback by default: the listener has no TLS, and the APIs
+    /// are protected by bearer tokens (`token`, `publish.token`), which a non-loopback address requires.
     public var address: String
+    /// `token`: the bearer token of the admin API (`Authorization: Bearer <token>`): the sessions API, and the publish
+    /// API as well as `publish.token`. Absent → no authentication, allowed only while `address` is a loopback address.
+    /// `/healthz`, `/readyz` and `/metrics` never need it. Same format as `publish.token`.
+    public var token: String?
     /// `port`: 0 picks a free port (tests).
     public var port: Int
     /// `idle_timeout`: a connection that sends no request for this long, or takes longer than this to send one
@@ -25,6 +30,10 @@ public struct AdminConfiguration: Sendable, Equatable {
     public var readiness: AdminReadinessConfiguration
     /// `publish`: `POST /api/v1/publish`.
     public var publish: AdminPublishConfiguration
+    /// `sessions.enabled`: the operator's view — the sessions API (`/api/v1/sessions`), the event stream and the
+    /// operations page. False answers them with 404, and then `token` may be left out on any address (as
+    /// `publish.token` may with `publish.enabled: false`).
+    public var sessionsEnabled: Bool
     /// `broker_port`: the broker's MQTT (TCP) port for the readiness probe and the publish API; absent →
     /// `upstream.port`. Needed with `upstream.kind: ws`, since libmosquitto speaks MQTT over TCP only.
     public var brokerPort: Int?
@@ -32,22 +41,26 @@ public struct AdminConfiguration: Sendable, Equatable {
     public init(
         enabled: Bool = true,
         address: String = "127.0.0.1",
+        token: String? = nil,
         port: Int = 9090,
         idleTimeout: Duration = .seconds(30),
         writeTimeout: Duration = .seconds(10),
         maxConnections: Int = 128,
         readiness: AdminReadinessConfiguration = .init(),
         publish: AdminPublishConfiguration = .init(),
+        sessionsEnabled: Bool = true,
         brokerPort: Int? = nil
     ) {
         self.enabled = enabled
         self.address = address
+        self.token = token
         self.port = port
         self.idleTimeout = idleTimeout
         self.writeTimeout = writeTimeout
         self.maxConnections = maxConnections
         self.readiness = readiness
         self.publish = publish
+        self.sessionsEnabled = sessionsEnabled
         self.brokerPort = brokerPort
     }
 }

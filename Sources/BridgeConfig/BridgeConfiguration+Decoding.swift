@@ -228,12 +228,14 @@ extension AdminConfiguration {
         AdminConfiguration(
             enabled: reader.value("enabled", .boolean, default: base.enabled),
             address: reader.value("address", .string, default: base.address),
+            token: reader.optionalValue("token", .string, default: base.token),
             port: reader.value("port", .port, default: base.port),
             idleTimeout: reader.value("idle_timeout", .duration, default: base.idleTimeout),
             writeTimeout: reader.value("write_timeout", .duration, default: base.writeTimeout),
             maxConnections: reader.value("max_connections", .count, default: base.maxConnections),
             readiness: reader.section("readiness", default: base.readiness, AdminReadinessConfiguration.decode),
             publish: reader.section("publish", default: base.publish, AdminPublishConfiguration.decode),
+            sessionsEnabled: reader.section("sessions", default: base.sessionsEnabled) { $0.value("enabled", .boolean, default: $1) },
             brokerPort: reader.optionalValue("broker_port", .port, default: base.brokerPort)
         )
     }

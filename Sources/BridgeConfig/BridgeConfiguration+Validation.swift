@@ -400,8 +400,13 @@ extension AdminConfiguration {
         }
         report.checkPositive(idleTimeout, "admin.idle_timeout")
         report.checkPositive(writeTimeout, "admin.write_timeout")
+        if let token {
+            report.checkBearerToken(token, "admin.token")
+        } else if sessionsEnabled && !LoopbackAddress.isLoopback(address) {
+            report.add("admin.token", "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could list and close sessions (set it, e.g. with MQTT_WS_BRIDGE_ADMIN_TOKEN, or set admin.sessions.enabled: false)")
+        }
         readiness.validate(into: &report)
-        publish.validate(into: &report, address: address)
+        publish.validate(into: &report, address: address, adminToken: token)
     }
 }
 
@@ -428,17 +433,13 @@ extension AdminPublishConfiguration {
     /// Shorter tokens can be guessed.
     static let minimumTokenLength = 16
 
-    func validate(into report: inout ValidationReport, address: String) {
+    /// `adminToken`: `admin.token`, which the publish API accepts as well, so with it `publish.token` may be left out.
+    func validate(into report: inout ValidationReport, address: String, adminToken: String?) {
         guard enabled else { return }
         if let token {
-            let body = token.reversed().drop { $0 == "=" }
-            if token.count < Self.minimumTokenLength {
-                report.add("admin.publish.token", "is \(token.count) characters long; use at least \(Self.minimumTokenLength) (e.g. the output of `openssl rand -hex 32`)")
-            } else if body.isEmpty || !body.allSatisfy(Self.tokenCharacters.contains) {
-                report.add("admin.publish.token", "may contain only letters, digits and - . _ ~ + / (optionally ending in =), as a bearer token must")
-            }
-        } else if !LoopbackAddress.isLoopback(address) {
-            report.add("admin.publish.token", "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could publish (set it, e.g. with MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN, or set admin.publish.enabled: false)")
+            report.checkBearerToken(token, "admin.publish.token")
+        } else if adminToken == nil && !LoopbackAddress.isLoopback(address) {
+            report.add("admin.publish.token", "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could publish (set it or admin.token, e.g. with MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN, or set admin.publish.enabled: false)")
         }
         if !AdminConfiguration.publishBodySizeRange.contains(maxBodySize) {
             report.add("admin.publish.max_body_size", "\(maxBodySize) is out of range (1KiB to 256MiB)")
@@ -448,6 +449,19 @@ extension AdminPublishConfiguration {
         }
         report.checkPositive(ackTimeout, "admin.publish.ack_timeout")
         report.checkMQTTClientFields(username: username, password: password, clientID: clientID, section: "admin.publish")
+    }
+}
+
+extension ValidationReport {
+    /// A bearer token the admin listener compares requests with: long enough not to be guessed, and made of the
+    /// characters an `Authorization: Bearer` value may carry.
+    mutating func checkBearerToken(_ token: String, _ key: String) {
+        let body = token.reversed().drop { $0 == "=" }
+        if token.count < AdminPublishConfiguration.minimumTokenLength {
+            add(key, "is \(token.count) characters long; use at least \(AdminPublishConfiguration.minimumTokenLength) (e.g. the output of `openssl rand -hex 32`)")
+        } else if body.isEmpty || !body.allSatisfy(AdminPublishConfiguration.tokenCharacters.contains) {
+            add(key, "may contain only letters, digits and - . _ ~ + / (optionally ending in =), as a bearer token must")
+        }
     }
 }
 

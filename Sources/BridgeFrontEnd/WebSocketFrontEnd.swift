@@ -4,6 +4,7 @@ import ClientAddress
 import Logging
 import NIOCore
 import NIOHTTP1
+import SessionRegistry
 import WebSocketTransport
 
 /// Everything the HTTP/WebSocket front end needs, built once at start-up and shared by all connections.
@@ -16,6 +17,8 @@ public final class WebSocketFrontEnd: Sendable {
     let metrics: BridgeMetrics
     let logger: Logger
     let accessLogger: Logger?
+    /// The open sessions, for the admin API; nil: sessions do not register.
+    let sessions: SessionRegistry?
     /// Per-client-address session and rate limits.
     public let admission: ClientAdmission
     /// `upstream.proxy_protocol`: each broker connection starts with a PROXY v2 header naming the client.
@@ -29,8 +32,10 @@ public final class WebSocketFrontEnd: Sendable {
         metrics: BridgeMetrics,
         logger: Logger,
         accessLogger: Logger?,
-        topicAuthorizers: [String: any TopicAuthorizer] = [:]
+        topicAuthorizers: [String: any TopicAuthorizer] = [:],
+        sessions: SessionRegistry? = nil
     ) {
+        self.sessions = sessions
         self.sendsProxyProtocol = configuration.upstream.proxyProtocol
 
         self.admission = ClientAdmission(

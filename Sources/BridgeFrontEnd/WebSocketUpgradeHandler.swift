@@ -218,7 +218,8 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
             upstreamPrelude: upstreamPrelude)
         let session = ClientSessionHandler(
             descriptor: descriptor, settings: route.session, upstream: self.frontEnd.upstream,
-            metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)
+            metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger,
+            registry: self.frontEnd.sessions)
         self.state = .awaitingAnswer(readHeld: false)
         session.answerUpgrade(acceptance.subprotocol, client: context.channel).assumeIsolated().whenComplete { result in
             guard case .awaitingAnswer(let readHeld) = self.state else { return }

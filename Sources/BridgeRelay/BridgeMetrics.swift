@@ -1,6 +1,7 @@
 import CoreMetrics
 import MQTTWire
 import NIOCore
+import SessionRegistry
 import Synchronization
 
 /// Metric handles, created once per route at start-up so the relay never looks a metric up by name on
@@ -25,10 +26,13 @@ public final class BridgeMetrics: Sendable {
         private let factory: any MetricsFactory
         private let closes = Mutex<[String: Counter]>([:])
         private let handshakes = Mutex<[String: Counter]>([:])
+        /// Where refused handshakes are remembered for the operations page (shared by the routes).
+        private let refusals: RefusalLog?
 
-        init(name: String, factory: any MetricsFactory) {
+        init(name: String, factory: any MetricsFactory, refusals: RefusalLog? = nil) {
             self.name = name
             self.factory = factory
+            self.refusals = refusals
             self.openSessions = Meter(label: "mqtt_ws_bridge_sessions_open", dimensions: [("route", name)], factory: factory)
             self.sessions = Counter(label: "mqtt_ws_bridge_sessions_total", dimensions: [("route", name)], factory: factory)
             self.bytes = Direction.allCases.map {
@@ -48,6 +52,7 @@ public final class BridgeMetrics: Sendable {
 
         /// One handshake outcome: `accepted` or a refusal reason such as `subprotocol_refused`.
         public func handshake(_ result: String) {
+            if result != "accepted" { self.refusals?.record(route: self.name, result: result) }
             self.counter(in: self.handshakes, key: result) {
                 Counter(label: "mqtt_ws_bridge_handshakes_total", dimensions: [("route", self.name), ("result", result)], factory: self.factory)
             }.increment()
@@ -95,12 +100,16 @@ public final class BridgeMetrics: Sendable {
     public let unrouted: Route
     let upstreamConnectDuration: CoreMetrics.Timer
     let upstreamConnectFailures: Counter
+    /// The last refused handshakes (all routes), for the admin listener's event stream.
+    public let refusals: RefusalLog
 
     public init(routeNames: [String], factory: any MetricsFactory = MetricsSystem.factory) {
+        let refusals = RefusalLog()
         var routes: [String: Route] = [:]
-        for name in routeNames { routes[name] = Route(name: name, factory: factory) }
+        for name in routeNames { routes[name] = Route(name: name, factory: factory, refusals: refusals) }
+        self.refusals = refusals
         self.routes = routes
-        self.unrouted = Route(name: "none", factory: factory)
+        self.unrouted = Route(name: "none", factory: factory, refusals: refusals)
         self.upstreamConnectDuration = CoreMetrics.Timer(label: "mqtt_ws_bridge_upstream_connect_seconds", dimensions: [], factory: factory)
         self.upstreamConnectFailures = Counter(label: "mqtt_ws_bridge_upstream_connect_failures_total", dimensions: [], factory: factory)
     }
@@ -128,6 +137,14 @@ struct PacketCounts {
     mutating func add(_ type: MQTTPacketType) {
         self.counts[Int(type.rawValue)] &+= 1
         self.isEmpty = false
+    }
+
+    /// Packets of every type (for the session's own totals, once per burst).
+    var sum: Int {
+        guard !self.isEmpty else { return 0 }
+        var sum = 0
+        for index in 0..<16 { sum += Int(self.counts[index]) }
+        return sum
     }
 
     /// Calls `body` for each non-zero count and resets the counts.

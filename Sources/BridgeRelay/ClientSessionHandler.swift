@@ -1,6 +1,7 @@
 import Logging
 import MQTTWire
 import NIOCore
+import SessionRegistry
 import WebSocketTransport
 
 /// The client side of the glue: the last handler of the client channel, behind `WebSocketMessageCodec`.
@@ -20,15 +21,15 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = WebSocketOutbound
 
-    private var machine = SessionStateMachine()
-    private var descriptor: SessionDescriptor
+    var machine = SessionStateMachine()
+    private(set) var descriptor: SessionDescriptor
     private let settings: SessionSettings
     private let metrics: BridgeMetrics.Route
     private let connectMetrics: BridgeMetrics
     private var logger: Logger
     private let accessLogger: Logger?
 
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     /// The broker side: dialled through `UpstreamDial`, then glued to this handler.
     private let link: SessionUpstreamLink
     /// Set by `answerUpgrade` when the 101 waits for the broker.
@@ -52,16 +53,19 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private var pendingRead = false
     private var clientNeedsFlush = false
-    private var clientCounts = PacketCounts()
-    private var brokerCounts = PacketCounts()
-    private var burstBytesFromClient = 0
-    private var burstBytesToClient = 0
-    private var totalBytesFromClient = 0
-    private var totalBytesToClient = 0
+    private(set) var clientCounts = PacketCounts()
+    private(set) var brokerCounts = PacketCounts()
+    private(set) var burstBytesFromClient = 0
+    private(set) var burstBytesToClient = 0
+    private(set) var totalBytesFromClient = 0
+    private(set) var totalBytesToClient = 0
 
     private let startedAt = NIODeadline.now()
     private var connectPacketTimer: Scheduled<Void>?
     private var transportError: String?
+    /// In the admin API's registry from CONNECT to close, when the bridge keeps one (ClientSessionHandler+Admin).
+    let registry: SessionRegistry?
+    var registration: SessionRegistration?
 
     public init(
         descriptor: SessionDescriptor,
@@ -69,8 +73,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
-        accessLogger: Logger?
+        accessLogger: Logger?,
+        registry: SessionRegistry? = nil
     ) {
+        self.registry = registry
         self.descriptor = descriptor
         self.settings = settings
         self.link = SessionUpstreamLink(upstream: upstream, lingerTimeout: settings.upstreamLingerTimeout)
@@ -200,6 +206,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     public func channelReadComplete(context: ChannelHandlerContext) {
         self.link.flush()
+        self.registration?.packetsFromClient += self.clientCounts.sum
         self.metrics.record(&self.clientCounts, direction: .clientToBroker)
         self.metrics.recordBytes(self.burstBytesFromClient, direction: .clientToBroker)
         self.totalBytesFromClient += self.burstBytesFromClient
@@ -282,6 +289,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                     "username": "\(info.username ?? "-")", "keepalive": "\(info.keepAlive)", "clean_start": "\(info.cleanStart)",
                 ]
             )
+            self.register(info)  // before the dial, which may finish at once and name the broker
             self.perform(self.machine.connectReceived(info))
             if self.policy != nil, let rest, let admitted = self.admit(rest) {
                 self.forward(admitted)
@@ -293,7 +301,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     // MARK: Actions
 
-    private func perform(_ action: SessionStateMachine.Action) {
+    func perform(_ action: SessionStateMachine.Action) {
         guard let context = self.context else { return }
         self.perform(action, eventLoop: context.eventLoop)
     }
@@ -374,6 +382,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             switch result {
             case .success(let server):
                 self.logger[metadataKey: "broker"] = "\(server)"
+                self.registration?.brokerChosen(server)
                 self.perform(self.machine.upstreamReady(), eventLoop: eventLoop)
             case .failure(let error):
                 self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)), eventLoop: eventLoop)
@@ -449,6 +458,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.clientNeedsFlush = false
             self.context?.flush()
         }
+        self.registration?.packetsToClient += self.brokerCounts.sum
         self.metrics.record(&self.brokerCounts, direction: .brokerToClient)
         self.metrics.recordBytes(self.burstBytesToClient, direction: .brokerToClient)
         self.totalBytesToClient += self.burstBytesToClient
@@ -483,6 +493,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     // MARK: End of session
 
     private func finish() {
+        self.registration?.end()
         self.totalBytesFromClient += self.burstBytesFromClient
         self.totalBytesToClient += self.burstBytesToClient
         self.metrics.openSessions.decrement()
@@ -491,9 +502,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accessLogger?.info(
             "session",
             metadata: SessionAccessLine(
-                descriptor: self.descriptor, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
+                descriptor: self.descriptor, session: self.registration?.id, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
                 bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending
             ).metadata)
     }
 }
-

@@ -6,6 +6,8 @@ import NIOCore
 /// which broker, how many bytes each way, for how long, and who ended it and why. Never the password.
 struct SessionAccessLine {
     var descriptor: SessionDescriptor
+    /// The session's id in the admin API's registry; nil without a registry or before a CONNECT.
+    var session: UInt64?
     var connect: MQTTConnectInfo?
     /// nil when no broker connection was made.
     var broker: UpstreamServer?
@@ -17,6 +19,7 @@ struct SessionAccessLine {
     var metadata: Logger.Metadata {
         [
             "client": "\(self.descriptor.clientAddress)",
+            "session": "\(self.session.map(String.init) ?? "-")",
             "listener": "\(self.descriptor.listener)",
             "route": "\(self.descriptor.route)",
             "subprotocol": "\(self.descriptor.subprotocol ?? "none")",

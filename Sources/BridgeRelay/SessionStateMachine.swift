@@ -5,6 +5,8 @@ import WebSocketTransport
 public struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
     public enum Initiator: String, Sendable {
         case client, bridge, broker
+        /// An operator closed the session through the admin API.
+        case admin
     }
 
     public var initiator: Initiator
@@ -199,6 +201,11 @@ struct SessionStateMachine {
         self.recordEnding(ending)
         self.state = .draining
         return .drainClient(ending)
+    }
+
+    /// An operator closed the session (admin API): close 1008 with `reason`, whatever the session was doing.
+    mutating func closedByAdmin(_ reason: String) -> Action {
+        self.beginClosing(SessionEnding(.admin, .policyViolation, reason))
     }
 
     /// The client sent a close frame (the codec answers it and closes the socket).

@@ -11,6 +11,7 @@ import NIOExtras
 import NIOPosix
 import NIOSSL
 import ServiceLifecycle
+import SessionRegistry
 import Synchronization
 import UpstreamPool
 
@@ -48,6 +49,8 @@ public final class BridgeServer: Service, Sendable {
     private let group: any EventLoopGroup
     private let logger: Logger
     public let metrics: BridgeMetrics
+    /// The open sessions (from their CONNECT until they close), for the admin API.
+    public let sessions = SessionRegistry()
     private let frontEnd: WebSocketFrontEnd
     private let upstreamDescription: String
     /// The brokers of `upstream.servers`; nil with the one-server form (`upstream.host`, `upstream.port`).
@@ -117,7 +120,8 @@ public final class BridgeServer: Service, Sendable {
         self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
-            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
+            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers,
+            sessions: self.sessions)
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
 

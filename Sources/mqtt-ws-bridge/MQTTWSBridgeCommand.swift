@@ -109,6 +109,8 @@ struct Serve: AsyncParsableCommand {
                     configuration: configuration,
                     bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
                     metrics: metricsExport,
+                    sessions: server.sessions,
+                    refusals: bridgeMetrics.refusals,
                     logger: Logger(label: "mqtt_ws_bridge.admin"),
                     upstreamPool: server.upstreamPool)
                 services.append(.init(service: admin))

@@ -102,7 +102,7 @@ import Testing
         #expect(line.metadata["reason"] == "broker closed the connection")
         #expect(line.metadata["duration_ms"].flatMap { Int($0) } != nil)
         let expectedKeys: Set = [
-            "client", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "broker", "bytes_in", "bytes_out",
+            "client", "session", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "broker", "bytes_in", "bytes_out",
             "duration_ms", "closed_by", "close_code", "reason",
         ]
         #expect(Set(line.metadata.keys) == expectedKeys)

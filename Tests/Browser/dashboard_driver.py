@@ -293,26 +293,39 @@ def main():
     if not arguments.filter and not arguments.expect_error:
         parser.error("give --filter (subscribe and wait for messages) or --expect-error")
 
+    chromium_log = arguments.chromium_log or os.path.join(os.path.dirname(os.path.abspath(arguments.screenshot)), "chromium.log")
+
+    def steps(page):
+        run(arguments, page)
+        page.screenshot(arguments.screenshot)
+
+    return drive(steps, chromium=arguments.chromium, chromium_log=chromium_log, size=(1280, 900), failure_screenshot=arguments.screenshot)
+
+
+def drive(steps, chromium, chromium_log, size, failure_screenshot):
+    """Starts Chromium, runs `steps(page)` in a fresh page, and always stops the browser; returns the exit status.
+
+    A DriverError (or I/O problem) is reported as FAILED, with a screenshot of the page as it was when one exists.
+    Shared by the page drivers in this directory.
+    """
     # SIGTERM (the Swift test stopping us) ends Chromium too, through the finally below.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     browser = None
     page = None
     profile = tempfile.mkdtemp(prefix="mqtt-ws-bridge-chromium-")
-    chromium_log = arguments.chromium_log or os.path.join(os.path.dirname(os.path.abspath(arguments.screenshot)), "chromium.log")
-    os.makedirs(os.path.dirname(chromium_log), exist_ok=True)
+    os.makedirs(os.path.dirname(os.path.abspath(chromium_log)), exist_ok=True)
     try:
-        browser = Chromium(Chromium.find(arguments.chromium), profile, chromium_log, [])
+        browser = Chromium(Chromium.find(chromium), profile, chromium_log, [])
         version = browser.send("Browser.getVersion", timeout=60)
         log(f"browser: {version.get('product')} (log: {chromium_log})")
-        page = Page(browser, 1280, 900)
-        run(arguments, page)
-        page.screenshot(arguments.screenshot)
+        page = Page(browser, *size)
+        steps(page)
         return 0
     except (DriverError, OSError, ValueError, KeyError) as error:
         log(f"FAILED {error}")
         if page is not None:
             try:
-                page.screenshot(arguments.screenshot)
+                page.screenshot(failure_screenshot)
             except (DriverError, OSError, KeyError) as screenshot_error:
                 log(f"(no screenshot: {screenshot_error})")
         return 1
@@ -320,7 +333,6 @@ def main():
         if browser is not None:
             browser.stop()
         shutil.rmtree(profile, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -72,15 +72,24 @@ struct AdminConfigurationTests {
             username: "pusher", password: "pusher-secret", clientID: "bridge-pub"))
     }
 
-    @Test("a publish API on a non-loopback address without a token refuses to start, naming the key")
+    @Test("the admin API and the publish API on a non-loopback address without a token refuse to start, naming the keys")
     func tokenRequiredOffLoopback() throws {
         let found = problems(set: ["admin.address=0.0.0.0"])
-        #expect(found.count == 1)
-        #expect(found.first?.contains("admin.publish.token") == true)
-        #expect(found.first?.contains("loopback") == true)
-        // With a token, or with the publish API off, it is fine.
-        #expect(problems(set: ["admin.address=0.0.0.0", "admin.publish.token=0123456789abcdef"]) == [])
-        #expect(problems(set: ["admin.address=0.0.0.0", "admin.publish.enabled=false"]) == [])
+        #expect(found.count == 2, "\(found)")
+        #expect(found.contains { $0.contains("admin.token:") && $0.contains("loopback") }, "\(found)")
+        #expect(found.contains { $0.contains("admin.publish.token") && $0.contains("loopback") }, "\(found)")
+        // The publish token alone leaves the sessions API open: still refused, for admin.token only.
+        let publishOnly = problems(set: ["admin.address=0.0.0.0", "admin.publish.token=0123456789abcdef"])
+        #expect(publishOnly.count == 1 && publishOnly.first?.contains("admin.token:") == true, "\(publishOnly)")
+        // admin.token protects both APIs (the publish API accepts it); a second token for publishing is optional.
+        #expect(problems(set: ["admin.address=0.0.0.0", "admin.token=0123456789abcdef"]) == [])
+        #expect(problems(set: ["admin.address=0.0.0.0", "admin.token=0123456789abcdef", "admin.publish.token=fedcba9876543210"]) == [])
+        #expect(problems(set: ["admin.address=0.0.0.0", "admin.token=0123456789abcdef", "admin.publish.enabled=false"]) == [])
+        #expect(try load(environment: ["MQTT_WS_BRIDGE_ADMIN_TOKEN": "0123456789abcdef0123"]).admin.token == "0123456789abcdef0123")
+        // Without the sessions API, the publish token alone is enough (and with neither API, no token at all).
+        #expect(problems(set: ["admin.address=0.0.0.0", "admin.sessions.enabled=false", "admin.publish.token=0123456789abcdef"]) == [])
+        #expect(problems(set: ["admin.address=0.0.0.0", "admin.sessions.enabled=false", "admin.publish.enabled=false"]) == [])
+        #expect(try load(environment: ["MQTT_WS_BRIDGE_ADMIN_SESSIONS_ENABLED": "false"]).admin.sessionsEnabled == false)
         // Loopback spellings need no token.
         for address in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "::ffff:127.0.0.1"] {
             #expect(problems(set: ["admin.address=\(address)"]) == [], "\(address)")
@@ -92,10 +101,14 @@ struct AdminConfigurationTests {
         var configuration = BridgeConfiguration()
         configuration.admin.address = "0.0.0.0"
         #expect(throws: AdminStartupError.self) { try AdminService.validate(configuration) }
+        configuration.admin.publish.token = "0123456789abcdef"
+        #expect(throws: AdminStartupError.self) { try AdminService.validate(configuration) }
     }
 
     @Test("the other rules name their key", arguments: [
         (["admin.publish.token=short"], "admin.publish.token"),
+        (["admin.token=short"], "admin.token"),
+        (["admin.token=has spaces in the token!!"], "admin.token"),
         (["admin.publish.token=has spaces in the token!!"], "admin.publish.token"),
         (["admin.readiness.interval=10ms", "admin.readiness.timeout=10ms"], "admin.readiness.interval"),
         (["admin.readiness.timeout=10s"], "admin.readiness.timeout"),

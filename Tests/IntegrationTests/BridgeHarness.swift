@@ -49,6 +49,7 @@ struct BridgeHarness {
         configure: (inout BridgeConfiguration) -> Void = { _ in },
         broker existingBroker: MosquittoProcess? = nil,
         admin: Bool = false,
+        eventInterval: Duration = .seconds(1),
         _ body: (BridgeHarness) async throws -> T
     ) async throws -> T {
         let broker: MosquittoProcess
@@ -59,7 +60,7 @@ struct BridgeHarness {
         }
         let harness: BridgeHarness
         do {
-            harness = try await Self.start(broker: broker, admin: admin, configure: configure)
+            harness = try await Self.start(broker: broker, admin: admin, eventInterval: eventInterval, configure: configure)
         } catch {
             if existingBroker == nil { await broker.stop() }
             throw error
@@ -75,7 +76,7 @@ struct BridgeHarness {
     }
 
     private static func start(
-        broker: MosquittoProcess, admin withAdmin: Bool, configure: (inout BridgeConfiguration) -> Void
+        broker: MosquittoProcess, admin withAdmin: Bool, eventInterval: Duration, configure: (inout BridgeConfiguration) -> Void
     ) async throws -> BridgeHarness {
         let certificates = try Self.certificates.get()
         var configuration = BridgeConfiguration()
@@ -110,7 +111,8 @@ struct BridgeHarness {
             admin = try AdminService(
                 configuration: configuration,
                 bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
-                metrics: metricsExport, logger: adminLogger, upstreamPool: server.upstreamPool)
+                metrics: metricsExport, sessions: server.sessions, refusals: metrics?.refusals, eventInterval: eventInterval,
+                logger: adminLogger, upstreamPool: server.upstreamPool)
         }
         // The admin service first: the group stops services in reverse order, so it outlives the bridge's drain.
         let services: [any Service] = (admin.map { [$0] } ?? []) + [server]

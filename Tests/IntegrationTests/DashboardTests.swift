@@ -256,8 +256,8 @@ struct DashboardBrowserTests {
     }
 }
 
-/// The driver's output file, read as it grows.
-private struct DriverOutput {
+/// The driver's output file, read as it grows (the dashboard and operations page drivers).
+struct DriverOutput {
     let path: String
     let process: ChildProcess
 

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOEmbedded
+import SessionRegistry
 import Testing
 import WebSocketTransport
 
@@ -26,6 +27,8 @@ final class SessionHarness {
     let metrics = RecordingMetricsFactory()
     let logs = LogStore()
     let settings: SessionSettings
+    /// The session under test (for the calls the admin API makes on its event loop).
+    let session: ClientSessionHandler
     /// With `upgradeOffer`: the session's answer, once given.
     private(set) var upgradeAnswer: UpgradeAnswer?
     private var parser = ServerFrameParser()
@@ -40,21 +43,25 @@ final class SessionHarness {
         upgradeOffer: SubprotocolOffer? = nil,
         brokerAnswer: @escaping @Sendable ([String]?) -> String? = { $0?.first },
         servers: (any UpstreamServerSelector)? = nil,
-        refusing: Set<UpstreamServer> = []
+        refusing: Set<UpstreamServer> = [],
+        registry: SessionRegistry? = nil
     ) throws {
         self.connector = FakeUpstreamConnector(
             behaviour, emulateHalfClose: emulateHalfClose, dialsBeforeUpgrade: upgradeOffer != nil, answer: brokerAnswer,
             refusing: refusing)
         self.settings = settings
         self.client = EmbeddedChannel(loop: self.loop)
+        let connector = self.connector
         let session = ClientSessionHandler(
             descriptor: SessionDescriptor(clientAddress: Self.clientAddress, listener: "wss", route: Self.route, subprotocol: subprotocol),
             settings: settings,
-            upstream: servers.map { BridgeRelay.Upstream(connector: self.connector, servers: $0) } ?? self.connector.relayUpstream,
+            upstream: servers.map { BridgeRelay.Upstream(connector: connector, servers: $0) } ?? connector.relayUpstream,
             metrics: BridgeMetrics(routeNames: [Self.route, "browser"], factory: self.metrics),
             logger: self.logs.logger(label: "relay"),
-            accessLogger: self.logs.logger(label: "access")
+            accessLogger: self.logs.logger(label: "access"),
+            registry: registry
         )
+        self.session = session
         let pipeline = self.client.pipeline.syncOperations
         try pipeline.addHandler(self.clientReads)
         self.client.connect(to: try SocketAddress(ipAddress: "203.0.113.7", port: 51234), promise: nil)

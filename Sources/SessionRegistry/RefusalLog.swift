@@ -1,0 +1,44 @@
+import Synchronization
+
+/// The last refused handshakes, for the operations page: a fixed-size ring, so a refusal storm costs no memory.
+/// Written once per refused handshake (never per message); read once a second by the admin listener.
+public final class RefusalLog: Sendable {
+    public struct Refusal: Sendable, Equatable {
+        public var at: ContinuousClock.Instant
+        public var route: String
+        /// The handshake result as the metrics name it: `origin_refused`, `rate_limited`, `not_found` …
+        public var result: String
+    }
+
+    private struct Ring {
+        var items: [Refusal] = []
+        var next = 0
+    }
+
+    public let capacity: Int
+    private let ring = Mutex(Ring())
+
+    public init(capacity: Int = 20) {
+        self.capacity = max(capacity, 1)
+    }
+
+    public func record(route: String, result: String, at: ContinuousClock.Instant = .now) {
+        let refusal = Refusal(at: at, route: route, result: result)
+        ring.withLock { ring in
+            if ring.items.count < capacity {
+                ring.items.append(refusal)
+            } else {
+                ring.items[ring.next] = refusal
+            }
+            ring.next = (ring.next + 1) % capacity
+        }
+    }
+
+    /// Newest first.
+    public func recent() -> [Refusal] {
+        ring.withLock { ring in
+            guard ring.items.count == capacity else { return ring.items.reversed() }
+            return Array((ring.items[ring.next...] + ring.items[..<ring.next]).reversed())
+        }
+    }
+}
