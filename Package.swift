@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,7 +151,7 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming",
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming", "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -230,6 +230,8 @@ let package = Package(
             name: "BridgeTestSupport",
             dependencies: nio + [
                 "MQTTWire",
+                // ES256 tokens signed in the test (TestTokenIssuer).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -258,7 +260,7 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthTests",
             dependencies: [
-                "EdgeAuth", "MQTTWire",
+                "EdgeAuth", "MQTTWire", "BridgeTestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -277,7 +279,7 @@ let package = Package(
         .testTarget(
             name: "BridgeRelayTests",
             dependencies: [
-                "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
+                "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport", "BridgeTestSupport", "EdgeAuth",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

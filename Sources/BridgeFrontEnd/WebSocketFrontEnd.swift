@@ -29,14 +29,15 @@ public final class WebSocketFrontEnd: Sendable {
         metrics: BridgeMetrics,
         logger: Logger,
         accessLogger: Logger?,
-        topicAuthorizers: [String: any TopicAuthorizer] = [:]
+        topicAuthorizers: [String: any TopicAuthorizer] = [:],
+        routeAuth: [String: RouteEdgeAuth] = [:]
     ) {
         self.sendsProxyProtocol = configuration.upstream.proxyProtocol
 
         self.admission = ClientAdmission(
             maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
             burst: configuration.limits.connectionBurstPerIP)
-        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers)
+        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers, routeAuth: routeAuth)
         self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
         self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
         self.upstream = upstream

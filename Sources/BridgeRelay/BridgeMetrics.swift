@@ -25,6 +25,7 @@ public final class BridgeMetrics: Sendable {
         private let factory: any MetricsFactory
         private let closes = Mutex<[String: Counter]>([:])
         private let handshakes = Mutex<[String: Counter]>([:])
+        private let authentications = Mutex<[String: Counter]>([:])
 
         init(name: String, factory: any MetricsFactory) {
             self.name = name
@@ -62,6 +63,25 @@ public final class BridgeMetrics: Sendable {
                     dimensions: [("route", self.name), ("code", String(code)), ("initiator", initiator)],
                     factory: self.factory
                 )
+            }.increment()
+        }
+
+        /// One edge authentication outcome (routes with `auth`): `stage` is `upgrade`, `connect` or `session`; `result`
+        /// e.g. `accepted`, `anonymous`, `deferred` (decided at the CONNECT), `refused`, `expired`.
+        public func authentication(stage: String, result: String) {
+            self.counter(in: self.authentications, key: "\(stage)/\(result)") {
+                Counter(
+                    label: "mqtt_ws_bridge_auth_total", dimensions: [("route", self.name), ("stage", stage), ("result", result)],
+                    factory: self.factory)
+            }.increment()
+        }
+
+        /// One refusal by edge authentication, by `AuthFailure.label` (`expired`, `wrong_audience`, `missing`, …).
+        public func authenticationRefused(stage: String, reason: String) {
+            self.counter(in: self.authentications, key: "refused:\(stage)/\(reason)") {
+                Counter(
+                    label: "mqtt_ws_bridge_auth_refusals_total", dimensions: [("route", self.name), ("stage", stage), ("reason", reason)],
+                    factory: self.factory)
             }.increment()
         }
 

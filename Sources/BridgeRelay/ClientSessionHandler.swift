@@ -20,15 +20,15 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    private var machine = SessionStateMachine()
+    var machine = SessionStateMachine()
     private var descriptor: SessionDescriptor
-    private let settings: SessionSettings
+    let settings: SessionSettings
     private let metrics: BridgeMetrics.Route
     private let connectMetrics: BridgeMetrics
     private var logger: Logger
     private let accessLogger: Logger?
 
-    private var context: ChannelHandlerContext?
+    var context: ChannelHandlerContext?
     /// The broker side: dialled through `UpstreamDial`, then glued to this handler.
     private let link: SessionUpstreamLink
     /// Set by `answerUpgrade` when the 101 waits for the broker.
@@ -43,7 +43,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     private var held = HeldClientBytes()
     /// Only with a topic policy: client packets after the CONNECT are assembled whole and checked
     /// before they are forwarded.
-    private var policy: TopicPolicyFilter?
+    var policy: TopicPolicyFilter?
+    /// Edge authentication's verdict, on routes with `auth` (`ClientSessionHandler+EdgeAuth`): the access line's `auth`, `sub`.
+    var edgeAuth: (record: SessionAuthRecord, refusedConnect: MQTTConnectInfo?)?
 
     /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
     private var streamRemaining = 0
@@ -243,6 +245,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             }
         case is ChannelShouldQuiesceEvent:
             self.perform(self.machine.drain())
+        case let event as EdgeAuthEvent:
+            self.edgeAuthDecided(event)
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -294,7 +298,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     // MARK: Actions
 
-    private func perform(_ action: SessionStateMachine.Action) {
+    func perform(_ action: SessionStateMachine.Action) {
         guard let context = self.context else { return }
         self.perform(action, eventLoop: context.eventLoop)
     }
@@ -480,8 +484,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accessLogger?.info(
             "session",
             metadata: SessionAccessLine(
-                descriptor: self.descriptor, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
-                bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending
+                descriptor: self.descriptor, connect: self.machine.connect ?? self.edgeAuth?.refusedConnect, broker: self.link.server,
+                bytesIn: self.totalBytesFromClient, bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending,
+                auth: self.edgeAuth?.record
             ).metadata)
     }
 }

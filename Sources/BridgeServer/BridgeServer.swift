@@ -4,6 +4,7 @@ import ClientAddress
 import BridgeRelay
 import BridgeTLS
 import CoreMetrics
+import EdgeAuth
 import ListenerSupport
 import Logging
 import NIOCore
@@ -58,6 +59,8 @@ public final class BridgeServer: Service, Sendable {
     private let hardClosed = Atomic<Int>(0)
     private let phaseBox = Mutex(Phase.starting)
     private let started: EventLoopPromise<[BoundListener]>
+    /// Edge authentication, when a route has `auth` (`makeEdgeAuthenticator`).
+    let edgeAuthenticator: EdgeAuthenticator?
 
     /// Validates what can be checked before binding (certificates, upstream TLS) so that a bad
     /// configuration fails here with a message naming the key.
@@ -71,7 +74,8 @@ public final class BridgeServer: Service, Sendable {
         accessLogger: Logger? = Logger(label: "mqtt_ws_bridge.access"),
         metrics: BridgeMetrics? = nil,
         metricsFactory: (any MetricsFactory)? = nil,
-        connector: (any UpstreamConnector)? = nil
+        connector: (any UpstreamConnector)? = nil,
+        edgeAuthenticator: EdgeAuthenticator? = nil
     ) throws(StartupError) {
         self.configuration = configuration
         self.group = group
@@ -81,7 +85,8 @@ public final class BridgeServer: Service, Sendable {
         let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: factory)
         self.metrics = metrics
 
-        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
+        let routeAuth = try EdgeAuthSettings.routeAuth(configuration, authenticator: edgeAuthenticator)
+        self.edgeAuthenticator = edgeAuthenticator
         let (stores, upstream) = try Self.prepare(configuration, connector: connector, logger: logger, metricsFactory: factory)
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         var contexts: [String: NIOSSLContext] = [:]
@@ -104,7 +109,8 @@ public final class BridgeServer: Service, Sendable {
         self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
-            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers)
+            accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers,
+            routeAuth: routeAuth)
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
 
@@ -118,7 +124,6 @@ public final class BridgeServer: Service, Sendable {
         }
         _ = try TopicAllowList.forRoutes(configuration.routes)
         _ = try EdgeAuthSettings(configuration)
-        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
         for listener in configuration.listeners where listener.enabled {
             _ = try Self.listenerSettings(listener)
         }
@@ -249,11 +254,16 @@ public final class BridgeServer: Service, Sendable {
             for store in self.certificateStores.values {
                 group.addTask { await store.maintain() }
             }
+            if let authenticator = self.edgeAuthenticator {
+                group.addTask { await authenticator.run() }  // auth.jwt.reload_interval
+            }
             // Returns when graceful shutdown is triggered; a task cancellation drains too.
             try? await gracefulShutdown()
             group.cancelAll()
         }
         await self.drain(listeners)
+        // After the drain: no session can ask the auth callout any more.
+        try? await self.edgeAuthenticator?.shutdown()
     }
 
     private func drain(_ listeners: [ServerQuiescingHelper]) async {

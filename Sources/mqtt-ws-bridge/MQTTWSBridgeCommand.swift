@@ -78,6 +78,7 @@ struct Serve: AsyncParsableCommand {
         if self.checkConfig {
             do {
                 try BridgeServer.validate(configuration)
+                try await BridgeServer.validateEdgeAuth(configuration)
                 try AdminService.validate(configuration)
             } catch {
                 printError("mqtt-ws-bridge: \(error)")
@@ -98,7 +99,8 @@ struct Serve: AsyncParsableCommand {
         let server: BridgeServer
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
-            server = try BridgeServer(configuration: configuration, logger: logger, metrics: bridgeMetrics)
+            let edgeAuthenticator = try await BridgeServer.makeEdgeAuthenticator(for: configuration, logger: logger)
+            server = try BridgeServer(configuration: configuration, logger: logger, metrics: bridgeMetrics, edgeAuthenticator: edgeAuthenticator)
             if configuration.admin.enabled {
                 // First in the group, so it is shut down last: /readyz answers 503 while the bridge drains.
                 let admin = try AdminService(

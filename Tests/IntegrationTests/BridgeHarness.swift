@@ -100,7 +100,9 @@ struct BridgeHarness {
         let accessLogger = Logger(label: "mqtt_ws_bridge.access") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs) }
         let metricsExport = withAdmin ? MetricsExport() : nil
         let metrics = metricsExport.map { BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: $0.factory) }
-        let server = try BridgeServer(configuration: configuration, logger: logger, accessLogger: accessLogger, metrics: metrics)
+        let edgeAuthenticator = try await BridgeServer.makeEdgeAuthenticator(for: configuration, logger: logger)
+        let server = try BridgeServer(
+            configuration: configuration, logger: logger, accessLogger: accessLogger, metrics: metrics, edgeAuthenticator: edgeAuthenticator)
         var admin: AdminService?
         if let metricsExport {
             let adminLogger = Logger(label: "mqtt_ws_bridge.admin") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
