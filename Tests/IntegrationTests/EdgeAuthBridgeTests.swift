@@ -65,7 +65,9 @@ struct EdgeAuthBridgeTests {
     ) async throws -> (TestWebSocketClient, [UInt8]) {
         let (response, client) = try await bridge.connect(path: path, subprotocols: ["mqtt"], extraHeaders: headers)
         guard response.status == 101, let client else { throw TestSupportError("expected 101, got \(response.status): \(response.body)") }
-        try await client.sendBinary(MQTTTestPackets.connect(clientID: clientID, version: version, password: password))
+        // MQTT 3.1.1 allows a password only with a user name (any will do: the token is what counts).
+        try await client.sendBinary(
+            MQTTTestPackets.connect(clientID: clientID, version: version, username: password.map { _ in "user" }, password: password))
         return (client, try await client.receiveBinaryMessage())
     }
 
@@ -237,6 +239,7 @@ struct EdgeAuthBridgeTests {
         let policy = TopicPolicyConfiguration(publish: ["up/{sub}/+"], subscribe: ["push/user/{sub}/#"])
         try await Self.withAuth(RouteAuthConfiguration(sources: [.header, .mqttPassword]), topicPolicy: policy) { bridge, keys in
             var options = try MQTTJSRoute.miniProgram.options(port: bridge.wssPort, version: 4, clientID: "mp-42-a")
+            options.username = "42"  // MQTT 3.1.1 sends a password only with a user name
             options.password = try keys.issuer.token(sub: "42")
             options.subscribe = .init(filter: "push/user/42/#", qos: 1)
             options.expectMessages = 1
