@@ -35,9 +35,19 @@ extension BridgeServer {
 
     /// Re-reads the JWT key files (`auth.jwt.keys`, `secret_file`), as SIGHUP does for certificates: a file that is
     /// refused keeps its previous keys, the others are taken for new sessions; open sessions are not touched. Logged
-    /// by the verifier, file by file. Nil when no route has `auth`.
+    /// by the verifier, file by file, and summed up here. Nil when no route has `auth`.
     @discardableResult
     public func reloadAuthKeys() async -> KeyReloadReport? {
-        await self.edgeAuthenticator?.reloadKeys()
+        guard let authenticator = self.edgeAuthenticator else { return nil }
+        let report = await authenticator.reloadKeys()
+        let count = { (match: (KeyReloadReport.Outcome) -> Bool) in report.entries.filter { match($0.outcome) }.count }
+        self.logger.notice(
+            "auth key reload finished",
+            metadata: [
+                "loaded": "\(count { if case .loaded = $0 { true } else { false } })",
+                "unchanged": "\(count { if case .unchanged = $0 { true } else { false } })",
+                "refused": "\(report.refused.count)",
+            ])
+        return report
     }
 }

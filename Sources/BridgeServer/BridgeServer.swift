@@ -46,7 +46,7 @@ public final class BridgeServer: Service, Sendable {
 
     private let configuration: BridgeConfiguration
     private let group: any EventLoopGroup
-    private let logger: Logger
+    let logger: Logger
     public let metrics: BridgeMetrics
     private let frontEnd: WebSocketFrontEnd
     private let upstreamDescription: String
