@@ -208,8 +208,12 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 case .proceed(let outcome):
                     acceptance.auth = outcome
                     self.state = .upgrading(acceptance, upstreamPrelude: prelude)
-                    if requestEnded { self.answer(acceptance, upstreamPrelude: prelude, context: context) }
-                    if readHeld { self.read(context: context) }
+                    if requestEnded {
+                        // A read held meanwhile stays held until the 101 (the bytes after the request are the session's).
+                        self.answer(acceptance, upstreamPrelude: prelude, readHeld: readHeld, context: context)
+                    } else if readHeld {
+                        context.read()  // the rest of the request
+                    }
                 }
             }
     }
@@ -256,7 +260,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     /// The relay decides the answer, and connects the broker first when the answer depends on it.
-    private func answer(_ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext) {
+    private func answer(_ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, readHeld: Bool = false, context: ChannelHandlerContext) {
         let route = acceptance.route
         let descriptor = SessionDescriptor(
             clientAddress: self.client.display, listener: self.listener.name, route: route.configuration.name, subprotocol: nil,
@@ -264,7 +268,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
         let session = ClientSessionHandler(
             descriptor: descriptor, settings: route.session, upstream: self.frontEnd.upstream,
             metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger)
-        self.state = .awaitingAnswer(readHeld: false)
+        self.state = .awaitingAnswer(readHeld: readHeld)
         session.answerUpgrade(acceptance.subprotocol, client: context.channel).assumeIsolated().whenComplete { result in
             guard case .awaitingAnswer(let readHeld) = self.state else { return }
             switch result {

@@ -331,6 +331,34 @@ struct EdgeAuthBridgeTests {
 
     // MARK: The auth callout
 
+    @Test("A header token only the callout can judge: 101 once it allows, 401 when it denies, 503 when it does not answer")
+    func calloutAtTheUpgrade() async throws {
+        try await CalloutBackend.with(respond: { request in
+            switch request["token"] as? String {
+            case "opaque-slow": nil
+            case "opaque-ok": CalloutBackend.Answer(body: #"{"allow": true, "sub": "wx-9"}"#)
+            default: CalloutBackend.Answer(body: #"{"allow": false}"#)
+            }
+        }) { backend in
+            let http = HTTPAuthConfiguration(url: backend.url, timeout: .milliseconds(500), cacheTTL: .zero)
+            try await Self.withAuth(RouteAuthConfiguration(sources: [.header]), http: http, jwt: false) { bridge, _ in
+                let (client, connack) = try await Self.session(bridge, headers: [("Authorization", "Bearer opaque-ok")], clientID: "up-ok")
+                #expect(connack == Self.connackAccepted)
+                #expect(backend.requests.first?["stage"] as? String == "upgrade")
+                try await client.close()
+                let line = try await bridge.waitForAccessLine(containing: ["client_id=up-ok"])
+                #expect(line.contains("auth=callout") && line.contains("sub=wx-9"))
+
+                let (denied, challenge) = try await Self.refusal(bridge, headers: [("Authorization", "Bearer opaque-bad")])
+                #expect(denied == 401)
+                #expect(challenge == #"Bearer error="invalid_token", error_description="denied""#)
+                let (slow, _) = try await Self.refusal(bridge, headers: [("Authorization", "Bearer opaque-slow")])
+                #expect(slow == 503, "fail-closed: the backend did not answer in time")
+                #expect(!bridge.logs.collected.joined().contains("opaque-"), "tokens are never logged")
+            }
+        }
+    }
+
     @Test("The callout allows, denies, caches (no second request within the TTL) and fails closed when it times out")
     func callout() async throws {
         try await CalloutBackend.with(respond: { request in
