@@ -146,6 +146,19 @@ struct EdgeAuthBridgeTests {
         }
     }
 
+    @Test("client_id_pattern: user A may use mp-A-*, not B's client id (CONNACK 5, close 1008)")
+    func clientIDPattern() async throws {
+        try await Self.withAuth(RouteAuthConfiguration(sources: [.mqttPassword], clientIDPattern: "mp-{sub}-*")) { bridge, keys in
+            let token = try keys.issuer.token(sub: "A")
+            let (own, connack) = try await Self.session(bridge, clientID: "mp-A-phone", password: token)
+            #expect(connack == Self.connackAccepted)
+            try await own.close()
+            let (other, refused) = try await Self.session(bridge, clientID: "mp-B-phone", password: token)
+            #expect(refused == [0x20, 0x02, 0x00, 0x05])
+            #expect(try await other.expectClose().reason == "not authorized: client id not allowed")
+        }
+    }
+
     // MARK: Per-user topics
 
     @Test("User A reads push/user/A/#, and may not subscribe to B's, +, push/# or #, nor publish outside up/A/+")
