@@ -144,7 +144,7 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "UpstreamPool", "SessionRegistry",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "UpstreamPool", "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -157,7 +157,7 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming", "SessionRegistry",
+                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming", "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -239,6 +239,8 @@ let package = Package(
             name: "BridgeTestSupport",
             dependencies: nio + [
                 "MQTTWire",
+                // ES256 tokens signed in the test (TestTokenIssuer).
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -268,7 +270,7 @@ let package = Package(
         .testTarget(
             name: "EdgeAuthTests",
             dependencies: [
-                "EdgeAuth", "MQTTWire",
+                "EdgeAuth", "MQTTWire", "BridgeTestSupport",
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -288,7 +290,7 @@ let package = Package(
             name: "BridgeRelayTests",
             dependencies: [
                 "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
-                "SessionRegistry",
+                "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOTLS", package: "swift-nio"),

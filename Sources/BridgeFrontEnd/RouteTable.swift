@@ -1,5 +1,6 @@
 import BridgeConfig
 import BridgeRelay
+import EdgeAuth
 import NIOCore
 import WebSocketTransport
 
@@ -15,12 +16,17 @@ public struct RouteTable: Sendable {
         var origins: OriginPolicy?
         /// nil when compression is off on the route.
         var compression: PerMessageDeflate.Settings?
+        /// Edge authentication (`routes.<name>.auth`); nil on a route without it.
+        public var auth: RouteEdgeAuth? = nil
     }
 
     private let routesByPath: [String: Route]
 
     /// - Parameter topicAuthorizers: the topic policies by route name (routes without one are not in it).
-    public init(configuration: BridgeConfiguration, topicAuthorizers: [String: any TopicAuthorizer] = [:]) {
+    /// - Parameter routeAuth: edge authentication by route name (routes without `auth` are not in it).
+    public init(
+        configuration: BridgeConfiguration, topicAuthorizers: [String: any TopicAuthorizer] = [:], routeAuth: [String: RouteEdgeAuth] = [:]
+    ) {
         var routes: [String: Route] = [:]
         for route in configuration.routes {
             let session = SessionSettings(
@@ -47,7 +53,8 @@ public struct RouteTable: Sendable {
                         clientNoContextTakeover: route.compression.clientNoContextTakeover,
                         compressionLevel: route.compression.level, memoryLevel: route.compression.memoryLevel,
                         threshold: route.compression.threshold)
-                    : nil)
+                    : nil,
+                auth: routeAuth[route.name])
         }
         self.routesByPath = routes
     }

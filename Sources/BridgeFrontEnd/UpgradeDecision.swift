@@ -1,4 +1,5 @@
 import BridgeRelay
+import EdgeAuth
 import NIOHTTP1
 import TextTrimming
 import WebSocketTransport
@@ -173,6 +174,9 @@ public struct UpgradeAcceptance: Sendable {
     public var admissionKey: String
     /// The `Host` header, for the AUTHORITY of an outbound PROXY protocol header.
     public var host: String?
+    /// Edge authentication's outcome on a route with `auth`, set by the step after this decision
+    /// (`UpgradeAuthentication`); the session takes it to the CONNECT.
+    public var auth: UpgradeAuthOutcome? = nil
 }
 
 /// The path of a request target, without query or fragment; absolute-form targets are reduced to their path.

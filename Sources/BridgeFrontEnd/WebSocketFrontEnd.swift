@@ -33,7 +33,8 @@ public final class WebSocketFrontEnd: Sendable {
         logger: Logger,
         accessLogger: Logger?,
         topicAuthorizers: [String: any TopicAuthorizer] = [:],
-        sessions: SessionRegistry? = nil
+        sessions: SessionRegistry? = nil,
+        routeAuth: [String: RouteEdgeAuth] = [:]
     ) {
         self.sessions = sessions
         self.sendsProxyProtocol = configuration.upstream.proxyProtocol
@@ -41,7 +42,7 @@ public final class WebSocketFrontEnd: Sendable {
         self.admission = ClientAdmission(
             maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
             burst: configuration.limits.connectionBurstPerIP)
-        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers)
+        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers, routeAuth: routeAuth)
         self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
         self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
         self.upstream = upstream

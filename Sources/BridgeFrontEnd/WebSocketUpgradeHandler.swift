@@ -1,6 +1,7 @@
 import BridgeConfig
 import BridgeRelay
 import ClientAddress
+import EdgeAuth
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -23,6 +24,9 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private enum State {
         case awaitingHead
+        /// Accepted by `UpgradeDecision`; edge authentication is judging the request (`UpgradeAuthentication`).
+        /// `requestEnded`: the request's end arrived meanwhile. `readHeld`: a read waits for the decision.
+        case authenticating(UpgradeAcceptance, upstreamPrelude: ByteBuffer?, requestEnded: Bool, readHeld: Bool)
         /// Accepted; the 101 goes out at the end of the request.
         case upgrading(UpgradeAcceptance, upstreamPrelude: ByteBuffer?)
         /// The relay is preparing the answer (dialling a `ws` upstream); `readHeld`: a read waits for it.
@@ -70,6 +74,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     func channelInactive(context: ChannelHandlerContext) {
         self.timeout?.cancel()
+        if case .authenticating = self.state { self.state = .done }  // the auth callout's late answer has nobody to go to
         context.fireChannelInactive()
     }
 
@@ -87,6 +92,10 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .body:
             break
         case .end:
+            if case .authenticating(let acceptance, let prelude, _, let readHeld) = self.state {
+                self.state = .authenticating(acceptance, upstreamPrelude: prelude, requestEnded: true, readHeld: readHeld)
+                return
+            }
             guard case .upgrading(let acceptance, let prelude) = self.state else { return }
             self.answer(acceptance, upstreamPrelude: prelude, context: context)
         }
@@ -96,6 +105,10 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
         // The one backpressure mechanism: nothing more is read from the client until the relay has answered.
         if case .awaitingAnswer = self.state {
             self.state = .awaitingAnswer(readHeld: true)
+            return
+        }
+        if case .authenticating(let acceptance, let prelude, let ended, _) = self.state {
+            self.state = .authenticating(acceptance, upstreamPrelude: prelude, requestEnded: ended, readHeld: true)
             return
         }
         context.read()
@@ -165,8 +178,44 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
             let admission = self.frontEnd.admission
             context.channel.closeFuture.whenComplete { _ in admission.release(acceptance.admissionKey) }
             let prelude = self.frontEnd.sendsProxyProtocol ? self.proxyProtocolHeader(host: acceptance.host, context: context) : nil
-            self.state = .upgrading(acceptance, upstreamPrelude: prelude)
+            guard let auth = acceptance.route.auth else {
+                self.state = .upgrading(acceptance, upstreamPrelude: prelude)
+                return
+            }
+            self.authenticate(head, acceptance, auth: auth, upstreamPrelude: prelude, context: context)
         }
+    }
+
+    /// Edge authentication before the 101: a refusal is a 401 (or 503) instead of the upgrade.
+    private func authenticate(
+        _ head: HTTPRequestHead, _ acceptance: UpgradeAcceptance, auth: RouteEdgeAuth, upstreamPrelude: ByteBuffer?,
+        context: ChannelHandlerContext
+    ) {
+        self.state = .authenticating(acceptance, upstreamPrelude: upstreamPrelude, requestEnded: false, readHeld: false)
+        let metrics = self.frontEnd.metrics.route(auth.route)
+        UpgradeAuthentication.judge(head, auth: auth, clientAddress: self.client.ip, metrics: metrics, on: context.eventLoop)
+            .assumeIsolated().whenSuccess { result in
+                guard case .authenticating(var acceptance, let prelude, let requestEnded, let readHeld) = self.state else { return }
+                switch result {
+                case .refuse(let refusal):
+                    self.frontEnd.accessLogger?.info(
+                        "handshake",
+                        metadata: [
+                            "client": "\(self.client.display)", "listener": "\(self.listener.name)", "route": "\(auth.route)",
+                            "status": "\(refusal.status)", "auth": "refused", "sub": "-", "reason": "\(refusal.reason)",
+                        ])
+                    self.refuse(refusal, context: context)
+                case .proceed(let outcome):
+                    acceptance.auth = outcome
+                    self.state = .upgrading(acceptance, upstreamPrelude: prelude)
+                    if requestEnded {
+                        // A read held meanwhile stays held until the 101 (the bytes after the request are the session's).
+                        self.answer(acceptance, upstreamPrelude: prelude, readHeld: readHeld, context: context)
+                    } else if readHeld {
+                        context.read()  // the rest of the request
+                    }
+                }
+            }
     }
 
     private func refuse(_ refusal: UpgradeRefusal, context: ChannelHandlerContext) {
@@ -211,7 +260,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     /// The relay decides the answer, and connects the broker first when the answer depends on it.
-    private func answer(_ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, context: ChannelHandlerContext) {
+    private func answer(_ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, readHeld: Bool = false, context: ChannelHandlerContext) {
         let route = acceptance.route
         let descriptor = SessionDescriptor(
             clientAddress: self.client.display, listener: self.listener.name, route: route.configuration.name, subprotocol: nil,
@@ -220,7 +269,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
             descriptor: descriptor, settings: route.session, upstream: self.frontEnd.upstream,
             metrics: self.frontEnd.metrics, logger: self.frontEnd.logger, accessLogger: self.frontEnd.accessLogger,
             registry: self.frontEnd.sessions)
-        self.state = .awaitingAnswer(readHeld: false)
+        self.state = .awaitingAnswer(readHeld: readHeld)
         session.answerUpgrade(acceptance.subprotocol, client: context.channel).assumeIsolated().whenComplete { result in
             guard case .awaitingAnswer(let readHeld) = self.state else { return }
             switch result {
@@ -254,7 +303,16 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
         do {
             let pipeline = context.pipeline.syncOperations
             try pipeline.addHandler(codec, position: .after(self))
-            try pipeline.addHandler(session, position: .after(codec))
+            if let auth = route.auth, let outcome = acceptance.auth {
+                // Before the session: it sees the CONNECT only once edge authentication has accepted it.
+                let gate = ConnectAuthHandler(
+                    auth: auth, upgrade: outcome, clientAddress: self.client.ip, maximumPacketSize: route.session.maximumPacketSize,
+                    metrics: self.frontEnd.metrics.route(route.configuration.name))
+                try pipeline.addHandler(gate, position: .after(codec))
+                try pipeline.addHandler(session, position: .after(gate))
+            } else {
+                try pipeline.addHandler(session, position: .after(codec))
+            }
             // Remove ourselves first, then the decoder: its left-over bytes must reach the codec. NIO
             // removes the decoder in a later tick and forwards those bytes without a read-complete, which
             // is when the codec passes payload on: fire one, or a CONNECT sent along with the request

@@ -28,6 +28,7 @@ public final class BridgeMetrics: Sendable {
         private let handshakes = Mutex<[String: Counter]>([:])
         /// Where refused handshakes are remembered for the operations page (shared by the routes).
         private let refusals: RefusalLog?
+        private let authentications = Mutex<[String: Counter]>([:])
 
         init(name: String, factory: any MetricsFactory, refusals: RefusalLog? = nil) {
             self.name = name
@@ -67,6 +68,25 @@ public final class BridgeMetrics: Sendable {
                     dimensions: [("route", self.name), ("code", String(code)), ("initiator", initiator)],
                     factory: self.factory
                 )
+            }.increment()
+        }
+
+        /// One edge authentication outcome (routes with `auth`): `stage` is `upgrade`, `connect` or `session`; `result`
+        /// e.g. `accepted`, `anonymous`, `deferred` (decided at the CONNECT), `refused`, `expired`.
+        public func authentication(stage: String, result: String) {
+            self.counter(in: self.authentications, key: "\(stage)/\(result)") {
+                Counter(
+                    label: "mqtt_ws_bridge_auth_total", dimensions: [("route", self.name), ("stage", stage), ("result", result)],
+                    factory: self.factory)
+            }.increment()
+        }
+
+        /// One refusal by edge authentication, by `AuthFailure.label` (`expired`, `wrong_audience`, `missing`, …).
+        public func authenticationRefused(stage: String, reason: String) {
+            self.counter(in: self.authentications, key: "refused:\(stage)/\(reason)") {
+                Counter(
+                    label: "mqtt_ws_bridge_auth_refusals_total", dimensions: [("route", self.name), ("stage", stage), ("reason", reason)],
+                    factory: self.factory)
             }.increment()
         }
 

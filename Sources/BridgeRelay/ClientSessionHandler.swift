@@ -23,7 +23,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     var machine = SessionStateMachine()
     private(set) var descriptor: SessionDescriptor
-    private let settings: SessionSettings
+    let settings: SessionSettings
     private let metrics: BridgeMetrics.Route
     private let connectMetrics: BridgeMetrics
     private var logger: Logger
@@ -41,7 +41,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     private var held = HeldClientBytes()
     /// Only with a topic policy: client packets after the CONNECT are assembled whole and checked
     /// before they are forwarded.
-    private var policy: TopicPolicyFilter?
+    var policy: TopicPolicyFilter?
+    /// Edge authentication's verdict, on routes with `auth` (`ClientSessionHandler+EdgeAuth`): the access line's `auth`, `sub`.
+    var edgeAuth: (record: SessionAuthRecord, refusedConnect: MQTTConnectInfo?)?
 
     /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
     private var streamRemaining = 0
@@ -250,6 +252,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             }
         case is ChannelShouldQuiesceEvent:
             self.perform(self.machine.drain())
+        case let event as EdgeAuthEvent:
+            self.edgeAuthDecided(event)
         default:
             context.fireUserInboundEventTriggered(event)
         }
@@ -502,8 +506,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.accessLogger?.info(
             "session",
             metadata: SessionAccessLine(
-                descriptor: self.descriptor, session: self.registration?.id, connect: self.machine.connect, broker: self.link.server, bytesIn: self.totalBytesFromClient,
-                bytesOut: self.totalBytesToClient, duration: .now() - self.startedAt, ending: ending
+                descriptor: self.descriptor, session: self.registration?.id, connect: self.machine.connect ?? self.edgeAuth?.refusedConnect,
+                broker: self.link.server, bytesIn: self.totalBytesFromClient, bytesOut: self.totalBytesToClient,
+                duration: .now() - self.startedAt, ending: ending, auth: self.edgeAuth?.record
             ).metadata)
     }
 }

@@ -15,6 +15,8 @@ struct SessionAccessLine {
     var bytesOut: Int
     var duration: TimeAmount
     var ending: SessionEnding
+    /// Edge authentication's verdict; nil on a route without `auth` (`auth=-`).
+    var auth: SessionAuthRecord? = nil
 
     var metadata: Logger.Metadata {
         [
@@ -33,6 +35,8 @@ struct SessionAccessLine {
             "closed_by": "\(self.ending.initiator.rawValue)",
             "close_code": "\(self.ending.code.rawValue)",
             "reason": "\(self.ending.reason)",
+            "auth": "\(self.auth?.result ?? "-")",
+            "sub": "\(self.auth?.subject ?? "-")",
         ]
     }
 }

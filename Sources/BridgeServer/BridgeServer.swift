@@ -4,6 +4,7 @@ import ClientAddress
 import BridgeRelay
 import BridgeTLS
 import CoreMetrics
+import EdgeAuth
 import ListenerSupport
 import Logging
 import NIOCore
@@ -47,7 +48,7 @@ public final class BridgeServer: Service, Sendable {
 
     private let configuration: BridgeConfiguration
     private let group: any EventLoopGroup
-    private let logger: Logger
+    let logger: Logger
     public let metrics: BridgeMetrics
     /// The open sessions (from their CONNECT until they close), for the admin API.
     public let sessions = SessionRegistry()
@@ -68,6 +69,8 @@ public final class BridgeServer: Service, Sendable {
     /// `shutdown.drain_rate`: the turns of the connections to be closed while draining.
     private let drainPacer: DrainPacer
     private let started: EventLoopPromise<[BoundListener]>
+    /// Edge authentication, when a route has `auth` (`makeEdgeAuthenticator`).
+    let edgeAuthenticator: EdgeAuthenticator?
 
     /// Validates what can be checked before binding (certificates, upstream TLS) so that a bad
     /// configuration fails here with a message naming the key.
@@ -82,6 +85,7 @@ public final class BridgeServer: Service, Sendable {
         metrics: BridgeMetrics? = nil,
         metricsFactory: (any MetricsFactory)? = nil,
         connector: (any UpstreamConnector)? = nil,
+        edgeAuthenticator: EdgeAuthenticator? = nil,
         upstreamProbe: UpstreamHealthChecker.Probe? = nil
     ) throws(StartupError) {
         self.configuration = configuration
@@ -93,7 +97,8 @@ public final class BridgeServer: Service, Sendable {
         let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: factory)
         self.metrics = metrics
 
-        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
+        let routeAuth = try EdgeAuthSettings.routeAuth(configuration, authenticator: edgeAuthenticator)
+        self.edgeAuthenticator = edgeAuthenticator
         let (stores, upstream) = try Self.prepare(
             configuration, connector: connector, eventLoops: Array(group.makeIterator()), logger: logger, metricsFactory: factory)
         let upstreamPool = (upstream.servers as? PooledUpstreamServers)?.pool
@@ -121,7 +126,7 @@ public final class BridgeServer: Service, Sendable {
         self.frontEnd = WebSocketFrontEnd(
             configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers,
-            sessions: self.sessions)
+            sessions: self.sessions, routeAuth: routeAuth)
         self.started = group.next().makePromise(of: [BoundListener].self)
     }
 
@@ -137,7 +142,6 @@ public final class BridgeServer: Service, Sendable {
         }
         _ = try TopicAllowList.forRoutes(configuration.routes)
         _ = try EdgeAuthSettings(configuration)
-        try EdgeAuthSettings.refuseUnwiredAuth(configuration)
         for listener in configuration.listeners where listener.enabled {
             _ = try Self.listenerSettings(listener)
         }
@@ -268,11 +272,16 @@ public final class BridgeServer: Service, Sendable {
             if let healthChecker = self.healthChecker {
                 group.addTask { await healthChecker.run() }
             }
+            if let authenticator = self.edgeAuthenticator {
+                group.addTask { await authenticator.run() }  // auth.jwt.reload_interval
+            }
             // Returns when graceful shutdown is triggered; a task cancellation drains too.
             try? await gracefulShutdown()
             group.cancelAll()
         }
         await self.drain(listeners)
+        // After the drain: no session can ask the auth callout any more.
+        try? await self.edgeAuthenticator?.shutdown()
     }
 
     private func drain(_ listeners: [ServerQuiescingHelper]) async {

@@ -1,26 +1,14 @@
 import BridgeConfig
+import BridgeRelay
 import EdgeAuth
 
 /// The one place where the configuration (`auth`, `routes.<name>.auth`, `routes.<name>.topic_policy`) becomes
 /// EdgeAuth's own settings, so that EdgeAuth never imports the YAML schema.
 ///
-/// ## Wiring still to do (the integration step)
-/// - Start-up (async, before the server is built): `EdgeAuthenticator(jwt:callout:routes:eventLoopGroup:logger:)`
-///   from `EdgeAuthSettings(configuration)`; `--check-config` runs `EdgeAuthenticator.validate` with the same settings.
-/// - Service group: `run()` (the `reload_interval` timer); SIGHUP: `reloadKeys()` next to `reloadCertificates()`;
-///   after the drain: `shutdown()` (closes the callout's connections).
-/// - Front end, for a route in `routes`: after the route/method/origin/subprotocol checks and before the 101,
-///   `authenticateUpgrade(route:request:clientAddress:on: context.eventLoop)` with
-///   `UpgradeRequest(method:uri:headers: head.headers)`; `.refused(f)` → 401 with `WWW-Authenticate: f.wwwAuthenticate`
-///   (503 without it when `f.isServiceUnavailable`); anything else → 101, and the outcome goes to the session.
-/// - Relay, once the CONNECT is parsed (`MQTTConnectInfo`, which now carries the password) and before dialling:
-///   `authorizeConnect(route:after:connect:clientAddress:on:)`; `.refused(f)` → CONNACK 0x05 / 0x87 (0x03 / 0x88 when
-///   `f.isServiceUnavailable`), close 1008, no dial; `.accepted(s)` → the session's `TopicAuthorizer` is
-///   `TopicAllowList(grant: s.topics)` when `s.topicsArePerSession`, else the route's shared one; a timer at
-///   `s.timeUntilDisconnect()` ends the session (MQTT 5: DISCONNECT 0xA0 first, then close 1008).
-/// - Access log and metrics: `AuthIdentity.subject` and `AuthFailure.label`; URIs through `loggableURI(_:route:)`.
-/// Until then `refuseUnwiredAuth` keeps a configuration with `routes.<name>.auth` from starting a bridge that
-/// would not enforce it.
+/// How the bridge uses edge authentication (see `BridgeServer.makeEdgeAuthenticator`): the authenticator is built once
+/// at start-up (key files read and checked), the front end judges the upgrade (`UpgradeAuthentication`: 401/503 before
+/// the 101), `ConnectAuthHandler` judges the CONNECT before the session may dial, SIGHUP and `reload_interval` reload
+/// the keys, and the callout's connections close after the drain.
 struct EdgeAuthSettings {
     var jwt: JWTVerifierSettings?
     var callout: AuthCalloutSettings?
@@ -71,13 +59,21 @@ struct EdgeAuthSettings {
         }
     }
 
-    /// Edge authentication is built and tested, but not yet wired into the front end and the relay: a bridge
-    /// started with `routes.<name>.auth` would let every client in. Refuse to start instead.
-    static func refuseUnwiredAuth(_ configuration: BridgeConfiguration) throws(StartupError) {
-        if let route = configuration.routes.first(where: { $0.auth != nil }) {
-            throw StartupError(
-                "routes.\(route.name).auth: edge authentication is not wired into the front end and the relay yet (issue 13); remove the section for now"
-            )
+    /// The routes' edge authentication for the front end and the relay, each session's topic lists matched with
+    /// libmosquitto (`TopicAllowList`). A route with `auth` needs the authenticator (`BridgeServer.makeEdgeAuthenticator`):
+    /// without it the bridge would let every client in, so it does not start.
+    static func routeAuth(_ configuration: BridgeConfiguration, authenticator: EdgeAuthenticator?) throws(StartupError) -> [String: RouteEdgeAuth] {
+        let routes = configuration.routes.filter { $0.auth != nil }
+        guard let first = routes.first else { return [:] }
+        guard let authenticator else {
+            throw StartupError("routes.\(first.name).auth: the bridge was started without its edge authenticator (BridgeServer.makeEdgeAuthenticator)")
         }
+        var result: [String: RouteEdgeAuth] = [:]
+        for route in routes {
+            result[route.name] = RouteEdgeAuth(authenticator: authenticator, route: route.name) { grant in
+                try TopicAllowList(grant: grant)
+            }
+        }
+        return result
     }
 }

@@ -3,7 +3,7 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// SIGHUP → `BridgeServer.reloadCertificates()`, as operators expect from nginx, Mosquitto and most daemons
+/// SIGHUP → `BridgeServer.reloadCertificates()` and `reloadAuthKeys()` (the JWT keys of edge authentication), as operators expect from nginx, Mosquitto and most daemons
 /// (`kill -HUP <pid>` after certbot or any renewal tool has replaced the files).
 ///
 /// The signal sequence is created before the service group starts, so SIGHUP is trapped from the moment the bridge
@@ -15,8 +15,9 @@ struct CertificateReloadOnHangup: Service {
 
     func run() async throws {
         for await _ in self.hangups.cancelOnGracefulShutdown() {
-            self.logger.notice("SIGHUP: reloading certificates")
+            self.logger.notice("SIGHUP: reloading certificates and auth keys")
             await self.server.reloadCertificates()
+            await self.server.reloadAuthKeys()
         }
     }
 }

@@ -78,6 +78,7 @@ struct Serve: AsyncParsableCommand {
         if self.checkConfig {
             do {
                 try BridgeServer.validate(configuration)
+                try await BridgeServer.validateEdgeAuth(configuration)
                 try AdminService.validate(configuration)
             } catch {
                 printError("mqtt-ws-bridge: \(error)")
@@ -98,10 +99,11 @@ struct Serve: AsyncParsableCommand {
         let server: BridgeServer
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
+            let edgeAuthenticator = try await BridgeServer.makeEdgeAuthenticator(for: configuration, logger: logger)
             // With upstream.servers the bridge health-checks every server with the admin client's libmosquitto probe
             // (whether or not the admin listener is enabled).
             server = try BridgeServer(
-                configuration: configuration, logger: logger, metrics: bridgeMetrics,
+                configuration: configuration, logger: logger, metrics: bridgeMetrics, edgeAuthenticator: edgeAuthenticator,
                 upstreamProbe: AdminService.upstreamHealthProbe(configuration))
             if configuration.admin.enabled {
                 // First in the group, so it is shut down last: /readyz answers 503 while the bridge drains.

@@ -101,9 +101,11 @@ import Testing
         #expect(line.metadata["close_code"] == "1000")
         #expect(line.metadata["reason"] == "broker closed the connection")
         #expect(line.metadata["duration_ms"].flatMap { Int($0) } != nil)
+        #expect(line.metadata["auth"] == "-", "a route without auth")
+        #expect(line.metadata["sub"] == "-")
         let expectedKeys: Set = [
             "client", "session", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "broker", "bytes_in", "bytes_out",
-            "duration_ms", "closed_by", "close_code", "reason",
+            "duration_ms", "closed_by", "close_code", "reason", "auth", "sub",
         ]
         #expect(Set(line.metadata.keys) == expectedKeys)
     }

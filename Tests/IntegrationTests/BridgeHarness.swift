@@ -101,10 +101,11 @@ struct BridgeHarness {
         let accessLogger = Logger(label: "mqtt_ws_bridge.access") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs) }
         let metricsExport = withAdmin ? MetricsExport() : nil
         let metrics = metricsExport.map { BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: $0.factory) }
+        let edgeAuthenticator = try await BridgeServer.makeEdgeAuthenticator(for: configuration, logger: logger)
         // As the executable wires it: with upstream.servers, the bridge health-checks each server with libmosquitto.
         let server = try BridgeServer(
             configuration: configuration, logger: logger, accessLogger: accessLogger, metrics: metrics,
-            upstreamProbe: AdminService.upstreamHealthProbe(configuration))
+            edgeAuthenticator: edgeAuthenticator, upstreamProbe: AdminService.upstreamHealthProbe(configuration))
         var admin: AdminService?
         if let metricsExport {
             let adminLogger = Logger(label: "mqtt_ws_bridge.admin") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }

@@ -4,8 +4,8 @@ import Testing
 
 @testable import BridgeServer
 
-/// The server's side of edge authentication so far: configuration → EdgeAuth settings, a session's topic grant →
-/// the libmosquitto-backed allow list, and the guard that keeps an unwired `auth` from starting.
+/// The server's side of edge authentication: configuration → EdgeAuth settings, a session's topic grant → the
+/// libmosquitto-backed allow list, building the authenticator, and the guard that keeps `auth` from running unenforced.
 @Suite("Edge authentication wiring")
 struct EdgeAuthWiringTests {
     static func configuration() -> BridgeConfiguration {
@@ -66,13 +66,31 @@ struct EdgeAuthWiringTests {
         #expect(throws: TopicAllowList.InvalidFilter.self) { try TopicAllowList(grant: TopicGrant(publish: nil, subscribe: ["push/#/x"])) }
     }
 
-    @Test("Until the front end and relay enforce it, a route with auth refuses to start")
-    func unwiredAuthRefusesToStart() {
+    @Test("A route with auth does not start without the edge authenticator: it would let every client in")
+    func authWithoutAuthenticatorRefusesToStart() {
         do {
             _ = try BridgeServer(configuration: Self.configuration())
             Issue.record("a bridge with routes.miniprogram.auth started without enforcing it")
         } catch {
-            #expect(error.description.hasPrefix("routes.miniprogram.auth: edge authentication is not wired"))
+            #expect(error.description.hasPrefix("routes.miniprogram.auth: the bridge was started without its edge authenticator"))
         }
+    }
+
+    @Test("A key file that cannot be read is a start-up error naming auth.jwt.keys")
+    func badKeyFileIsAStartupError() async {
+        do {
+            _ = try await BridgeServer.makeEdgeAuthenticator(for: Self.configuration())
+            Issue.record("started with a missing key file")
+        } catch {
+            #expect(error.description.contains("auth.jwt.keys"))
+        }
+        await #expect(throws: StartupError.self) { try await BridgeServer.validateEdgeAuth(Self.configuration()) }
+    }
+
+    @Test("Without a route with auth there is no authenticator, and nothing to reload")
+    func noAuthNoAuthenticator() async throws {
+        var configuration = Self.configuration()
+        configuration.routes[1].auth = nil
+        #expect(try await BridgeServer.makeEdgeAuthenticator(for: configuration) == nil)
     }
 }

@@ -62,6 +62,8 @@ final class MQTTJSScenario: Sendable {
         var keepalive = 30
         var reconnectPeriod = 0
         var will: Will?
+        var username: String?
+        var password: String?
         var subscribe: Subscription?
         var publish: [Publish] = []
         var expectMessages: Int?
@@ -83,6 +85,8 @@ final class MQTTJSScenario: Sendable {
         var text: String?
         /// error: what went wrong.
         var message: String?
+        /// client-error: mqtt.js's error code (a CONNACK's return code, e.g. 5 "not authorized").
+        var errorCode: Int?
         /// wx-close: the close code the WeChat-like socket received.
         var code: Int?
         /// wx-connect: the subprotocols wx.js asked `wx.connectSocket` for.

@@ -1,3 +1,5 @@
+import EdgeAuth
+import Foundation
 import Logging
 import NIOCore
 import NIOEmbedded
@@ -44,7 +46,8 @@ final class SessionHarness {
         brokerAnswer: @escaping @Sendable ([String]?) -> String? = { $0?.first },
         servers: (any UpstreamServerSelector)? = nil,
         refusing: Set<UpstreamServer> = [],
-        registry: SessionRegistry? = nil
+        registry: SessionRegistry? = nil,
+        edgeAuth: (auth: RouteEdgeAuth, upgrade: UpgradeAuthOutcome, now: @Sendable () -> Date)? = nil
     ) throws {
         self.connector = FakeUpstreamConnector(
             behaviour, emulateHalfClose: emulateHalfClose, dialsBeforeUpgrade: upgradeOffer != nil, answer: brokerAnswer,
@@ -52,11 +55,12 @@ final class SessionHarness {
         self.settings = settings
         self.client = EmbeddedChannel(loop: self.loop)
         let connector = self.connector
+        let metrics = BridgeMetrics(routeNames: [Self.route, "browser"], factory: self.metrics)
         let session = ClientSessionHandler(
             descriptor: SessionDescriptor(clientAddress: Self.clientAddress, listener: "wss", route: Self.route, subprotocol: subprotocol),
             settings: settings,
             upstream: servers.map { BridgeRelay.Upstream(connector: connector, servers: $0) } ?? connector.relayUpstream,
-            metrics: BridgeMetrics(routeNames: [Self.route, "browser"], factory: self.metrics),
+            metrics: metrics,
             logger: self.logs.logger(label: "relay"),
             accessLogger: self.logs.logger(label: "access"),
             registry: registry
@@ -67,6 +71,12 @@ final class SessionHarness {
         self.client.connect(to: try SocketAddress(ipAddress: "203.0.113.7", port: 51234), promise: nil)
         guard let upgradeOffer else {
             try pipeline.addHandler(WebSocketMessageCodec(configuration: codec))
+            if let edgeAuth {
+                try pipeline.addHandler(
+                    ConnectAuthHandler(
+                        auth: edgeAuth.auth, upgrade: edgeAuth.upgrade, clientAddress: Self.clientAddress,
+                        maximumPacketSize: settings.maximumPacketSize, metrics: metrics.route(Self.route), now: edgeAuth.now))
+            }
             try pipeline.addHandler(session)
             return
         }

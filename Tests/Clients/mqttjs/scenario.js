@@ -13,6 +13,7 @@
 //   host, port, path, ca      where the bridge is and the CA file to trust (no certificate checks are turned off)
 //   protocolVersion  4 (MQTT 3.1.1) or 5
 //   clientId, clean, keepalive, reconnectPeriod (ms; 0 = no automatic reconnect), will {topic, payload, qos}
+//   username, password   sent in the CONNECT (a token for the bridge's edge authentication, for instance)
 //   subscribe {filter, qos}   subscribed once, after the first CONNACK (mqtt.js resubscribes by itself afterwards)
 //   publish [{topic, qos, text | file}]   published one after another after the first SUBACK
 //   expectMessages   finish (DISCONNECT, exit 0) once this many messages arrived and every publish completed
@@ -44,7 +45,9 @@ const clientOptions = {
   keepalive: options.keepalive || 30,
   reconnectPeriod: options.reconnectPeriod || 0,
   connectTimeout: 10000,
-  will: options.will
+  will: options.will,
+  username: options.username,
+  password: options.password
 }
 
 function connectWebSocket () {

@@ -6,20 +6,25 @@ import Synchronization
 
 /// A real HTTP server on an ephemeral loopback port, standing in for the auth backend: it records every request
 /// body and answers with what `respond` says (nil: never answer, to test the timeout).
-final class CalloutBackend: Sendable {
-    struct Answer: Sendable {
-        var status: HTTPResponseStatus = .ok
-        var body: String
+public final class CalloutBackend: Sendable {
+    public struct Answer: Sendable {
+        public var status: HTTPResponseStatus = .ok
+        public var body: String
+
+        public init(status: HTTPResponseStatus = .ok, body: String) {
+            self.status = status
+            self.body = body
+        }
     }
 
-    let channel: any Channel
+    public let channel: any Channel
     private let received = Mutex<[Data]>([])
     private let respond: @Sendable ([String: Any]) -> Answer?
 
-    var url: String { "http://127.0.0.1:\(self.channel.localAddress?.port ?? 0)/auth" }
+    public var url: String { "http://127.0.0.1:\(self.channel.localAddress?.port ?? 0)/auth" }
 
     /// Every request body, parsed as a JSON object.
-    var requests: [[String: Any]] { self.received.withLock { $0 }.map(Self.parse) }
+    public var requests: [[String: Any]] { self.received.withLock { $0 }.map(Self.parse) }
 
     private static func parse(_ body: Data) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
@@ -30,7 +35,7 @@ final class CalloutBackend: Sendable {
         self.respond = respond
     }
 
-    static func with<T>(
+    public static func with<T>(
         respond: @escaping @Sendable ([String: Any]) -> Answer?, _ body: (CalloutBackend) async throws -> T
     ) async throws -> T {
         let box = Mutex<CalloutBackend?>(nil)

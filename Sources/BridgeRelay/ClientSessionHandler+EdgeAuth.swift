@@ -1,0 +1,31 @@
+import MQTTWire
+import NIOCore
+import WebSocketTransport
+
+extension ClientSessionHandler {
+    /// What `ConnectAuthHandler` decided, before the CONNECT reaches this session (or instead of it).
+    func edgeAuthDecided(_ event: EdgeAuthEvent) {
+        switch event {
+        case .authorized(let record, let topics):
+            self.edgeAuth = (record, nil)
+            // The session's own lists replace the route's; the CONNECT that follows then keeps its successors back
+            // for the check, as with a route's policy.
+            if let topics {
+                self.policy = TopicPolicyFilter(authorizer: topics, maximumPacketSize: self.settings.maximumPacketSize)
+            }
+        case .refused(let connect, let reason):
+            self.edgeAuth = (.refused, connect)
+            self.perform(self.machine.clientViolatedMQTT(.policyViolation, reason))
+        case .expired:
+            if let context, self.machine.connect?.version == .v5 {
+                // MQTT 5 can say why: DISCONNECT 0xA0 "Maximum connect time" before the close frame.
+                let disconnect = MQTTPacket.disconnect(reasonCode: Self.maximumConnectTime, version: .v5, allocator: context.channel.allocator)
+                context.write(self.wrapOutboundOut(.binary(disconnect)), promise: nil)
+            }
+            self.perform(self.machine.clientViolatedMQTT(.policyViolation, "token expired"))
+        }
+    }
+
+    /// MQTT 5 DISCONNECT reason 0xA0, "Maximum connect time".
+    static let maximumConnectTime: UInt8 = 0xA0
+}
