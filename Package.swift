@@ -235,6 +235,14 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // A WebSocket echo server on the transport, for the Autobahn testsuite (Scripts/autobahn). Test-only: not a
+        // product, shipped nowhere.
+        .executableTarget(
+            name: "autobahn-echo-server",
+            dependencies: nio + ["WebSocketTransport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/AutobahnEchoServer",
+            swiftSettings: hotPath
+        ),
         .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire", "BridgeTestSupport"]),
         .testTarget(name: "TextTrimmingTests", dependencies: ["TextTrimming"]),
         .testTarget(
