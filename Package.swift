@@ -225,6 +225,16 @@ let package = Package(
         ),
         // Per-address admission at 50,000 addresses (issue 12 §6): `swift build -c release --product admission-bench`.
         .executableTarget(name: "admission-bench", dependencies: ["BridgeFrontEnd"], path: "Benchmarks/Admission"),
+        // The relay's hot path per message, for callgrind (issue 10): `swift build -c release --product relay-cost`.
+        .executableTarget(
+            name: "relay-cost",
+            dependencies: [
+                "BridgeRelay", "MQTTWire", "WebSocketTransport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            path: "Benchmarks/RelayCost"
+        ),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(
             name: "BridgeTestSupport",
