@@ -30,6 +30,9 @@ let package = Package(
         .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
         // For the verification cost measurement in Benchmarks/EdgeAuth.
         .library(name: "EdgeAuth", targets: ["EdgeAuth"]),
+        // For the fuzz targets in Fuzzing (a separate package too).
+        .library(name: "ClientAddress", targets: ["ClientAddress"]),
+        .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
@@ -139,7 +142,8 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming",
+                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "UpstreamPool",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,7 +167,7 @@ let package = Package(
             name: "BridgeServer",
             dependencies: nio + [
                 "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
-                "EdgeAuth",
+                "EdgeAuth", "UpstreamPool",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -189,7 +193,7 @@ let package = Package(
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming",
+                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -206,6 +210,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         // The load generator's engine (mqtt://, ws://, wss:// clients; throughput, latency, connect, hold scenarios).
@@ -309,6 +314,7 @@ let package = Package(
             dependencies: [
                 "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
                 "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd", "EdgeAuth",
+                "UpstreamPool",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import CoreMetrics
 import MosquittoClient
 import Synchronization
+import UpstreamPool
 
 /// The admin listener's own metrics, created once with the factory given to `AdminService`.
 ///
@@ -23,6 +24,8 @@ final class AdminMetrics: Sendable {
     private let factory: any MetricsFactory
     /// Probe results with a kind the table did not foresee (a new `MosquittoError.Kind`).
     private let otherProbes = Mutex<[String: Counter]>([:])
+    /// With `upstream.servers`: per-server gauges, refreshed from the pool's status (`setUpstreamServers`).
+    private let upstreamServers: UpstreamServerMetrics?
 
     /// Probe outcomes, as `result` label values.
     static let probeResults = [
@@ -30,8 +33,9 @@ final class AdminMetrics: Sendable {
         "invalid_configuration", "unavailable", "cancelled",
     ]
 
-    init(factory: any MetricsFactory) {
+    init(factory: any MetricsFactory, upstreamServers: [PooledServer] = []) {
         self.factory = factory
+        self.upstreamServers = upstreamServers.isEmpty ? nil : UpstreamServerMetrics(servers: upstreamServers, factory: factory)
         ready = Gauge(label: "mqtt_ws_bridge_ready", factory: factory)
         publisherConnections = Gauge(label: "mqtt_ws_bridge_publisher_connections", factory: factory)
         probeDuration = CoreMetrics.Timer(label: Self.probeDurationName, factory: factory)
@@ -57,6 +61,10 @@ final class AdminMetrics: Sendable {
 
     func setReady(_ isReady: Bool) {
         ready.record(isReady ? 1 : 0)
+    }
+
+    func setUpstreamServers(_ status: UpstreamPoolStatus) {
+        upstreamServers?.record(status)
     }
 
     func setPublisherConnections(_ count: Int) {

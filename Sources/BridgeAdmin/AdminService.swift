@@ -7,6 +7,7 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import UpstreamPool
 
 /// The admin listener as a swift-service-lifecycle `Service`: `/healthz`, `/readyz`, `/metrics` and
 /// `POST /api/v1/publish` on `admin.address`:`admin.port`, plain HTTP/1.1.
@@ -40,25 +41,28 @@ public final class AdminService: Service, Sendable {
     /// - Parameters:
     ///   - bridgePhase: the bridge's phase, read on every readiness evaluation (cheap, never blocking).
     ///   - metrics: the same export whose `factory` the bridge's `BridgeMetrics` was made with; `/metrics` renders it.
+    ///   - upstreamPool: the bridge's pool (`BridgeServer.upstreamPool`) with `upstream.servers`: `/readyz` and the
+    ///     per-server metrics read its health, and the publisher pool connects to a server that is up.
     public init(
         configuration: BridgeConfiguration,
         bridgePhase: @escaping @Sendable () -> BridgePhase,
         metrics export: MetricsExport,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        logger: Logger = Logger(label: "mqtt_ws_bridge.admin")
+        logger: Logger = Logger(label: "mqtt_ws_bridge.admin"),
+        upstreamPool: UpstreamPool? = nil
     ) throws(AdminStartupError) {
         let admin = configuration.admin
         self.configuration = admin
         self.group = group
         self.logger = logger
-        let publisher = try Self.makePublisher(configuration, logger: logger)
+        let publisher = try Self.makePublisher(configuration, upstreamPool: upstreamPool, logger: logger)
         self.publisher = publisher
-        let metrics = AdminMetrics(factory: export.factory)
+        let metrics = AdminMetrics(factory: export.factory, upstreamServers: upstreamPool?.servers ?? [])
         monitor = ReadinessMonitor(
             probe: MosquittoProbe(options: .readinessProbe(configuration)),
             interval: admin.readiness.interval, staleAfter: admin.readiness.staleAfter,
             failureThreshold: admin.readiness.failureThreshold, successThreshold: admin.readiness.successThreshold,
-            bridgePhase: bridgePhase, metrics: metrics, logger: logger)
+            bridgePhase: bridgePhase, metrics: metrics, logger: logger, pool: upstreamPool)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
             token: admin.publish.token.map(BearerToken.init), maxBodySize: admin.publish.maxBodySize,
@@ -80,7 +84,7 @@ public final class AdminService: Service, Sendable {
     }
 
     private static func makePublisher(
-        _ configuration: BridgeConfiguration, logger: Logger
+        _ configuration: BridgeConfiguration, upstreamPool: UpstreamPool? = nil, logger: Logger
     ) throws(AdminStartupError) -> MosquittoPublisherPool? {
         let publish = configuration.admin.publish
         if publish.token == nil && publish.enabled && !LoopbackAddress.isLoopback(configuration.admin.address) {
@@ -96,7 +100,8 @@ public final class AdminService: Service, Sendable {
         guard publish.enabled else { return nil }
         do {
             return try MosquittoPublisherPool(
-                options: .publisher(configuration), size: publish.poolSize, logger: logger)
+                options: .publisher(configuration), size: publish.poolSize, logger: logger,
+                broker: upstreamPool.map(Self.publisherBroker))
         } catch {
             throw AdminStartupError("admin.publish / upstream: \(error.reason)")
         }
@@ -220,9 +225,23 @@ public final class AdminService: Service, Sendable {
         return try await bootstrap.bind(host: configuration.address, port: configuration.port, childChannelInitializer: initializer)
     }
 
-    /// `127.0.0.1:1883`, `[::1]:1883`: for `/readyz` and logs.
+    /// With `upstream.servers`, each publisher (re)connects to a server that takes sessions now, the first such in the
+    /// list (one broker for every publisher, so their messages keep their order); all down → the first server.
+    /// Mosquitto's bridge (or a broker cluster) carries the messages to subscribers on the other brokers.
+    static func publisherBroker(_ pool: UpstreamPool) -> @Sendable () -> (host: String, port: Int) {
+        {
+            let status = pool.status()
+            let server = (status.servers.first(where: \.isAvailable) ?? status.servers[0]).server
+            return (server.host, server.port)
+        }
+    }
+
+    /// `127.0.0.1:1883`, `[::1]:1883`: for `/readyz` and logs; with `upstream.servers`, every server.
     static func brokerDescription(_ configuration: BridgeConfiguration) -> String {
-        BridgeConfig.hostAndPort(configuration.upstream.host, configuration.admin.brokerPort ?? configuration.upstream.port)
+        if !configuration.upstream.servers.isEmpty {
+            return configuration.upstream.servers.map(\.description).joined(separator: ", ")
+        }
+        return BridgeConfig.hostAndPort(configuration.upstream.host, configuration.admin.brokerPort ?? configuration.upstream.port)
     }
 
     static func hostAndPort(_ address: SocketAddress) -> String {

@@ -42,6 +42,18 @@ struct JSONWriter: Sendable {
         bytes.append(contentsOf: (rounded.isFinite ? "\(rounded)" : "null").utf8)
     }
 
+    /// A list of objects (e.g. `/readyz`'s servers).
+    mutating func field(_ name: String, objects: [JSONWriter]) {
+        key(name)
+        bytes.append(UInt8(ascii: "["))
+        for (index, object) in objects.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes += object.bytes
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
     /// The object, closed, with a trailing newline (friendlier in a terminal).
     var encoded: [UInt8] {
         bytes + Array("}\n".utf8)

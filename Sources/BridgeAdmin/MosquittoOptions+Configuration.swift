@@ -1,5 +1,6 @@
 import BridgeConfig
 import MosquittoClient
+import UpstreamPool
 
 /// The bridge's own MQTT client (readiness probe, publisher pool) talks to the same broker as the relay:
 /// `upstream.host`, `admin.broker_port` (default `upstream.port`) and `upstream.tls`, with its own credentials from `admin.readiness` or
@@ -19,6 +20,17 @@ extension MosquittoConnectionOptions {
             connectTimeout: readiness.timeout,
             ackTimeout: readiness.timeout
         )
+    }
+
+    /// For the upstream pool's health checks (`upstream.servers`): the readiness probe's credentials and TLS, towards
+    /// one server at its own address, bounded by `upstream.health_check.timeout`.
+    static func healthCheck(_ configuration: BridgeConfiguration, server: UpstreamServer) -> MosquittoConnectionOptions {
+        var options = readinessProbe(configuration)
+        options.host = server.host
+        options.port = server.port
+        options.connectTimeout = configuration.upstream.healthCheck.timeout
+        options.ackTimeout = configuration.upstream.healthCheck.timeout
+        return options
     }
 
     /// For `MosquittoPublisherPool`: each member dials within `upstream.connect_timeout`.

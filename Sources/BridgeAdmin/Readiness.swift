@@ -1,4 +1,5 @@
 import MosquittoClient
+import UpstreamPool
 
 /// What `/readyz` answers: ready only when the bridge is listening **and** the last readiness probe (a real MQTT
 /// CONNECT/CONNACK with the broker) succeeded **and** that result is recent.
@@ -18,6 +19,8 @@ public struct Readiness: Sendable, Hashable {
     public var probeLatency: Duration?
     /// Probes failed in a row: while ready, failures below `admin.readiness.failure_threshold` are tolerated.
     public var probeFailures: Int
+    /// With `upstream.servers`: every server's health and sessions, as the pool saw them.
+    public var servers: UpstreamPoolStatus?
 
     public init(
         isReady: Bool, reason: String? = nil, detail: String? = nil, bridge: BridgePhase,
@@ -50,21 +53,10 @@ extension Readiness {
     ) -> Readiness {
         let age = history.last.map { max(.zero, now - $0.finishedAt) }
         var readiness = Readiness(isReady: false, bridge: phase, probeAge: age, probeFailures: history.consecutiveFailures)
-        switch phase {
-        case .draining:
-            readiness.reason = "draining"
-            readiness.detail = "the bridge is shutting down and accepts no new connections"
+        if let (reason, detail) = notListening(phase) {
+            readiness.reason = reason
+            readiness.detail = detail
             return readiness
-        case .stopped:
-            readiness.reason = "stopped"
-            readiness.detail = "the bridge's listeners are closed"
-            return readiness
-        case .starting:
-            readiness.reason = "starting"
-            readiness.detail = "the bridge is not listening yet"
-            return readiness
-        case .listening:
-            break
         }
         guard let last = history.last, let age else {
             readiness.reason = "starting"
@@ -97,6 +89,16 @@ extension Readiness {
         return readiness
     }
 
+    /// Why a bridge that is not listening is not ready, whatever its brokers say; nil while listening.
+    static func notListening(_ phase: BridgePhase) -> (reason: String, detail: String)? {
+        switch phase {
+        case .draining: ("draining", "the bridge is shutting down and accepts no new connections")
+        case .stopped: ("stopped", "the bridge's listeners are closed")
+        case .starting: ("starting", "the bridge is not listening yet")
+        case .listening: nil
+        }
+    }
+
     /// The `/readyz` body.
     func json(broker: String) -> JSONWriter {
         var json = JSONWriter.object()
@@ -108,6 +110,11 @@ extension Readiness {
         if let probeAge { json.field("probe_age_seconds", probeAge.seconds) }
         if let probeLatency { json.field("probe_latency_seconds", probeLatency.seconds) }
         if probeFailures > 0 { json.field("probe_failures", probeFailures) }
+        if let servers {
+            json.field("servers_up", servers.availableCount)
+            json.field("min_healthy", servers.minHealthy)
+            json.field("servers", objects: servers.json)
+        }
         return json
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import MosquittoClient
 import Synchronization
+import UpstreamPool
 
 /// Probes the broker every `interval` in the background and keeps the results (with hysteresis: `ProbeHistory`)
 /// for `/readyz`.
@@ -18,11 +19,15 @@ final class ReadinessMonitor: Sendable {
     private let history: Mutex<ProbeHistory>
     /// The readiness last logged, so that only changes are logged.
     private let lastLogged = Mutex<Readiness?>(nil)
+    /// With `upstream.servers`: the pool whose health checks (run by the bridge) decide readiness; this monitor then
+    /// runs no probe of its own.
+    private let pool: UpstreamPool?
 
     init(
         probe: MosquittoProbe, interval: Duration, staleAfter: Duration, failureThreshold: Int, successThreshold: Int,
-        bridgePhase: @escaping @Sendable () -> BridgePhase, metrics: AdminMetrics, logger: Logger
+        bridgePhase: @escaping @Sendable () -> BridgePhase, metrics: AdminMetrics, logger: Logger, pool: UpstreamPool? = nil
     ) {
+        self.pool = pool
         self.history = Mutex(ProbeHistory(failureThreshold: failureThreshold, successThreshold: successThreshold))
         self.probe = probe
         self.interval = interval
@@ -35,14 +40,24 @@ final class ReadinessMonitor: Sendable {
     /// Readiness now, from the bridge's phase and the cached probe result. Also refreshes the `mqtt_ws_bridge_ready`
     /// gauge, so a scrape right after SIGTERM already shows 0.
     func current() -> Readiness {
-        let readiness = Readiness.evaluate(
-            phase: bridgePhase(), history: history.withLock { $0 }, now: .now, staleAfter: staleAfter)
+        let readiness: Readiness
+        if let pool {
+            let status = pool.status()
+            metrics.setUpstreamServers(status)
+            readiness = Readiness.evaluate(phase: bridgePhase(), pool: status)
+        } else {
+            readiness = Readiness.evaluate(phase: bridgePhase(), history: history.withLock { $0 }, now: .now, staleAfter: staleAfter)
+        }
         metrics.setReady(readiness.isReady)
         return readiness
     }
 
     /// Probes until the task is cancelled. The first probe starts at once.
     func run() async {
+        if pool != nil {
+            await watchPool()
+            return
+        }
         let clock = ContinuousClock()
         var next = clock.now
         while !Task.isCancelled {
@@ -74,13 +89,27 @@ final class ReadinessMonitor: Sendable {
         }
     }
 
+    /// With a pool: logs readiness changes once per `interval` (the probes are the bridge's).
+    private func watchPool() async {
+        while !Task.isCancelled {
+            logChange(current())
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+        }
+    }
+
     private func logChange(_ readiness: Readiness) {
         let previous = lastLogged.withLock { logged -> Readiness? in
             defer { logged = readiness }
             return logged
         }
         guard previous?.isReady != readiness.isReady || previous?.reason != readiness.reason else { return }
-        if readiness.isReady {
+        if let servers = readiness.servers, readiness.isReady {
+            logger.notice("ready: enough upstream servers are up", metadata: ["servers": "\(servers)"])
+        } else if readiness.isReady {
             logger.notice("ready: the readiness probe reached the broker", metadata: [
                 "probe_latency": "\(readiness.probeLatency.map(\.secondsText) ?? "?")"
             ])

@@ -9,15 +9,34 @@ enum YAMLParsing {
     }
 
     /// The document's root node; `nil` for an empty document or one with only comments.
+    ///
+    /// A document whose aliases expand it far beyond what it writes (`b: &b [*a, *a, …]`, `c: &c [*b, *b, …]`, …: a
+    /// few hundred bytes that stand for billions of values) is refused here, before anything walks or re-serialises
+    /// the tree: loading it would take minutes and gigabytes. Found by fuzzing (docs/RELIABILITY.md).
     static func compose(_ text: String) throws(Failure) -> Node? {
+        let root: Node?
         do {
             // The encoding is explicit because `.default` consults (and prints about) an environment variable.
-            return try Yams.compose(yaml: text, .default, .default, .utf8)
+            root = try Yams.compose(yaml: text, .default, .default, .utf8)
         } catch let error as YamlError {
             throw failure(from: error)
         } catch {
             throw Failure(mark: nil, message: "cannot parse YAML")
         }
+        let limit = maximumValues(forTextOfLength: text.utf8.count)
+        if let root, !root.hasAtMost(limit) {
+            throw Failure(
+                mark: root.mark,
+                message: "aliases (*name) expand this YAML to more than \(limit) values; write the values out, or nest fewer aliases"
+            )
+        }
+        return root
+    }
+
+    /// How many values (scalars, lists and sections, aliases expanded) a text may stand for. Without aliases a text
+    /// never holds more values than characters; aliases may add up to 10,000 (`<<: *defaults` in every route).
+    static func maximumValues(forTextOfLength length: Int) -> Int {
+        max(length, 0) + 10_000
     }
 
     /// One key of a mapping, as written or as a merge key brought it in.
@@ -103,6 +122,28 @@ enum YAMLParsing {
             return Failure(mark: nil, message: "cannot read the YAML text: \(problem)")
         default:
             return Failure(mark: nil, message: "cannot parse YAML: \(error)")
+        }
+    }
+}
+
+extension Node {
+    /// Whether the tree, with every alias expanded, has at most `limit` nodes. Stops counting past the limit, so the
+    /// cost is bounded by `limit` however much the aliases multiply.
+    fileprivate func hasAtMost(_ limit: Int) -> Bool {
+        var left = limit
+        return fits(within: &left)
+    }
+
+    private func fits(within left: inout Int) -> Bool {
+        left -= 1
+        guard left >= 0 else { return false }
+        switch self {
+        case .scalar, .alias:
+            return true
+        case .sequence(let sequence):
+            return sequence.allSatisfy { $0.fits(within: &left) }
+        case .mapping(let mapping):
+            return mapping.allSatisfy { $0.key.fits(within: &left) && $0.value.fits(within: &left) }
         }
     }
 }

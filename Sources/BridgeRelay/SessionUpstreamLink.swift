@@ -10,6 +10,8 @@ final class SessionUpstreamLink {
     private let lingerTimeout: TimeAmount
     private var dial: UpstreamDial?
     private var handler: UpstreamHandler?
+    /// The plan that chose `server`, holding the session's place in its count until the session lets go.
+    private var plan: (any UpstreamServerPlan)?
     /// The broker the session went to, once connected: what the access log names.
     private(set) var server: UpstreamServer?
     /// The subprotocol a `ws` broker answered.
@@ -46,6 +48,8 @@ final class SessionUpstreamLink {
                     self.handler = connected.handler
                     self.server = connected.server
                     self.subprotocol = connected.subprotocol
+                    self.plan = connected.plan
+                    connected.plan.sessionOpened(on: connected.server)
                     return connected.server
                 })
         }
@@ -71,6 +75,7 @@ final class SessionUpstreamLink {
     /// The connection is gone (its handler said so).
     func lost() {
         self.handler = nil
+        self.releaseServer()
     }
 
     /// `graceful`: what was written goes out first and the broker sees an orderly end of stream; else closed at once.
@@ -79,10 +84,18 @@ final class SessionUpstreamLink {
             self.dial = nil
             dial.cancel()
         }
+        self.releaseServer()
         guard let handler = self.handler else { return }
         if graceful { self.flush() }
         self.handler = nil
         self.needsFlush = false
         handler.partnerClose(graceful: graceful, fullCloseAfter: self.lingerTimeout)
+    }
+
+    /// The session no longer counts on its server (for `least_sessions` and the per-server session gauge).
+    private func releaseServer() {
+        guard let plan = self.plan else { return }
+        self.plan = nil
+        plan.sessionClosed()
     }
 }

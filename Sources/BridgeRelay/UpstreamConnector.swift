@@ -66,10 +66,11 @@ final class PreludeWriter: ChannelInboundHandler, RemovableChannelHandler {
 
 /// The `tcp` upstream: Mosquitto's MQTT listener, plain or TLS.
 public struct TCPUpstreamConnector: UpstreamConnector {
-    private let tls: (context: NIOSSLContext, serverName: String?)?
+    /// The context, and `upstream.tls.server_name` (nil: each server's own host).
+    private let tls: (context: NIOSSLContext, configuredServerName: String?)?
 
     public init(configuration: UpstreamConfiguration) throws {
-        self.tls = try configuration.tls.map { try UpstreamTLS.makeContext($0, host: configuration.host) }
+        self.tls = try configuration.tls.map { (try UpstreamTLS.makeContext($0, host: configuration.host).context, $0.serverName) }
     }
 
     public var dialsBeforeUpgrade: Bool { false }
@@ -94,7 +95,8 @@ public struct TCPUpstreamConnector: UpstreamConnector {
                         try pipeline.addHandler(PreludeWriter(prelude))
                     }
                     if let tls {
-                        try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                        let serverName = UpstreamTLS.serverName(configured: tls.configuredServerName, host: server.host)
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: serverName))
                     }
                     handler.value.expectsTLSHandshake = tls != nil
                     try pipeline.addHandler(handler.value)

@@ -2,9 +2,9 @@ import NIOCore
 
 /// One session's way to a broker, and the only code that dials one.
 ///
-/// It asks the selector which servers suit what the session knows (`UpstreamDialRequest`), then tries them in that
-/// order until one is ready for MQTT (connected; TLS and, for `ws`, WebSocket handshakes done), all within one
-/// deadline (`upstream.connect_timeout` from the start). A failed attempt is counted, reported to the selector, and
+/// It asks the selector for a plan that suits what the session knows (`UpstreamDialRequest`), then tries the plan's
+/// servers one by one until one is ready for MQTT (connected; TLS and, for `ws`, WebSocket handshakes done), all within
+/// one deadline (`upstream.connect_timeout` from the start). A failed attempt is counted, reported to the plan, and
 /// its connection closed before the next server is tried; each attempt gets what is left of the deadline. The connect
 /// metrics (`mqtt_ws_bridge_upstream_connect_seconds`, `..._failures_total`) are recorded here and nowhere else.
 ///
@@ -16,6 +16,8 @@ final class UpstreamDial {
         let server: UpstreamServer
         /// The subprotocol a `ws` broker answered.
         let subprotocol: String?
+        /// The plan that chose `server`: the session's link tells it when the session opens there, and when it ends.
+        let plan: any UpstreamServerPlan
     }
 
     /// Every server failed, or none was left when the deadline passed.
@@ -34,7 +36,7 @@ final class UpstreamDial {
     private let makeHandler: (EventLoopPromise<String?>) -> UpstreamHandler
     private let promise: EventLoopPromise<Connected>
 
-    private var remaining: [UpstreamServer] = []
+    private var plan: (any UpstreamServerPlan)?
     private var failures: [(server: UpstreamServer, reason: String)] = []
     /// The attempt in progress, or the one that succeeded.
     private var attempt: (server: UpstreamServer, handler: UpstreamHandler)?
@@ -60,7 +62,7 @@ final class UpstreamDial {
     /// Starts dialling. The future fails with `Failed` when no server could be reached, or `CancellationError` after `cancel()`.
     func start() -> EventLoopFuture<Connected> {
         self.deadline = self.eventLoop.now + self.timeout
-        self.remaining = self.upstream.servers.servers(for: self.request)
+        self.plan = self.upstream.servers.dialPlan(for: self.request, on: self.eventLoop)
         self.timer = self.eventLoop.assumeIsolated().scheduleTask(deadline: self.deadline) {
             self.timedOut()
         }
@@ -80,12 +82,11 @@ final class UpstreamDial {
     }
 
     private func next() {
-        guard !self.isFinished else { return }
-        guard !self.remaining.isEmpty else {
+        guard !self.isFinished, let plan = self.plan else { return }
+        guard let server = plan.next() else {
             self.finish(.failure(Failed(description: self.failureDescription)))
             return
         }
-        let server = self.remaining.removeFirst()
         let ready = self.eventLoop.makePromise(of: String?.self)
         let handler = self.makeHandler(ready)
         self.attempt = (server, handler)
@@ -108,7 +109,7 @@ final class UpstreamDial {
             switch result {
             case .success(let subprotocol):
                 self.metrics.recordUpstreamConnect(since: started)
-                self.finish(.success(Connected(handler: handler, server: server, subprotocol: subprotocol)))
+                self.finish(.success(Connected(handler: handler, server: server, subprotocol: subprotocol, plan: plan)))
             case .failure(let error):
                 self.attemptFailed(UpstreamErrorDescription.describe(error))
                 self.next()
@@ -126,7 +127,7 @@ final class UpstreamDial {
         guard let attempt = self.attempt else { return }
         self.attempt = nil
         self.metrics.upstreamConnectFailed()
-        self.upstream.servers.dialFailed(attempt.server, reason: reason)
+        self.plan?.dialFailed(attempt.server, reason: reason)
         self.failures.append((attempt.server, reason))
         attempt.handler.abandon()
     }

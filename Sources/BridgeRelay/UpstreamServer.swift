@@ -1,4 +1,5 @@
 import BridgeConfig
+import NIOCore
 
 /// One broker address.
 public struct UpstreamServer: Hashable, Sendable, CustomStringConvertible {
@@ -29,24 +30,50 @@ public struct UpstreamDialRequest: Hashable, Sendable {
 
 /// Which broker a new session goes to: the one place where that is decided, asked once per dial by `UpstreamDial`.
 ///
-/// This is the seam for a pool of servers (sticky by client id, health-checked): the dial tries the servers in the
-/// returned order, moves on to the next when one fails, all within `upstream.connect_timeout`, and tells the
-/// selector about each failure. Sessions that are open stay where they are. Called on the session's event loop: it
-/// must not block, and should be cheap (it runs once per new session).
+/// The dial takes the servers one at a time from the session's `UpstreamServerPlan`, moves on to the next when one
+/// fails, all within `upstream.connect_timeout`, and tells the plan about each failure and about the session it
+/// opened. Sessions that are open stay where they are. `dialPlan` is called on the session's event loop: it must not
+/// block, and should be cheap (it runs once per new session).
 public protocol UpstreamServerSelector: Sendable {
     /// Every server, for logs and readiness.
     var servers: [UpstreamServer] { get }
 
-    /// The servers to try for this session, best first. Empty means none is available: the session is refused as if
-    /// the broker were unreachable.
-    func servers(for request: UpstreamDialRequest) -> [UpstreamServer]
-
-    /// A dial to `server` failed (refused, timed out, TLS or WebSocket handshake failed): the passive health signal.
-    func dialFailed(_ server: UpstreamServer, reason: String)
+    /// The servers to try for a new session that knows `request`, on its event loop `eventLoop`.
+    func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan
 }
 
-extension UpstreamServerSelector {
-    public func dialFailed(_ server: UpstreamServer, reason: String) {}
+/// One new session's way through the servers, best first. Bound to the session's event loop and owned by it: first by
+/// its dial, then (once a server took the session) by its upstream link until the session ends.
+public protocol UpstreamServerPlan: AnyObject {
+    /// The next server to dial, or nil when none is left to try: the session is refused as if the broker were
+    /// unreachable.
+    func next() -> UpstreamServer?
+
+    /// A dial to `server` (the last one `next()` returned) failed: refused, timed out, TLS or WebSocket handshake
+    /// failed. The passive health signal.
+    func dialFailed(_ server: UpstreamServer, reason: String)
+
+    /// The dial to `server` succeeded and the session relays through it, until `sessionClosed()`.
+    func sessionOpened(on server: UpstreamServer)
+
+    /// The session opened by `sessionOpened(on:)` ended. Called at most once.
+    func sessionClosed()
+}
+
+/// A fixed list of servers, tried in order; failures go to `onFailure`.
+public final class ListedServerPlan: UpstreamServerPlan {
+    private var remaining: ArraySlice<UpstreamServer>
+    private let onFailure: ((UpstreamServer, String) -> Void)?
+
+    public init(_ servers: [UpstreamServer], onFailure: ((UpstreamServer, String) -> Void)? = nil) {
+        self.remaining = servers[...]
+        self.onFailure = onFailure
+    }
+
+    public func next() -> UpstreamServer? { self.remaining.popFirst() }
+    public func dialFailed(_ server: UpstreamServer, reason: String) { self.onFailure?(server, reason) }
+    public func sessionOpened(on server: UpstreamServer) {}
+    public func sessionClosed() {}
 }
 
 /// `upstream.host` and `upstream.port`: every session goes to the same broker.
@@ -59,5 +86,7 @@ public struct SingleUpstreamServer: UpstreamServerSelector {
 
     public var servers: [UpstreamServer] { [self.server] }
 
-    public func servers(for request: UpstreamDialRequest) -> [UpstreamServer] { [self.server] }
+    public func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan {
+        ListedServerPlan([self.server])
+    }
 }

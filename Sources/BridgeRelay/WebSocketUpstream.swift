@@ -14,11 +14,12 @@ import WebSocketTransport
 /// session's `UpstreamHandler` carry MQTT exactly as with a TCP broker.
 public struct WebSocketUpstreamConnector: UpstreamConnector {
     public let path: String
-    private let tls: (context: NIOSSLContext, serverName: String?)?
+    /// The context, and `upstream.tls.server_name` (nil: each server's own host).
+    private let tls: (context: NIOSSLContext, configuredServerName: String?)?
 
     public init(configuration: UpstreamConfiguration) throws {
         self.path = configuration.path
-        self.tls = try configuration.tls.map { try UpstreamTLS.makeContext($0, host: configuration.host) }
+        self.tls = try configuration.tls.map { (try UpstreamTLS.makeContext($0, host: configuration.host).context, $0.serverName) }
     }
 
     public var dialsBeforeUpgrade: Bool { true }
@@ -47,7 +48,10 @@ public struct WebSocketUpstreamConnector: UpstreamConnector {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let prelude { try pipeline.addHandler(PreludeWriter(prelude)) }
-                    if let tls { try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName)) }
+                    if let tls {
+                        let serverName = UpstreamTLS.serverName(configured: tls.configuredServerName, host: server.host)
+                        try pipeline.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: serverName))
+                    }
                     try pipeline.addHandlers(
                         Self.upgradeHandlers(host: hostHeader, path: path, subprotocols: subprotocols, answered: answered))
                 }

@@ -12,14 +12,15 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import Synchronization
+import UpstreamPool
 
 /// The bridge as a swift-service-lifecycle `Service`: opens the listeners, relays until a graceful
 /// shutdown is requested (SIGTERM/SIGINT through the `ServiceGroup`), then drains.
 ///
 /// Drain (NIOExtras' `ServerQuiescingHelper`, one per listener): listeners close (no new connections), every
-/// connection gets `ChannelShouldQuiesceEvent` — a session answers with WebSocket close 1001 and its upstream is
-/// closed, a handshake in progress is closed — and `run()` returns when all connections are gone; whatever is still
-/// open when the grace period ends is closed hard (`DrainDeadline`).
+/// connection gets `ChannelShouldQuiesceEvent` in its turn (`DrainPacer`, `shutdown.drain_rate`) — a session answers
+/// with WebSocket close 1001 and its upstream is closed, a handshake in progress is closed — and `run()` returns when
+/// all connections are gone; whatever is still open when the grace period ends is closed hard (`DrainDeadline`).
 ///
 /// Certificates: each TLS listener has one `NIOSSLContext`, built here, that takes its certificate per handshake from
 /// a `CertificateStore` (SNI selection, reload without restart). `reloadCertificates()` re-reads them (the executable
@@ -49,6 +50,10 @@ public final class BridgeServer: Service, Sendable {
     public let metrics: BridgeMetrics
     private let frontEnd: WebSocketFrontEnd
     private let upstreamDescription: String
+    /// The brokers of `upstream.servers`; nil with the one-server form (`upstream.host`, `upstream.port`).
+    public let upstreamPool: UpstreamPool?
+    /// Probes every server of `upstreamPool` while the bridge runs; nil without a pool or a probe.
+    private let healthChecker: UpstreamHealthChecker?
     private let tlsContexts: [String: NIOSSLContext]
     /// By listener name.
     private let certificateStores: [String: CertificateStore]
@@ -57,6 +62,8 @@ public final class BridgeServer: Service, Sendable {
     /// Connections the grace period had to close.
     private let hardClosed = Atomic<Int>(0)
     private let phaseBox = Mutex(Phase.starting)
+    /// `shutdown.drain_rate`: the turns of the connections to be closed while draining.
+    private let drainPacer: DrainPacer
     private let started: EventLoopPromise<[BoundListener]>
 
     /// Validates what can be checked before binding (certificates, upstream TLS) so that a bad
@@ -71,18 +78,24 @@ public final class BridgeServer: Service, Sendable {
         accessLogger: Logger? = Logger(label: "mqtt_ws_bridge.access"),
         metrics: BridgeMetrics? = nil,
         metricsFactory: (any MetricsFactory)? = nil,
-        connector: (any UpstreamConnector)? = nil
+        connector: (any UpstreamConnector)? = nil,
+        upstreamProbe: UpstreamHealthChecker.Probe? = nil
     ) throws(StartupError) {
         self.configuration = configuration
         self.group = group
         self.logger = logger
         self.connections = ConnectionLimit(limit: configuration.limits.maxConnections)
+        self.drainPacer = DrainPacer(rate: configuration.shutdown.drainRate, gracePeriod: TimeAmount(configuration.shutdown.gracePeriod))
         let factory = metricsFactory ?? MetricsSystem.factory
         let metrics = metrics ?? BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: factory)
         self.metrics = metrics
 
         try EdgeAuthSettings.refuseUnwiredAuth(configuration)
-        let (stores, upstream) = try Self.prepare(configuration, connector: connector, logger: logger, metricsFactory: factory)
+        let (stores, upstream) = try Self.prepare(
+            configuration, connector: connector, eventLoops: Array(group.makeIterator()), logger: logger, metricsFactory: factory)
+        let upstreamPool = (upstream.servers as? PooledUpstreamServers)?.pool
+        self.upstreamPool = upstreamPool
+        self.healthChecker = UpstreamPoolWiring.healthChecker(upstreamPool, configuration.upstream.healthCheck, probe: upstreamProbe)
         let topicAuthorizers = try TopicAllowList.forRoutes(configuration.routes)
         var contexts: [String: NIOSSLContext] = [:]
         for (name, store) in stores {
@@ -112,7 +125,9 @@ public final class BridgeServer: Service, Sendable {
     /// ranges) without opening anything: `--check-config` uses it.
     public static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
         let quiet = Logger(label: "mqtt_ws_bridge.check") { _ in SwiftLogNoOpLogHandler() }
-        let stores = try Self.prepare(configuration, connector: nil, logger: quiet, metricsFactory: NOOPMetricsHandler.instance).0
+        let stores = try Self.prepare(
+            configuration, connector: nil, eventLoops: [], logger: quiet, metricsFactory: NOOPMetricsHandler.instance
+        ).0
         for store in stores.values {
             _ = try Self.startupCheck { () throws(TLSConfigurationError) in try store.makeContext() }
         }
@@ -137,7 +152,8 @@ public final class BridgeServer: Service, Sendable {
 
     /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
     private static func prepare(
-        _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, logger: Logger, metricsFactory: any MetricsFactory
+        _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, eventLoops: [any EventLoop], logger: Logger,
+        metricsFactory: any MetricsFactory
     ) throws(StartupError) -> ([String: CertificateStore], Upstream) {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
@@ -150,12 +166,7 @@ public final class BridgeServer: Service, Sendable {
         if let tls = configuration.upstream.tls {
             _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
         }
-        // The relay dials upstream.host:upstream.port until it dials through the upstream pool (issue 11): refuse a
-        // server list rather than relay to a broker the configuration does not name.
-        guard configuration.upstream.servers.isEmpty else {
-            throw StartupError("upstream.servers: not supported by this release yet: the relay still dials one broker, upstream.host and upstream.port; use those for now (the server pool comes in a later release)")
-        }
-        let servers = SingleUpstreamServer(UpstreamServer(host: configuration.upstream.host, port: configuration.upstream.port))
+        let servers = try UpstreamPoolWiring.selector(configuration.upstream, eventLoops: eventLoops, logger: logger)
         if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
             switch configuration.upstream.kind {
@@ -244,10 +255,14 @@ public final class BridgeServer: Service, Sendable {
                 metadata: ["listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "mode": "\(listener.mode.rawValue)", "upstream": "\(self.upstreamDescription)"])
         }
 
-        // Certificate upkeep (timed reloads, expiry warnings) runs while the listeners are open.
+        // Certificate upkeep (timed reloads, expiry warnings) and the upstream pool's health checks run while the
+        // listeners are open.
         await withDiscardingTaskGroup { group in
             for store in self.certificateStores.values {
                 group.addTask { await store.maintain() }
+            }
+            if let healthChecker = self.healthChecker {
+                group.addTask { await healthChecker.run() }
             }
             // Returns when graceful shutdown is triggered; a task cancellation drains too.
             try? await gracefulShutdown()
@@ -258,9 +273,15 @@ public final class BridgeServer: Service, Sendable {
 
     private func drain(_ listeners: [ServerQuiescingHelper]) async {
         self.phaseBox.withLock { $0 = .draining }
-        self.logger.notice("draining", metadata: ["connections": "\(self.connections.count)", "grace_period": "\(self.configuration.shutdown.gracePeriod)"])
+        self.logger.notice(
+            "draining",
+            metadata: [
+                "connections": "\(self.connections.count)", "grace_period": "\(self.configuration.shutdown.gracePeriod)",
+                "drain_rate": "\(self.configuration.shutdown.drainRate.map { "\($0)/s" } ?? "spread over the grace period")",
+            ])
         // First, so that no connection is accepted between the helpers' quiesce events and unasked.
         self.connections.stopAdmitting()
+        self.drainPacer.start(connections: self.connections.count)
         let eventLoop = self.group.next()
         let quiesced = listeners.map { listener in
             let promise = eventLoop.makePromise(of: Void.self)
@@ -307,6 +328,7 @@ public final class BridgeServer: Service, Sendable {
         let name = listener.name
         let gracePeriod = TimeAmount(self.configuration.shutdown.gracePeriod)
         let countHardClose: @Sendable () -> Void = { [self] in self.hardClosed.add(1, ordering: .relaxed) }
+        let drainPacer = self.drainPacer
         let mode = listener.mode
         let settings = try Self.listenerSettings(listener)
         let proxyConfiguration: ProxyProtocolHandler.Configuration? =
@@ -338,7 +360,7 @@ public final class BridgeServer: Service, Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    try pipeline.addHandler(DrainDeadline(gracePeriod: gracePeriod, onHardClose: countHardClose))
+                    try pipeline.addHandler(DrainDeadline(gracePeriod: gracePeriod, pacer: drainPacer, onHardClose: countHardClose))
                     // The PROXY header comes before anything else on the wire, TLS included.
                     var proxyOutcome: ProxyProtocolOutcome?
                     if let proxyConfiguration {

@@ -24,9 +24,14 @@ package enum UpstreamTLS {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
-        let serverName = configuration.serverName ?? host
-        // SNI must be a host name, not an IP literal (RFC 6066 §3).
-        let sni = (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
-        return (try NIOSSLContext(configuration: tls), sni)
+        return (try NIOSSLContext(configuration: tls), self.serverName(configured: configuration.serverName, host: host))
+    }
+
+    /// The name one server is asked for (SNI) and verified against: `upstream.tls.server_name` when set, else the
+    /// server's own host (each server of `upstream.servers` its own); nil for an IP literal, which SNI must not carry
+    /// (RFC 6066 §3).
+    package static func serverName(configured: String?, host: String) -> String? {
+        let serverName = configured ?? host
+        return (try? SocketAddress(ipAddress: serverName, port: 0)) == nil ? serverName : nil
     }
 }

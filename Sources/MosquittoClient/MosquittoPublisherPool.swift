@@ -28,15 +28,19 @@ public final class MosquittoPublisherPool: Sendable {
     public let reconnectPolicy: MosquittoReconnectPolicy
     private let logger: Logger
     private let state: Mutex<State>
+    /// Where a member (re)connects, asked before each attempt; nil: `options.host` and `options.port`.
+    private let broker: (@Sendable () -> (host: String, port: Int))?
 
-    /// Validates `options` (throws `.invalidConfiguration`) but does not connect; call `start()`.
+    /// Validates `options` (throws `.invalidConfiguration`) but does not connect; call `start()`. `broker`, when given,
+    /// says where each (re)connection goes instead of `options.host`/`options.port` (a pool's server that is up).
     /// With `options.clientID` set, member *i* uses `<clientID>-<i>` (the broker allows one session per client id);
     /// without it each connection gets a random one.
     public init(
         options: MosquittoConnectionOptions,
         size: Int = 2,
         reconnectPolicy: MosquittoReconnectPolicy = MosquittoReconnectPolicy(),
-        logger: Logger = Logger(label: "mqtt-ws-bridge.mosquitto")
+        logger: Logger = Logger(label: "mqtt-ws-bridge.mosquitto"),
+        broker: (@Sendable () -> (host: String, port: Int))? = nil
     ) throws(MosquittoError) {
         guard size >= 1 else {
             throw MosquittoError(kind: .invalidConfiguration, reason: "publisher pool size must be at least 1")
@@ -46,6 +50,7 @@ public final class MosquittoPublisherPool: Sendable {
         self.size = size
         self.reconnectPolicy = reconnectPolicy
         self.logger = logger
+        self.broker = broker
         self.state = Mutex(State(members: Array(repeating: nil, count: size)))
     }
 
@@ -116,6 +121,9 @@ public final class MosquittoPublisherPool: Sendable {
 
     private func memberOptions(_ index: Int) -> MosquittoConnectionOptions {
         var options = self.options
+        if let broker {
+            (options.host, options.port) = broker()
+        }
         if let clientID = options.clientID {
             options.clientID = "\(clientID)-\(index + 1)"
         }
@@ -127,12 +135,13 @@ public final class MosquittoPublisherPool: Sendable {
         var backoff = ReconnectBackoff(policy: reconnectPolicy)
         var logger = self.logger
         logger[metadataKey: "mqtt_pool_member"] = "\(index + 1)"
-        logger[metadataKey: "mqtt_broker"] = "\(options.host):\(options.port)"
         var failuresInARow = 0
 
         while !Task.isCancelled {
             do {
-                let connection = try MosquittoConnection(options: memberOptions(index))
+                let options = memberOptions(index)
+                logger[metadataKey: "mqtt_broker"] = "\(options.host):\(options.port)"
+                let connection = try MosquittoConnection(options: options)
                 do {
                     try await connection.connect()
                     backoff.reset()

@@ -1,7 +1,6 @@
 import BridgeServer
 import Logging
 import ServiceLifecycle
-// The signal sequence lives in swift-service-lifecycle's UnixSignals module (built as part of ServiceLifecycle).
 import UnixSignals
 
 /// SIGHUP → `BridgeServer.reloadCertificates()`, as operators expect from nginx, Mosquitto and most daemons

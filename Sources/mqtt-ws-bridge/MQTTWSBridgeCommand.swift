@@ -98,14 +98,19 @@ struct Serve: AsyncParsableCommand {
         let server: BridgeServer
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         do {
-            server = try BridgeServer(configuration: configuration, logger: logger, metrics: bridgeMetrics)
+            // With upstream.servers the bridge health-checks every server with the admin client's libmosquitto probe
+            // (whether or not the admin listener is enabled).
+            server = try BridgeServer(
+                configuration: configuration, logger: logger, metrics: bridgeMetrics,
+                upstreamProbe: AdminService.upstreamHealthProbe(configuration))
             if configuration.admin.enabled {
                 // First in the group, so it is shut down last: /readyz answers 503 while the bridge drains.
                 let admin = try AdminService(
                     configuration: configuration,
                     bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
                     metrics: metricsExport,
-                    logger: Logger(label: "mqtt_ws_bridge.admin"))
+                    logger: Logger(label: "mqtt_ws_bridge.admin"),
+                    upstreamPool: server.upstreamPool)
                 services.append(.init(service: admin))
             }
         } catch {

@@ -23,13 +23,11 @@ import Testing
         var requests: [UpstreamDialRequest] { self.record.withLock { $0.requests } }
         var failed: [UpstreamServer] { self.record.withLock { $0.failed } }
 
-        func servers(for request: UpstreamDialRequest) -> [UpstreamServer] {
+        func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan {
             self.record.withLock { $0.requests.append(request) }
-            return self.servers
-        }
-
-        func dialFailed(_ server: UpstreamServer, reason: String) {
-            self.record.withLock { $0.failed.append(server) }
+            return ListedServerPlan(self.servers) { server, _ in
+                self.record.withLock { $0.failed.append(server) }
+            }
         }
     }
 

@@ -100,14 +100,17 @@ struct BridgeHarness {
         let accessLogger = Logger(label: "mqtt_ws_bridge.access") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs) }
         let metricsExport = withAdmin ? MetricsExport() : nil
         let metrics = metricsExport.map { BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: $0.factory) }
-        let server = try BridgeServer(configuration: configuration, logger: logger, accessLogger: accessLogger, metrics: metrics)
+        // As the executable wires it: with upstream.servers, the bridge health-checks each server with libmosquitto.
+        let server = try BridgeServer(
+            configuration: configuration, logger: logger, accessLogger: accessLogger, metrics: metrics,
+            upstreamProbe: AdminService.upstreamHealthProbe(configuration))
         var admin: AdminService?
         if let metricsExport {
             let adminLogger = Logger(label: "mqtt_ws_bridge.admin") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
             admin = try AdminService(
                 configuration: configuration,
                 bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
-                metrics: metricsExport, logger: adminLogger)
+                metrics: metricsExport, logger: adminLogger, upstreamPool: server.upstreamPool)
         }
         // The admin service first: the group stops services in reverse order, so it outlives the bridge's drain.
         let services: [any Service] = (admin.map { [$0] } ?? []) + [server]

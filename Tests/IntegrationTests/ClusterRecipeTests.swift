@@ -10,9 +10,8 @@ import Testing
 /// bridges that take PROXY protocol v2 from it, in front of two Mosquittos joined by the bridge section of
 /// `Config/cluster/mosquitto-a.conf` (only its `address` changed).
 ///
-/// Until the relay dials through the upstream pool, each bridge here relays to one broker (bridge-a → broker A,
-/// bridge-b → broker B) with `upstream.host`/`port`; the scale-out tests of issue 11 replace that with
-/// `Config/cluster/bridge.yaml`'s two servers.
+/// Here each bridge relays to one broker (bridge-a → broker A, bridge-b → broker B) with `upstream.host`/`port`;
+/// `PoolClusterTests` runs the same recipe with both servers in each bridge's pool (`upstream.servers`).
 @Suite("The cluster recipe: HAProxy → two bridges → two bridged Mosquittos", .timeLimit(.minutes(2)))
 struct ClusterRecipeTests {
     static let repositoryRoot: String = {
@@ -74,7 +73,7 @@ struct ClusterRecipeTests {
 
     private func exercise(haproxy: HAProxyProcess, brokers: BridgedMosquittos, bridgeA: BridgeHarness, bridgeB: BridgeHarness) async throws {
         // Both bridges enter the rotation through HAProxy's HTTP check of their /readyz.
-        try await waitForStatuses(haproxy, ["bridge-a": "UP", "bridge-b": "UP"])
+        try await Self.waitForStatuses(haproxy, ["bridge-a": "UP", "bridge-b": "UP"])
 
         // A mini-program through HAProxy: TLS passes through to a bridge, which got the PROXY header (it takes no
         // connection without one) and relays to its broker.
@@ -121,7 +120,7 @@ struct ClusterRecipeTests {
 
         // bridge-a drains: /readyz turns 503, HAProxy takes it out of the rotation, and new clients still get in.
         await bridgeA.shutdown()
-        try await waitForStatuses(haproxy, ["bridge-a": "DOWN", "bridge-b": "UP"])
+        try await Self.waitForStatuses(haproxy, ["bridge-a": "DOWN", "bridge-b": "UP"])
         for index in 0..<3 {
             let (response, client) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: lbPort, path: "/wss", tls: tls, subprotocols: nil)
             #expect(response.status == 101)
@@ -133,20 +132,19 @@ struct ClusterRecipeTests {
         _ = try await bridgeB.waitForAccessLine(containing: ["client_id=cluster-late-2"])
     }
 
-    @Test("until the relay dials through the pool, start-up and --check-config refuse upstream.servers, naming it")
-    func serverListRefusedForNow() throws {
+    @Test("the shipped cluster configuration's server list passes start-up checks")
+    func serverListAccepted() throws {
         let certificates = try BridgeHarness.certificates.get()
         let configuration = try ConfigurationLoader.load(path: nil, environment: [:], overrides: [
             "listeners.wss.tls.certificate=\(certificates.certificate)", "listeners.wss.tls.key=\(certificates.key)",
             "upstream.servers=[broker-a:1883, broker-b:1883]",
         ])
         #expect(configuration.upstream.servers.count == 2)
-        let error = #expect(throws: StartupError.self) { try BridgeServer.validate(configuration) }
-        #expect(error?.description.hasPrefix("upstream.servers: not supported by this release yet") == true, "\(String(describing: error))")
+        try BridgeServer.validate(configuration)
     }
 
     /// Polls HAProxy's stats until the `bridges` backend's servers have exactly these check statuses.
-    private func waitForStatuses(_ haproxy: HAProxyProcess, _ expected: [String: String], timeout: Duration = .seconds(20)) async throws {
+    static func waitForStatuses(_ haproxy: HAProxyProcess, _ expected: [String: String], timeout: Duration = .seconds(20)) async throws {
         let deadline = ContinuousClock.now + timeout
         var last: [String: String] = [:]
         while ContinuousClock.now < deadline {
