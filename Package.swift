@@ -234,6 +234,16 @@ let package = Package(
         ),
         // Per-address admission at 50,000 addresses (issue 12 §6): `swift build -c release --product admission-bench`.
         .executableTarget(name: "admission-bench", dependencies: ["BridgeFrontEnd"], path: "Benchmarks/Admission"),
+        // The relay's hot path per message, for callgrind (issue 10): `swift build -c release --product relay-cost`.
+        .executableTarget(
+            name: "relay-cost",
+            dependencies: [
+                "BridgeRelay", "MQTTWire", "WebSocketTransport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
+            path: "Benchmarks/RelayCost"
+        ),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(
             name: "BridgeTestSupport",
@@ -245,6 +255,14 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
+        ),
+        // A WebSocket echo server on the transport, for the Autobahn testsuite (Scripts/autobahn). Test-only: not a
+        // product, shipped nowhere.
+        .executableTarget(
+            name: "autobahn-echo-server",
+            dependencies: nio + ["WebSocketTransport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/AutobahnEchoServer",
+            swiftSettings: hotPath
         ),
         .testTarget(name: "MQTTWireTests", dependencies: ["MQTTWire", "BridgeTestSupport"]),
         .testTarget(name: "TextTrimmingTests", dependencies: ["TextTrimming"]),

@@ -126,6 +126,34 @@ import WebSocketTransport
         #expect(try harness.rawBytesToClient().isEmpty)
     }
 
+    /// A drain while a broker packet is half forwarded: the packet finishes, then the 1001 follows it, and the client's
+    /// acknowledgements still reach the broker until its answering close (main's drain and the typed close together).
+    @Test func aDrainWhileAPacketIsStreamedClosesAfterItAndKeepsRelayingTheClient() throws {
+        let harness = try SessionHarness(settings: Self.settings)
+        defer { harness.finish() }
+        try harness.connect()
+        _ = try harness.bytesToBroker()
+        let large = MQTTSample.publish(totalLength: 100_000)
+        try harness.brokerSends(Array(large[0..<70_000]))
+        harness.client.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        try harness.send(.binary(MQTTSample.puback))
+        #expect(try harness.bytesToBroker() == MQTTSample.puback, "relayed while the close waits for the packet")
+
+        try harness.brokerSends(Array(large[70_000...]))
+        var parser = ServerFrameParser()
+        let frames = parser.feed(try harness.rawBytesToClient())
+        #expect(!parser.hasLeftOver)
+        #expect(frames.map(\.opcode) == [0x2, 0x8])
+        #expect(frames.first?.payload.count == large.count)
+        #expect(frames.last?.closeCode == 1001)
+
+        try harness.send(.binary(MQTTSample.puback))
+        #expect(try harness.bytesToBroker() == MQTTSample.puback, "and after the close frame, until the client's close")
+        try harness.send(.close(1001))
+        #expect(!harness.clientIsOpen)
+        #expect(!harness.upstreamIsOpen)
+    }
+
     @Test func theClientsCloseWhileAPacketIsStreamedIsAnsweredAfterThatPacket() throws {
         let harness = try SessionHarness(settings: Self.settings)
         defer { harness.finish() }
