@@ -22,6 +22,8 @@ let package = Package(
     products: [
         .executable(name: "mqtt-ws-bridge", targets: ["mqtt-ws-bridge"]),
         .executable(name: "mqtt-ws-bench", targets: ["mqtt-ws-bench"]),
+        // The client side of Benchmarks/soak (persistent sessions through bridge and broker restarts).
+        .executable(name: "mqtt-ws-soak", targets: ["mqtt-ws-soak"]),
         // For the microbenchmarks in Benchmarks/Micro (a separate package, so ordinary builds stay lean).
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
@@ -231,6 +233,15 @@ let package = Package(
         .executableTarget(
             name: "mqtt-ws-bench",
             dependencies: ["BenchCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        // mqtt-ws-soak: numbered QoS 2 messages through faults, lost and duplicated counted (Benchmarks/soak).
+        .executableTarget(
+            name: "mqtt-ws-soak",
+            dependencies: nio + [
+                "BenchCore", "MQTTWire",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
         // Per-address admission at 50,000 addresses (issue 12 §6): `swift build -c release --product admission-bench`.
         .executableTarget(name: "admission-bench", dependencies: ["BridgeFrontEnd"], path: "Benchmarks/Admission"),

@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Hostile and slow peers for Benchmarks/soak: raw sockets, so they can do what well-behaved clients never do.
+
+  slow-consumer  subscribes to soak-flood/# over wss, then stops reading (tiny receive buffer) for --seconds
+  slowloris      --count TLS connections that half-send an upgrade request, one more header line every 5 s
+  ping-flood     an upgraded MQTT session that sends WebSocket pings as fast as it can and never reads the pongs
+  trickle        an upgraded MQTT session that announces a 16 MiB binary frame and trickles it at 64 KiB/s
+
+Each prints one JSON line: what it did and what the bridge did to it (closed it, when). Loopback only; every wait
+has a deadline (--seconds). Exit status 0 unless the bridge could not be reached at all.
+"""
+import argparse
+import base64
+import json
+import os
+import selectors
+import socket
+import ssl
+import struct
+import sys
+import time
+
+
+def tls_context(ca):
+    context = ssl.create_default_context(cafile=ca)
+    return context
+
+
+def connect(port, context, receive_buffer=None, timeout=10.0):
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if receive_buffer:
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    raw.settimeout(timeout)
+    raw.connect(("127.0.0.1", port))
+    return context.wrap_socket(raw, server_hostname="localhost")
+
+
+def upgrade_request(path="/wss"):
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (
+        f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+
+
+def frame(opcode, payload, announced=None):
+    """A masked client frame; `announced` overrides the length in the header (for a frame sent in pieces)."""
+    length = len(payload) if announced is None else announced
+    header = bytes([0x80 | opcode])
+    if length < 126:
+        header += bytes([0x80 | length])
+    elif length < 65536:
+        header += bytes([0x80 | 126]) + struct.pack("!H", length)
+    else:
+        header += bytes([0x80 | 127]) + struct.pack("!Q", length)
+    mask = os.urandom(4)
+    return header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def read_response_head(sock):
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed during the upgrade")
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    if not head.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(head.split(b"\r\n")[0].decode(errors="replace"))
+    return rest
+
+
+def mqtt_connect(client_id):
+    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + struct.pack("!H", len(client_id)) + client_id.encode()
+    return bytes([0x10, len(body)]) + body
+
+
+def mqtt_subscribe(topic):
+    body = b"\x00\x01" + struct.pack("!H", len(topic)) + topic.encode() + b"\x00"
+    return bytes([0x82, len(body)]) + body
+
+
+def open_session(port, context, client_id, receive_buffer=None):
+    """TLS, upgrade, CONNECT; returns the socket once the CONNACK frame has arrived."""
+    sock = connect(port, context, receive_buffer)
+    sock.sendall(upgrade_request())
+    read_response_head(sock)
+    sock.sendall(frame(0x2, mqtt_connect(client_id)))
+    sock.recv(64)  # the CONNACK frame (4 bytes of MQTT in a 6-byte frame)
+    return sock
+
+
+def closed_by_peer(sock, wait):
+    """True when the bridge closed the connection (EOF, reset, or a close frame) within `wait` seconds."""
+    sock.settimeout(wait)
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return True
+            if data[:1] == b"\x88":
+                return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except (ConnectionError, ssl.SSLError, OSError):
+        return True
+
+
+def slow_consumer(args, context):
+    sock = open_session(args.port, context, "soak-slow-consumer", receive_buffer=4096)
+    sock.sendall(frame(0x2, mqtt_subscribe("soak-flood/#")))
+    suback = sock.recv(64)
+    started = time.monotonic()
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    time.sleep(args.seconds)  # the point: read nothing
+    # Then read for a moment: was the session still there (and at what point had the bridge closed it)?
+    closed = closed_by_peer(sock, 1.0)
+    sock.close()
+    return {"subscribed": len(suback) > 0, "stopped_reading_s": round(time.monotonic() - started, 1), "closed_by_bridge": closed}
+
+
+def slowloris(args, context):
+    sockets, failed = [], 0
+    started = time.monotonic()
+    partial = upgrade_request()[:40]  # the request line and part of Host: never the blank line
+    for _ in range(args.count):
+        try:
+            sock = connect(args.port, context, timeout=5.0)
+            sock.sendall(partial)
+            sock.setblocking(False)
+            sockets.append(sock)
+        except (OSError, ssl.SSLError):
+            failed += 1
+    opened = time.monotonic() - started
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    selector = selectors.DefaultSelector()
+    for sock in sockets:
+        selector.register(sock, selectors.EVENT_READ)
+    closed, close_times, deadline, next_trickle = 0, [], time.monotonic() + args.seconds, time.monotonic() + 5
+    while time.monotonic() < deadline and closed < len(sockets):
+        for key, _ in selector.select(timeout=0.5):
+            sock = key.fileobj
+            try:
+                data = sock.recv(4096)
+            except ssl.SSLWantReadError:
+                continue
+            except (OSError, ssl.SSLError):
+                data = b""
+            if not data or data.startswith(b"HTTP/1.1 4") or data.startswith(b"HTTP/1.1 5"):
+                selector.unregister(sock)
+                sock.close()
+                closed += 1
+                close_times.append(time.monotonic() - started)
+        if time.monotonic() >= next_trickle:
+            next_trickle += 5
+            for key in list(selector.get_map().values()):
+                try:
+                    key.fileobj.send(b"X")  # one more byte of the header, never the end
+                except (OSError, ssl.SSLError):
+                    pass
+    still_open = len(sockets) - closed
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+    close_times.sort()
+    return {
+        "requested": args.count, "opened": len(sockets), "failed_to_open": failed, "open_seconds": round(opened, 1),
+        "closed_by_bridge": closed, "still_open_after_s": args.seconds, "still_open": still_open,
+        "median_close_s": round(close_times[len(close_times) // 2], 1) if close_times else None,
+    }
+
+
+def ping_flood(args, context):
+    sock = open_session(args.port, context, "soak-ping-flood", receive_buffer=4096)
+    ping = frame(0x9, b"soak")
+    started, sent, closed = time.monotonic(), 0, False
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    sock.settimeout(1.0)
+    burst = ping * 256
+    while time.monotonic() - started < args.seconds:
+        try:
+            sock.sendall(burst)
+            sent += 256
+        except (socket.timeout, TimeoutError):
+            continue  # the bridge stopped reading: it applies backpressure; keep trying until the deadline
+        except (OSError, ssl.SSLError):
+            closed = True
+            break
+    elapsed = time.monotonic() - started
+    if not closed:
+        closed = closed_by_peer(sock, 1.0)
+    sock.close()
+    return {"pings_sent": sent, "seconds": round(elapsed, 1), "closed_by_bridge": closed}
+
+
+def trickle(args, context):
+    sock = open_session(args.port, context, "soak-trickle")
+    size = 16 * 1024 * 1024
+    sock.sendall(frame(0x2, b"", announced=size))  # the header and mask key, no payload yet
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    started, sent, closed = time.monotonic(), 0, False
+    chunk = os.urandom(64 * 1024)  # the mask key was sent; any bytes are a valid (masked) payload
+    while time.monotonic() - started < args.seconds and sent < size:
+        try:
+            sock.sendall(chunk)
+            sent += len(chunk)
+        except (OSError, ssl.SSLError):
+            closed = True
+            break
+        if closed_by_peer(sock, 1.0):
+            closed = True
+            break
+    elapsed = time.monotonic() - started
+    sock.close()
+    return {"announced": size, "bytes_sent": sent, "seconds": round(elapsed, 1), "closed_by_bridge": closed}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=["slow-consumer", "slowloris", "ping-flood", "trickle"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--ca", required=True)
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--ready-file")
+    args = parser.parse_args()
+    context = tls_context(args.ca)
+    run = {"slow-consumer": slow_consumer, "slowloris": slowloris, "ping-flood": ping_flood, "trickle": trickle}
+    try:
+        print(json.dumps({"kind": args.kind, **run[args.kind](args, context)}))
+    except (OSError, ssl.SSLError) as error:
+        print(json.dumps({"kind": args.kind, "error": str(error)}))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
