@@ -135,6 +135,7 @@ extension UpstreamConfiguration {
             host: reader.value("host", ValueType.string.onlyWithoutServers(servers), default: base.host),
             port: reader.value("port", ValueType.port.onlyWithoutServers(servers), default: base.port),
             connectTimeout: reader.value("connect_timeout", .duration, default: base.connectTimeout),
+            coalesceWindow: reader.value("coalesce_window", .duration, default: base.coalesceWindow),
             tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode),
             proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol),
             kind: reader.value("kind", .enumeration, default: base.kind),

@@ -398,6 +398,11 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var healthCheck: UpstreamHealthCheckConfiguration
     /// `connect_timeout`: how long dialling the broker may take before the client gets CONNACK "server unavailable".
     public var connectTimeout: Duration
+    /// `coalesce_window`: how long a busy session's writes may wait for more before they are flushed, in each
+    /// direction; an idle session's go out at once. Zero: every read burst is flushed at once.
+    public var coalesceWindow: Duration
+    /// The largest `coalesce_window`: beyond it the added latency is noticeable and batching gains nothing more.
+    public static let maximumCoalesceWindow: Duration = .milliseconds(10)
     /// `tls`: present → TLS towards the broker.
     public var tls: UpstreamTLSConfiguration?
     /// `proxy_protocol`: send a PROXY protocol v2 header with the client's real address on every broker
@@ -405,7 +410,8 @@ public struct UpstreamConfiguration: Sendable, Equatable {
     public var proxyProtocol: Bool
 
     public init(
-        host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), tls: UpstreamTLSConfiguration? = nil,
+        host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), coalesceWindow: Duration = .microseconds(200),
+        tls: UpstreamTLSConfiguration? = nil,
         proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt", servers: [UpstreamServer] = [],
         balance: UpstreamBalance = .clientID, healthCheck: UpstreamHealthCheckConfiguration = .init()
     ) {
@@ -417,6 +423,7 @@ public struct UpstreamConfiguration: Sendable, Equatable {
         self.balance = balance
         self.healthCheck = healthCheck
         self.connectTimeout = connectTimeout
+        self.coalesceWindow = coalesceWindow
         self.tls = tls
         self.proxyProtocol = proxyProtocol
     }

@@ -25,7 +25,7 @@ enum Quantity {
     ]
 
     /// Seconds per unit; a bare number is seconds.
-    static let durationUnits: [String: Double] = ["": 1, "ms": 0.001, "s": 1, "m": 60, "h": 3600]
+    static let durationUnits: [String: Double] = ["": 1, "us": 0.000_001, "µs": 0.000_001, "ms": 0.001, "s": 1, "m": 60, "h": 3600]
 
     /// The size in bytes, still as a `Double` so the caller can tell fractions and overflow apart; `nil` if not a size.
     static func bytes(_ text: String) -> Double? {

@@ -34,7 +34,8 @@ public struct RouteTable: Sendable {
                 connectPacketTimeout: TimeAmount(configuration.timeouts.connectPacket),
                 upstreamReadyTimeout: TimeAmount(configuration.upstream.connectTimeout),
                 upstreamLingerTimeout: TimeAmount(configuration.timeouts.upstreamLinger),
-                topicAuthorizer: topicAuthorizers[route.name]
+                topicAuthorizer: topicAuthorizers[route.name],
+                coalesceWindow: TimeAmount(configuration.upstream.coalesceWindow)
             )
             let codec = WebSocketMessageCodec.Configuration(
                 maximumFrameSize: route.maxFrameSize,

@@ -23,6 +23,8 @@ public final class BridgeMetrics: Sendable {
         let bytes: [Counter]  // indexed by Direction order
         let packets: [[Counter]]  // [direction][packet type raw value]
         let topicPolicyDenials: Counter
+        /// Flushes a busy session deferred to the end of its coalescing window (`FlushCoalescing`), by direction.
+        let deferredFlushes: [Counter]  // indexed by Direction order
         private let factory: any MetricsFactory
         private let closes = Mutex<[String: Counter]>([:])
         private let handshakes = Mutex<[String: Counter]>([:])
@@ -40,6 +42,9 @@ public final class BridgeMetrics: Sendable {
                 Counter(label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
             }
             self.topicPolicyDenials = Counter(label: "mqtt_ws_bridge_topic_policy_denials_total", dimensions: [("route", name)], factory: factory)
+            self.deferredFlushes = Direction.allCases.map {
+                Counter(label: "mqtt_ws_bridge_deferred_flushes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
+            }
             self.packets = Direction.allCases.map { direction in
                 MQTTPacketType.allCases.map { type in
                     Counter(
@@ -98,6 +103,10 @@ public final class BridgeMetrics: Sendable {
         func record(_ counts: inout PacketCounts, direction: Direction) {
             let perType = self.packets[direction == .clientToBroker ? 0 : 1]
             counts.drain { type, count in perType[Int(type)].increment(by: Int64(count)) }
+        }
+
+        func deferredFlushes(_ direction: Direction) -> Counter {
+            self.deferredFlushes[direction == .clientToBroker ? 0 : 1]
         }
 
         func recordBytes(_ count: Int, direction: Direction) {

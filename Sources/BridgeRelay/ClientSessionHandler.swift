@@ -8,12 +8,12 @@ import WebSocketTransport
 ///
 /// Client → broker: the codec delivers unmasked MQTT bytes per read burst; `MQTTStreamScanner`
 /// checks packet boundaries and limits without holding bytes, and the bytes go to the broker as they
-/// are, one write and one flush per burst. Only the first packet is held: the CONNECT is inspected
+/// are, one write per burst (flushes: as to the client). Only the first packet is held: the CONNECT is inspected
 /// (for logs and the choice of broker) and the broker is dialled after it, on this channel's event loop; or, for an
 /// upstream that answers the upgrade (`ws`), before the 101 (`answerUpgrade`). Either way through `UpstreamDial`.
 ///
 /// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written through the pipeline as
-/// one `WebSocketOutbound` message (over `streamingThreshold`: streamed as it arrives); one flush per read burst.
+/// one `WebSocketOutbound` message (over `streamingThreshold`: streamed as it arrives); a flush per burst or busy window.
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
 public final class ClientSessionHandler: ChannelDuplexHandler {
@@ -31,7 +31,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private(set) var context: ChannelHandlerContext?
     /// The broker side: dialled through `UpstreamDial`, then glued to this handler.
-    private let link: SessionUpstreamLink
+    let link: SessionUpstreamLink
     /// Set by `answerUpgrade` when the 101 waits for the broker.
     private var subprotocolOffer: SubprotocolOffer?
     private var upgradeAnswer: EventLoopPromise<UpgradeAnswer>?
@@ -81,7 +81,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.registry = registry
         self.descriptor = descriptor
         self.settings = settings
-        self.link = SessionUpstreamLink(upstream: upstream, lingerTimeout: settings.upstreamLingerTimeout)
+        self.link = SessionUpstreamLink(upstream: upstream, settings: settings, metrics: metrics.route(descriptor.route))
         self.connectMetrics = metrics
         self.metrics = metrics.route(descriptor.route)
         self.logger = logger
@@ -207,7 +207,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        self.link.flush()
+        self.link.flush(burstBytes: self.burstBytesFromClient)
         self.registration?.packetsFromClient += self.clientCounts.sum
         self.metrics.record(&self.clientCounts, direction: .clientToBroker)
         self.metrics.recordBytes(self.burstBytesFromClient, direction: .clientToBroker)
@@ -329,7 +329,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         case .startRelaying:
             if let held = self.held.take() {
                 self.link.write(held)
-                self.link.flush()
+                self.link.flush(burstBytes: held.readableBytes)
             }
             // Broker reads wait for the relaying to start (an upstream dialled before the 101 waited for the CONNECT).
             self.link.clientCanTakeMore()
@@ -411,9 +411,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     // MARK: Partner API (called by UpstreamHandler on the same event loop)
 
-    /// Broker bytes are read only while a client that takes them waits for them (relaying, or a half-sent packet).
+    /// Broker bytes are read only while a client that takes them waits for them (relaying, or a half-sent packet; no deferred flush).
     var acceptsBrokerBytes: Bool {
-        (self.machine.state == .relaying || self.streamRemaining > 0) && self.context?.channel.isWritable == true
+        (self.machine.state == .relaying || self.streamRemaining > 0) && self.context?.channel.isWritable == true && !self.link.toClient.isDeferring
     }
 
     func upstreamRead(_ bytes: ByteBuffer) {
@@ -460,7 +460,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     func upstreamReadComplete() {
         if self.clientNeedsFlush {
             self.clientNeedsFlush = false
-            self.context?.flush()
+            self.flushToClient(burstBytes: self.burstBytesToClient, immediately: self.streamRemaining > 0 || self.machine.state != .relaying)
         }
         self.registration?.packetsToClient += self.brokerCounts.sum
         self.metrics.record(&self.brokerCounts, direction: .brokerToClient)

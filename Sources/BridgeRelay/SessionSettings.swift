@@ -12,18 +12,22 @@ public struct SessionSettings: Sendable {
     public var upstreamLingerTimeout: TimeAmount
     /// The route's topic policy, if it has one.
     public var topicAuthorizer: (any TopicAuthorizer)?
+    /// How long a busy session's flushes may wait for more bytes, in each direction (`FlushCoalescing`); zero: never.
+    public var coalesceWindow: TimeAmount
 
     public init(
         maximumPacketSize: Int,
         connectPacketTimeout: TimeAmount = .seconds(10),
         upstreamReadyTimeout: TimeAmount = .seconds(5),
         upstreamLingerTimeout: TimeAmount = .seconds(3),
-        topicAuthorizer: (any TopicAuthorizer)? = nil
+        topicAuthorizer: (any TopicAuthorizer)? = nil,
+        coalesceWindow: TimeAmount = .zero
     ) {
         self.maximumPacketSize = maximumPacketSize
         self.connectPacketTimeout = connectPacketTimeout
         self.upstreamReadyTimeout = upstreamReadyTimeout
         self.upstreamLingerTimeout = upstreamLingerTimeout
         self.topicAuthorizer = topicAuthorizer
+        self.coalesceWindow = coalesceWindow
     }
 }

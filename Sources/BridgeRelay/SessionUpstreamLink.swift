@@ -1,8 +1,10 @@
 import NIOCore
 
 /// A session's broker side: one dial through `UpstreamDial`, then the connection's `UpstreamHandler`, until the session
-/// lets go of it. Client bytes are flushed once per read burst; closing cancels a dial in progress, or closes the
-/// connection (in order after what was written, or at once).
+/// lets go of it. Client bytes are flushed once per read burst, coalesced over `coalesceWindow` while the session is
+/// busy (`FlushCoalescing`); closing cancels a dial in progress, or closes the connection (in order after what was
+/// written, or at once). It also keeps the session's broker → client flushes (`toClient`): broker reads wait while one
+/// of those is deferred.
 ///
 /// Owned by `ClientSessionHandler`, on its event loop.
 final class SessionUpstreamLink {
@@ -17,11 +19,19 @@ final class SessionUpstreamLink {
     /// The subprotocol a `ws` broker answered.
     private(set) var subprotocol: String?
     private var needsFlush = false
+    /// Client → broker flushes.
+    private let toBroker: CoalescedFlush
+    /// Broker → client flushes, performed by the session (`ClientSessionHandler.flushToClient`).
+    let toClient: CoalescedFlush
 
-    /// - Parameter lingerTimeout: after an orderly close, how long the broker gets to close its side.
-    init(upstream: Upstream, lingerTimeout: TimeAmount) {
+    /// Uses `settings.upstreamLingerTimeout` (after an orderly close, how long the broker gets to close its side) and
+    /// `settings.coalesceWindow` (how long a busy session's flushes may be deferred, in each direction); counts the
+    /// deferred flushes in `metrics`.
+    init(upstream: Upstream, settings: SessionSettings, metrics: BridgeMetrics.Route?) {
         self.upstream = upstream
-        self.lingerTimeout = lingerTimeout
+        self.lingerTimeout = settings.upstreamLingerTimeout
+        self.toBroker = CoalescedFlush(window: settings.coalesceWindow, deferrals: metrics?.deferredFlushes(.clientToBroker))
+        self.toClient = CoalescedFlush(window: settings.coalesceWindow, deferrals: metrics?.deferredFlushes(.brokerToClient))
     }
 
     var description: String { self.upstream.description }
@@ -61,7 +71,14 @@ final class SessionUpstreamLink {
         self.needsFlush = true
     }
 
-    func flush() {
+    /// At the end of a read burst of `burstBytes`: now when the direction was idle (or the burst is large), else at the
+    /// end of the coalescing window.
+    func flush(burstBytes: Int) {
+        guard self.needsFlush, let eventLoop = self.handler?.eventLoop else { return }
+        self.toBroker.flushWanted(on: eventLoop, burstBytes: burstBytes) { self.flushNow() }
+    }
+
+    private func flushNow() {
         guard self.needsFlush else { return }
         self.needsFlush = false
         self.handler?.partnerFlush()
@@ -76,6 +93,7 @@ final class SessionUpstreamLink {
     func lost() {
         self.handler = nil
         self.releaseServer()
+        self.toBroker.cancel()
     }
 
     /// `graceful`: what was written goes out first and the broker sees an orderly end of stream; else closed at once.
@@ -85,8 +103,12 @@ final class SessionUpstreamLink {
             dial.cancel()
         }
         self.releaseServer()
+        // The session flushed to the client before letting go (close frame) or the client is gone: nothing to defer.
+        self.toClient.cancel()
         guard let handler = self.handler else { return }
-        if graceful { self.flush() }
+        // A deferred flush to the broker is performed now, before its end of stream.
+        self.toBroker.cancel()
+        if graceful { self.flushNow() }
         self.handler = nil
         self.needsFlush = false
         handler.partnerClose(graceful: graceful, fullCloseAfter: self.lingerTimeout)

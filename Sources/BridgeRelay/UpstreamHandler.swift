@@ -121,6 +121,7 @@ public final class UpstreamHandler: ChannelDuplexHandler {
     // MARK: Partner API (called by ClientSessionHandler on the same event loop)
 
     var isWritable: Bool { self.context?.channel.isWritable ?? false }
+    var eventLoop: (any EventLoop)? { self.context?.eventLoop }
 
     func partnerWrite(_ bytes: ByteBuffer) {
         self.context?.write(self.wrapOutboundOut(bytes), promise: nil)

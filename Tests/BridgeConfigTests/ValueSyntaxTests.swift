@@ -6,7 +6,7 @@ struct ValueSyntaxTests {
     @Test("durations", arguments: [
         ("10s", Duration.seconds(10)), ("500ms", .milliseconds(500)), ("2m", .seconds(120)), ("1h", .seconds(3600)),
         ("1.5s", .milliseconds(1500)), ("7", .seconds(7)), ("0.25", .milliseconds(250)), ("10 s", .seconds(10)),
-        ("\"3s\"", .seconds(3)), ("1.5M", .seconds(90)),
+        ("\"3s\"", .seconds(3)), ("1.5M", .seconds(90)), ("200us", .microseconds(200)), ("250µs", .microseconds(250)),
     ])
     func durations(text: String, expected: Duration) throws {
         let fixture = try Fixture()

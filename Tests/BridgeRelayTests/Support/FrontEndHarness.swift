@@ -38,6 +38,8 @@ final class FrontEndHarness {
         var configuration = BridgeConfiguration(routes: routes)
         configuration.timeouts = TimeoutConfiguration(handshake: handshakeTimeout, connectPacket: connectTimeout, closeHandshake: .seconds(3))
         configuration.limits = LimitsConfiguration(maxRequestHeadSize: maxRequestHeadSize)
+        // Virtual time stands still here: every flush at once, as these tests expect (SessionCoalescingTests covers the window).
+        configuration.upstream.coalesceWindow = .zero
         self.maxRequestHeadSize = maxRequestHeadSize
         self.connector = FakeUpstreamConnector(connector, dialsBeforeUpgrade: dialsBeforeUpgrade, answer: brokerAnswer)
         let frontEnd = WebSocketFrontEnd(
