@@ -31,6 +31,7 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Shared by the targets: invariant checks that stop the run with a message, reading the input in parts.
@@ -52,5 +53,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
             ]),
         fuzzTarget("admin-publish", ["BridgeAdmin", "MosquittoClient"]),
+        fuzzTarget(
+            "jwt", ["EdgeAuth"],
+            [
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )
