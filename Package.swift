@@ -35,6 +35,9 @@ let package = Package(
         // For the fuzz targets in Fuzzing (a separate package too).
         .library(name: "ClientAddress", targets: ["ClientAddress"]),
         .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
+        .library(name: "BridgeFrontEnd", targets: ["BridgeFrontEnd"]),
+        .library(name: "BridgeAdmin", targets: ["BridgeAdmin"]),
+        .library(name: "MosquittoClient", targets: ["MosquittoClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),

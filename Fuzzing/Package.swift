@@ -30,6 +30,8 @@ let package = Package(
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // Shared by the targets: invariant checks that stop the run with a message, reading the input in parts.
@@ -44,5 +46,18 @@ let package = Package(
         fuzzTarget("mqtt-packets", ["MQTTWire"], ["SamplePackets", .product(name: "NIOCore", package: "swift-nio")]),
         fuzzTarget("proxy-protocol", ["ClientAddress"], [.product(name: "NIOCore", package: "swift-nio")]),
         fuzzTarget("configuration", ["BridgeConfig"]),
+        fuzzTarget(
+            "http-upgrade", ["BridgeFrontEnd", "BridgeConfig"],
+            [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        fuzzTarget("admin-publish", ["BridgeAdmin", "MosquittoClient"]),
+        fuzzTarget(
+            "jwt", ["EdgeAuth"],
+            [
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ]
 )

@@ -20,12 +20,14 @@ import MosquittoClient
 ///
 /// Refused rather than guessed at: unknown fields (a misspelt `retian` must not be silently ignored), a name given
 /// twice in any object (parsers disagree on which one wins). `null` counts as absent for the optional fields.
-enum PublishRequest {
-    static let fields = [
+///
+/// Public for the `admin-publish` fuzz target (Fuzzing/), which drives `parse` with arbitrary bodies.
+public enum PublishRequest {
+    public static let fields = [
         "topic", "payload", "payload_base64", "qos", "retain", "user_properties", "content_type", "message_expiry",
     ]
 
-    static func parse(_ body: [UInt8]) throws(PublishRequestError) -> MosquittoMessage {
+    public static func parse(_ body: [UInt8]) throws(PublishRequestError) -> MosquittoMessage {
         guard !body.allSatisfy({ [0x20, 0x09, 0x0A, 0x0D].contains($0) }) else {
             throw PublishRequestError("the body is empty; send a JSON object such as {\"topic\": \"a/b\", \"payload\": \"hello\"}")
         }
@@ -198,9 +200,9 @@ enum PublishRequest {
 }
 
 /// A 400 for the publish API: what is wrong, and which field (when it is about one).
-struct PublishRequestError: Error, Sendable, Equatable {
-    var message: String
-    var field: String?
+public struct PublishRequestError: Error, Sendable, Equatable {
+    public var message: String
+    public var field: String?
     var result: PublishResult
 
     init(_ message: String, field: String? = nil, result: PublishResult = .badRequest) {
