@@ -28,7 +28,7 @@ extension ClientSessionHandler {
         let action = self.machine.closedByAdmin(reason)
         guard action != .none else { return false }
         if relaying, self.machine.connect?.version == .v5 {
-            context.write(self.wrapOutboundOut(.binary(MQTTPacket.disconnect(reasonCode: 0x98, version: .v5, allocator: context.channel.allocator))), promise: nil)
+            self.write(.administrativeAction, context: context)
         }
         self.perform(action)
         return true

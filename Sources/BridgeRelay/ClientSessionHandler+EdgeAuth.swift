@@ -17,15 +17,11 @@ extension ClientSessionHandler {
             self.edgeAuth = (.refused, connect)
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, reason))
         case .expired:
-            if let context, self.machine.connect?.version == .v5 {
+            if self.machine.connect?.version == .v5 {
                 // MQTT 5 can say why: DISCONNECT 0xA0 "Maximum connect time" before the close frame.
-                let disconnect = MQTTPacket.disconnect(reasonCode: Self.maximumConnectTime, version: .v5, allocator: context.channel.allocator)
-                context.write(self.wrapOutboundOut(.binary(disconnect)), promise: nil)
+                self.write(.maximumConnectTime, context: self.context)
             }
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, "token expired"))
         }
     }
-
-    /// MQTT 5 DISCONNECT reason 0xA0, "Maximum connect time".
-    static let maximumConnectTime: UInt8 = 0xA0
 }

@@ -193,11 +193,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             if let allowed {
                 self.forward(allowed)
             }
-            if let context, self.machine.connect?.version == .v5 {
-                // MQTT 5 can say why: DISCONNECT 0x87 "Not authorized" before the close frame (after a half-forwarded
-                // broker packet: the codec holds both until its frame is complete).
-                context.write(self.wrapOutboundOut(.binary(MQTTPacket.disconnect(reasonCode: 0x87, version: .v5, allocator: context.channel.allocator))), promise: nil)
-            }
+            // MQTT 5 can say why: DISCONNECT 0x87 "Not authorized" before the close frame.
+            if self.machine.connect?.version == .v5 { self.write(.notAuthorized, context: self.context) }
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, "topic policy: \(reason)"))
             return nil
         case .malformed(let error):
@@ -352,7 +349,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason)), promise: nil)
             self.closeUpstream()
             context.map(self.resumeHeldRead)
-        case .drainClient(let ending):
+        case .drainClient(let ending, let disconnect):
+            // MQTT 5: DISCONNECT 0x8B "Server shutting down" first, so the client knows to reconnect (elsewhere).
+            if let disconnect { self.write(disconnect, context: context) }
             // Acknowledgements the client sent before it saw the close frame still go to the broker (a lost PUBACK
             // is a duplicate delivery after the restart); the upstream closes at the client's close frame or EOF.
             context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason, keepsReceiving: true)), promise: nil)
@@ -443,6 +442,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
                 switch output {
                 case .packet(let header, let packet):
                     self.brokerCounts.add(header.type)
+                    if header.type == .connack { self.machine.connackRelayed(packet, header: header) }
                     context.write(self.wrapOutboundOut(.binary(packet)), promise: nil)
                 case .start(let header, let firstPart):
                     self.brokerCounts.add(header.type)

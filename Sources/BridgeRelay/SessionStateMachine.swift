@@ -1,4 +1,5 @@
 import MQTTWire
+import NIOCore
 import WebSocketTransport
 
 /// Who ended a session and why: the access log's `closed_by`, `close_code` and `reason`.
@@ -82,9 +83,10 @@ struct SessionStateMachine {
         case refuseWithConnack(MQTTProtocolVersion?, SessionEnding)
         /// Send the close frame of `ending` to the client and close the upstream.
         case closeClient(SessionEnding)
-        /// Send the close frame of `ending` to the client and keep relaying what the client sends to the broker until
-        /// the client's close frame or EOF (bounded by the close timeout).
-        case drainClient(SessionEnding)
+        /// Send `disconnect` (if any: MQTT 5 clients the broker accepted) and then the close frame of `ending` to the
+        /// client, and keep relaying what the client sends to the broker until the client's close frame or EOF
+        /// (bounded by the close timeout).
+        case drainClient(SessionEnding, disconnect: ServerDisconnect?)
         /// The client side is ending by itself: close the upstream after what was received is flushed.
         case closeUpstream
     }
@@ -97,6 +99,9 @@ struct SessionStateMachine {
     /// The client sent MQTT DISCONNECT: the broker's close, or the client's own close, that follows is the
     /// DISCONNECT's consequence, and the access log names the DISCONNECT.
     private(set) var clientSentDisconnect = false
+    /// The client received the broker's CONNACK accepting it (return / reason code < 0x80). Only then may the server
+    /// send an MQTT 5 client a DISCONNECT (MQTT-3.14.0-1).
+    private(set) var clientWasAccepted = false
 
     // MARK: Upgrade
 
@@ -138,6 +143,18 @@ struct SessionStateMachine {
     /// A DISCONNECT packet started in the client's bytes (it is relayed like any other packet).
     mutating func disconnectReceived() {
         self.clientSentDisconnect = true
+    }
+
+    /// The broker's CONNACK (`packet`, whole) went to the client. Read once per session: its return / reason code
+    /// is the byte after the acknowledge flags.
+    mutating func connackRelayed(_ packet: ByteBuffer, header: MQTTFixedHeader) {
+        let code = packet.getInteger(at: packet.readerIndex + header.headerLength + 1, as: UInt8.self)
+        self.clientWasAccepted = code.map { $0 < 0x80 } ?? false
+    }
+
+    /// `disconnect` if the client may be sent a server DISCONNECT: an MQTT 5 session the broker accepted.
+    private func serverDisconnect(_ disconnect: ServerDisconnect) -> ServerDisconnect? {
+        self.connect?.version == .v5 && self.clientWasAccepted ? disconnect : nil
     }
 
     // MARK: Upstream
@@ -200,7 +217,7 @@ struct SessionStateMachine {
         guard self.state == .relaying else { return self.beginClosing(ending) }
         self.recordEnding(ending)
         self.state = .draining
-        return .drainClient(ending)
+        return .drainClient(ending, disconnect: self.serverDisconnect(.serverShuttingDown))
     }
 
     /// An operator closed the session (admin API): close 1008 with `reason`, whatever the session was doing.

@@ -31,6 +31,12 @@ public final class TestWebSocketClient: Sendable {
     /// With TLS: the serial number of the certificate the server presented, upper-case hex as
     /// `openssl x509 -noout -serial` prints it (to tell which certificate a server chose, e.g. after a reload or by SNI).
     public let peerCertificateSerial: String?
+    /// This end of the TCP connection, `ip:port` as the bridge's access log writes an IPv4 client: what a server behind
+    /// a proxy must still see as the client's address (PROXY protocol).
+    public var localAddress: String? {
+        guard let address = channel.localAddress, let ip = address.ipAddress, let port = address.port else { return nil }
+        return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+    }
     private let channel: any Channel
     private let state: WaitableState<WebSocketConnectionState>
 

@@ -1,4 +1,5 @@
 import MQTTWire
+import NIOCore
 import Testing
 import WebSocketTransport
 
@@ -190,7 +191,7 @@ import WebSocketTransport
             Expectation(
                 action: .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")), next: .closing,
                 ending: SessionEnding(.broker, .normalClosure, "broker closed the connection"))
-        case (.relaying, .drain): Expectation(action: .drainClient(drained), next: .draining, ending: drained)
+        case (.relaying, .drain): Expectation(action: .drainClient(drained, disconnect: nil), next: .draining, ending: drained)
         case (.relaying, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
         case (.relaying, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
         case (.relaying, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
@@ -357,7 +358,7 @@ import WebSocketTransport
     func drainSends1001FromEveryOpenState(_ start: Start) {
         var machine = start.machine()
         // Only a relaying session has a broker that can still take the client's last packets.
-        #expect(machine.drain() == (start == .relaying ? .drainClient(Self.drained) : .closeClient(Self.drained)))
+        #expect(machine.drain() == (start == .relaying ? .drainClient(Self.drained, disconnect: nil) : .closeClient(Self.drained)))
         #expect(machine.drain() == .none, "a second drain does nothing")
     }
 
@@ -367,5 +368,42 @@ import WebSocketTransport
             let action = machine.connectTimedOut(after: "10 s")
             #expect((action != .none) == (start == .awaitingConnect || start == .awaitingConnectWithUpstream), "\(start): \(action)")
         }
+    }
+}
+
+/// The drain's DISCONNECT 0x8B goes only to MQTT 5 clients the broker accepted (MQTT-3.14.0-1: no server DISCONNECT
+/// before a successful CONNACK).
+@Suite struct SessionStateMachineServerDisconnectTests {
+    static let drained = SessionEnding(.bridge, .goingAway, "server shutting down")
+
+    static func relaying(level: UInt8, connack: [UInt8]?) throws -> SessionStateMachine {
+        var machine = SessionStateMachine()
+        let version = MQTTProtocolVersion(rawValue: level)
+        _ = machine.connectReceived(
+            MQTTConnectInfo(protocolName: "MQTT", version: version, protocolLevelByte: level, clientID: "c", keepAlive: 30, cleanStart: true))
+        _ = machine.upstreamReady()
+        if let connack {
+            let packet = ByteBuffer(bytes: connack)
+            let header = try #require(try MQTTFixedHeader.peek(in: packet, maximumPacketSize: 1024))
+            machine.connackRelayed(packet, header: header)
+        }
+        return machine
+    }
+
+    @Test func anAcceptedMQTT5ClientIsToldTheServerIsShuttingDown() throws {
+        var machine = try Self.relaying(level: 5, connack: [0x20, 0x03, 0x00, 0x00, 0x00])
+        #expect(machine.drain() == .drainClient(Self.drained, disconnect: .serverShuttingDown))
+    }
+
+    @Test func anMQTT5ClientWithoutASuccessfulConnackGetsOnlyTheClose() throws {
+        var refused = try Self.relaying(level: 5, connack: [0x20, 0x03, 0x00, 0x87, 0x00])
+        #expect(refused.drain() == .drainClient(Self.drained, disconnect: nil))
+        var waiting = try Self.relaying(level: 5, connack: nil)
+        #expect(waiting.drain() == .drainClient(Self.drained, disconnect: nil))
+    }
+
+    @Test func anMQTT311ClientGetsOnlyTheClose() throws {
+        var machine = try Self.relaying(level: 4, connack: [0x20, 0x02, 0x00, 0x00])
+        #expect(machine.drain() == .drainClient(Self.drained, disconnect: nil))
     }
 }

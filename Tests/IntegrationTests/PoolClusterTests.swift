@@ -132,14 +132,25 @@ struct PoolClusterTests {
     }
 
     /// A client through HAProxy, CONNACK accepted.
-    static func connectThrough(_ haproxy: HAProxyProcess, clientID: String) async throws -> TestWebSocketClient {
+    static func connectThrough(
+        _ haproxy: HAProxyProcess, clientID: String, version: MQTTProtocolVersion = .v3_1_1
+    ) async throws -> TestWebSocketClient {
         let (response, client) = try await TestWebSocketClient.connect(
             host: "127.0.0.1", port: try haproxy.port("LB_PORT"), path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil)
         guard response.status == 101, let client else { throw TestSupportError("HAProxy → bridge: \(response.status)") }
-        try await client.sendBinary(MQTTTestPackets.connect(clientID: clientID, cleanStart: true))
+        try await client.sendBinary(MQTTTestPackets.connect(clientID: clientID, version: version, cleanStart: true))
         let connack = try await client.receiveBinaryMessage()
-        guard connack == MQTTTestPackets.connackAccepted else { throw TestSupportError("CONNACK \(connack)") }
+        // 3.1.1 `20 02 00 00`; 5.0 adds properties after the reason code.
+        guard connack.count >= 4, connack[0] == 0x20, connack[3] == 0 else { throw TestSupportError("CONNACK \(connack)") }
         return client
+    }
+
+    /// HAProxy's log lines (`option tcplog`) of connections it could not hand to any bridge: termination state `SC`
+    /// (the server refused or timed out the connect, after every retry and redispatch) or no server at all.
+    static func refusedConnections(_ haproxy: HAProxyProcess) -> [String] {
+        haproxy.log().split(separator: "\n").map(String.init).filter { line in
+            line.contains(" wss bridges/") && (line.contains("<NOSRV>") || line.contains(" SC"))
+        }
     }
 
     @Test("rolling restart: a bridge drains at drain_rate, its clients reconnect through HAProxy to the other; none refused")
@@ -156,11 +167,15 @@ struct PoolClusterTests {
             try await BridgeHarness.with(configure: configure, broker: brokers.a, admin: true) { bridgeA in
                 try await BridgeHarness.with(configure: configure, broker: brokers.a, admin: true) { bridgeB in
                     try await Self.withHAProxy(bridgeA, bridgeB) { haproxy in
+                        // Half MQTT 5 (told DISCONNECT 0x8B before the close), half 3.1.1.
                         var clients: [(id: String, client: TestWebSocketClient)] = []
+                        var mqtt5: Set<String> = []
                         for index in 0..<8 {
                             let id = "rolling-\(index)"
-                            clients.append((id, try await Self.connectThrough(haproxy, clientID: id)))
+                            if index % 2 == 0 { mqtt5.insert(id) }
+                            clients.append((id, try await Self.connectThrough(haproxy, clientID: id, version: mqtt5.contains(id) ? .v5 : .v3_1_1)))
                         }
+                        let firstAddresses = Dictionary(uniqueKeysWithValues: clients.map { ($0.id, $0.client.localAddress) })
                         let started = ContinuousClock.now
                         let drain = Task { await bridgeA.shutdown() }
                         // Bridge a's clients are closed with 1001, in turns; bridge b's are not touched.
@@ -178,18 +193,33 @@ struct PoolClusterTests {
                         await drain.value
                         #expect(!closes.isEmpty && closes.count < clients.count, "HAProxy's leastconn spread the clients over both bridges")
                         #expect(closes.allSatisfy { $0.code == 1001 })
+                        for (id, client) in clients where closes.contains(where: { $0.id == id }) {
+                            let disconnects = client.skippedDataFrames.map(\.payload)
+                            #expect(disconnects == (mqtt5.contains(id) ? [[0xE0, 0x02, 0x8B, 0x00]] : []), "\(id): DISCONNECT 0x8B for MQTT 5 only")
+                        }
+                        // The bridges saw each client's own address (PROXY v2 from HAProxy), not HAProxy's.
+                        for close in closes {
+                            let own = try #require(firstAddresses[close.id] ?? nil)
+                            try await Self.waitForAccessLines(in: [bridgeA], containing: ["client=\(own) ", "client_id=\(close.id) "], count: 1)
+                        }
                         // Each reconnects through HAProxy, which no longer sends anyone to the draining bridge.
                         for close in closes {
                             let again = try await Self.connectThrough(haproxy, clientID: close.id)
+                            let own = try #require(again.localAddress)
                             try await again.sendBinary(MQTTTestPackets.disconnect)
-                            try await Self.waitForAccessLines(in: [bridgeB], containing: ["client_id=\(close.id) "], count: 1)
+                            try await Self.waitForAccessLines(in: [bridgeB], containing: ["client=\(own) ", "client_id=\(close.id) "], count: 1)
                         }
+                        // Every connect above succeeded; HAProxy's own log agrees that it refused none (a connect a
+                        // draining bridge refused before HAProxy's check noticed is retried on the other: `option redispatch`).
+                        #expect(Self.refusedConnections(haproxy).isEmpty, "\(Self.refusedConnections(haproxy))")
                         for (id, client) in clients where !closes.contains(where: { $0.id == id }) {
                             try await client.sendBinary(MQTTTestPackets.pingreq)
                             #expect(try await client.receiveBinaryMessage() == MQTTTestPackets.pingresp, "on bridge b, untouched")
                         }
                         let spacing = zip(closes.dropFirst(), closes).map { $0.after - $1.after }
-                        print("paced drain at \(drainRate)/s: \(closes.count) sessions closed after \(closes.map { "\($0.after)" }); gaps \(spacing)")
+                        // tcplog's retries field: `+1` when a connect went to another bridge than first chosen.
+                        let redispatched = haproxy.log().split(separator: "\n").count { $0.contains(" wss bridges/") && $0.contains("/+") }
+                        print("paced drain at \(drainRate)/s: \(closes.count) sessions closed after \(closes.map { "\($0.after)" }); gaps \(spacing); HAProxy redispatched \(redispatched) connects, refused none")
                     }
                 }
             }

@@ -1,7 +1,8 @@
 import UpstreamPool
 
 /// PoolChoice [rule servers iterations]
-///   rule: client_id, client_id_weighted, least_sessions, round_robin
+///   rule: client_id, client_id_weighted, least_sessions, round_robin; or session (`client_id`, equal weights,
+///   through the relay's `PooledUpstreamServers`: a new session's dialPlan, next, sessionOpened and sessionClosed)
 /// Without arguments: every rule with 3, 5 and 10 servers, 2,000,000 choices each, and the ns per choice.
 /// With arguments: that one case, printing a checksum (for instruction counts under callgrind, where the difference
 /// between two iteration counts is the cost of the extra choices).
@@ -31,6 +32,10 @@ extension String {
 }
 
 func makeView(rule: String, servers: Int) throws -> UpstreamPoolView {
+    try makePool(rule: rule, servers: servers).makeView()
+}
+
+func makePool(rule: String, servers: Int) throws -> UpstreamPool {
     let balance: UpstreamBalance
     switch rule {
     case "least_sessions": balance = .leastSessions
@@ -38,7 +43,7 @@ func makeView(rule: String, servers: Int) throws -> UpstreamPoolView {
     default: balance = .clientID
     }
     let list = (0..<servers).map { UpstreamServer(host: "broker-\($0).mqtt.internal", port: 1883, weight: rule == "client_id_weighted" ? 1 + $0 % 3 : 1) }
-    return try UpstreamPool(settings: UpstreamPoolSettings(servers: list, balance: balance)).makeView()
+    return try UpstreamPool(settings: UpstreamPoolSettings(servers: list, balance: balance))
 }
 
 /// The loop measured: one new session's first choice.
@@ -54,8 +59,12 @@ func choose(_ view: UpstreamPoolView, iterations: Int) -> Int {
 
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.count == 3, let servers = Int(arguments[arguments.startIndex + 1]), let iterations = Int(arguments[arguments.startIndex + 2]) {
-    let view = try makeView(rule: arguments[arguments.startIndex], servers: servers)
-    print(choose(view, iterations: iterations))
+    let rule = arguments[arguments.startIndex]
+    if rule == "session" {
+        print(try SessionPath(servers: servers).chooseForSessions(iterations: iterations))
+    } else {
+        print(choose(try makeView(rule: rule, servers: servers), iterations: iterations))
+    }
 } else {
     let iterations = 2_000_000
     print("rule                 servers   ns/choice")
@@ -69,6 +78,15 @@ if arguments.count == 3, let servers = Int(arguments[arguments.startIndex + 1]),
             let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
             print("\(rule.padding(20)) \(String(servers).spacePadded(to: 8))   \(format2(nanoseconds / Double(iterations)).spacePadded(to: 9))   (checksum \(checksum))")
         }
+    }
+    for servers in [3, 5, 10] {
+        let path = try SessionPath(servers: servers)
+        _ = path.chooseForSessions(iterations: 100_000)  // warm up
+        let clock = ContinuousClock()
+        var checksum = 0
+        let elapsed = clock.measure { checksum = path.chooseForSessions(iterations: iterations) }
+        let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
+        print("\("session".padding(20)) \(String(servers).spacePadded(to: 8))   \(format2(nanoseconds / Double(iterations)).spacePadded(to: 9))   (checksum \(checksum))")
     }
 }
 
