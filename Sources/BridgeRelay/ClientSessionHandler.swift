@@ -11,8 +11,7 @@ import WebSocketTransport
 /// (for logs and the choice of broker) and the broker is dialled after it, on this channel's event loop; or, for an
 /// upstream that answers the upgrade (`ws`), before the 101 (`answerUpgrade`). Either way through `UpstreamDial`.
 ///
-/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written through the pipeline as
-/// one `WebSocketOutbound` message (over `streamingThreshold`: streamed as it arrives); one flush per read burst.
+/// Broker → client: `MQTTPacketAccumulator` cuts whole packets, written and flushed once per read (`BrokerPacketBatch`).
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
 public final class ClientSessionHandler: ChannelDuplexHandler {
@@ -37,6 +36,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
+    private var packetsToClient = BrokerPacketBatch()
     private var held = HeldClientBytes()
     /// Only with a topic policy: client packets after the CONNECT are assembled whole and checked
     /// before they are forwarded.
@@ -424,21 +424,21 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.burstBytesToClient += bytes.readableBytes
         self.accumulator.append(bytes)
         do {
-            // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
-            // messages, memory bounded by a read. (With compression the codec compresses the collected parts whole.)
             while let output = try self.accumulator.next(streamingPacketsLongerThan: Self.streamingThreshold) {
                 switch output {
                 case .packet(let header, let packet):
                     self.brokerCounts.add(header.type)
-                    context.write(self.wrapOutboundOut(.binary(packet)), promise: nil)
+                    self.packetsToClient.append(packet)
                 case .start(let header, let firstPart):
                     self.brokerCounts.add(header.type)
                     self.streamRemaining = header.packetLength - firstPart.readableBytes
-                    context.write(self.wrapOutboundOut(.beginBinary(totalLength: header.packetLength, firstPart: firstPart)), promise: nil)
+                    self.packetsToClient.startStream(totalLength: header.packetLength, firstPart: firstPart)
                 }
                 self.clientNeedsFlush = true
             }
+            self.packetsToClient.write(to: context)
         } catch {
+            self.packetsToClient.write(to: context)  // the valid packets before the invalid one, as they came
             self.accumulator.reset()
             self.perform(self.machine.upstreamFailed("broker sent an invalid packet: \(error)"))
         }

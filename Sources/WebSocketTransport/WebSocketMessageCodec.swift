@@ -248,6 +248,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         case .binary(let payload):
             guard self.machine.isOpen else { return Self.refuseWrite(promise) }
             self.writer.writeMessage(payload, kind: .binary, promise: promise, allocator: allocator)
+        case .binaries(let payloads):
+            guard self.machine.isOpen else { return Self.refuseWrite(promise) }
+            self.writer.writeMessages(payloads, kind: .binary, promise: promise, allocator: allocator)
         case .text(let payload):
             guard self.machine.isOpen else { return Self.refuseWrite(promise) }
             self.writer.writeMessage(payload, kind: .text, promise: promise, allocator: allocator)
