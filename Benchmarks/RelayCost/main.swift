@@ -12,13 +12,11 @@
 //
 // Figures (2026-12-06, release build, valgrind 3.19 callgrind, 20,000 messages; the same driver on both trees):
 //
-//   direction          main 40e2164 (side door)   arch-transport (one typed entrance, split codec)
-//   broker → client    1,878                      2,752   (+874: NIOAny's dynamic cast of WebSocketOutbound ~260,
-//                                                          copying it into and out of NIOAny ~110, the pipeline
-//                                                          write ~90, retain/release ~120, exclusivity checks in
-//                                                          NIOCore ~55, the codec and writer +30)
-//   client → broker    1,205                      1,862   (+657: the reader's event enum and the assembler's
-//                                                          layering against main's one loop)
+//   direction          main 40e2164 (side door)   split, a write per packet (dcfb167)   one entrance, now
+//   broker → client    1,878                      2,752                                 1,888
+//   client → broker    1,205                      1,862                                 1,452
+//
+// What the split cost and what took it back: docs/PERFORMANCE.md, "Relay cost per message".
 import BridgeRelay
 import CoreMetrics
 import Foundation

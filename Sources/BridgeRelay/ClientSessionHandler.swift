@@ -12,8 +12,8 @@ import WebSocketTransport
 /// (for logs and the choice of broker) and the broker is dialled after it, on this channel's event loop; or, for an
 /// upstream that answers the upgrade (`ws`), before the 101 (`answerUpgrade`). Either way through `UpstreamDial`.
 ///
-/// Broker → client: `MQTTPacketAccumulator` cuts the stream into whole packets, each written through the pipeline as
-/// one `WebSocketOutbound` message (over `streamingThreshold`: streamed as it arrives); a flush per burst or busy window.
+/// Broker → client: `MQTTPacketAccumulator` cuts whole packets, written once per read (`BrokerPacketBatch`, one
+/// `WebSocketOutbound.binaries` value; over `streamingThreshold`: streamed as it arrives); a flush per burst or busy window.
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
 public final class ClientSessionHandler: ChannelDuplexHandler {
@@ -38,6 +38,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
+    private var packetsToClient = BrokerPacketBatch()
     private var held = HeldClientBytes()
     /// Only with a topic policy: client packets after the CONNECT are assembled whole and checked
     /// before they are forwarded.
@@ -436,22 +437,22 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.burstBytesToClient += bytes.readableBytes
         self.accumulator.append(bytes)
         do {
-            // Large packets are streamed (one frame, header first) rather than assembled: lower latency for big
-            // messages, memory bounded by a read. (With compression the codec compresses the collected parts whole.)
             while let output = try self.accumulator.next(streamingPacketsLongerThan: Self.streamingThreshold) {
                 switch output {
                 case .packet(let header, let packet):
                     self.brokerCounts.add(header.type)
                     if header.type == .connack { self.machine.connackRelayed(packet, header: header) }
-                    context.write(self.wrapOutboundOut(.binary(packet)), promise: nil)
+                    self.packetsToClient.append(packet)
                 case .start(let header, let firstPart):
                     self.brokerCounts.add(header.type)
                     self.streamRemaining = header.packetLength - firstPart.readableBytes
-                    context.write(self.wrapOutboundOut(.beginBinary(totalLength: header.packetLength, firstPart: firstPart)), promise: nil)
+                    self.packetsToClient.startStream(totalLength: header.packetLength, firstPart: firstPart)
                 }
                 self.clientNeedsFlush = true
             }
+            self.packetsToClient.write(to: context)
         } catch {
+            self.packetsToClient.write(to: context)  // the valid packets before the invalid one, as they came
             self.accumulator.reset()
             self.perform(self.machine.upstreamFailed("broker sent an invalid packet: \(error)"))
         }

@@ -113,7 +113,14 @@ struct WebSocketFrameReader {
 
             case .header:
                 guard input.readableBytes > 0, let header = try self.readHeader(from: &input) else { return nil }
-                if let event = try self.begin(header) { return event }
+                switch try self.begin(header) {
+                case .continueReading:
+                    continue
+                case .emptyControlFrame(let opcode):
+                    return try self.controlEvent(opcode, payload: ByteBuffer())
+                case .emptyDataFrame(let key, let fin):
+                    return .data(self.fragment(ByteBuffer(), key: key, keyOffset: 0, endsMessage: fin))
+                }
 
             case .dataPayload(let remaining, let key, let keyOffset, let fin):
                 guard input.readableBytes > 0 else { return nil }
@@ -184,9 +191,18 @@ struct WebSocketFrameReader {
         return nil
     }
 
-    /// Validates a frame header against RFC 6455 and the stream so far, and sets up its payload. Returns the event
-    /// of a frame without payload.
-    private mutating func begin(_ header: WebSocketFrameHeader) throws(WebSocketProtocolError) -> Event? {
+    /// What a frame's header leaves to do. A trivial value on purpose: `begin` runs for every frame, and an `Event?`
+    /// returned from it (almost always nil) is a non-trivial value to move and destroy on the hot path.
+    private enum FrameStart {
+        /// Nothing to report yet: the payload is read next, or it was an empty frame in the middle of a message.
+        case continueReading
+        case emptyControlFrame(WebSocketOpcode)
+        /// An empty data frame that starts or ends a message (the caller may need to know either).
+        case emptyDataFrame(key: WebSocketMaskingKey?, fin: Bool)
+    }
+
+    /// Validates a frame header against RFC 6455 and the stream so far, and sets up its payload.
+    private mutating func begin(_ header: WebSocketFrameHeader) throws(WebSocketProtocolError) -> FrameStart {
         guard header.opcode.isKnown else {
             throw WebSocketProtocolError(.protocolError, "reserved opcode \(header.opcode.rawValue)")
         }
@@ -213,11 +229,11 @@ struct WebSocketFrameReader {
                 throw WebSocketProtocolError(.protocolError, "control frame payload over 125 bytes")
             }
             if header.payloadLength == 0 {
-                return try self.controlEvent(header.opcode, payload: ByteBuffer())
+                return .emptyControlFrame(header.opcode)
             }
             let collected = ByteBufferAllocator().buffer(capacity: header.payloadLength)
             self.state = .controlPayload(opcode: header.opcode, remaining: header.payloadLength, key: key, collected: collected)
-            return nil
+            return .continueReading
         }
 
         switch header.opcode {
@@ -244,12 +260,11 @@ struct WebSocketFrameReader {
         }
         if header.payloadLength > 0 {
             self.state = .dataPayload(remaining: header.payloadLength, key: key, keyOffset: 0, fin: header.fin)
-            return nil
+            return .continueReading
         }
-        // An empty frame: reported only when it starts or ends a message (the caller may need to know either).
-        let started = self.message!.started
-        guard header.fin || !started else { return nil }
-        return .data(self.fragment(ByteBuffer(), key: key, keyOffset: 0, endsMessage: header.fin))
+        // An empty frame: reported only when it starts or ends a message.
+        guard header.fin || !self.message!.started else { return .continueReading }
+        return .emptyDataFrame(key: key, fin: header.fin)
     }
 
     private mutating func controlEvent(_ opcode: WebSocketOpcode, payload: ByteBuffer) throws(WebSocketProtocolError) -> Event {

@@ -67,6 +67,38 @@ struct WebSocketFrameWriter {
         self.appendMessage(payload, kind: kind, promise: promise, allocator: allocator)
     }
 
+    /// Several messages, one frame each, in order, as `writeMessage` would write them one by one; `promise` completes
+    /// with the last. The pending buffer is sized for all of them at once (one allocation instead of a growth per
+    /// doubling).
+    mutating func writeMessages(
+        _ payloads: [ByteBuffer], kind: WebSocketMessageKind, promise: EventLoopPromise<Void>?, allocator: ByteBufferAllocator
+    ) {
+        guard self.stream == nil else {
+            for (index, payload) in payloads.enumerated() {
+                self.held.append(.message(payload, kind, index == payloads.count - 1 ? promise : nil))
+            }
+            if payloads.isEmpty { self.attach(promise) }
+            return
+        }
+        if self.compressor == nil {
+            var coalesced = 0
+            for payload in payloads where payload.readableBytes <= self.coalescingLimit {
+                coalesced += WebSocketFrameHeader.maximumLength + payload.readableBytes
+            }
+            if coalesced > 0 {
+                if self.pending == nil {
+                    self.pending = allocator.buffer(capacity: max(coalesced, 256))
+                } else {
+                    self.pending!.reserveCapacity(minimumWritableBytes: coalesced)
+                }
+            }
+        }
+        for payload in payloads {
+            self.appendMessage(payload, kind: kind, promise: nil, allocator: allocator)
+        }
+        self.attach(promise)
+    }
+
     /// Starts a binary message of `totalLength` bytes sent as one frame, `firstPart` being its first bytes; held while
     /// another streamed message is incomplete.
     mutating func beginStream(

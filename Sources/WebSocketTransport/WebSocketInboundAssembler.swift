@@ -30,7 +30,7 @@ struct WebSocketInboundAssembler {
     }
 
     /// Adds one fragment; returns what is ready to be passed on: stream bytes past the threshold, or a whole message.
-    mutating func append(_ fragment: WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) throws(WebSocketProtocolError) -> Output? {
+    mutating func append(_ fragment: consuming WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) throws(WebSocketProtocolError) -> Output? {
         if fragment.startsMessage {
             self.kind = fragment.kind
             self.utf8 = fragment.kind == .text ? UTF8Validator() : nil

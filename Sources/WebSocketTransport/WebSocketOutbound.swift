@@ -9,6 +9,10 @@ import NIOCore
 public enum WebSocketOutbound: Sendable {
     /// One binary message, sent as one frame (several of them per flush are coalesced into one socket write).
     case binary(ByteBuffer)
+    /// Several binary messages, one frame each, in this order: the same frames as writing each as `.binary`, in one
+    /// write. For a read burst of packets: one pipeline write (and one cast out of `NIOAny`) per burst instead of one
+    /// per message. The promise completes when the last of them is written.
+    case binaries([ByteBuffer])
     /// One text message (UTF-8 is the writer's promise), sent as one frame.
     case text(ByteBuffer)
     /// The start of one binary message of `totalLength` bytes, sent as one frame whose header announces the whole
