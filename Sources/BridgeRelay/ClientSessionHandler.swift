@@ -22,7 +22,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     public typealias OutboundOut = WebSocketOutbound
 
     var machine = SessionStateMachine()
-    private(set) var descriptor: SessionDescriptor
+    var descriptor: SessionDescriptor
     let settings: SessionSettings
     private let metrics: BridgeMetrics.Route
     private let connectMetrics: BridgeMetrics
@@ -33,8 +33,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     /// The broker side: dialled through `UpstreamDial`, then glued to this handler.
     let link: SessionUpstreamLink
     /// Set by `answerUpgrade` when the 101 waits for the broker.
-    private var subprotocolOffer: SubprotocolOffer?
-    private var upgradeAnswer: EventLoopPromise<UpgradeAnswer>?
+    var subprotocolOffer: SubprotocolOffer?
+    var upgradeAnswer: EventLoopPromise<UpgradeAnswer>?
 
     private var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
@@ -94,30 +94,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.policy = settings.topicAuthorizer.map {
             TopicPolicyFilter(authorizer: $0, maximumPacketSize: settings.maximumPacketSize)
         }
-    }
-
-    // MARK: Upgrade
-
-    /// The front end's one question before the 101: how to answer the client's upgrade. An upstream that needs to be
-    /// connected first (`dialsBeforeUpgrade`: `ws`) is dialled now, with `offer` turned into the broker's offer; the
-    /// answer is the 101 with the resulting subprotocol or a 502. Otherwise the answer is the route's own, at once, and
-    /// the broker is dialled after the CONNECT. Call once, on `client`'s event loop, before adding the session to it;
-    /// if `client` closes before that, the broker connection is closed with it.
-    public func answerUpgrade(_ offer: SubprotocolOffer, client: any Channel) -> EventLoopFuture<UpgradeAnswer> {
-        guard self.link.dialsBeforeUpgrade else {
-            self.descriptor.subprotocol = offer.routeAnswer
-            return client.eventLoop.makeSucceededFuture(.switchProtocols(subprotocol: offer.routeAnswer))
-        }
-        let answer = client.eventLoop.makePromise(of: UpgradeAnswer.self)
-        self.upgradeAnswer = answer
-        self.subprotocolOffer = offer
-        client.closeFuture.assumeIsolated().whenComplete { _ in
-            // Not in the pipeline, so channelInactive did not tell us (or did, and the machine ignores a second time).
-            guard self.context == nil else { return }
-            self.perform(self.machine.clientInactive(transportError: nil), eventLoop: client.eventLoop)
-        }
-        self.perform(self.machine.upgradeNeedsBroker(), eventLoop: client.eventLoop)
-        return answer.futureResult
     }
 
     // MARK: Channel events
@@ -309,7 +285,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     /// `context` is nil only before the 101 (`answerUpgrade`), where only upstream actions arise.
-    private func perform(_ action: SessionStateMachine.Action, eventLoop: any EventLoop) {
+    func perform(_ action: SessionStateMachine.Action, eventLoop: any EventLoop) {
         let context = self.context
         switch action {
         case .none:
