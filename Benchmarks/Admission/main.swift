@@ -74,6 +74,7 @@ for size in sizes {
     }
     let rate = Double(2 * perThread) / (nanoseconds(clock.now - twoStart) / 1e9)
     print(
-        String(size).padding(toLength: 11, withPad: " ", startingAt: 0) + String(admitted).padding(toLength: 12, withPad: " ", startingAt: 0)
+        String(size).padding(toLength: 11, withPad: " ", startingAt: 0)
+            + String(admitted).padding(toLength: 12, withPad: " ", startingAt: 0)
             + String(format: "%-25.0f", single) + String(format: "%.0f", rate))
 }

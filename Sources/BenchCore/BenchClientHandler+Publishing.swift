@@ -105,7 +105,8 @@ extension BenchClientHandler {
         } else {
             return 0
         }
-        while count < maximumCount && self.windowIsOpen && (count == 0 || batch.readableBytes + packetEstimate <= self.settings.batchBytes) {
+        while count < maximumCount && self.windowIsOpen && (count == 0 || batch.readableBytes + packetEstimate <= self.settings.batchBytes)
+        {
             self.sequence += 1
             if self.settings.stampsPayloads {
                 LatencyStamp(publisher: publisherIndex, sequence: self.sequence, sentAt: now).write(into: &self.payload)

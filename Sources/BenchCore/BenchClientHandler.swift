@@ -114,7 +114,8 @@ final class BenchClientHandler: ChannelDuplexHandler {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         let timeout = self.settings.connectTimeout
         self.timeout = context.eventLoop.scheduleTask(in: timeout) {
-            loopBound.value.fail(BenchClientError(.timeout, "not ready after \(timeout.nanoseconds / 1_000_000) ms (\(loopBound.value.stateDescription))"))
+            loopBound.value.fail(
+                BenchClientError(.timeout, "not ready after \(timeout.nanoseconds / 1_000_000) ms (\(loopBound.value.stateDescription))"))
         }
         if let transportReady = self.transportReady {
             transportReady.assumeIsolated().whenSuccess { _ in self.start() }

@@ -193,7 +193,8 @@ public struct BenchConfiguration: Sendable {
             try require(self.holdDuration >= .zero, "--hold must not be negative")
         }
         for process in self.watchedProcesses {
-            try require(!process.pids.isEmpty && process.pids.allSatisfy { $0 > 0 }, "--watch \(process.label): needs at least one positive PID")
+            try require(
+                !process.pids.isEmpty && process.pids.allSatisfy { $0 > 0 }, "--watch \(process.label): needs at least one positive PID")
         }
     }
 

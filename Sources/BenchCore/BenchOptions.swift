@@ -48,13 +48,17 @@ public struct BenchOptions: ParsableArguments {
     @Option(name: [.customShort("S"), .long], help: ArgumentHelp("throughput/latency: subscribers.", valueName: "n"))
     public var subscribers: Int = 10
 
-    @Option(name: [.customShort("T"), .long], help: ArgumentHelp("throughput/latency: topics; publisher/subscriber i uses topic i % T.", valueName: "n"))
+    @Option(
+        name: [.customShort("T"), .long],
+        help: ArgumentHelp("throughput/latency: topics; publisher/subscriber i uses topic i % T.", valueName: "n"))
     public var topics: Int = 10
 
     @Option(help: ArgumentHelp("throughput/latency: 0 or 1.", valueName: "qos"))
     public var qos: Int = 0
 
-    @Option(help: ArgumentHelp("throughput/latency: payload size (e.g. 64, 16KiB, 1MiB); from 24 B on it carries a timestamp.", valueName: "size"))
+    @Option(
+        help: ArgumentHelp(
+            "throughput/latency: payload size (e.g. 64, 16KiB, 1MiB); from 24 B on it carries a timestamp.", valueName: "size"))
     public var payload: String = "64"
 
     @Option(help: ArgumentHelp("throughput/latency: traffic before the measurement (e.g. 2s).", valueName: "duration"))
@@ -69,40 +73,60 @@ public struct BenchOptions: ParsableArguments {
     @Option(help: ArgumentHelp("QoS 1: unacknowledged PUBLISHes per publisher.", valueName: "n"))
     public var inflight: Int = 64
 
-    @Option(name: .customLong("max-outstanding"), help: ArgumentHelp("throughput/latency: publishers pause while more than n deliveries are outstanding (default: no limit).", valueName: "n"))
+    @Option(
+        name: .customLong("max-outstanding"),
+        help: ArgumentHelp(
+            "throughput/latency: publishers pause while more than n deliveries are outstanding (default: no limit).", valueName: "n"))
     public var maxOutstanding: Int?
 
-    @Flag(name: .customLong("closed-loop"), help: "throughput/latency: send the next message only after every subscriber got the previous one (implies --threads 1).")
+    @Flag(
+        name: .customLong("closed-loop"),
+        help: "throughput/latency: send the next message only after every subscriber got the previous one (implies --threads 1).")
     public var closedLoop = false
 
-    @Option(name: [.customShort("C"), .long], help: ArgumentHelp("connect: connections to make; hold: connections to hold.", valueName: "n"))
+    @Option(
+        name: [.customShort("C"), .long], help: ArgumentHelp("connect: connections to make; hold: connections to hold.", valueName: "n"))
     public var connections: Int = 1000
 
-    @Option(name: [.customShort("K"), .long], help: ArgumentHelp("connect/hold: handshakes in progress at once (default: connect 20, hold 100).", valueName: "n"))
+    @Option(
+        name: [.customShort("K"), .long],
+        help: ArgumentHelp("connect/hold: handshakes in progress at once (default: connect 20, hold 100).", valueName: "n"))
     public var concurrency: Int?
 
     @Option(help: ArgumentHelp("hold: how long to hold the connections once all are up.", valueName: "duration"))
     public var hold: String = "10s"
 
-    @Option(name: .customLong("source-ips"), help: ArgumentHelp("Bind connections to these local addresses in turn, e.g. 127.0.0.1-127.0.0.20.", valueName: "list"))
+    @Option(
+        name: .customLong("source-ips"),
+        help: ArgumentHelp("Bind connections to these local addresses in turn, e.g. 127.0.0.1-127.0.0.20.", valueName: "list"))
     public var sourceIPs: String?
 
-    @Option(name: .customLong("keep-alive"), help: ArgumentHelp("MQTT keep-alive in seconds (idle connections ping at this interval).", valueName: "seconds"))
+    @Option(
+        name: .customLong("keep-alive"),
+        help: ArgumentHelp("MQTT keep-alive in seconds (idle connections ping at this interval).", valueName: "seconds"))
     public var keepAlive: Int = 60
 
     @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Per connection, until CONNACK (and SUBACK).", valueName: "duration"))
     public var connectTimeout: String = "10s"
 
-    @Option(name: .customLong("drain-timeout"), help: ArgumentHelp("After publishing stops, how long to wait for the last messages.", valueName: "duration"))
+    @Option(
+        name: .customLong("drain-timeout"),
+        help: ArgumentHelp("After publishing stops, how long to wait for the last messages.", valueName: "duration"))
     public var drainTimeout: String = "5s"
 
-    @Option(name: .customLong("topic-prefix"), help: ArgumentHelp("Topics are <prefix>/<i> (default: mqtt-ws-bench/<run id>).", valueName: "prefix"))
+    @Option(
+        name: .customLong("topic-prefix"),
+        help: ArgumentHelp("Topics are <prefix>/<i> (default: mqtt-ws-bench/<run id>).", valueName: "prefix"))
     public var topicPrefix: String?
 
-    @Option(name: .customLong("client-id-prefix"), help: ArgumentHelp("Client ids are <prefix>-p<i>, -s<i>, -c<i> (default: bench-<run id>).", valueName: "prefix"))
+    @Option(
+        name: .customLong("client-id-prefix"),
+        help: ArgumentHelp("Client ids are <prefix>-p<i>, -s<i>, -c<i> (default: bench-<run id>).", valueName: "prefix"))
     public var clientIDPrefix: String?
 
-    @Option(name: .customLong("batch-bytes"), help: ArgumentHelp("Largest write batch of a publisher (many PUBLISHes, one flush).", valueName: "size"))
+    @Option(
+        name: .customLong("batch-bytes"),
+        help: ArgumentHelp("Largest write batch of a publisher (many PUBLISHes, one flush).", valueName: "size"))
     public var batchBytes: String = "64KiB"
 
     @Option(name: .customLong("max-failures"), help: ArgumentHelp("Stop opening connections after this many failed.", valueName: "n"))

@@ -3,14 +3,17 @@ extension BenchReport {
     public func humanSummary() -> String {
         var lines: [String] = []
         let offer = self.transport == .mqtt ? "" : ", subprotocol \(self.subprotocol ?? "none")"
-        lines.append("mqtt-ws-bench \(self.scenario) \(self.target) (MQTT \(self.settings.mqttVersion)\(offer), \(self.settings.threads) threads)")
+        lines.append(
+            "mqtt-ws-bench \(self.scenario) \(self.target) (MQTT \(self.settings.mqttVersion)\(offer), \(self.settings.threads) threads)")
         let settings = self.settings
         if let traffic = self.traffic {
             let rate = settings.rateTotal.map { "\(Self.grouped($0)) msg/s target" } ?? "unlimited rate"
             lines.append(
-                "  traffic     \(settings.publishers ?? 0) publishers → \(settings.subscribers ?? 0) subscribers on \(settings.topics ?? 0) topics, QoS \(settings.qos ?? 0), \(settings.payloadBytes ?? 0) B payload, \(rate)")
+                "  traffic     \(settings.publishers ?? 0) publishers → \(settings.subscribers ?? 0) subscribers on \(settings.topics ?? 0) topics, QoS \(settings.qos ?? 0), \(settings.payloadBytes ?? 0) B payload, \(rate)"
+            )
             lines.append(
-                "  delivered   \(Self.grouped(traffic.deliveredPerSecond)) msg/s (\(Self.bytes(traffic.deliveredBytesPerSecond))/s) over \(traffic.windowSeconds.formatted1) s; published \(Self.grouped(traffic.publishedPerSecond)) msg/s")
+                "  delivered   \(Self.grouped(traffic.deliveredPerSecond)) msg/s (\(Self.bytes(traffic.deliveredBytesPerSecond))/s) over \(traffic.windowSeconds.formatted1) s; published \(Self.grouped(traffic.publishedPerSecond)) msg/s"
+            )
             var delivery = "  delivery    lost \(traffic.lost) of \(traffic.expectedDeliveries), duplicated \(traffic.duplicated)"
             if !traffic.drained { delivery += " (drain timed out)" }
             if traffic.rateSkipped > 0 { delivery += "; \(traffic.rateSkipped) sends skipped (rate not met)" }
@@ -21,14 +24,16 @@ extension BenchReport {
         }
         if let connect = self.connect {
             lines.append(
-                "  connect     \(self.connections.established)/\(self.connections.attempted) connections, \(settings.concurrency ?? 0) at a time: \(Self.grouped(connect.connectionsPerSecond)) conn/s over \(connect.elapsedSeconds.formatted1) s")
+                "  connect     \(self.connections.established)/\(self.connections.attempted) connections, \(settings.concurrency ?? 0) at a time: \(Self.grouped(connect.connectionsPerSecond)) conn/s over \(connect.elapsedSeconds.formatted1) s"
+            )
             if let handshake = connect.handshake {
                 lines.append("  handshake   " + Self.describe(handshake))
             }
         }
         if let hold = self.hold {
             lines.append(
-                "  hold        \(hold.held)/\(self.connections.attempted) connections held \(hold.holdSeconds.formatted1) s (ramp \(hold.rampSeconds.formatted1) s), \(hold.dropped) dropped")
+                "  hold        \(hold.held)/\(self.connections.attempted) connections held \(hold.holdSeconds.formatted1) s (ramp \(hold.rampSeconds.formatted1) s), \(hold.dropped) dropped"
+            )
             if let handshake = hold.handshake {
                 lines.append("  handshake   " + Self.describe(handshake))
             }
@@ -51,7 +56,8 @@ extension BenchReport {
                 line += " (\(perMillion) CPU-s per million messages)"
             }
             if let syscalls = process.readWriteSyscallsPerMessage, let switches = process.contextSwitchesPerMessage {
-                line += ", \(syscalls) read/write syscalls and \(switches) context switches per \(self.connect != nil ? "connection" : "message")"
+                line +=
+                    ", \(syscalls) read/write syscalls and \(switches) context switches per \(self.connect != nil ? "connection" : "message")"
             }
             if let perThousand = process.cpuSecondsPerThousandConnections {
                 line += " (\(perThousand) CPU-s per 1000 connections)"

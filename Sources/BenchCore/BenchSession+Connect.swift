@@ -5,7 +5,8 @@ extension BenchSession {
     /// connect: C connections, K at a time; each is closed (DISCONNECT) as soon as its CONNACK arrives.
     func runConnect() async throws -> BenchReport {
         let configuration = self.configuration
-        self.progress("opening \(configuration.connections) connections, \(configuration.concurrency) at a time, to \(configuration.target)")
+        self.progress(
+            "opening \(configuration.connections) connections, \(configuration.concurrency) at a time, to \(configuration.target)")
         let roles = (0..<configuration.connections).map { BenchClientRole.idle(index: $0) }
         let watchStart = self.watcher.sample()
         let processStart = ResourceUsage.processCPUNanoseconds()
@@ -44,9 +45,11 @@ extension BenchSession {
         let limit = ResourceUsage.raiseOpenFileLimit()
         if limit > 0 && UInt64(configuration.connections) + 64 > limit {
             throw BenchUsageError(
-                "hold: \(configuration.connections) connections need as many file descriptors, but this process may open only \(limit) (ulimit -n)")
+                "hold: \(configuration.connections) connections need as many file descriptors, but this process may open only \(limit) (ulimit -n)"
+            )
         }
-        self.progress("opening \(configuration.connections) idle connections, \(configuration.concurrency) at a time, to \(configuration.target)")
+        self.progress(
+            "opening \(configuration.connections) idle connections, \(configuration.concurrency) at a time, to \(configuration.target)")
         let roles = (0..<configuration.connections).map { BenchClientRole.idle(index: $0) }
         let watchBefore = self.watcher.sample()
         let processStart = ResourceUsage.processCPUNanoseconds()
@@ -55,7 +58,8 @@ extension BenchSession {
         let threadEnd = try await self.workers.onEach { _ in ResourceUsage.currentThreadCPUNanoseconds() }
         let processEnd = ResourceUsage.processCPUNanoseconds()
         let held = opened.connections.count
-        self.progress("holding \(held) connections for \(Self.format(configuration.holdDuration)) (ramp took \(opened.elapsedSeconds.formatted1) s)")
+        self.progress(
+            "holding \(held) connections for \(Self.format(configuration.holdDuration)) (ramp took \(opened.elapsedSeconds.formatted1) s)")
         if let readyFile = configuration.readyFile {
             _ = FileManager.default.createFile(atPath: readyFile, contents: Data("\(held)\n".utf8))
         }
@@ -81,7 +85,8 @@ extension BenchSession {
             errors: errors,
             connections: BenchReport.Connections(attempted: roles.count, established: held, failed: roles.count - held),
             generator: generator, watched: watched,
-            problems: (opened.gaveUp ? [self.gaveUpMessage] : []) + (dropped > 0 ? ["\(dropped) connections were closed by the server during the hold"] : []))
+            problems: (opened.gaveUp ? [self.gaveUpMessage] : [])
+                + (dropped > 0 ? ["\(dropped) connections were closed by the server during the hold"] : []))
         report.hold = BenchReport.Hold(
             held: held, rampSeconds: Self.round(opened.elapsedSeconds), holdSeconds: Self.round(holdSeconds), dropped: dropped,
             handshake: LatencySummary(nanoseconds: opened.handshakes))

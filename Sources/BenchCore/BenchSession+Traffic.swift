@@ -8,11 +8,17 @@ extension BenchSession {
         let configuration = self.configuration
         let setupConcurrency = max(configuration.concurrency, 50)
 
-        self.progress("connecting \(configuration.subscribers) subscribers and \(configuration.publishers) publishers to \(configuration.target)")
-        let subscriberRoles = (0..<configuration.subscribers).map { BenchClientRole.subscriber(index: $0, topicIndex: $0 % configuration.topics) }
+        self.progress(
+            "connecting \(configuration.subscribers) subscribers and \(configuration.publishers) publishers to \(configuration.target)")
+        let subscriberRoles = (0..<configuration.subscribers).map {
+            BenchClientRole.subscriber(index: $0, topicIndex: $0 % configuration.topics)
+        }
         let subscribers = await self.openConnections(roles: subscriberRoles, concurrency: setupConcurrency)
-        let publisherRoles = (0..<configuration.publishers).map { BenchClientRole.publisher(index: $0, topicIndex: $0 % configuration.topics) }
-        let publishers = await self.openConnections(roles: publisherRoles, concurrency: setupConcurrency, indexOffset: configuration.subscribers)
+        let publisherRoles = (0..<configuration.publishers).map {
+            BenchClientRole.publisher(index: $0, topicIndex: $0 % configuration.topics)
+        }
+        let publishers = await self.openConnections(
+            roles: publisherRoles, concurrency: setupConcurrency, indexOffset: configuration.subscribers)
         var setupErrors = subscribers.errors
         setupErrors.merge(publishers.errors)
         let established = subscribers.connections.count + publishers.connections.count
@@ -111,7 +117,8 @@ extension BenchSession {
     private func drain() async throws -> ([LoopSnapshot], Bool) {
         let deadline = ContinuousClock.now + self.configuration.drainTimeout
         // QoS 1 and closed-loop messages are not dropped, only slow (1 MiB through a slow path): wait them out.
-        let stallLimit: Duration = self.configuration.qos > 0 || self.configuration.closedLoop ? self.configuration.drainTimeout : .seconds(2)
+        let stallLimit: Duration =
+            self.configuration.qos > 0 || self.configuration.closedLoop ? self.configuration.drainTimeout : .seconds(2)
         var lastProgress = ContinuousClock.now
         var lastReceived: UInt64 = 0
         while true {

@@ -54,7 +54,8 @@ public struct SourceAddressList: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        self.addresses.count == 1 ? self.addresses[0] : "\(self.addresses[0])…\(self.addresses[self.addresses.count - 1]) (\(self.addresses.count) addresses)"
+        self.addresses.count == 1
+            ? self.addresses[0] : "\(self.addresses[0])…\(self.addresses[self.addresses.count - 1]) (\(self.addresses.count) addresses)"
     }
 
     static func parseIPv4(_ text: Substring, in whole: String) throws(BenchUsageError) -> UInt32 {

@@ -57,7 +57,9 @@ struct AdminAccess: Sendable {
         let missing = verdict == .missing
         return .error(
             .unauthorized, missing ? "missing bearer token (Authorization: Bearer <\(key)>)" : "invalid bearer token",
-            headers: [("WWW-Authenticate", missing ? #"Bearer realm="mqtt-ws-bridge""# : #"Bearer realm="mqtt-ws-bridge", error="invalid_token""#)])
+            headers: [
+                ("WWW-Authenticate", missing ? #"Bearer realm="mqtt-ws-bridge""# : #"Bearer realm="mqtt-ws-bridge", error="invalid_token""#)
+            ])
     }
 
     private func tokens(for scope: Scope) -> [BearerToken] {

@@ -128,9 +128,11 @@ final class AdminConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler 
         guard !isClosing else { return }
         isClosing = true
         cancelTimers()
-        logger.debug("admin connection closed", metadata: [
-            "reason": "\(reason)", "client": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")",
-        ])
+        logger.debug(
+            "admin connection closed",
+            metadata: [
+                "reason": "\(reason)", "client": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")",
+            ])
         context.close(promise: nil)
     }
 

@@ -51,35 +51,36 @@ final class AdminEndpoints: Sendable {
     // MARK: Routes
 
     var router: AdminRouter {
-        AdminRouter([
-            readOnly("/healthz") { _ in
-                var json = JSONWriter.object()
-                json.field("status", "ok")
-                return .json(.ok, json)
-            },
-            readOnly("/readyz") { endpoints in
-                let readiness = endpoints.monitor.current()
-                return .json(readiness.isReady ? .ok : .serviceUnavailable, readiness.json(broker: endpoints.broker))
-            },
-            readOnly("/metrics") { endpoints in
-                _ = endpoints.monitor.current()  // refreshes mqtt_ws_bridge_ready
-                endpoints.metrics.setPublisherConnections(endpoints.publisher?.connectedCount ?? 0)
-                return AdminResponse(
-                    status: .ok, headers: [("Content-Type", MetricsExport.contentType), ("Cache-Control", "no-store")],
-                    body: endpoints.export.render())
-            },
-            AdminRoute(
-                path: Self.publishPath, methods: [.POST],
-                admission: { [self] head in publishAdmission(head) },
-                bodyLimit: publisher == nil ? 0 : maxBodySize,
-                tooLarge: { [self] in publishTooLarge() },
-                wrongMethod: { [self] allow in
-                    publisher == nil
-                        ? publishDisabled
-                        : publishFailure(.methodNotAllowed, "use POST with a JSON body", headers: [("Allow", allow)])
+        AdminRouter(
+            [
+                readOnly("/healthz") { _ in
+                    var json = JSONWriter.object()
+                    json.field("status", "ok")
+                    return .json(.ok, json)
                 },
-                respond: { [self] _, body in await publish(Array(body.readableBytesView)) }),
-        ] + (sessions?.routes ?? []) + (events.map { [$0.route] + OperationsPage().routes } ?? []))
+                readOnly("/readyz") { endpoints in
+                    let readiness = endpoints.monitor.current()
+                    return .json(readiness.isReady ? .ok : .serviceUnavailable, readiness.json(broker: endpoints.broker))
+                },
+                readOnly("/metrics") { endpoints in
+                    _ = endpoints.monitor.current()  // refreshes mqtt_ws_bridge_ready
+                    endpoints.metrics.setPublisherConnections(endpoints.publisher?.connectedCount ?? 0)
+                    return AdminResponse(
+                        status: .ok, headers: [("Content-Type", MetricsExport.contentType), ("Cache-Control", "no-store")],
+                        body: endpoints.export.render())
+                },
+                AdminRoute(
+                    path: Self.publishPath, methods: [.POST],
+                    admission: { [self] head in publishAdmission(head) },
+                    bodyLimit: publisher == nil ? 0 : maxBodySize,
+                    tooLarge: { [self] in publishTooLarge() },
+                    wrongMethod: { [self] allow in
+                        publisher == nil
+                            ? publishDisabled
+                            : publishFailure(.methodNotAllowed, "use POST with a JSON body", headers: [("Allow", allow)])
+                    },
+                    respond: { [self] _, body in await publish(Array(body.readableBytesView)) }),
+            ] + (sessions?.routes ?? []) + (events.map { [$0.route] + OperationsPage().routes } ?? []))
     }
 
     /// A GET endpoint: no authentication, bodies read and ignored.
@@ -144,10 +145,12 @@ final class AdminEndpoints: Sendable {
             let receipt = try await publisher.publish(message)
             metrics.publishAcknowledged(after: .now - start)
             metrics.published(.published)
-            logger.debug("published", metadata: [
-                "topic": "\(message.topic)", "qos": "\(message.qos.rawValue)", "bytes": "\(message.payload.count)",
-                "message_id": "\(receipt.messageID)",
-            ])
+            logger.debug(
+                "published",
+                metadata: [
+                    "topic": "\(message.topic)", "qos": "\(message.qos.rawValue)", "bytes": "\(message.payload.count)",
+                    "message_id": "\(receipt.messageID)",
+                ])
             var json = JSONWriter.object()
             json.field("message_id", Int(receipt.messageID))
             json.field("topic", message.topic)
@@ -158,10 +161,12 @@ final class AdminEndpoints: Sendable {
             return .json(.ok, json)
         } catch {
             let response = failure(for: error)
-            logger.warning("publish failed", metadata: [
-                "topic": "\(message.topic)", "qos": "\(message.qos.rawValue)", "status": "\(response.status.code)",
-                "reason": "\(error)",
-            ])
+            logger.warning(
+                "publish failed",
+                metadata: [
+                    "topic": "\(message.topic)", "qos": "\(message.qos.rawValue)", "status": "\(response.status.code)",
+                    "reason": "\(error)",
+                ])
             return response
         }
     }
@@ -176,7 +181,8 @@ final class AdminEndpoints: Sendable {
         case .timeout:
             return publishFailure(
                 .timeout,
-                "no acknowledgement from the broker within admin.publish.ack_timeout (\(ackTimeout.secondsText)); the message may or may not have been delivered")
+                "no acknowledgement from the broker within admin.publish.ack_timeout (\(ackTimeout.secondsText)); the message may or may not have been delivered"
+            )
         case .connectionLost:
             return publishFailure(
                 .brokerError,

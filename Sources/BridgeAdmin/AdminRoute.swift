@@ -57,7 +57,8 @@ struct AdminRouter: Sendable {
         let methods = route.methods.contains(.GET) && !route.methods.contains(.HEAD) ? route.methods + [.HEAD] : route.methods
         guard methods.contains(head.method) else {
             let allow = methods.map(\.rawValue).joined(separator: ", ")
-            let refusal = route.wrongMethod?(allow)
+            let refusal =
+                route.wrongMethod?(allow)
                 ?? .error(.methodNotAllowed, "use \(methods.map(\.rawValue).joined(separator: " or "))", headers: [("Allow", allow)])
             return .reject(refusal)
         }

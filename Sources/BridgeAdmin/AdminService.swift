@@ -7,8 +7,8 @@ import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
-import UpstreamPool
 import SessionRegistry
+import UpstreamPool
 
 /// The admin listener as a swift-service-lifecycle `Service`: `/healthz`, `/readyz`, `/metrics` and
 /// `POST /api/v1/publish` on `admin.address`:`admin.port`, plain HTTP/1.1.
@@ -74,7 +74,8 @@ public final class AdminService: Service, Sendable {
             bridgePhase: bridgePhase, metrics: metrics, logger: logger, pool: upstreamPool)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
-            access: AdminAccess(adminToken: admin.token, publishToken: admin.publish.token), sessions: admin.sessionsEnabled ? sessions : nil,
+            access: AdminAccess(adminToken: admin.token, publishToken: admin.publish.token),
+            sessions: admin.sessionsEnabled ? sessions : nil,
             refusals: refusals, eventInterval: eventInterval, maxBodySize: admin.publish.maxBodySize,
             ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
         connections = ConnectionLimit(limit: admin.maxConnections)
@@ -153,11 +154,14 @@ public final class AdminService: Service, Sendable {
         }
         let address = server.channel.localAddress
         if let address { started.succeed(address) }
-        logger.notice("admin listening", metadata: [
-            "address": "\(address.map(Self.hostAndPort) ?? "?")",
-            "admin_api": "\(configuration.token == nil ? "no token" : "bearer token")",
-            "publish_api": "\(publisher == nil ? "disabled" : configuration.token == nil && configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
-        ])
+        logger.notice(
+            "admin listening",
+            metadata: [
+                "address": "\(address.map(Self.hostAndPort) ?? "?")",
+                "admin_api": "\(configuration.token == nil ? "no token" : "bearer token")",
+                "publish_api":
+                    "\(publisher == nil ? "disabled" : configuration.token == nil && configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
+            ])
         publisher?.start()
 
         await withTaskGroup(of: Void.self) { background in

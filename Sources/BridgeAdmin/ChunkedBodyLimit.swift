@@ -127,7 +127,9 @@ final class ChunkedBodyLimit: ChannelInboundHandler, RemovableChannelHandler {
                 return
             }
             announced = 0
-            state = framing.chunked ? .chunkSizeLine : framing.contentLength > 0 ? .fixedBody(remaining: framing.contentLength) : .head(HeadFraming())
+            state =
+                framing.chunked
+                ? .chunkSizeLine : framing.contentLength > 0 ? .fixedBody(remaining: framing.contentLength) : .head(HeadFraming())
         case .chunkSizeLine:
             let text = String(decoding: line, as: UTF8.self)
             let digits = (text.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmingASCIIWhitespace()

@@ -51,8 +51,12 @@ final class OperationsSampler: Sendable {
         sessionsJSON.field("by_route", object: Self.object(open.byRoute.mapValues(Double.init), integers: true))
         sessionsJSON.field("by_broker", object: Self.object(open.byBroker.mapValues(Double.init), integers: true))
         json.field("sessions", object: sessionsJSON)
-        json.field("handshakes_per_second", object: Self.object(PrometheusTotals.rates(totals.handshakes, since: previous.handshakes, over: seconds)))
-        json.field("messages_per_second", object: Self.directions(PrometheusTotals.rates(totals.messages, since: previous.messages, over: seconds)))
+        json.field(
+            "handshakes_per_second",
+            object: Self.object(PrometheusTotals.rates(totals.handshakes, since: previous.handshakes, over: seconds)))
+        json.field(
+            "messages_per_second", object: Self.directions(PrometheusTotals.rates(totals.messages, since: previous.messages, over: seconds))
+        )
         json.field("bytes_per_second", object: Self.directions(PrometheusTotals.rates(totals.bytes, since: previous.bytes, over: seconds)))
         json.field("messages_total", object: Self.directions(totals.messages, integers: true))
         json.field("upstream", object: readiness())

@@ -149,9 +149,10 @@ public enum PublishRequest {
             var properties: [MosquittoUserProperty] = []
             for name in order {
                 guard let text = object[name] else { continue }
-                properties.append(MosquittoUserProperty(
-                    name: try mqttString(name, field: field, what: "property name"),
-                    value: try mqttString(text, field: field, what: "value")))
+                properties.append(
+                    MosquittoUserProperty(
+                        name: try mqttString(name, field: field, what: "property name"),
+                        value: try mqttString(text, field: field, what: "value")))
             }
             return properties
         }

@@ -66,7 +66,8 @@ extension Readiness {
         if case .ready(let latency) = last.result { readiness.probeLatency = latency }
         if age > staleAfter {
             readiness.reason = "stale"
-            readiness.detail = "the last probe finished \(age.secondsText) ago; results older than \(staleAfter.secondsText) are not trusted"
+            readiness.detail =
+                "the last probe finished \(age.secondsText) ago; results older than \(staleAfter.secondsText) are not trusted"
             return readiness
         }
         if history.isUp {
@@ -80,7 +81,8 @@ extension Readiness {
         case .ready:
             if case .notReady(let error)? = history.lastFailure?.result {
                 readiness.reason = "recovering"
-                readiness.detail = "\(history.consecutiveSuccesses) of \(history.successThreshold) successful probes in a row since the last failure (\(error.reason))"
+                readiness.detail =
+                    "\(history.consecutiveSuccesses) of \(history.successThreshold) successful probes in a row since the last failure (\(error.reason))"
             } else {
                 readiness.reason = "starting"
                 readiness.detail = "\(history.consecutiveSuccesses) of \(history.successThreshold) successful probes in a row"

@@ -74,10 +74,12 @@ final class ReadinessMonitor: Sendable {
             metrics.probed(result, duration: finished - start)
             if case .notReady(let error) = result, counts.2 {
                 // Tolerated: below admin.readiness.failure_threshold, /readyz still answers 200.
-                logger.info("readiness probe failed", metadata: [
-                    "reason": "\(error.kind)", "detail": "\(error.reason)", "failures_in_a_row": "\(counts.0)",
-                    "failure_threshold": "\(counts.1)",
-                ])
+                logger.info(
+                    "readiness probe failed",
+                    metadata: [
+                        "reason": "\(error.kind)", "detail": "\(error.reason)", "failures_in_a_row": "\(counts.0)",
+                        "failure_threshold": "\(counts.1)",
+                    ])
             }
             logChange(current())
             next = max(next + interval, finished)
@@ -110,15 +112,19 @@ final class ReadinessMonitor: Sendable {
         if let servers = readiness.servers, readiness.isReady {
             logger.notice("ready: enough upstream servers are up", metadata: ["servers": "\(servers)"])
         } else if readiness.isReady {
-            logger.notice("ready: the readiness probe reached the broker", metadata: [
-                "probe_latency": "\(readiness.probeLatency.map(\.secondsText) ?? "?")"
-            ])
+            logger.notice(
+                "ready: the readiness probe reached the broker",
+                metadata: [
+                    "probe_latency": "\(readiness.probeLatency.map(\.secondsText) ?? "?")"
+                ])
         } else {
             // The bridge's own phases are expected events; a failing probe is what someone should look at.
             let level: Logger.Level = ["starting", "draining", "stopped"].contains(readiness.reason ?? "") ? .info : .warning
-            logger.log(level: level, "not ready", metadata: [
-                "reason": "\(readiness.reason ?? "?")", "detail": "\(readiness.detail ?? "")",
-            ])
+            logger.log(
+                level: level, "not ready",
+                metadata: [
+                    "reason": "\(readiness.reason ?? "?")", "detail": "\(readiness.detail ?? "")",
+                ])
         }
     }
 }

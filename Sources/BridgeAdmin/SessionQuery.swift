@@ -33,7 +33,8 @@ struct SessionQuery: Equatable, Sendable {
         var seen = Set<String>()
         for item in items {
             guard Self.parameters.contains(item.name) else {
-                throw Problem(field: item.name, message: "unknown parameter '\(item.name)' (known: \(Self.parameters.joined(separator: ", ")))")
+                throw Problem(
+                    field: item.name, message: "unknown parameter '\(item.name)' (known: \(Self.parameters.joined(separator: ", ")))")
             }
             guard seen.insert(item.name).inserted else {
                 throw Problem(field: item.name, message: "'\(item.name)' is given more than once")

@@ -92,9 +92,11 @@ struct SessionsAPI: Sendable {
         for entry in entries {
             let counters = await entry.control.counters()
             guard let counters, await entry.control.close(reason) else { continue }
-            logger.notice("session closed by admin", metadata: [
-                "session": "\(entry.record.id)", "client_id": "\(entry.record.clientID)", "reason": "\(reason)",
-            ])
+            logger.notice(
+                "session closed by admin",
+                metadata: [
+                    "session": "\(entry.record.id)", "client_id": "\(entry.record.clientID)", "reason": "\(reason)",
+                ])
             closed.append(Self.json(entry.record, counters))
         }
         return closed

@@ -11,7 +11,9 @@ extension AdminService {
     /// The executable hands it to `BridgeServer`, which runs the checks whether or not the admin listener is enabled.
     public static func upstreamHealthProbe(_ configuration: BridgeConfiguration) -> UpstreamHealthChecker.Probe {
         let options = Dictionary(
-            uniqueKeysWithValues: configuration.upstream.serverList.map { ($0, MosquittoConnectionOptions.healthCheck(configuration, server: $0)) })
+            uniqueKeysWithValues: configuration.upstream.serverList.map {
+                ($0, MosquittoConnectionOptions.healthCheck(configuration, server: $0))
+            })
         let fallback = MosquittoConnectionOptions.readinessProbe(configuration)
         return { pooled in
             switch await MosquittoProbe(options: options[pooled.server] ?? fallback).probe() {

@@ -17,7 +17,10 @@ extension BridgeConfiguration {
         admin.validate(into: &report)
         auth.validate(into: &report)
         if admin.enabled && upstream.kind == .ws && admin.brokerPort == nil {
-            report.add("admin.broker_port", "is required with upstream.kind ws: the readiness probe and the publish API speak MQTT over TCP (libmosquitto), so give the broker's TCP port (usually 1883)")
+            report.add(
+                "admin.broker_port",
+                "is required with upstream.kind ws: the readiness probe and the publish API speak MQTT over TCP (libmosquitto), so give the broker's TCP port (usually 1883)"
+            )
         }
         guard report.problems.isEmpty else { throw ConfigurationErrors(problems: report.problems) }
     }
@@ -43,9 +46,14 @@ extension BridgeConfiguration {
             report.add("listeners", "no listener is enabled; set enabled: true on at least one")
         }
         for (index, listener) in enabled.enumerated() where listener.port != 0 {
-            if let other = enabled[..<index].first(where: { $0.port == listener.port && Self.addressesOverlap($0.address, listener.address) }) {
-                let how = other.address == listener.address ? "the same address and port" : "an overlapping address ('::' and '0.0.0.0' cover every address) and the same port"
-                report.add("listeners.\(listener.name)", "uses \(how) as listeners.\(other.name) (\(listener.address) port \(listener.port))")
+            if let other = enabled[..<index].first(where: {
+                $0.port == listener.port && Self.addressesOverlap($0.address, listener.address)
+            }) {
+                let how =
+                    other.address == listener.address
+                    ? "the same address and port" : "an overlapping address ('::' and '0.0.0.0' cover every address) and the same port"
+                report.add(
+                    "listeners.\(listener.name)", "uses \(how) as listeners.\(other.name) (\(listener.address) port \(listener.port))")
             }
         }
     }
@@ -87,7 +95,9 @@ struct ValidationReport {
         if name.isEmpty {
             add(section, "an entry has an empty name")
         } else if !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) {
-            add("\(section).\(name)", "the name may contain only letters, digits, '-' and '_' (it is used in --set keys and environment variable names)")
+            add(
+                "\(section).\(name)",
+                "the name may contain only letters, digits, '-' and '_' (it is used in --set keys and environment variable names)")
         }
     }
 
@@ -131,7 +141,8 @@ struct ValidationReport {
     private static func developmentCertificateHint(_ path: String) -> String {
         let developmentFiles = [".dev/certs/server.crt", ".dev/certs/server.key"]
         guard developmentFiles.contains(where: path.hasSuffix) else { return "" }
-        return " (it is the development certificate: create it with `make run` or `mqtt-ws-bridge dev-cert`, or point the key at your own file)"
+        return
+            " (it is the development certificate: create it with `make run` or `mqtt-ws-bridge dev-cert`, or point the key at your own file)"
     }
 }
 
@@ -148,7 +159,9 @@ extension ListenerConfiguration {
         tls?.validate(into: &report, key: "\(key).tls")
         if (proxyProtocol != .off || forwardedHeaders) && trustedProxies.isEmpty {
             let what = proxyProtocol != .off ? "proxy_protocol" : "forwarded_headers"
-            report.add("\(key).trusted_proxies", "must list the proxies' addresses (e.g. [10.0.0.0/8]) when \(what) is on: headers from anyone else are never believed")
+            report.add(
+                "\(key).trusted_proxies",
+                "must list the proxies' addresses (e.g. [10.0.0.0/8]) when \(what) is on: headers from anyone else are never believed")
         }
         switch (mode, tls) {
         case (.tls, nil), (.auto, nil):
@@ -188,7 +201,10 @@ extension SNICertificateConfiguration {
         let key = "\(section).\(name)"
         report.checkEntryName(name, section: section)
         if name == Self.defaultPairName {
-            report.add(key, "the name '\(Self.defaultPairName)' is reserved for the listener's own certificate (tls.certificate and tls.key); choose another")
+            report.add(
+                key,
+                "the name '\(Self.defaultPairName)' is reserved for the listener's own certificate (tls.certificate and tls.key); choose another"
+            )
         }
         if serverNames.isEmpty {
             report.add("\(key).server_names", "must list at least one server name, e.g. [api.example.com, \"*.api.example.com\"]")
@@ -234,10 +250,15 @@ extension RouteConfiguration {
             report.add("\(key).subprotocols", "must list at least one subprotocol (usually [mqtt, mqttv3.1])")
         }
         for subprotocol in subprotocols where !Self.isToken(subprotocol) {
-            report.add("\(key).subprotocols", "'\(subprotocol)' is not a valid subprotocol name (an HTTP token: letters, digits and !#$%&'*+-.^_`|~, no spaces or commas)")
+            report.add(
+                "\(key).subprotocols",
+                "'\(subprotocol)' is not a valid subprotocol name (an HTTP token: letters, digits and !#$%&'*+-.^_`|~, no spaces or commas)"
+            )
         }
         if !(2...Self.maximumPacketSizeLimit).contains(maxPacketSize) {
-            report.add("\(key).max_packet_size", "\(maxPacketSize) is out of range (2 to \(Self.maximumPacketSizeLimit) bytes, the largest packet MQTT can encode)")
+            report.add(
+                "\(key).max_packet_size",
+                "\(maxPacketSize) is out of range (2 to \(Self.maximumPacketSizeLimit) bytes, the largest packet MQTT can encode)")
         }
         if maxFrameSize < 2 {
             report.add("\(key).max_frame_size", "\(maxFrameSize) is too small (at least 2 bytes; frames carry MQTT packets)")
@@ -259,7 +280,9 @@ extension RouteConfiguration {
         guard let separator = value.range(of: "://") else { return false }
         let scheme = value[..<separator.lowerBound]
         var host = value[separator.upperBound...]
-        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else { return false }
+        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }) else {
+            return false
+        }
         if host.hasPrefix("*.") { host = host.dropFirst(2) }
         return !host.isEmpty && !host.contains("/") && !host.contains("*") && !host.contains(where: \.isWhitespace)
     }
@@ -330,7 +353,9 @@ extension LimitsConfiguration {
             report.add("limits.max_request_head_size", "\(maxRequestHeadSize) is out of range (1KiB to 1MiB)")
         }
         if connectionRatePerIP > 0 && connectionBurstPerIP < 1 {
-            report.add("limits.connection_burst_per_ip", "must be at least 1 when limits.connection_rate_per_ip is set (0 turns the rate limit off)")
+            report.add(
+                "limits.connection_burst_per_ip",
+                "must be at least 1 when limits.connection_rate_per_ip is set (0 turns the rate limit off)")
         }
     }
 }
@@ -339,7 +364,10 @@ extension ShutdownConfiguration {
     func validate(into report: inout ValidationReport) {
         report.checkPositive(gracePeriod, "shutdown.grace_period")
         if let drainRate, !(drainRate.isFinite && drainRate >= 0) {
-            report.add("shutdown.drain_rate", "\(drainRate) is not a number of sessions per second ≥ 0 (0 closes all at once; leave it out to spread the closes over shutdown.grace_period)")
+            report.add(
+                "shutdown.drain_rate",
+                "\(drainRate) is not a number of sessions per second ≥ 0 (0 closes all at once; leave it out to spread the closes over shutdown.grace_period)"
+            )
         }
     }
 }
@@ -350,7 +378,9 @@ extension LoggingConfiguration {
 
     func validate(into report: inout ValidationReport) {
         if !Self.levels.contains(level) {
-            report.add("logging.level", "'\(level)' is not one of: \(Self.levels.joined(separator: ", "))\(Suggestion.didYouMean(level, in: Self.levels))")
+            report.add(
+                "logging.level",
+                "'\(level)' is not one of: \(Self.levels.joined(separator: ", "))\(Suggestion.didYouMean(level, in: Self.levels))")
         }
     }
 }
@@ -363,7 +393,8 @@ extension CompressionConfiguration {
         if !(1...9).contains(memoryLevel) {
             report.add("\(key).memory_level", "\(memoryLevel) is out of range (1 to 9)")
         }
-        for (name, bits) in [("server_max_window_bits", serverMaxWindowBits), ("client_max_window_bits", clientMaxWindowBits)] where !(9...15).contains(bits) {
+        for (name, bits) in [("server_max_window_bits", serverMaxWindowBits), ("client_max_window_bits", clientMaxWindowBits)]
+        where !(9...15).contains(bits) {
             report.add("\(key).\(name)", "\(bits) is out of range (9 to 15; zlib cannot use 8)")
         }
     }
@@ -406,7 +437,10 @@ extension AdminConfiguration {
         if let token {
             report.checkBearerToken(token, "admin.token")
         } else if sessionsEnabled && !LoopbackAddress.isLoopback(address) {
-            report.add("admin.token", "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could list and close sessions (set it, e.g. with MQTT_WS_BRIDGE_ADMIN_TOKEN, or set admin.sessions.enabled: false)")
+            report.add(
+                "admin.token",
+                "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could list and close sessions (set it, e.g. with MQTT_WS_BRIDGE_ADMIN_TOKEN, or set admin.sessions.enabled: false)"
+            )
         }
         readiness.validate(into: &report)
         publish.validate(into: &report, address: address, adminToken: token)
@@ -420,7 +454,8 @@ extension AdminReadinessConfiguration {
         }
         report.checkPositive(timeout, "admin.readiness.timeout")
         if timeout > interval {
-            report.add("admin.readiness.timeout", "must not be longer than admin.readiness.interval (a probe must end before the next is due)")
+            report.add(
+                "admin.readiness.timeout", "must not be longer than admin.readiness.interval (a probe must end before the next is due)")
         }
         report.checkMQTTClientFields(username: username, password: password, clientID: clientID, section: "admin.readiness")
         for (key, value) in [("failure_threshold", failureThreshold), ("success_threshold", successThreshold)]
@@ -442,7 +477,10 @@ extension AdminPublishConfiguration {
         if let token {
             report.checkBearerToken(token, "admin.publish.token")
         } else if adminToken == nil && !LoopbackAddress.isLoopback(address) {
-            report.add("admin.publish.token", "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could publish (set it or admin.token, e.g. with MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN, or set admin.publish.enabled: false)")
+            report.add(
+                "admin.publish.token",
+                "is required when admin.address ('\(address)') is not a loopback address: without it anyone who can reach the admin listener could publish (set it or admin.token, e.g. with MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN, or set admin.publish.enabled: false)"
+            )
         }
         if !AdminConfiguration.publishBodySizeRange.contains(maxBodySize) {
             report.add("admin.publish.max_body_size", "\(maxBodySize) is out of range (1KiB to 256MiB)")
@@ -461,7 +499,10 @@ extension ValidationReport {
     mutating func checkBearerToken(_ token: String, _ key: String) {
         let body = token.reversed().drop { $0 == "=" }
         if token.count < AdminPublishConfiguration.minimumTokenLength {
-            add(key, "is \(token.count) characters long; use at least \(AdminPublishConfiguration.minimumTokenLength) (e.g. the output of `openssl rand -hex 32`)")
+            add(
+                key,
+                "is \(token.count) characters long; use at least \(AdminPublishConfiguration.minimumTokenLength) (e.g. the output of `openssl rand -hex 32`)"
+            )
         } else if body.isEmpty || !body.allSatisfy(AdminPublishConfiguration.tokenCharacters.contains) {
             add(key, "may contain only letters, digits and - . _ ~ + / (optionally ending in =), as a bearer token must")
         }

@@ -39,8 +39,10 @@ struct ConfigurationFile {
             case let node? where RawValue(node: node, baseDirectory: nil).isNull:
                 break
             case let node?:
-                problems.append(ConfigurationProblem(
-                    key: "", location: location(node.mark), message: "expected sections such as listeners:, routes: and upstream: at the top level"))
+                problems.append(
+                    ConfigurationProblem(
+                        key: "", location: location(node.mark),
+                        message: "expected sections such as listeners:, routes: and upstream: at the top level"))
             }
         } catch {
             problems.append(ConfigurationProblem(key: "", location: location(error.mark), message: error.message))
@@ -72,7 +74,8 @@ struct ConfigurationFile {
             do {
                 values[AbsoluteConfigKey(keyPath)] = ConfigValue(.string(try YAMLParsing.text(of: entry.value)), isSecret: true)
             } catch {
-                problems.append(ConfigurationProblem(key: keyPath.joined(separator: "."), location: location(error.mark), message: error.message))
+                problems.append(
+                    ConfigurationProblem(key: keyPath.joined(separator: "."), location: location(error.mark), message: error.message))
             }
         }
         return values

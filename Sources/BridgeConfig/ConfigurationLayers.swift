@@ -61,7 +61,8 @@ struct ConfigurationLayers {
         guard let results = lookups.takeLast()?.providerResults, !results.isEmpty else {
             preconditionFailure("swift-configuration reports each lookup to its access reporter before returning")
         }
-        let variable = results.count > Layer.environment.rawValue
+        let variable =
+            results.count > Layer.environment.rawValue
             ? results[Layer.environment.rawValue].encodedKey : environmentVariable(for: path)
         guard let text, let layer = Layer(rawValue: results.count - 1), let spelledKey = results.last?.encodedKey else {
             return (nil, variable)

@@ -24,7 +24,9 @@ public enum ConfigurationLoader {
     public static let configFileVariable = "MQTT_WS_BRIDGE_CONFIG"
 
     /// Reads the file at `path` (none: built-in defaults), applies the overrides and validates.
-    public static func load(path: String?, environment: [String: String], overrides: [String]) throws(ConfigurationErrors) -> BridgeConfiguration {
+    public static func load(
+        path: String?, environment: [String: String], overrides: [String]
+    ) throws(ConfigurationErrors) -> BridgeConfiguration {
         var text: String?
         if let path {
             do {

@@ -127,11 +127,12 @@ final class DecodingContext {
     /// Reports every `MQTT_WS_BRIDGE_*` variable and `--set` argument that matched no key. Call once, after decoding.
     func reportUnmatchedOverrides() {
         for variable in environment.keys.sorted() where !environmentNamesLookedUp.contains(variable) {
-            problems.append(ConfigurationProblem(
-                key: variable,
-                location: ConfigurationProblem.environmentLocationPrefix + variable,
-                message: unmatchedVariableMessage(variable)
-            ))
+            problems.append(
+                ConfigurationProblem(
+                    key: variable,
+                    location: ConfigurationProblem.environmentLocationPrefix + variable,
+                    message: unmatchedVariableMessage(variable)
+                ))
         }
         for override in overrides where !leafKeyPaths.contains(override.keyPath) {
             report(override.path, location: ConfigurationProblem.overrideLocation, unmatchedOverrideMessage(override.keyPath))
@@ -140,7 +141,9 @@ final class DecodingContext {
 
     private func unmatchedVariableMessage(_ variable: String) -> String {
         if let section = sectionEnvironmentNames[variable] {
-            let example = firstKey(under: section).map { " such as \(layers.environmentVariable(for: $0.split(separator: ".").map(String.init)))" } ?? ""
+            let example =
+                firstKey(under: section).map { " such as \(layers.environmentVariable(for: $0.split(separator: ".").map(String.init)))" }
+                ?? ""
             return "names the section \(section), not a single value; set its keys one by one\(example)"
         }
         if let suggestion = Suggestion.closest(to: variable, in: environmentNamesLookedUp) {
@@ -148,7 +151,8 @@ final class DecodingContext {
         }
         let mapPrefixes = ["listeners", "routes"].map { layers.environmentVariable(for: [$0]) + "_" }
         if mapPrefixes.contains(where: variable.hasPrefix) {
-            return "matches no configuration key (environment variables can change listeners and routes that exist in the file or the defaults; add new ones in the file or with --set)"
+            return
+                "matches no configuration key (environment variables can change listeners and routes that exist in the file or the defaults; add new ones in the file or with --set)"
         }
         return "matches no configuration key"
     }

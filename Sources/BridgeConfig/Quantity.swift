@@ -10,8 +10,8 @@ enum Quantity {
         let numberLength = characters.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }.count
         let numberText = String(characters[..<numberLength])
         guard !numberText.isEmpty, numberText.first != ".", numberText.last != ".",
-              numberText.filter({ $0 == "." }).count <= 1,
-              let number = Double(numberText), number.isFinite
+            numberText.filter({ $0 == "." }).count <= 1,
+            let number = Double(numberText), number.isFinite
         else { return nil }
         let unit = String(characters[numberLength...].drop(while: \.isWhitespace)).lowercased()
         return (number, unit)

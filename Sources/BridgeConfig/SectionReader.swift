@@ -20,16 +20,19 @@ final class SectionReader {
         self.path = path
         self.location = location
         self.context = context
-        self.fileEntries = mapping.map { mapping in
-            YAMLParsing.entries(of: mapping) { omitted in
-                switch omitted {
-                case .complexKey(let key):
-                    context.report(path, location: context.fileLocation(key.mark), "keys must be plain names")
-                case .mergeValue(let value):
-                    context.report(path + ["<<"], location: context.fileLocation(value.mark), "a merge key needs a section or a list of sections, e.g. <<: *defaults")
+        self.fileEntries =
+            mapping.map { mapping in
+                YAMLParsing.entries(of: mapping) { omitted in
+                    switch omitted {
+                    case .complexKey(let key):
+                        context.report(path, location: context.fileLocation(key.mark), "keys must be plain names")
+                    case .mergeValue(let value):
+                        context.report(
+                            path + ["<<"], location: context.fileLocation(value.mark),
+                            "a merge key needs a section or a list of sections, e.g. <<: *defaults")
+                    }
                 }
-            }
-        } ?? []
+            } ?? []
     }
 
     // MARK: Single values
@@ -121,7 +124,9 @@ final class SectionReader {
         if let entry = fileEntry(key), !Self.isNull(entry.value) {
             context.noteLocation(sectionPath, context.fileLocation(entry.keyNode.mark))
             guard case .mapping(let mapping) = entry.value else {
-                context.report(sectionPath, location: context.fileLocation(entry.value.mark), "expected named entries (name: settings), found \(Self.describe(entry.value))")
+                context.report(
+                    sectionPath, location: context.fileLocation(entry.value.mark),
+                    "expected named entries (name: settings), found \(Self.describe(entry.value))")
                 return []
             }
             for (nameNode, settings) in mapping {
@@ -135,11 +140,18 @@ final class SectionReader {
                 context.noteLocation(entryPath, entryLocation)
                 switch settings {
                 case .mapping(let settingsMapping):
-                    readers.append((nameScalar.string, SectionReader(path: entryPath, mapping: settingsMapping, location: entryLocation, context: context), nil))
+                    readers.append(
+                        (
+                            nameScalar.string,
+                            SectionReader(path: entryPath, mapping: settingsMapping, location: entryLocation, context: context), nil
+                        ))
                 case _ where Self.isNull(settings):
-                    readers.append((nameScalar.string, SectionReader(path: entryPath, mapping: nil, location: entryLocation, context: context), nil))
+                    readers.append(
+                        (nameScalar.string, SectionReader(path: entryPath, mapping: nil, location: entryLocation, context: context), nil))
                 default:
-                    context.report(entryPath, location: context.fileLocation(settings.mark), "expected settings (key: value pairs), found \(Self.describe(settings))")
+                    context.report(
+                        entryPath, location: context.fileLocation(settings.mark),
+                        "expected settings (key: value pairs), found \(Self.describe(settings))")
                 }
             }
         } else {
@@ -153,7 +165,11 @@ final class SectionReader {
         for newName in context.overrideEntryNames(under: sectionPath) where !readers.contains(where: { $0.name == newName }) {
             let entryPath = sectionPath + [newName]
             context.noteSection(entryPath)
-            readers.append((newName, SectionReader(path: entryPath, mapping: nil, location: ConfigurationProblem.overrideLocation, context: context), nil))
+            readers.append(
+                (
+                    newName,
+                    SectionReader(path: entryPath, mapping: nil, location: ConfigurationProblem.overrideLocation, context: context), nil
+                ))
         }
 
         var values: [T] = []
@@ -167,7 +183,8 @@ final class SectionReader {
     /// Reports the file's keys in this section that no decode call asked for.
     func finish() {
         for entry in fileEntries where !keysRead.contains(entry.key) {
-            let hint = Suggestion.closest(to: entry.key, in: keysRead).map { "did you mean '\($0)'?" }
+            let hint =
+                Suggestion.closest(to: entry.key, in: keysRead).map { "did you mean '\($0)'?" }
                 ?? "known keys: \(keysRead.sorted().joined(separator: ", "))"
             context.report(path + [entry.key], location: context.fileLocation(entry.keyNode.mark), "unknown key (\(hint))")
         }
@@ -209,7 +226,9 @@ final class SectionReader {
         case let value where Self.isNull(value):
             return SectionReader(path: childPath, mapping: nil, location: childLocation, context: context)
         default:
-            context.report(childPath, location: context.fileLocation(entry.value.mark), "expected a section (key: value pairs), found \(Self.describe(entry.value))")
+            context.report(
+                childPath, location: context.fileLocation(entry.value.mark),
+                "expected a section (key: value pairs), found \(Self.describe(entry.value))")
             return nil
         }
     }

@@ -20,7 +20,8 @@ public struct ServerNamePattern: Sendable, Hashable, CustomStringConvertible {
             throw Invalid(description: "a server name must not be empty")
         }
         if Self.isIPAddress(normalized) {
-            throw Invalid(description: "'\(text)' is an IP address; clients never send an IP address as SNI (they get the default certificate)")
+            throw Invalid(
+                description: "'\(text)' is an IP address; clients never send an IP address as SNI (they get the default certificate)")
         }
         var host = Substring(normalized)
         var isWildcard = false
@@ -35,7 +36,9 @@ public struct ServerNamePattern: Sendable, Hashable, CustomStringConvertible {
             throw Invalid(description: "'\(text)' is too broad: a wildcard needs at least two labels after '*.' (e.g. *.example.com)")
         }
         guard Self.isHostName(host) else {
-            throw Invalid(description: "'\(text)' is not a DNS name (labels of letters, digits, '-' and '_', up to 63 characters each, separated by dots)")
+            throw Invalid(
+                description:
+                    "'\(text)' is not a DNS name (labels of letters, digits, '-' and '_', up to 63 characters each, separated by dots)")
         }
         self.name = String(host)
         self.isWildcard = isWildcard

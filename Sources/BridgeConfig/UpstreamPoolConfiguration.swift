@@ -127,7 +127,9 @@ extension ValueType {
     func onlyWithoutServers(_ servers: [UpstreamServer]) -> ValueType<Value> {
         ValueType { raw throws(ValueError) in
             guard servers.isEmpty else {
-                throw ValueError("cannot be given together with upstream.servers: host and port are the one-server form; list every broker under upstream.servers instead")
+                throw ValueError(
+                    "cannot be given together with upstream.servers: host and port are the one-server form; list every broker under upstream.servers instead"
+                )
             }
             return try parse(raw)
         }
@@ -160,7 +162,9 @@ extension UpstreamConfiguration {
         }
         report.checkPositive(healthCheck.timeout, "upstream.health_check.timeout")
         if healthCheck.timeout > healthCheck.interval {
-            report.add("upstream.health_check.timeout", "must not be longer than upstream.health_check.interval (a probe must end before the next is due)")
+            report.add(
+                "upstream.health_check.timeout",
+                "must not be longer than upstream.health_check.interval (a probe must end before the next is due)")
         }
     }
 }

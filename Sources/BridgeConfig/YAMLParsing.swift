@@ -100,13 +100,14 @@ enum YAMLParsing {
         "mapping values are not allowed", "did not find expected node content", "found character that cannot start any token",
         "found undefined alias", "did not find expected alphabetic or numeric character",
     ]
-    private static let quotingHint = "put quotes around a value that starts with a YAML symbol (: * & ! @ ` % | >) or contains ': ' or ' #', e.g. address: \"::\""
+    private static let quotingHint =
+        "put quotes around a value that starts with a YAML symbol (: * & ! @ ` % | >) or contains ': ' or ' #', e.g. address: \"::\""
 
     private static func failure(from error: YamlError) -> Failure {
         switch error {
         case .scanner(let context, let problem, let mark, _),
-             .parser(let context, let problem, let mark, _),
-             .composer(let context, let problem, let mark, _):
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
             var message = "YAML syntax error: \(problem)"
             if let context {
                 message += " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"

@@ -47,7 +47,8 @@ final class StaticFileResponder: Sendable {
                 logger.warning("static file left out", metadata: ["path": "\(path)", "reason": "\(reason)"])
             }
             if set.file(at: "/") == nil {
-                logger.warning("static_files.directory has no index.html: / answers 404", metadata: ["directory": "\(configuration.directory)"])
+                logger.warning(
+                    "static_files.directory has no index.html: / answers 404", metadata: ["directory": "\(configuration.directory)"])
             }
             logger.notice(
                 "serving static files",
@@ -96,7 +97,10 @@ final class StaticFileResponder: Sendable {
             }
         default:
             // The reason names server paths: it goes to the log, not to every client.
-            let text = status == 500 ? "static files are not available: static_files.directory could not be loaded at start-up (the bridge's log says why)\n" : "not found\n"
+            let text =
+                status == 500
+                ? "static files are not available: static_files.directory could not be loaded at start-up (the bridge's log says why)\n"
+                : "not found\n"
             headers.append(("Content-Type", "text/plain; charset=utf-8"))
             headers.append(("Content-Length", "\(text.utf8.count)"))
             body = context.channel.allocator.buffer(string: text)
@@ -105,7 +109,10 @@ final class StaticFileResponder: Sendable {
 
         self.logger.debug(
             "static file request",
-            metadata: ["client": "\(clientAddress(of: context.channel))", "method": "\(head.method.rawValue)", "path": "\(path)", "status": "\(status)"])
+            metadata: [
+                "client": "\(clientAddress(of: context.channel))", "method": "\(head.method.rawValue)", "path": "\(path)",
+                "status": "\(status)",
+            ])
         // The file's buffer is shared, never copied: the sender hands out slices of it, one chunk at a time.
         let responseHead = HTTPResponse.head(status: status, headers: headers, allocator: context.channel.allocator)
         StaticFileSender.send(
@@ -120,7 +127,9 @@ final class StaticFileResponder: Sendable {
         case .files(let set):
             guard let decoded = Self.percentDecoded(path), let file = set.file(at: decoded) else { return (404, nil) }
             // If-None-Match compares weakly (RFC 9110 §13.1.2): a W/ prefix does not matter.
-            let validators = WebSocketHandshake.tokens(in: head.headers["If-None-Match"]).map { $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0 }
+            let validators = WebSocketHandshake.tokens(in: head.headers["If-None-Match"]).map {
+                $0.hasPrefix("W/") ? String($0.dropFirst(2)) : $0
+            }
             if validators.contains(file.etag) || validators.contains("*") {
                 return (304, file)
             }

@@ -1,3 +1,5 @@
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
 
 /// The files of `static_files.directory`, read into memory once at start-up.
 ///
@@ -97,17 +98,20 @@ struct StaticFileSet: Sendable {
             }
             if Self.isKind(status, S_IFDIR) {
                 guard depth < Self.maximumDepth else {
-                    throw StaticFileError("'\(shownDirectory)' is nested deeper than \(Self.maximumDepth) directories; is static_files.directory right?")
+                    throw StaticFileError(
+                        "'\(shownDirectory)' is nested deeper than \(Self.maximumDepth) directories; is static_files.directory right?")
                 }
                 try self.walk(root: root, relative: urlPath, depth: depth + 1, maxSize: maxSize, shownDirectory: shownDirectory)
             } else if Self.isKind(status, S_IFREG) {
                 guard self.files.count < Self.maximumFileCount else {
-                    throw StaticFileError("'\(shownDirectory)' holds more than \(Self.maximumFileCount) files; is static_files.directory right?")
+                    throw StaticFileError(
+                        "'\(shownDirectory)' holds more than \(Self.maximumFileCount) files; is static_files.directory right?")
                 }
                 let size = Int(status.st_size)
                 guard self.totalSize + size <= maxSize else {
                     throw StaticFileError(
-                        "the files in '\(shownDirectory)' add up to more than static_files.max_size (\(maxSize) bytes) at \(urlPath); raise the limit or serve a smaller directory")
+                        "the files in '\(shownDirectory)' add up to more than static_files.max_size (\(maxSize) bytes) at \(urlPath); raise the limit or serve a smaller directory"
+                    )
                 }
                 let bytes = try Self.readFile(readPath, expectedSize: size)
                 guard self.totalSize + bytes.count <= maxSize else {

@@ -35,7 +35,8 @@ extension RouteConfiguration {
         }) {
             return .accept(echo: match)
         }
-        return .refuse(reason: "none of the offered subprotocols (\(offered.joined(separator: ", "))) is supported; this route accepts: \(supported)")
+        return .refuse(
+            reason: "none of the offered subprotocols (\(offered.joined(separator: ", "))) is supported; this route accepts: \(supported)")
     }
 }
 

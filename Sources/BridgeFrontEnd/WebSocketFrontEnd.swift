@@ -50,7 +50,8 @@ public final class WebSocketFrontEnd: Sendable {
         self.logger = logger
         self.accessLogger = accessLogger
         // Read once here, at start-up and off the event loops (see StaticFileSet).
-        self.staticFiles = configuration.staticFiles.enabled ? StaticFileResponder(configuration: configuration.staticFiles, logger: logger) : nil
+        self.staticFiles =
+            configuration.staticFiles.enabled ? StaticFileResponder(configuration: configuration.staticFiles, logger: logger) : nil
     }
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
@@ -67,6 +68,7 @@ public final class WebSocketFrontEnd: Sendable {
         )
         try pipeline.addHandler(limiter)
         try pipeline.addHandler(decoder)
-        try pipeline.addHandler(WebSocketUpgradeHandler(frontEnd: self, listener: listener, proxy: proxy, limiter: limiter, decoder: decoder))
+        try pipeline.addHandler(
+            WebSocketUpgradeHandler(frontEnd: self, listener: listener, proxy: proxy, limiter: limiter, decoder: decoder))
     }
 }

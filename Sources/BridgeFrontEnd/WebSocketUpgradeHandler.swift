@@ -169,7 +169,9 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
         case .refuse(let refusal):
             // A path that is not a route may be a static file.
             let path = requestPath(of: head.uri)
-            if refusal.status == 404, self.frontEnd.staticFiles?.respond(to: head, path: path, client: self.client.ip, context: context) == true {
+            if refusal.status == 404,
+                self.frontEnd.staticFiles?.respond(to: head, path: path, client: self.client.ip, context: context) == true
+            {
                 self.state = .done  // answered from static_files; the connection closes after it
                 return
             }
@@ -260,7 +262,9 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     /// The relay decides the answer, and connects the broker first when the answer depends on it.
-    private func answer(_ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, readHeld: Bool = false, context: ChannelHandlerContext) {
+    private func answer(
+        _ acceptance: UpgradeAcceptance, upstreamPrelude: ByteBuffer?, readHeld: Bool = false, context: ChannelHandlerContext
+    ) {
         let route = acceptance.route
         let descriptor = SessionDescriptor(
             clientAddress: self.client.display, listener: self.listener.name, route: route.configuration.name, subprotocol: nil,
@@ -278,7 +282,8 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 self.switchToWebSocket(acceptance, subprotocol: subprotocol, session: session, readHeld: readHeld, context: context)
             case .success(.badGateway):
                 // The relay logged why; the client learns only that the broker is unavailable.
-                self.refuse(UpgradeRefusal(502, "broker unavailable", result: "bad_gateway", route: route.configuration.name), context: context)
+                self.refuse(
+                    UpgradeRefusal(502, "broker unavailable", result: "bad_gateway", route: route.configuration.name), context: context)
             case .failure:
                 self.state = .done  // the client is gone
             }

@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
 
 /// How a log line is written: logfmt (`key=value`) for people and grep, or one JSON object for log shippers.
 /// Metadata values are always strings and keys are sorted, so the output is stable to parse and to diff.
@@ -55,8 +56,11 @@ public enum LogFormat: String, Sendable, Hashable, CaseIterable {
     /// A logfmt value: as it is when it is one plain word, else in quotes with JSON's escapes. Control characters
     /// always force quotes, so a client-supplied value cannot forge a line break or a terminal escape.
     static func appendLogfmtValue(_ value: String, to line: inout [UInt8]) {
-        let needsQuotes = value.isEmpty
-            || value.utf8.contains { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || JSONString.isControl($0) }
+        let needsQuotes =
+            value.isEmpty
+            || value.utf8.contains {
+                $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || JSONString.isControl($0)
+            }
             || value.contains { $0.isNewline }
         guard needsQuotes else {
             line.append(contentsOf: value.utf8)
@@ -75,7 +79,8 @@ public enum LogFormat: String, Sendable, Hashable, CaseIterable {
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
         let date = "\(parts.tm_year + 1900)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))"
-        let clock = "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(nanoseconds / 1_000_000, 3))"
+        let clock =
+            "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(nanoseconds / 1_000_000, 3))"
         return "\(date)T\(clock)Z"
     }
 }

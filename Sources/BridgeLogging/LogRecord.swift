@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
 
 /// One log event as the caller saw it: everything that must be captured on the caller's thread (the time, the
 /// merged metadata, which may come from task-local metadata providers). Turning it into text happens later, on the

@@ -1,3 +1,7 @@
+import CoreMetrics
+import Foundation
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,9 +9,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CoreMetrics
-import Foundation
-import Logging
 
 /// Writes log lines to a file descriptor (standard output) from a thread of its own, so that logging never blocks
 /// the thread that logs: an event loop hands its record to a bounded queue and goes on.

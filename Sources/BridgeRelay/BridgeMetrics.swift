@@ -39,11 +39,15 @@ public final class BridgeMetrics: Sendable {
             self.openSessions = Meter(label: "mqtt_ws_bridge_sessions_open", dimensions: [("route", name)], factory: factory)
             self.sessions = Counter(label: "mqtt_ws_bridge_sessions_total", dimensions: [("route", name)], factory: factory)
             self.bytes = Direction.allCases.map {
-                Counter(label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
+                Counter(
+                    label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
             }
-            self.topicPolicyDenials = Counter(label: "mqtt_ws_bridge_topic_policy_denials_total", dimensions: [("route", name)], factory: factory)
+            self.topicPolicyDenials = Counter(
+                label: "mqtt_ws_bridge_topic_policy_denials_total", dimensions: [("route", name)], factory: factory)
             self.deferredFlushes = Direction.allCases.map {
-                Counter(label: "mqtt_ws_bridge_deferred_flushes_total", dimensions: [("route", name), ("direction", $0.rawValue)], factory: factory)
+                Counter(
+                    label: "mqtt_ws_bridge_deferred_flushes_total", dimensions: [("route", name), ("direction", $0.rawValue)],
+                    factory: factory)
             }
             self.packets = Direction.allCases.map { direction in
                 MQTTPacketType.allCases.map { type in
@@ -60,7 +64,8 @@ public final class BridgeMetrics: Sendable {
         public func handshake(_ result: String) {
             if result != "accepted" { self.refusals?.record(route: self.name, result: result) }
             self.counter(in: self.handshakes, key: result) {
-                Counter(label: "mqtt_ws_bridge_handshakes_total", dimensions: [("route", self.name), ("result", result)], factory: self.factory)
+                Counter(
+                    label: "mqtt_ws_bridge_handshakes_total", dimensions: [("route", self.name), ("result", result)], factory: self.factory)
             }.increment()
         }
 

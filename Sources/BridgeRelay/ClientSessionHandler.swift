@@ -316,7 +316,10 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.held.take()
             self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.link.description)"])
             guard let context else { return }
-            context.write(self.wrapOutboundOut(.binary(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator))), promise: nil)
+            context.write(
+                self.wrapOutboundOut(
+                    .binary(MQTTPacket.connackServerUnavailable(version: version ?? .v3_1_1, allocator: context.channel.allocator))),
+                promise: nil)
             context.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason)), promise: nil)
             self.link.close(graceful: false)
             self.resumeHeldRead(context: context)
@@ -331,7 +334,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             if let disconnect { self.write(disconnect, context: context) }
             // Acknowledgements the client sent before it saw the close frame still go to the broker (a lost PUBACK
             // is a duplicate delivery after the restart); the upstream closes at the client's close frame or EOF.
-            context?.writeAndFlush(self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason, keepsReceiving: true)), promise: nil)
+            context?.writeAndFlush(
+                self.wrapOutboundOut(.close(ending.code, reason: ending.publicReason, keepsReceiving: true)), promise: nil)
             if !self.link.isWritable { self.closeUpstream() }
             context.map(self.resumeHeldRead)
         case .closeUpstream:
@@ -389,7 +393,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     /// Broker bytes are read only while a client that takes them waits for them (relaying, or a half-sent packet; no deferred flush).
     var acceptsBrokerBytes: Bool {
-        (self.machine.state == .relaying || self.streamRemaining > 0) && self.context?.channel.isWritable == true && !self.link.toClient.isDeferring
+        (self.machine.state == .relaying || self.streamRemaining > 0) && self.context?.channel.isWritable == true
+            && !self.link.toClient.isDeferring
     }
 
     func upstreamRead(_ bytes: ByteBuffer) {
@@ -437,7 +442,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     func upstreamReadComplete() {
         if self.clientNeedsFlush {
             self.clientNeedsFlush = false
-            self.flushToClient(burstBytes: self.burstBytesToClient, immediately: self.streamRemaining > 0 || self.machine.state != .relaying)
+            self.flushToClient(
+                burstBytes: self.burstBytesToClient, immediately: self.streamRemaining > 0 || self.machine.state != .relaying)
         }
         self.registration?.packetsToClient += self.brokerCounts.sum
         self.metrics.record(&self.brokerCounts, direction: .brokerToClient)

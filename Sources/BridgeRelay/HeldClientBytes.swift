@@ -42,7 +42,9 @@ struct HeldClientBytes {
         guard let length = self.connectLength, let bytes = self.bytes, bytes.readableBytes >= length,
             let packet = bytes.getSlice(at: bytes.readerIndex, length: length)
         else { return nil }
-        let rest = bytes.getSlice(at: bytes.readerIndex + length, length: bytes.readableBytes - length).flatMap { $0.readableBytes > 0 ? $0 : nil }
+        let rest = bytes.getSlice(at: bytes.readerIndex + length, length: bytes.readableBytes - length).flatMap {
+            $0.readableBytes > 0 ? $0 : nil
+        }
         if keepingOnlyTheConnect { self.bytes = packet }
         return (packet, rest)
     }

@@ -92,18 +92,20 @@ final class UpstreamDial {
         self.attempt = (server, handler)
         let started = NIODeadline.now()
         let options = UpstreamConnectOptions(prelude: self.prelude, subprotocols: self.subprotocols, deadline: self.deadline)
-        self.upstream.connector.connect(to: server, on: self.eventLoop, handler: NIOLoopBound(handler, eventLoop: self.eventLoop), options: options)
-            .assumeIsolated()
-            .whenComplete { result in
-                switch result {
-                case .success(let channel):
-                    // An attempt given up meanwhile (deadline, cancel, failure) leaves no connection behind: before the
-                    // handler had a context, closing it could not reach the socket.
-                    if self.attempt?.handler !== handler { channel.close(promise: nil) }
-                case .failure(let error):
-                    ready.fail(error)  // the handler may never have been added
-                }
+        self.upstream.connector.connect(
+            to: server, on: self.eventLoop, handler: NIOLoopBound(handler, eventLoop: self.eventLoop), options: options
+        )
+        .assumeIsolated()
+        .whenComplete { result in
+            switch result {
+            case .success(let channel):
+                // An attempt given up meanwhile (deadline, cancel, failure) leaves no connection behind: before the
+                // handler had a context, closing it could not reach the socket.
+                if self.attempt?.handler !== handler { channel.close(promise: nil) }
+            case .failure(let error):
+                ready.fail(error)  // the handler may never have been added
             }
+        }
         ready.futureResult.assumeIsolated().whenComplete { result in
             guard self.attempt?.handler === handler, !self.isFinished else { return }
             switch result {

@@ -1,12 +1,13 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import NIOPosix
-import NIOSSL
-import NIOTLS
 
 /// The broker side of the glue: the last handler of the upstream channel.
 ///

@@ -101,7 +101,9 @@ extension WebSocketUpstreamConnector {
     /// upgrade handler, which replaces itself with a client-role codec once the broker's 101 checks out, and behind it
     /// the adapter that lets `UpstreamHandler` write its byte stream into that codec (one binary message per burst).
     /// `answered` gets the subprotocol the broker chose, or an `UpstreamHandshakeError`.
-    static func upgradeHandlers(host: String, path: String, subprotocols: [String]?, answered: EventLoopPromise<String?>) -> [any ChannelHandler] {
+    static func upgradeHandlers(
+        host: String, path: String, subprotocols: [String]?, answered: EventLoopPromise<String?>
+    ) -> [any ChannelHandler] {
         let upgraded = answered.futureResult.eventLoop.makePromise(of: String?.self)
         upgraded.futureResult.flatMapErrorThrowing { error in
             switch error {

@@ -1,8 +1,8 @@
 import BridgeConfig
 import BridgeFrontEnd
-import ClientAddress
 import BridgeRelay
 import BridgeTLS
+import ClientAddress
 import CoreMetrics
 import EdgeAuth
 import ListenerSupport
@@ -178,8 +178,12 @@ public final class BridgeServer: Service, Sendable {
         if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
             switch configuration.upstream.kind {
-            case .tcp: return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
-            case .ws: return (stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers))
+            case .tcp:
+                return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
+            case .ws:
+                return (
+                    stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers)
+                )
             }
         } catch {
             throw StartupError("upstream.tls: \(error)")
@@ -260,7 +264,10 @@ public final class BridgeServer: Service, Sendable {
         for listener in bound {
             self.logger.notice(
                 "listening",
-                metadata: ["listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "mode": "\(listener.mode.rawValue)", "upstream": "\(self.upstreamDescription)"])
+                metadata: [
+                    "listener": "\(listener.name)", "address": "\(listener.hostAndPort)", "mode": "\(listener.mode.rawValue)",
+                    "upstream": "\(self.upstreamDescription)",
+                ])
         }
 
         // Certificate upkeep (timed reloads, expiry warnings) and the upstream pool's health checks run while the

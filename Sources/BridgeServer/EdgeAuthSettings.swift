@@ -62,11 +62,14 @@ struct EdgeAuthSettings {
     /// The routes' edge authentication for the front end and the relay, each session's topic lists matched with
     /// libmosquitto (`TopicAllowList`). A route with `auth` needs the authenticator (`BridgeServer.makeEdgeAuthenticator`):
     /// without it the bridge would let every client in, so it does not start.
-    static func routeAuth(_ configuration: BridgeConfiguration, authenticator: EdgeAuthenticator?) throws(StartupError) -> [String: RouteEdgeAuth] {
+    static func routeAuth(
+        _ configuration: BridgeConfiguration, authenticator: EdgeAuthenticator?
+    ) throws(StartupError) -> [String: RouteEdgeAuth] {
         let routes = configuration.routes.filter { $0.auth != nil }
         guard let first = routes.first else { return [:] }
         guard let authenticator else {
-            throw StartupError("routes.\(first.name).auth: the bridge was started without its edge authenticator (BridgeServer.makeEdgeAuthenticator)")
+            throw StartupError(
+                "routes.\(first.name).auth: the bridge was started without its edge authenticator (BridgeServer.makeEdgeAuthenticator)")
         }
         var result: [String: RouteEdgeAuth] = [:]
         for route in routes {

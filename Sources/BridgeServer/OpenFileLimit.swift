@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
 
 /// The process's open-file limit: raised to the hard limit at start-up (each session needs two descriptors:
 /// client and broker), with a warning when even that cannot hold `limits.max_connections`.

@@ -49,7 +49,8 @@ struct CertificateFileContents: Sendable {
             let count = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw CertificateLoadError(key: key, file: path, "cannot read the \(what) file '\(path)': \(String(cString: strerror(errno)))")
+                throw CertificateLoadError(
+                    key: key, file: path, "cannot read the \(what) file '\(path)': \(String(cString: strerror(errno)))")
             }
             if count == 0 { break }
             bytes += chunk[..<count]

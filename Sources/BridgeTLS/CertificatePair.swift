@@ -76,7 +76,8 @@ struct CertificatePair: Sendable {
         do {
             leaf = try Certificate(derEncoded: try leafHandle.toDERBytes())
         } catch {
-            throw CertificateLoadError(key: certificateKey, file: certificatePath, "'\(certificatePath)' holds a certificate that cannot be parsed: \(error)")
+            throw CertificateLoadError(
+                key: certificateKey, file: certificatePath, "'\(certificatePath)' holds a certificate that cannot be parsed: \(error)")
         }
         if let key = try? Certificate.PrivateKey(pemEncoded: String(decoding: contents.key, as: UTF8.self)) {
             guard key.publicKey == leaf.publicKey else {

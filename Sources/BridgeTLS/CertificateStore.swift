@@ -187,7 +187,9 @@ package final class CertificateStore: Sendable {
                     changed = true
                     self.took(pair, index: index, previous: inUse, trigger: trigger.rawValue, now: now, state: &state)
                     report.append(
-                        .init(listener: self.listener, name: source.name, outcome: .loaded(serial: pair.serial, previousSerial: inUse.serial)))
+                        .init(
+                            listener: self.listener, name: source.name, outcome: .loaded(serial: pair.serial, previousSerial: inUse.serial))
+                    )
                 } catch {
                     state.lastRefusal[index] = fingerprint
                     report.append(self.refused(error, source: source, inUse: inUse, trigger: trigger))
@@ -236,7 +238,8 @@ package final class CertificateStore: Sendable {
     // MARK: - Logging and metrics
 
     /// A pair went into use: metric, log line, name coverage and expiry checks.
-    private func took(_ pair: CertificatePair, index: Int, previous: CertificatePair?, trigger: String, now: Date, state: inout ReloadState) {
+    private func took(_ pair: CertificatePair, index: Int, previous: CertificatePair?, trigger: String, now: Date, state: inout ReloadState)
+    {
         let source = self.sources[index]
         self.expiryGauges[index].record(pair.notValidAfter.timeIntervalSince1970)
         var metadata: Logger.Metadata = [
@@ -288,7 +291,9 @@ package final class CertificateStore: Sendable {
         state.lastExpiryWarning[index] = (pair.serial, now)
         let source = self.sources[index]
         self.logger.warning(
-            remaining > 0 ? "certificate expires soon: renew it and send SIGHUP" : "certificate has expired: clients refuse it; renew it and send SIGHUP",
+            remaining > 0
+                ? "certificate expires soon: renew it and send SIGHUP"
+                : "certificate has expired: clients refuse it; renew it and send SIGHUP",
             metadata: [
                 "listener": "\(self.listener)", "name": "\(source.name)", "serial": "\(pair.serial)",
                 "not_after": "\(pair.notValidAfter.formatted(.iso8601))", "days_left": "\(Int((remaining / 86_400).rounded(.down)))",

@@ -60,11 +60,14 @@ public struct BridgedMosquittos: Sendable {
             defer { Task { await publisher.close() } }
             while true {
                 try await publisher.send(MQTTTestPackets.publish(topic, payload: Array("probe".utf8)))
-                if let packet = try? await subscriber.receivePacket(timeout: .milliseconds(200)), MQTTTestPackets.type(of: packet) == .publish {
+                if let packet = try? await subscriber.receivePacket(timeout: .milliseconds(200)),
+                    MQTTTestPackets.type(of: packet) == .publish
+                {
                     break
                 }
                 guard ContinuousClock.now < deadline else {
-                    throw TestSupportError("no message crossed Mosquitto's bridge from port \(from.port) to port \(to.port) within \(timeout)")
+                    throw TestSupportError(
+                        "no message crossed Mosquitto's bridge from port \(from.port) to port \(to.port) within \(timeout)")
                 }
             }
         }

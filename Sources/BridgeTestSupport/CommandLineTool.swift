@@ -13,7 +13,10 @@ public enum CommandLineTool {
     public static func path(_ name: String) throws -> String {
         if name.hasPrefix("/") { return name }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/homebrew/bin"]
+        let directories =
+            path.split(separator: ":").map(String.init) + [
+                "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/opt/homebrew/bin",
+            ]
         guard let found = directories.map({ "\($0)/\(name)" }).first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw TestSupportError("\(name) not found: run Scripts/install-deps (Debian: apt-get install mosquitto openssl)")
         }

@@ -54,7 +54,8 @@ public final class HAProxyProcess: Sendable {
         var childEnvironment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         for (variable, port) in ports { childEnvironment[variable] = String(port) }
         // Check the file first: a configuration error is then reported as such, not as "did not accept connections".
-        let check = try CommandLineTool.run("/usr/bin/env", childEnvironment.map { "\($0.key)=\($0.value)" } + [try Self.executablePath(), "-c", "-f", configPath])
+        let check = try CommandLineTool.run(
+            "/usr/bin/env", childEnvironment.map { "\($0.key)=\($0.value)" } + [try Self.executablePath(), "-c", "-f", configPath])
         guard check.status == 0 else { throw TestSupportError("haproxy -c -f \(configPath) failed: \(check.output)") }
 
         let process = try ChildProcess.spawn(
@@ -76,7 +77,11 @@ public final class HAProxyProcess: Sendable {
 
     /// SIGTERM, then SIGKILL if HAProxy has not exited after 5 s. Safe to call twice.
     public func stop() async {
-        guard let process = self.process.withLock({ p -> ChildProcess? in defer { p = nil }; return p }) else { return }
+        guard
+            let process = self.process.withLock({ p -> ChildProcess? in
+                defer { p = nil }; return p
+            })
+        else { return }
         await process.stop(timeout: .seconds(5))
     }
 
@@ -115,7 +120,8 @@ public final class HAProxyProcess: Sendable {
         var statuses: [String: String] = [:]
         for line in lines.dropFirst() {
             let fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count > max(proxy, server, status), fields[proxy] == backend, !["FRONTEND", "BACKEND"].contains(fields[server]) else { continue }
+            guard fields.count > max(proxy, server, status), fields[proxy] == backend, !["FRONTEND", "BACKEND"].contains(fields[server])
+            else { continue }
             statuses[fields[server]] = fields[status]
         }
         return statuses

@@ -15,7 +15,8 @@ enum HTTPBodyFraming: Equatable {
         if response.tokens("Transfer-Encoding").last == "chunked" {
             return .success(.chunked)
         }
-        let lengths = Set(response.values("Content-Length").flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) })
+        let lengths = Set(
+            response.values("Content-Length").flatMap { $0.split(separator: ",") }.map { $0.trimmingCharacters(in: .whitespaces) })
         guard let first = lengths.first else { return .success(.untilClose) }
         guard lengths.count == 1, let length = Int(first), length >= 0 else {
             return .failure(TestClientError(.handshakeFailed, "unusable Content-Length in:\n\(response.rawHead)"))

@@ -120,7 +120,8 @@ final class HandshakeResponseReader: ChannelInboundHandler {
         case .head(let bytes):
             phase = .finished
             let error = state.read { $0.errors }
-            let why = bytes.isEmpty
+            let why =
+                bytes.isEmpty
                 ? "connection closed before any response" + (error.isEmpty ? "" : " (\(error.joined(separator: "; ")))")
                 : "connection closed before a complete response head; received \(bytes.count) bytes:\n"
                     + String(decoding: bytes, as: UTF8.self)

@@ -14,7 +14,8 @@ public enum MQTTTestPackets {
         }
     }
 
-    public static func subscribe(_ filter: String, qos: UInt8 = 0, packetID: UInt16 = 1, version: MQTTProtocolVersion = .v3_1_1) -> [UInt8] {
+    public static func subscribe(_ filter: String, qos: UInt8 = 0, packetID: UInt16 = 1, version: MQTTProtocolVersion = .v3_1_1) -> [UInt8]
+    {
         build { MQTTPacket.writeSubscribe(packetID: packetID, filters: [(filter, qos)], version: version, to: &$0) }
     }
 

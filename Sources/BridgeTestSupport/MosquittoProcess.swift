@@ -81,7 +81,8 @@ public final class MosquittoProcess: Sendable {
 
     private func launch() async throws {
         let environment = self.environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(self.environment) { $1 }
-        let process = try ChildProcess.spawn(executable: try Self.executablePath(), arguments: ["-c", configPath], environment: environment)
+        let process = try ChildProcess.spawn(
+            executable: try Self.executablePath(), arguments: ["-c", configPath], environment: environment)
         self.process.withLock { $0 = process }
         try await Self.waitUntilAccepting(host: host, port: port, timeout: .seconds(10)) { process.isRunning }
         if let websocketsPort {
@@ -102,7 +103,11 @@ public final class MosquittoProcess: Sendable {
 
     /// SIGTERM, then SIGKILL if the broker has not exited after 5 s. Safe to call twice.
     public func stop() async {
-        guard let process = self.process.withLock({ p -> ChildProcess? in defer { p = nil }; return p }) else { return }
+        guard
+            let process = self.process.withLock({ p -> ChildProcess? in
+                defer { p = nil }; return p
+            })
+        else { return }
         await process.stop(timeout: .seconds(5))
     }
 

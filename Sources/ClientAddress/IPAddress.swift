@@ -1,11 +1,11 @@
 import NIOCore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Musl)
-    import Musl
+import Musl
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// An IPv4 or IPv6 address as 128 bits, parsed once so that comparisons and CIDR checks are integer operations.
@@ -138,7 +138,7 @@ public struct IPAddress: Hashable, Sendable {
         case .v4:
             var address = sockaddr_in()
             #if canImport(Darwin)
-                address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
+            address.sin_len = UInt8(MemoryLayout<sockaddr_in>.size)
             #endif
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(networkPort)
@@ -147,7 +147,7 @@ public struct IPAddress: Hashable, Sendable {
         case .v6:
             var address = sockaddr_in6()
             #if canImport(Darwin)
-                address.sin6_len = UInt8(MemoryLayout<sockaddr_in6>.size)
+            address.sin6_len = UInt8(MemoryLayout<sockaddr_in6>.size)
             #endif
             address.sin6_family = sa_family_t(AF_INET6)
             address.sin6_port = in_port_t(networkPort)

@@ -38,7 +38,9 @@ extension ProxyProtocolParser {
         return header
     }
 
-    private static func parseV1Line(_ line: ByteBufferView.SubSequence) throws(ProxyProtocolError)
+    private static func parseV1Line(
+        _ line: ByteBufferView.SubSequence
+    ) throws(ProxyProtocolError)
         -> ProxyProtocolHeader
     {
         let tokens = line.split(separator: 0x20, omittingEmptySubsequences: false)

@@ -100,8 +100,7 @@ public struct ProxyProtocolTLV: Hashable, Sendable {
     ///
     /// - Throws: `.malformedV2Header` when fewer than 3 bytes are left for a TLV's type and length, or when a
     ///   length runs past the end of `bytes`.
-    static func parseList(_ bytes: ArraySlice<UInt8>, context: String) throws(ProxyProtocolError) -> [ProxyProtocolTLV]
-    {
+    static func parseList(_ bytes: ArraySlice<UInt8>, context: String) throws(ProxyProtocolError) -> [ProxyProtocolTLV] {
         var tlvs: [ProxyProtocolTLV] = []
         var index = bytes.startIndex
         while index < bytes.endIndex {

@@ -181,7 +181,9 @@ public enum ProxyProtocolV2 {
         }
     }
 
-    private static func unixField(_ endpoint: ProxyProtocolHeader.Endpoint?, role: String) throws(ProxyProtocolError)
+    private static func unixField(
+        _ endpoint: ProxyProtocolHeader.Endpoint?, role: String
+    ) throws(ProxyProtocolError)
         -> [UInt8]
     {
         guard case .unix(let path)? = endpoint else {

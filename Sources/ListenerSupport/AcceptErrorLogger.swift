@@ -1,3 +1,6 @@
+import Logging
+import NIOCore
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
-import NIOCore
 
 /// Behind NIO's `AcceptBackoffHandler` on each listening socket (the bridge's and the admin's): says why accepting
 /// failed (usually the open-file limit), at most once per `interval`, instead of one line per attempt.
@@ -38,7 +39,8 @@ public final class AcceptErrorLogger: ChannelInboundHandler {
         }
         var hint = ""
         if let error = error as? IOError, error.errnoCode == EMFILE || error.errnoCode == ENFILE {
-            hint = "too many open files: raise the open-file limit (ulimit -n, LimitNOFILE=) or lower limits.max_connections / admin.max_connections"
+            hint =
+                "too many open files: raise the open-file limit (ulimit -n, LimitNOFILE=) or lower limits.max_connections / admin.max_connections"
         }
         self.logger.error(
             "cannot accept connections; pausing accepts for 100 ms",

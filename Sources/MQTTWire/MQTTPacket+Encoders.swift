@@ -209,8 +209,7 @@ extension MQTTPacket {
     }
 
     /// Appends a DISCONNECT: 5.0 `E0 02 <reasonCode> 00`; 3.x `E0 00` (no reason code exists, it is dropped).
-    public static func writeDisconnect(reasonCode: UInt8 = 0, version: MQTTProtocolVersion, to buffer: inout ByteBuffer)
-    {
+    public static func writeDisconnect(reasonCode: UInt8 = 0, version: MQTTProtocolVersion, to buffer: inout ByteBuffer) {
         if version.hasProperties {
             Self.writeFixedHeader(.disconnect, remainingLength: 2, to: &buffer)
             buffer.writeInteger(reasonCode)

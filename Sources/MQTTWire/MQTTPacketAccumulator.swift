@@ -79,8 +79,7 @@ public struct MQTTPacketAccumulator: Sendable {
     }
 
     /// Like `nextPacket()`, also returning the packet's parsed fixed header (for its type, without a second parse).
-    public mutating func nextPacketWithHeader() throws(MQTTWireError) -> (header: MQTTFixedHeader, packet: ByteBuffer)?
-    {
+    public mutating func nextPacketWithHeader() throws(MQTTWireError) -> (header: MQTTFixedHeader, packet: ByteBuffer)? {
         guard let header = try self.frontHeader() else {
             self.keepPartialPacket(packetLength: nil)
             return nil

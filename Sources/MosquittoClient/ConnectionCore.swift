@@ -88,9 +88,10 @@ final class ConnectionCore: Sendable {
                 perform(state.withLock { $0.machine.connect(waiter, isCancelled: Task.isCancelled) })
             }
         } onCancel: {
-            perform(state.withLock {
-                $0.machine.connectFailed(MosquittoError(kind: .cancelled, reason: "connect() was cancelled"))
-            })
+            perform(
+                state.withLock {
+                    $0.machine.connectFailed(MosquittoError(kind: .cancelled, reason: "connect() was cancelled"))
+                })
         }
         switch outcome {
         case .connected: return
@@ -132,20 +133,24 @@ final class ConnectionCore: Sendable {
             throw MosquittoError.publishCallFailed(code, savedErrno: savedErrno)
         }
 
-        let token = state.withLock { $0.nextToken &+= 1; return $0.nextToken }
+        let token = state.withLock {
+            $0.nextToken &+= 1; return $0.nextToken
+        }
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
-                perform(state.withLock {
-                    $0.machine.registerPublish(
-                        messageID: messageID, token: token, waiter: waiter, isCancelled: Task.isCancelled)
-                })
+                perform(
+                    state.withLock {
+                        $0.machine.registerPublish(
+                            messageID: messageID, token: token, waiter: waiter, isCancelled: Task.isCancelled)
+                    })
             }
         } onCancel: {
-            perform(state.withLock {
-                $0.machine.publishExpired(
-                    messageID: messageID, token: token,
-                    MosquittoError(kind: .cancelled, reason: "publish was cancelled"))
-            })
+            perform(
+                state.withLock {
+                    $0.machine.publishExpired(
+                        messageID: messageID, token: token,
+                        MosquittoError(kind: .cancelled, reason: "publish was cancelled"))
+                })
         }
         switch outcome {
         case .published(let receipt): return receipt
@@ -168,7 +173,9 @@ final class ConnectionCore: Sendable {
 
     /// Suspends until the connection is closed for any reason, and returns that reason.
     func waitUntilClosed() async -> MosquittoError {
-        let token = state.withLock { $0.nextToken &+= 1; return $0.nextToken }
+        let token = state.withLock {
+            $0.nextToken &+= 1; return $0.nextToken
+        }
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
                 perform(state.withLock { $0.machine.awaitClosed(token: token, waiter, isCancelled: Task.isCancelled) })
@@ -195,22 +202,24 @@ final class ConnectionCore: Sendable {
                 DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(timeout.clampedNanoseconds)) {
                     [weak self] in
                     guard let self else { return }
-                    self.perform(self.state.withLock {
-                        $0.machine.connectFailed(
-                            MosquittoError(kind: .timeout, reason: "no CONNACK within \(timeout.shortDescription)"))
-                    })
+                    self.perform(
+                        self.state.withLock {
+                            $0.machine.connectFailed(
+                                MosquittoError(kind: .timeout, reason: "no CONNACK within \(timeout.shortDescription)"))
+                        })
                 }
             case .armAckTimer(let messageID, let token):
                 let timeout = options.ackTimeout
                 DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(timeout.clampedNanoseconds)) {
                     [weak self] in
                     guard let self else { return }
-                    self.perform(self.state.withLock {
-                        $0.machine.publishExpired(
-                            messageID: messageID, token: token,
-                            MosquittoError(
-                                kind: .timeout, reason: "no acknowledgement within \(timeout.shortDescription)"))
-                    })
+                    self.perform(
+                        self.state.withLock {
+                            $0.machine.publishExpired(
+                                messageID: messageID, token: token,
+                                MosquittoError(
+                                    kind: .timeout, reason: "no acknowledgement within \(timeout.shortDescription)"))
+                        })
                 }
             case .tearDown:
                 queue.async { self.tearDown() }
@@ -226,18 +235,20 @@ final class ConnectionCore: Sendable {
             instance.pointer, options.host, Int32(options.port), Int32(options.keepAlive.components.seconds), nil)
         let savedErrno = errno
         guard code == MosquittoCode.success else {
-            perform(state.withLock {
-                $0.machine.connectFailed(
-                    .connectCallFailed(code, savedErrno: savedErrno, detail: $0.lastProblem))
-            })
+            perform(
+                state.withLock {
+                    $0.machine.connectFailed(
+                        .connectCallFailed(code, savedErrno: savedErrno, detail: $0.lastProblem))
+                })
             return
         }
         state.withLock { $0.dialReturned = true }
         let loopCode = mosquitto_loop_start(instance.pointer)
         guard loopCode == MosquittoCode.success else {
-            perform(state.withLock {
-                $0.machine.connectFailed(.connectCallFailed(loopCode, savedErrno: errno, detail: "mosquitto_loop_start"))
-            })
+            perform(
+                state.withLock {
+                    $0.machine.connectFailed(.connectCallFailed(loopCode, savedErrno: errno, detail: "mosquitto_loop_start"))
+                })
             return
         }
         state.withLock { $0.loopStarted = true }

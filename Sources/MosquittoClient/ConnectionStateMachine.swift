@@ -101,7 +101,9 @@ struct ConnectionStateMachine<Waiter> {
             phase = .connecting(waiter)
             return [.startConnecting]
         case .connecting, .connected, .draining:
-            return [.resume(waiter, .failed(MosquittoError(kind: .unavailable, reason: "connect() may be called only once per connection")))]
+            return [
+                .resume(waiter, .failed(MosquittoError(kind: .unavailable, reason: "connect() may be called only once per connection")))
+            ]
         case .closed(let error):
             return [.resume(waiter, .failed(MosquittoError(kind: .unavailable, reason: "connection is closed: \(error.reason)")))]
         }
@@ -176,7 +178,8 @@ struct ConnectionStateMachine<Waiter> {
             // The 16-bit id wrapped while an older message still had no answer: that answer will not be told apart.
             waitingCount -= 1
             slots[messageID] = nil
-            actions.append(.resume(older, .failed(MosquittoError(kind: .timeout, reason: "no acknowledgement before its message id was reused"))))
+            actions.append(
+                .resume(older, .failed(MosquittoError(kind: .timeout, reason: "no acknowledgement before its message id was reused"))))
         case .abandoned, nil:
             break
         }

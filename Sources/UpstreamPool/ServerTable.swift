@@ -33,7 +33,8 @@ final class ServerTable: Sendable {
     func copyForView() -> ServerTable {
         let servers = self.servers.map { pooled in
             let host = String(decoding: Array(pooled.server.host.utf8), as: UTF8.self)
-            return PooledServer(index: pooled.index, server: UpstreamServer(host: host, port: pooled.server.port, weight: pooled.server.weight))
+            return PooledServer(
+                index: pooled.index, server: UpstreamServer(host: host, port: pooled.server.port, weight: pooled.server.weight))
         }
         return ServerTable(servers: servers, nameHashes: nameHashes.map { $0 })
     }

@@ -59,17 +59,21 @@ public struct UpstreamPoolStatus: Sendable, Hashable, CustomStringConvertible {
         let down = servers.filter { !$0.isAvailable }
         var text = "\(up.count) of \(servers.count) server\(servers.count == 1 ? "" : "s") up (\(minHealthy) needed)"
         if !up.isEmpty {
-            text += "; up: " + up.map { entry in
-                if case .down = entry.health { return "\(entry.server) (on trial after failing)" }
-                return entry.server.description
-            }.joined(separator: ", ")
+            text +=
+                "; up: "
+                + up.map { entry in
+                    if case .down = entry.health { return "\(entry.server) (on trial after failing)" }
+                    return entry.server.description
+                }.joined(separator: ", ")
         }
         if !down.isEmpty {
-            text += "; down: " + down.map { entry in
-                guard case .down(let reason, _, let retryAt) = entry.health else { return entry.server.description }
-                let retry = retryAt.map { "retry in \(Self.seconds($0 - takenAt))" } ?? "until a health check succeeds"
-                return "\(entry.server) (\(reason); \(retry))"
-            }.joined(separator: ", ")
+            text +=
+                "; down: "
+                + down.map { entry in
+                    guard case .down(let reason, _, let retryAt) = entry.health else { return entry.server.description }
+                    let retry = retryAt.map { "retry in \(Self.seconds($0 - takenAt))" } ?? "until a health check succeeds"
+                    return "\(entry.server) (\(reason); \(retry))"
+                }.joined(separator: ", ")
         }
         return text
     }

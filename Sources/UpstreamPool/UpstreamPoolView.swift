@@ -126,7 +126,9 @@ public final class UpstreamPoolView {
             remaining &= remaining - 1
             let hash = Rendezvous.pairHash(key: key, server: table.nameHashes[index])
             let score = Rendezvous.weightedScore(pairHash: hash, weight: table.doubleWeights[index])
-            if score > bestScore || (score == bestScore && (hash > bestHash || (hash == bestHash && table.nameHashes[index] > table.nameHashes[best]))) {
+            if score > bestScore
+                || (score == bestScore && (hash > bestHash || (hash == bestHash && table.nameHashes[index] > table.nameHashes[best])))
+            {
                 best = index
                 bestHash = hash
                 bestScore = score

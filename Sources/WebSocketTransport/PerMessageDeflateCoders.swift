@@ -77,7 +77,8 @@ struct PerMessageDeflateDecompressor {
         var input = input
         let decompressor: ZlibDecompressor
         do {
-            decompressor = try self.decompressor ?? ZlibDecompressor(algorithm: .deflate, windowSize: Int32(self.agreement.clientMaxWindowBits))
+            decompressor =
+                try self.decompressor ?? ZlibDecompressor(algorithm: .deflate, windowSize: Int32(self.agreement.clientMaxWindowBits))
         } catch {
             throw WebSocketProtocolError(.internalError, "cannot allocate a decompressor")
         }

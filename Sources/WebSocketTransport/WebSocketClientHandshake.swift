@@ -90,7 +90,8 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
         }
         let expectedAccept = WebSocketHandshake.acceptValue(forKey: self.key)
         guard headers["sec-websocket-accept"] == [expectedAccept] else {
-            throw WebSocketClientHandshakeError("Sec-WebSocket-Accept is \(headers["sec-websocket-accept"] ?? []), expected \(expectedAccept)")
+            throw WebSocketClientHandshakeError(
+                "Sec-WebSocket-Accept is \(headers["sec-websocket-accept"] ?? []), expected \(expectedAccept)")
         }
         let chosen = try self.chosenSubprotocol(answered: tokens("sec-websocket-protocol"))
         let extensions = tokens("sec-websocket-extensions")
@@ -107,15 +108,18 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
             return nil
         case (true, _):
             throw WebSocketClientHandshakeError(
-                "the server answered Sec-WebSocket-Protocol \(answered.joined(separator: ", ")) although none was offered (WeChat fails such a handshake)")
+                "the server answered Sec-WebSocket-Protocol \(answered.joined(separator: ", ")) although none was offered (WeChat fails such a handshake)"
+            )
         case (false, 0):
             guard !self.requiresSubprotocolAnswer else {
-                throw WebSocketClientHandshakeError("offered Sec-WebSocket-Protocol \(offered) but the answer has none (browsers fail such a handshake)")
+                throw WebSocketClientHandshakeError(
+                    "offered Sec-WebSocket-Protocol \(offered) but the answer has none (browsers fail such a handshake)")
             }
             return nil
         case (false, _):
             guard answered.count == 1, self.subprotocols.contains(answered[0]) else {
-                throw WebSocketClientHandshakeError("offered Sec-WebSocket-Protocol \(offered), the server answered \(answered.joined(separator: ", "))")
+                throw WebSocketClientHandshakeError(
+                    "offered Sec-WebSocket-Protocol \(offered), the server answered \(answered.joined(separator: ", "))")
             }
             return answered[0]
         }

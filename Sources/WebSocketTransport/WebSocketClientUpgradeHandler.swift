@@ -65,7 +65,10 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         guard var buffer = received else { return }
         guard let headLength = WebSocketClientHandshake.responseHeadLength(in: buffer) else {
             if buffer.readableBytes > WebSocketClientHandshake.maximumResponseHeadLength {
-                self.fail(WebSocketClientHandshakeError("the answer to the upgrade request is longer than \(WebSocketClientHandshake.maximumResponseHeadLength) bytes"), context: context)
+                self.fail(
+                    WebSocketClientHandshakeError(
+                        "the answer to the upgrade request is longer than \(WebSocketClientHandshake.maximumResponseHeadLength) bytes"),
+                    context: context)
             } else {
                 self.state = .awaitingResponse(received: buffer)
             }
@@ -80,7 +83,8 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
             return
         }
         do {
-            try context.pipeline.syncOperations.addHandler(WebSocketMessageCodec(configuration: self.codecConfiguration), position: .after(self))
+            try context.pipeline.syncOperations.addHandler(
+                WebSocketMessageCodec(configuration: self.codecConfiguration), position: .after(self))
         } catch {
             self.fail(error, context: context)
             return

@@ -160,7 +160,9 @@ struct WebSocketConnectionStateMachine {
 
     /// The handler behind asked to close with `code` (our side starts the handshake); with `keepsReceiving` the peer's
     /// data frames are still passed on until its answering close frame.
-    mutating func closeRequested(_ code: WebSocketCloseCode, reason: String, keepsReceiving: Bool = false, streaming: Bool, now: NIODeadline) -> Action {
+    mutating func closeRequested(
+        _ code: WebSocketCloseCode, reason: String, keepsReceiving: Bool = false, streaming: Bool, now: NIODeadline
+    ) -> Action {
         guard case .open = self.state else { return .none }
         self.keepsReceiving = keepsReceiving
         return self.owe(CloseFrame(code: code, reason: reason), awaitsAnswer: true, streaming: streaming, now: now)

@@ -14,7 +14,9 @@ public struct WebSocketFrameHeader: Hashable, Sendable {
     public var maskingKey: WebSocketMaskingKey?
     public var payloadLength: Int
 
-    public init(fin: Bool = true, reservedBits: UInt8 = 0, opcode: WebSocketOpcode, maskingKey: WebSocketMaskingKey? = nil, payloadLength: Int) {
+    public init(
+        fin: Bool = true, reservedBits: UInt8 = 0, opcode: WebSocketOpcode, maskingKey: WebSocketMaskingKey? = nil, payloadLength: Int
+    ) {
         self.fin = fin
         self.reservedBits = reservedBits
         self.opcode = opcode
@@ -54,7 +56,9 @@ public struct WebSocketFrameHeader: Hashable, Sendable {
             guard length > 125 else { throw WebSocketProtocolError(.protocolError, "non-minimal frame length encoding") }
         case 127:
             guard let extended = buffer.getInteger(at: offset, as: UInt64.self) else { return nil }
-            guard extended & (1 << 63) == 0 else { throw WebSocketProtocolError(.protocolError, "frame length has the most significant bit set") }
+            guard extended & (1 << 63) == 0 else {
+                throw WebSocketProtocolError(.protocolError, "frame length has the most significant bit set")
+            }
             guard extended > 0xFFFF else { throw WebSocketProtocolError(.protocolError, "non-minimal frame length encoding") }
             guard extended <= UInt64(Int.max) else { throw WebSocketProtocolError(.messageTooBig, "frame too large") }
             length = Int(extended)

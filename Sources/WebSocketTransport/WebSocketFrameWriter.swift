@@ -200,7 +200,8 @@ struct WebSocketFrameWriter {
             self.attach(promise)
         } else {
             let key = self.nextKey()
-            let header = WebSocketFrameHeader(reservedBits: reservedBits, opcode: opcode, maskingKey: key, payloadLength: payload.readableBytes)
+            let header = WebSocketFrameHeader(
+                reservedBits: reservedBits, opcode: opcode, maskingKey: key, payloadLength: payload.readableBytes)
             self.appendHeader(header, allocator: allocator)
             self.queuePayload(payload, key: key, keyOffset: 0, promise: promise, allocator: allocator)
         }

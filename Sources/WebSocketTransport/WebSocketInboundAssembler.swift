@@ -30,7 +30,9 @@ struct WebSocketInboundAssembler {
     }
 
     /// Adds one fragment; returns what is ready to be passed on: stream bytes past the threshold, or a whole message.
-    mutating func append(_ fragment: consuming WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) throws(WebSocketProtocolError) -> Output? {
+    mutating func append(
+        _ fragment: consuming WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator
+    ) throws(WebSocketProtocolError) -> Output? {
         if fragment.startsMessage {
             self.kind = fragment.kind
             self.utf8 = fragment.kind == .text ? UTF8Validator() : nil
@@ -97,7 +99,8 @@ struct WebSocketInboundAssembler {
         self.buffered!.writeMaskedBytes(of: fragment.payload, key: key, keyOffset: fragment.keyOffset)
     }
 
-    private mutating func inflate(_ fragment: WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) throws(WebSocketProtocolError) {
+    private mutating func inflate(_ fragment: WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) throws(WebSocketProtocolError)
+    {
         guard self.decompressor != nil else { return }  // the reader refuses RSV1 without an agreement
         var input = fragment.payload
         if let key = fragment.maskingKey, input.readableBytes > 0 {
@@ -121,7 +124,9 @@ struct WebSocketInboundAssembler {
             guard valid else { throw WebSocketProtocolError(.invalidPayloadData, "text message is not valid UTF-8") }
         }
         if endsMessage {
-            guard self.utf8!.isAtBoundary else { throw WebSocketProtocolError(.invalidPayloadData, "text message ends inside a UTF-8 sequence") }
+            guard self.utf8!.isAtBoundary else {
+                throw WebSocketProtocolError(.invalidPayloadData, "text message ends inside a UTF-8 sequence")
+            }
             self.utf8 = nil
         }
     }

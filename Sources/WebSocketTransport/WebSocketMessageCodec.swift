@@ -241,7 +241,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         let wasOpen = self.machine.isOpen
         let action = self.machine.protocolViolation(error, streaming: self.writer.isStreaming, now: context.eventLoop.now)
         // Already closing: a second error changes nothing for the peer, and the handler behind knows the connection ends.
-        self.perform(action, context: context, report: wasOpen ? { context.fireUserInboundEventTriggered(WebSocketEvent.protocolViolation(error)) } : nil)
+        self.perform(
+            action, context: context,
+            report: wasOpen ? { context.fireUserInboundEventTriggered(WebSocketEvent.protocolViolation(error)) } : nil)
     }
 
     // MARK: Outbound

@@ -27,15 +27,20 @@ struct MQTTWSBridgeCommand: AsyncParsableCommand {
 struct ConfigurationOptions: ParsableArguments {
     @Option(
         name: .shortAndLong,
-        help: ArgumentHelp("Configuration file (YAML).", discussion: "Default: $MQTT_WS_BRIDGE_CONFIG, else built-in defaults.", valueName: "path"))
+        help: ArgumentHelp(
+            "Configuration file (YAML).", discussion: "Default: $MQTT_WS_BRIDGE_CONFIG, else built-in defaults.", valueName: "path"))
     var config: String?
 
     @Option(
         name: .customLong("set"),
-        help: ArgumentHelp("Override one key, e.g. --set upstream.port=1884 (repeatable; wins over the file and the environment).", valueName: "key=value"))
+        help: ArgumentHelp(
+            "Override one key, e.g. --set upstream.port=1884 (repeatable; wins over the file and the environment).", valueName: "key=value")
+    )
     var overrides: [String] = []
 
-    @Option(help: ArgumentHelp("Log level (trace, debug, info, notice, warning, error, critical); same as --set logging.level=…", valueName: "level"))
+    @Option(
+        help: ArgumentHelp(
+            "Log level (trace, debug, info, notice, warning, error, critical); same as --set logging.level=…", valueName: "level"))
     var logLevel: String?
 
     /// Loads and validates the configuration, or prints every problem and exits with code 2.
@@ -47,7 +52,9 @@ struct ConfigurationOptions: ParsableArguments {
         do {
             return try ConfigurationLoader.load(path: path, environment: environment, overrides: overrides)
         } catch {
-            printError("mqtt-ws-bridge: invalid configuration\(path.map { " (\($0))" } ?? ""):\n" + error.problems.map { "  \($0)" }.joined(separator: "\n"))
+            printError(
+                "mqtt-ws-bridge: invalid configuration\(path.map { " (\($0))" } ?? ""):\n"
+                    + error.problems.map { "  \($0)" }.joined(separator: "\n"))
             throw ExitCode(2)
         }
     }
@@ -86,7 +93,9 @@ struct Serve: AsyncParsableCommand {
             }
             let listeners = configuration.listeners.filter(\.enabled).map { "\($0.tls == nil ? "ws" : "wss")://\($0.address):\($0.port)" }
             let admin = configuration.admin.enabled ? "http://\(configuration.admin.address):\(configuration.admin.port)" : "disabled"
-            print("configuration OK: listeners \(listeners.joined(separator: ", ")); routes \(configuration.routes.map { "\($0.path) (\($0.policy.rawValue))" }.joined(separator: ", ")); upstream \(configuration.upstream.host):\(configuration.upstream.port); admin \(admin)")
+            print(
+                "configuration OK: listeners \(listeners.joined(separator: ", ")); routes \(configuration.routes.map { "\($0.path) (\($0.policy.rawValue))" }.joined(separator: ", ")); upstream \(configuration.upstream.host):\(configuration.upstream.port); admin \(admin)"
+            )
             return
         }
 
@@ -163,7 +172,9 @@ struct DevCert: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Directory for ca.crt, ca.key, server.crt, server.key.", valueName: "dir"))
     var directory = ".dev/certs"
 
-    @Option(name: .customLong("name"), help: ArgumentHelp("Extra DNS name or IP address for the server certificate (repeatable).", valueName: "name"))
+    @Option(
+        name: .customLong("name"),
+        help: ArgumentHelp("Extra DNS name or IP address for the server certificate (repeatable).", valueName: "name"))
     var names: [String] = []
 
     func run() async throws {

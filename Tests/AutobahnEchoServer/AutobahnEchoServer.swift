@@ -38,7 +38,9 @@ struct EchoUpgrader: HTTPServerProtocolUpgrader, Sendable {
     /// (NIO checks that the `Connection` header names these; the WebSocket headers are checked below instead.)
     let requiredUpgradeHeaders: [String] = []
 
-    func buildUpgradeResponse(channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders) -> EventLoopFuture<HTTPHeaders> {
+    func buildUpgradeResponse(
+        channel: any Channel, upgradeRequest: HTTPRequestHead, initialResponseHeaders: HTTPHeaders
+    ) -> EventLoopFuture<HTTPHeaders> {
         let headers = upgradeRequest.headers
         guard let key = headers.first(name: "sec-websocket-key"), WebSocketHandshake.isValidKey(key),
             headers.first(name: "sec-websocket-version") == "13"

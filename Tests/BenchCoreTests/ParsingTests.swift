@@ -103,7 +103,8 @@ import Testing
         let list = try SourceAddressList(parsing: "127.0.0.1, 127.0.0.5-127.0.0.6")
         #expect(list.addresses == ["127.0.0.1", "127.0.0.5", "127.0.0.6"])
 
-        for bad in ["", "127.0.0", "127.0.0.256", "127.0.0.9-127.0.0.1", "127.0.0.1-127.0.0.2-127.0.0.3", "::1", "10.0.0.0-10.255.255.255"] {
+        for bad in ["", "127.0.0", "127.0.0.256", "127.0.0.9-127.0.0.1", "127.0.0.1-127.0.0.2-127.0.0.3", "::1", "10.0.0.0-10.255.255.255"]
+        {
             #expect(throws: BenchUsageError.self, "\(bad)") { try SourceAddressList(parsing: bad) }
         }
     }
@@ -164,7 +165,9 @@ import Testing
     }
 
     @Test func closedLoopAndOutstandingWindow() throws {
-        let closed = try Self.configuration(["throughput", "mqtt://h", "--closed-loop", "-P", "1", "-S", "1", "--qos", "1", "--payload", "1MiB"])
+        let closed = try Self.configuration([
+            "throughput", "mqtt://h", "--closed-loop", "-P", "1", "-S", "1", "--qos", "1", "--payload", "1MiB",
+        ])
         #expect(closed.closedLoop)
         #expect(closed.threads == 1, "closed loop implies one event loop")
         #expect(closed.payloadSize == 1 << 20)

@@ -27,7 +27,8 @@ import Testing
         return BenchReport(
             scenario: .throughput, target: "wss://127.0.0.1:8443/wss", transport: .wss, subprotocol: nil,
             startedAt: "2025-01-01T00:00:00Z",
-            settings: BenchReport.Settings(threads: 2, mqttVersion: "3.1.1", publishers: 10, subscribers: 10, topics: 10, qos: 0, payloadBytes: 64),
+            settings: BenchReport.Settings(
+                threads: 2, mqttVersion: "3.1.1", publishers: 10, subscribers: 10, topics: 10, qos: 0, payloadBytes: 64),
             ok: false, problems: ["1 connection errors (1 timeout)"], errors: BenchReport.Errors(errors),
             connections: BenchReport.Connections(attempted: 20, established: 19, failed: 1),
             traffic: BenchReport.Traffic(
@@ -37,7 +38,8 @@ import Testing
                 rateSkipped: 0, drained: false),
             latency: LatencySummary(count: 990_000, p50Ms: 0.4, p90Ms: 0.8, p99Ms: 1.5, p999Ms: 3, maxMs: 12, meanMs: 0.5),
             connect: nil, hold: nil,
-            generator: BenchReport.Generator(threads: 2, wallSeconds: 10, cpuSeconds: 9.5, cores: 0.95, threadBusy: [0.5, 0.45], saturated: false),
+            generator: BenchReport.Generator(
+                threads: 2, wallSeconds: 10, cpuSeconds: 9.5, cores: 0.95, threadBusy: [0.5, 0.45], saturated: false),
             watched: [
                 BenchReport.Watched(
                     label: "bridge", pids: [42], cpuSeconds: 2, cpuSecondsPerMillionMessages: 2.02, rssKibStart: 10_000,

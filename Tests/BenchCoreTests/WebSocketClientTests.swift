@@ -51,7 +51,8 @@ struct SentFrame: Equatable {
         init(subprotocol: String? = "mqtt") throws {
             let target = try BenchTarget(parsing: "wss://broker.example.com:8443/wss")
             self.upgraded = self.channel.eventLoop.makePromise(of: String?.self)
-            let handlers = BenchConnector.webSocketHandlers(target: target, subprotocol: subprotocol, key: BenchWebSocketStackTests.key, upgraded: self.upgraded)
+            let handlers = BenchConnector.webSocketHandlers(
+                target: target, subprotocol: subprotocol, key: BenchWebSocketStackTests.key, upgraded: self.upgraded)
             try self.channel.pipeline.syncOperations.addHandlers(handlers + [self.recorder])
             try self.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         }
@@ -105,7 +106,9 @@ struct SentFrame: Equatable {
             if let key = header.maskingKey {
                 payload.maskReadableBytes(key: key)
             }
-            frames.append(SentFrame(opcode: header.opcode, fin: header.fin, masked: header.maskingKey != nil, payload: Array(payload.readableBytesView)))
+            frames.append(
+                SentFrame(
+                    opcode: header.opcode, fin: header.fin, masked: header.maskingKey != nil, payload: Array(payload.readableBytesView)))
         }
         return frames
     }
@@ -141,7 +144,9 @@ struct SentFrame: Equatable {
         #expect(stack.isUpgraded)
         #expect(stack.recorder.bytes == [0x20, 0x02, 0x00, 0x00])
         #expect(stack.recorder.errors.isEmpty)
-        #expect(throws: Never.self, "the codec took over") { try stack.channel.pipeline.syncOperations.handler(type: WebSocketMessageCodec.self) }
+        #expect(throws: Never.self, "the codec took over") {
+            try stack.channel.pipeline.syncOperations.handler(type: WebSocketMessageCodec.self)
+        }
     }
 
     @Test func framesSplitAnywhereAreReassembled() throws {
@@ -171,10 +176,11 @@ struct SentFrame: Equatable {
         try stack.channel.writeOutbound(packets)
         let buffers = try Self.outbound(stack.channel)
         #expect(buffers.count == 1, "a batch of packets is one socket write")
-        #expect(try Self.decode(buffers) == [
-            SentFrame(opcode: .binary, fin: true, masked: true, payload: connect),
-            SentFrame(opcode: .binary, fin: true, masked: true, payload: publish),
-        ])
+        #expect(
+            try Self.decode(buffers) == [
+                SentFrame(opcode: .binary, fin: true, masked: true, payload: connect),
+                SentFrame(opcode: .binary, fin: true, masked: true, payload: publish),
+            ])
     }
 
     @Test func maskingKeysDifferPerFrame() throws {
@@ -253,7 +259,8 @@ struct SentFrame: Equatable {
     }
 
     @Test func handshakeFailuresAreCountedAsUpgradeErrors() {
-        let error = WebSocketClientHandshakeError("offered Sec-WebSocket-Protocol mqtt but the answer has none (browsers fail such a handshake)")
+        let error = WebSocketClientHandshakeError(
+            "offered Sec-WebSocket-Protocol mqtt but the answer has none (browsers fail such a handshake)")
         #expect(BenchClientHandler.classify(error) == BenchClientError(.upgrade, error.reason))
     }
 }

@@ -33,15 +33,16 @@ struct CertificateConfigurationTests {
         let tls = try #require(fixture.load(yaml)?.listener(named: "wss")?.tls)
         #expect(tls.reloadInterval == .seconds(300))
         #expect(tls.certificatePath == fixture.defaultCertificatePath)
-        #expect(tls.sni == [
-            SNICertificateConfiguration(
-                name: "api", serverNames: ["api.example.com", "*.api.example.com"],
-                certificatePath: fixture.root + "/Config/tls/api.crt", keyPath: fixture.root + "/Config/tls/api.key",
-                chainPath: fixture.root + "/Config/tls/api-chain.pem"),
-            SNICertificateConfiguration(
-                name: "web", serverNames: ["web.example.com"],
-                certificatePath: fixture.root + "/Config/tls/api.crt", keyPath: fixture.root + "/Config/tls/api.key"),
-        ])
+        #expect(
+            tls.sni == [
+                SNICertificateConfiguration(
+                    name: "api", serverNames: ["api.example.com", "*.api.example.com"],
+                    certificatePath: fixture.root + "/Config/tls/api.crt", keyPath: fixture.root + "/Config/tls/api.key",
+                    chainPath: fixture.root + "/Config/tls/api-chain.pem"),
+                SNICertificateConfiguration(
+                    name: "web", serverNames: ["web.example.com"],
+                    certificatePath: fixture.root + "/Config/tls/api.crt", keyPath: fixture.root + "/Config/tls/api.key"),
+            ])
         #expect([apiCertificate, apiKey, apiChain].allSatisfy { FileManager.default.fileExists(atPath: $0) })
     }
 
@@ -90,7 +91,8 @@ struct CertificateConfigurationTests {
     @Test("an SNI entry needs server_names, certificate and key; unknown keys are named")
     func requiredKeys() throws {
         let fixture = try Fixture()
-        let problems = fixture.problems("""
+        let problems = fixture.problems(
+            """
             listeners:
               wss:
                 address: "::"
@@ -101,7 +103,9 @@ struct CertificateConfigurationTests {
             """)
         #expect(problems.contains { $0.contains("listeners.wss.tls.sni.api.server_names: missing") }, "\(problems)")
         #expect(problems.contains { $0.contains("listeners.wss.tls.sni.api.key: missing") }, "\(problems)")
-        #expect(problems.contains { $0.contains("listeners.wss.tls.sni.api.servername: unknown key (did you mean 'server_names'?)") }, "\(problems)")
+        #expect(
+            problems.contains { $0.contains("listeners.wss.tls.sni.api.servername: unknown key (did you mean 'server_names'?)") },
+            "\(problems)")
     }
 
     @Test("server names: DNS names and one-label wildcards, no IP addresses, no duplicates, 'default' reserved")
@@ -113,7 +117,7 @@ struct CertificateConfigurationTests {
                 name: name, serverNames: serverNames, certificatePath: fixture.defaultCertificatePath, keyPath: fixture.defaultKeyPath)
         }
         configuration.listeners[1].tls?.sni = [
-            entry("good", ["api.example.com", "*.api.example.com", "Mixed.Case.example.com."]),
+            entry("good", ["api.example.com", "*.api.example.com", "Mixed.Case.example.com."])
         ]
         #expect(validationProblems(configuration) == [])
 
@@ -125,18 +129,19 @@ struct CertificateConfigurationTests {
             entry("default", ["x.example.com"]),
         ]
         let key = "listeners.wss.tls.sni"
-        #expect(validationProblems(configuration) == [
-            "\(key).a.server_names: '10.0.0.1' is an IP address; clients never send an IP address as SNI (they get the default certificate)",
-            "\(key).a.server_names: '::1' is an IP address; clients never send an IP address as SNI (they get the default certificate)",
-            "\(key).a.server_names: '*.com' is too broad: a wildcard needs at least two labels after '*.' (e.g. *.example.com)",
-            "\(key).a.server_names: 'a.*.example.com': a wildcard must be the whole first label, as in *.example.com",
-            "\(key).a.server_names: 'bad name' is not a DNS name (labels of letters, digits, '-' and '_', up to 63 characters each, separated by dots)",
-            "\(key).a.server_names: a server name must not be empty",
-            "\(key).b.server_names: 'api.example.com' is already listed by \(key).a",
-            "\(key).c.server_names: '*.api.example.com' is already listed by \(key).b",
-            "\(key).d.server_names: must list at least one server name, e.g. [api.example.com, \"*.api.example.com\"]",
-            "\(key).default: the name 'default' is reserved for the listener's own certificate (tls.certificate and tls.key); choose another",
-        ])
+        #expect(
+            validationProblems(configuration) == [
+                "\(key).a.server_names: '10.0.0.1' is an IP address; clients never send an IP address as SNI (they get the default certificate)",
+                "\(key).a.server_names: '::1' is an IP address; clients never send an IP address as SNI (they get the default certificate)",
+                "\(key).a.server_names: '*.com' is too broad: a wildcard needs at least two labels after '*.' (e.g. *.example.com)",
+                "\(key).a.server_names: 'a.*.example.com': a wildcard must be the whole first label, as in *.example.com",
+                "\(key).a.server_names: 'bad name' is not a DNS name (labels of letters, digits, '-' and '_', up to 63 characters each, separated by dots)",
+                "\(key).a.server_names: a server name must not be empty",
+                "\(key).b.server_names: 'api.example.com' is already listed by \(key).a",
+                "\(key).c.server_names: '*.api.example.com' is already listed by \(key).b",
+                "\(key).d.server_names: must list at least one server name, e.g. [api.example.com, \"*.api.example.com\"]",
+                "\(key).default: the name 'default' is reserved for the listener's own certificate (tls.certificate and tls.key); choose another",
+            ])
     }
 
     @Test("SNI files must be readable; reload_interval is 0 or at least 1s")
@@ -149,11 +154,12 @@ struct CertificateConfigurationTests {
                 name: "api", serverNames: ["api.example.com"], certificatePath: fixture.root + "/missing.crt",
                 keyPath: fixture.defaultKeyPath, chainPath: fixture.root + "/missing-chain.pem")
         ]
-        #expect(validationProblems(configuration) == [
-            "listeners.wss.tls.reload_interval: must be 0 (reload on SIGHUP only) or at least 1s",
-            "listeners.wss.tls.sni.api.certificate: file '\(fixture.root)/missing.crt' does not exist",
-            "listeners.wss.tls.sni.api.chain: file '\(fixture.root)/missing-chain.pem' does not exist",
-        ])
+        #expect(
+            validationProblems(configuration) == [
+                "listeners.wss.tls.reload_interval: must be 0 (reload on SIGHUP only) or at least 1s",
+                "listeners.wss.tls.sni.api.certificate: file '\(fixture.root)/missing.crt' does not exist",
+                "listeners.wss.tls.sni.api.chain: file '\(fixture.root)/missing-chain.pem' does not exist",
+            ])
         configuration.listeners[1].tls?.reloadInterval = .seconds(1)
         configuration.listeners[1].tls?.sni = []
         #expect(validationProblems(configuration) == [])

@@ -9,7 +9,11 @@ struct CoalesceWindowTests {
         #expect(fixture.load("upstream: { host: 127.0.0.1 }")?.upstream.coalesceWindow == .microseconds(200))
     }
 
-    @Test("accepted values", arguments: [("0", Duration.zero), ("0us", .zero), ("500us", .microseconds(500)), ("0.5ms", .microseconds(500)), ("10ms", .milliseconds(10))])
+    @Test(
+        "accepted values",
+        arguments: [
+            ("0", Duration.zero), ("0us", .zero), ("500us", .microseconds(500)), ("0.5ms", .microseconds(500)), ("10ms", .milliseconds(10)),
+        ])
     func accepted(text: String, expected: Duration) throws {
         let fixture = try Fixture()
         #expect(fixture.load("upstream: { coalesce_window: \(text) }")?.upstream.coalesceWindow == expected)
@@ -17,8 +21,12 @@ struct CoalesceWindowTests {
 
     @Test func fromTheEnvironmentAndSet() throws {
         let fixture = try Fixture()
-        #expect(fixture.load("upstream: { host: 127.0.0.1 }", environment: ["MQTT_WS_BRIDGE_UPSTREAM_COALESCE_WINDOW": "0"])?.upstream.coalesceWindow == .zero)
-        #expect(fixture.load("upstream: { host: 127.0.0.1 }", set: ["upstream.coalesce_window=1ms"])?.upstream.coalesceWindow == .milliseconds(1))
+        #expect(
+            fixture.load("upstream: { host: 127.0.0.1 }", environment: ["MQTT_WS_BRIDGE_UPSTREAM_COALESCE_WINDOW": "0"])?.upstream
+                .coalesceWindow == .zero)
+        #expect(
+            fixture.load("upstream: { host: 127.0.0.1 }", set: ["upstream.coalesce_window=1ms"])?.upstream.coalesceWindow
+                == .milliseconds(1))
     }
 
     @Test func tooLongIsRefusedNamingTheKey() throws {

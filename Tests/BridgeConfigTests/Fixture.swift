@@ -56,7 +56,10 @@ final class Fixture {
     }
 
     /// Loads `yaml` as `Config/bridge.yaml`; fails the test (with the problems) if loading fails.
-    func load(_ yaml: String?, environment: [String: String] = [:], set overrides: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) -> BridgeConfiguration? {
+    func load(
+        _ yaml: String?, environment: [String: String] = [:], set overrides: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> BridgeConfiguration? {
         do {
             return try ConfigurationLoader.load(source(yaml, environment: environment, set: overrides))
         } catch {
@@ -67,7 +70,10 @@ final class Fixture {
 
     /// Loads `yaml` expecting failure; returns each problem's `description`. Also checks that no message leaks
     /// Swift type names or debug output.
-    func problems(_ yaml: String?, environment: [String: String] = [:], set overrides: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) -> [String] {
+    func problems(
+        _ yaml: String?, environment: [String: String] = [:], set overrides: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) -> [String] {
         do {
             _ = try ConfigurationLoader.load(source(yaml, environment: environment, set: overrides))
             Issue.record("expected problems, but the configuration loaded", sourceLocation: sourceLocation)

@@ -19,9 +19,10 @@ struct FuzzFindingsTests {
     @Test("aliases that expand a file to billions of values are refused at once", .timeLimit(.minutes(1)))
     func nestedAliasesInTheFile() throws {
         let fixture = try Fixture()
-        #expect(fixture.problems(Self.billionLaughs) == [
-            "\(fixture.configPath):1:1: aliases (*name) expand this YAML to more than \(Self.billionLaughs.utf8.count + 10_000) values; write the values out, or nest fewer aliases"
-        ])
+        #expect(
+            fixture.problems(Self.billionLaughs) == [
+                "\(fixture.configPath):1:1: aliases (*name) expand this YAML to more than \(Self.billionLaughs.utf8.count + 10_000) values; write the values out, or nest fewer aliases"
+            ])
     }
 
     @Test("the same in sections, and in an environment variable or a --set value", .timeLimit(.minutes(1)))
@@ -36,17 +37,26 @@ struct FuzzFindingsTests {
         #expect(problems.first?.contains("aliases (*name) expand this YAML to more than") == true)
 
         // One line of flow YAML, as a shell would pass it.
-        let flow = "[" + (0...6).map { level in
-            level == 0 ? "&a0 [x, x, x, x, x, x, x, x, x, x]" : "&a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]"
-        }.joined(separator: ", ") + "]"
+        let flow =
+            "["
+            + (0...6).map { level in
+                level == 0
+                    ? "&a0 [x, x, x, x, x, x, x, x, x, x]"
+                    : "&a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ") + "]"
+            }.joined(separator: ", ") + "]"
         // Refused as YAML, the text is taken as it is (as for `::`), and then it is no subprotocol name.
         for (lines, location) in [
-            (fixture.problems("", environment: ["MQTT_WS_BRIDGE_ROUTES_BROWSER_SUBPROTOCOLS": flow]), "environment MQTT_WS_BRIDGE_ROUTES_BROWSER_SUBPROTOCOLS: "),
+            (
+                fixture.problems("", environment: ["MQTT_WS_BRIDGE_ROUTES_BROWSER_SUBPROTOCOLS": flow]),
+                "environment MQTT_WS_BRIDGE_ROUTES_BROWSER_SUBPROTOCOLS: "
+            ),
             (fixture.problems("", set: ["routes.browser.subprotocols=\(flow)"]), "--set: routes.browser.subprotocols: "),
         ] {
             #expect(lines.count == 1, "\(lines)")
             #expect(lines.first?.hasPrefix(location) == true, "\(lines)")
-            #expect(lines.first?.hasSuffix("is not a valid subprotocol name (an HTTP token: letters, digits and !#$%&'*+-.^_`|~, no spaces or commas)") == true)
+            #expect(
+                lines.first?.hasSuffix(
+                    "is not a valid subprotocol name (an HTTP token: letters, digits and !#$%&'*+-.^_`|~, no spaces or commas)") == true)
         }
     }
 

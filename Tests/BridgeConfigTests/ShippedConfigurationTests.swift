@@ -17,11 +17,13 @@ struct ShippedConfigurationTests {
     @Test("loads with zero problems and equals the built-in defaults (TLS files and static_files.directory pointed at stand-ins)")
     func loadsAsDefaults() throws {
         let fixture = try Fixture()
-        let loaded = try ConfigurationLoader.load(path: Self.shippedPath, environment: [:], overrides: [
-            "listeners.wss.tls.certificate=\(fixture.defaultCertificatePath)",
-            "listeners.wss.tls.key=\(fixture.defaultKeyPath)",
-            "static_files.directory=\(fixture.defaultStaticFilesDirectory)",
-        ])
+        let loaded = try ConfigurationLoader.load(
+            path: Self.shippedPath, environment: [:],
+            overrides: [
+                "listeners.wss.tls.certificate=\(fixture.defaultCertificatePath)",
+                "listeners.wss.tls.key=\(fixture.defaultKeyPath)",
+                "static_files.directory=\(fixture.defaultStaticFilesDirectory)",
+            ])
         #expect(loaded == fixture.defaults)
     }
 
@@ -60,7 +62,9 @@ struct ShippedConfigurationTests {
             _ = try ConfigurationLoader.load(fixture.source("", environment: environment))
         } catch {
             // Every value is "x", so most are invalid; none may be unknown.
-            #expect(error.problems.filter { $0.message.contains("matches no configuration key") || $0.message.contains("names the section") } == [])
+            #expect(
+                error.problems.filter { $0.message.contains("matches no configuration key") || $0.message.contains("names the section") }
+                    == [])
         }
     }
 }

@@ -1,12 +1,14 @@
+import Logging
+import MetricsTestKit
+import Testing
+
+@testable import BridgeLogging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-@testable import BridgeLogging
-import Logging
-import MetricsTestKit
-import Testing
 
 /// The writer thread against a real pipe: the test decides when the "terminal" reads.
 @Suite("Log writer: off the caller's thread, bounded, never silent about losses", .timeLimit(.minutes(1)))
@@ -24,7 +26,8 @@ struct LogWriterTests {
         #expect(lines.enumerated().allSatisfy { index, line in line.hasSuffix(": line \(index)") })
     }
 
-    @Test("a stalled output: the caller never blocks, records beyond the queue are dropped and counted, and reported once the output drains")
+    @Test(
+        "a stalled output: the caller never blocks, records beyond the queue are dropped and counted, and reported once the output drains")
     func stalled() async throws {
         let pipe = try Pipe()
         pipe.fill()  // the reader is asleep: the next write(2) blocks
@@ -55,7 +58,10 @@ struct LogWriterTests {
         #expect(lines.count == 10, "\(lines)")
         #expect(lines.first?.contains(#""msg":"first""#) == true)
         #expect(lines.dropFirst().prefix(8).enumerated().allSatisfy { index, line in line.contains(#""msg":"queued \#(index)""#) })
-        #expect(lines.last?.contains(#""level":"warning","logger":"mqtt_ws_bridge.logging","msg":"log lines dropped: the output did not keep up","dropped":"12"}"#) == true, "\(lines)")
+        #expect(
+            lines.last?.contains(
+                #""level":"warning","logger":"mqtt_ws_bridge.logging","msg":"log lines dropped: the output did not keep up","dropped":"12"}"#
+            ) == true, "\(lines)")
     }
 
     static func record(_ message: String) -> LogRecord {

@@ -39,7 +39,9 @@ import Testing
     }
 
     /// What the front end hands over for a request with these headers (no token: the decision waits for the CONNECT).
-    static func upgrade(_ authenticator: EdgeAuthenticator, headers: [(name: String, value: String)] = []) async throws -> UpgradeAuthOutcome {
+    static func upgrade(
+        _ authenticator: EdgeAuthenticator, headers: [(name: String, value: String)] = []
+    ) async throws -> UpgradeAuthOutcome {
         let request = UpgradeRequest(method: "GET", uri: "/mp", headers: [(name: "Host", value: "bridge")] + headers)
         return try await authenticator.authenticateUpgrade(
             route: SessionHarness.route, request: request, clientAddress: "x", on: MultiThreadedEventLoopGroup.singleton.next()
@@ -65,7 +67,9 @@ import Testing
             harness.finish()
             #expect(harness.accessLine?.metadata["auth"] == "jwt")
             #expect(harness.accessLine?.metadata["sub"] == "user-a")
-            #expect(harness.metrics.value("mqtt_ws_bridge_auth_total", [("route", "miniprogram"), ("stage", "connect"), ("result", "accepted")]) == 1)
+            #expect(
+                harness.metrics.value(
+                    "mqtt_ws_bridge_auth_total", [("route", "miniprogram"), ("stage", "connect"), ("result", "accepted")]) == 1)
         }
     }
 
@@ -97,7 +101,9 @@ import Testing
             #expect(line["closed_by"] == "bridge")
             #expect(line["client_id"] == "wx-client-1", "the refused CONNECT is still named")
             #expect(line["broker"] == "-")
-            #expect(harness.metrics.value("mqtt_ws_bridge_auth_refusals_total", [("route", "miniprogram"), ("stage", "connect"), ("reason", label)]) == 1)
+            #expect(
+                harness.metrics.value(
+                    "mqtt_ws_bridge_auth_refusals_total", [("route", "miniprogram"), ("stage", "connect"), ("reason", label)]) == 1)
         }
     }
 
@@ -111,7 +117,11 @@ import Testing
             defer { harness.finish() }
             try harness.send(.binary(MQTTSample.connect(level: 5, password: token)))
             let frames = try harness.framesToClient()
-            #expect(frames == [.binary([0x20, 0x03, 0x00, 0x87, 0x00]), ServerFrame(fin: true, opcode: 0x8, payload: [0x03, 0xF0] + Array("not authorized: token expired".utf8))])
+            #expect(
+                frames == [
+                    .binary([0x20, 0x03, 0x00, 0x87, 0x00]),
+                    ServerFrame(fin: true, opcode: 0x8, payload: [0x03, 0xF0] + Array("not authorized: token expired".utf8)),
+                ])
             #expect(harness.connector.dials == 0)
         }
     }
@@ -178,10 +188,16 @@ import Testing
             #expect(try harness.framesToClient().isEmpty, "the token is still valid")
             harness.advance(by: .seconds(3))
             let frames = try harness.framesToClient()
-            #expect(frames == [.binary([0xE0, 0x02, 0xA0, 0x00]), ServerFrame(fin: true, opcode: 0x8, payload: [0x03, 0xF0] + Array("token expired".utf8))])
+            #expect(
+                frames == [
+                    .binary([0xE0, 0x02, 0xA0, 0x00]),
+                    ServerFrame(fin: true, opcode: 0x8, payload: [0x03, 0xF0] + Array("token expired".utf8)),
+                ])
             try harness.send(.close(1008))
             #expect(harness.accessLine?.metadata["reason"] == "token expired")
-            #expect(harness.metrics.value("mqtt_ws_bridge_auth_total", [("route", "miniprogram"), ("stage", "session"), ("result", "expired")]) == 1)
+            #expect(
+                harness.metrics.value("mqtt_ws_bridge_auth_total", [("route", "miniprogram"), ("stage", "session"), ("result", "expired")])
+                    == 1)
         }
     }
 

@@ -1,11 +1,12 @@
+import BridgeRelay
+import NIOCore
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import BridgeRelay
-import NIOCore
-import Testing
 
 /// How sessions end: MQTT violations, timeouts, an unreachable or closing broker, the client's close, a drain.
 @Suite struct SessionClosingTests {
@@ -20,7 +21,9 @@ import Testing
         #expect(frames.dropLast() == before[...], "frames before the close: \(frames)", sourceLocation: sourceLocation)
         #expect(frames.last?.closeCode == code, "close frame: \(frames)", sourceLocation: sourceLocation)
         if let reasonContains {
-            #expect(frames.last?.closeReason?.contains(reasonContains) == true, "reason: \(frames.last?.closeReason ?? "-")", sourceLocation: sourceLocation)
+            #expect(
+                frames.last?.closeReason?.contains(reasonContains) == true, "reason: \(frames.last?.closeReason ?? "-")",
+                sourceLocation: sourceLocation)
         }
         #expect(harness.clientIsOpen, "waits for the client's close frame", sourceLocation: sourceLocation)
         try harness.send(.close(code))
@@ -306,7 +309,8 @@ import Testing
         let harness = try SessionHarness()
         defer { harness.finish() }
         try harness.connect()
-        try #require(harness.upstream).channel.pipeline.fireErrorCaught(IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)"))
+        try #require(harness.upstream).channel.pipeline.fireErrorCaught(
+            IOError(errnoCode: ECONNRESET, reason: "read(descriptor:pointer:size:)"))
         try self.expectBridgeClose(harness, code: 1011)
         #expect(harness.accessLine?.metadata["reason"] == "upstream error: connection reset")
         #expect(!harness.upstreamIsOpen)

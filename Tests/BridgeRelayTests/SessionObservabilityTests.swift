@@ -104,7 +104,8 @@ import Testing
         #expect(line.metadata["auth"] == "-", "a route without auth")
         #expect(line.metadata["sub"] == "-")
         let expectedKeys: Set = [
-            "client", "session", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "broker", "bytes_in", "bytes_out",
+            "client", "session", "listener", "route", "subprotocol", "mqtt_version", "client_id", "username", "broker", "bytes_in",
+            "bytes_out",
             "duration_ms", "closed_by", "close_code", "reason", "auth", "sub",
         ]
         #expect(Set(line.metadata.keys) == expectedKeys)
@@ -156,7 +157,8 @@ import Testing
         let connect = MQTTSample.connect(level: scenario == .mqtt5 ? 5 : 4)
         switch scenario {
         case .connectSplit:
-            try harness.sendBytes(encode([.binary(Array(connect.prefix(30)), fin: false), .continuation(Array(connect.dropFirst(30)))]), chunkSizes: [5])
+            try harness.sendBytes(
+                encode([.binary(Array(connect.prefix(30)), fin: false), .continuation(Array(connect.dropFirst(30)))]), chunkSizes: [5])
         default:
             try harness.send(.binary(connect))
         }

@@ -73,7 +73,8 @@ import Testing
         _ = try harness.bytesToBroker()
         let stream =
             MQTTSample.publish(payload: Array(repeating: 0xAB, count: 300), packetID: 7) + MQTTSample.pingreq
-            + MQTTSample.publish(payload: []) + (split.large ? MQTTSample.publish(totalLength: 66_000) : MQTTSample.publish(totalLength: 1000))
+            + MQTTSample.publish(payload: [])
+            + (split.large ? MQTTSample.publish(totalLength: 66_000) : MQTTSample.publish(totalLength: 1000))
             + MQTTSample.subscribe() + MQTTSample.disconnect
         // One binary message cut into frames of the given sizes.
         let pieces = chunks(of: stream, sizes: split.frameSizes)

@@ -125,14 +125,16 @@ import WebSocketTransport
             Expectation(action: .refuseUpgrade(reason: "broker unavailable: connection refused"), next: .closed)
         case (.answeringUpgrade, .upstreamClosed):
             Expectation(
-                action: .refuseUpgrade(reason: "broker unavailable: the broker closed the connection during connection set-up"), next: .closed)
+                action: .refuseUpgrade(reason: "broker unavailable: the broker closed the connection during connection set-up"),
+                next: .closed)
         case (.answeringUpgrade, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
         case (.answeringUpgrade, _): Expectation(action: .none, next: .answeringUpgrade)
 
         // awaitingConnectWithUpstream: as awaitingConnect, but the CONNECT goes straight to the open broker connection,
         // and that connection failing ends the session as it does while relaying.
         case (.awaitingConnectWithUpstream, .connectReceived): Expectation(action: .startRelaying, next: .relaying)
-        case (.awaitingConnectWithUpstream, .clientViolatedMQTT): Expectation(action: .closeClient(violation), next: .closing, ending: violation)
+        case (.awaitingConnectWithUpstream, .clientViolatedMQTT):
+            Expectation(action: .closeClient(violation), next: .closing, ending: violation)
         case (.awaitingConnectWithUpstream, .connectTimedOut): Expectation(action: .closeClient(timeout), next: .closing, ending: timeout)
         case (.awaitingConnectWithUpstream, .upstreamReady): Expectation(action: .none, next: .awaitingConnectWithUpstream)
         case (.awaitingConnectWithUpstream, .upstreamFailed):
@@ -145,7 +147,8 @@ import WebSocketTransport
                 ending: SessionEnding(.broker, .normalClosure, "broker closed the connection"))
         case (.awaitingConnectWithUpstream, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
         case (.awaitingConnectWithUpstream, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
-        case (.awaitingConnectWithUpstream, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
+        case (.awaitingConnectWithUpstream, .clientViolatedWebSocket):
+            Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
         case (.awaitingConnectWithUpstream, .clientInactive): Expectation(action: .closeUpstream, next: .closed, ending: clientGone)
 
         // awaitingConnect
@@ -171,9 +174,11 @@ import WebSocketTransport
         case (.connectingUpstream, .upstreamClosed):
             Expectation(
                 action: .refuseWithConnack(
-                    .v5, SessionEnding(.bridge, .tryAgainLater, "broker unavailable: the broker closed the connection during connection set-up")),
+                    .v5,
+                    SessionEnding(.bridge, .tryAgainLater, "broker unavailable: the broker closed the connection during connection set-up")),
                 next: .closing,
-                ending: SessionEnding(.bridge, .tryAgainLater, "broker unavailable: the broker closed the connection during connection set-up"))
+                ending: SessionEnding(
+                    .bridge, .tryAgainLater, "broker unavailable: the broker closed the connection during connection set-up"))
         case (.connectingUpstream, .drain): Expectation(action: .closeClient(drained), next: .closing, ending: drained)
         case (.connectingUpstream, .clientSentClose): Expectation(action: .closeUpstream, next: .closing, ending: clientClose)
         case (.connectingUpstream, .clientViolatedWebSocket): Expectation(action: .closeUpstream, next: .closing, ending: textFrame)
@@ -349,7 +354,9 @@ import WebSocketTransport
 
     @Test func upstreamFailureWhileRelayingIs1011AndBrokerEOFIs1000() {
         var failing = Start.relaying.machine()
-        #expect(failing.upstreamFailed("connection reset") == .closeClient(SessionEnding(.broker, .internalError, "upstream error: connection reset")))
+        #expect(
+            failing.upstreamFailed("connection reset")
+                == .closeClient(SessionEnding(.broker, .internalError, "upstream error: connection reset")))
         var closing = Start.relaying.machine()
         #expect(closing.upstreamClosed() == .closeClient(SessionEnding(.broker, .normalClosure, "broker closed the connection")))
     }
@@ -380,7 +387,8 @@ import WebSocketTransport
         var machine = SessionStateMachine()
         let version = MQTTProtocolVersion(rawValue: level)
         _ = machine.connectReceived(
-            MQTTConnectInfo(protocolName: "MQTT", version: version, protocolLevelByte: level, clientID: "c", keepAlive: 30, cleanStart: true))
+            MQTTConnectInfo(
+                protocolName: "MQTT", version: version, protocolLevelByte: level, clientID: "c", keepAlive: 30, cleanStart: true))
         _ = machine.upstreamReady()
         if let connack {
             let packet = ByteBuffer(bytes: connack)

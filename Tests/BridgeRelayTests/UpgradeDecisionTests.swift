@@ -115,13 +115,17 @@ import Testing
 
     static let badRequests: [(String, HTTPRequestHead, String)] = [
         ("HTTP/1.0", head("/wss", version: .http1_0), "a WebSocket handshake needs HTTP/1.1"),
-        ("no Connection: Upgrade", head("/wss") { $0.replaceOrAdd(name: "Connection", value: "keep-alive") },
-         "the Connection header must include Upgrade"),
+        (
+            "no Connection: Upgrade", head("/wss") { $0.replaceOrAdd(name: "Connection", value: "keep-alive") },
+            "the Connection header must include Upgrade"
+        ),
         ("no version", head("/wss") { $0.remove(name: "Sec-WebSocket-Version") }, "missing Sec-WebSocket-Version"),
         ("two versions", head("/wss") { $0.add(name: "Sec-WebSocket-Version", value: "13") }, "missing Sec-WebSocket-Version"),
         ("no key", head("/wss") { $0.remove(name: "Sec-WebSocket-Key") }, "missing or invalid Sec-WebSocket-Key"),
-        ("short key", head("/wss") { $0.replaceOrAdd(name: "Sec-WebSocket-Key", value: "c2hvcnQ=") },
-         "missing or invalid Sec-WebSocket-Key"),
+        (
+            "short key", head("/wss") { $0.replaceOrAdd(name: "Sec-WebSocket-Key", value: "c2hvcnQ=") },
+            "missing or invalid Sec-WebSocket-Key"
+        ),
         ("no Host", head("/wss") { $0.remove(name: "Host") }, "missing Host header"),
         ("a body", head("/wss") { $0.add(name: "Content-Length", value: "3") }, "a WebSocket handshake has no body"),
         ("chunked", head("/wss") { $0.add(name: "Transfer-Encoding", value: "chunked") }, "a WebSocket handshake has no body"),

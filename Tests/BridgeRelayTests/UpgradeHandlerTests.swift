@@ -59,7 +59,8 @@ import Testing
     /// Sends `request`, expects a refusal with `status` and exactly the standard headers plus `extra`, then a close.
     /// `result`: the `mqtt_ws_bridge_handshakes_total` label expected to move, with its route (`none` before routing).
     func expectRefusal(
-        _ request: Request, _ status: String, extra: [String] = [], bodyContains: String? = nil, routes: [RouteConfiguration] = RouteConfiguration.defaults,
+        _ request: Request, _ status: String, extra: [String] = [], bodyContains: String? = nil,
+        routes: [RouteConfiguration] = RouteConfiguration.defaults,
         result: (route: String, result: String)? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let harness = try FrontEndHarness(routes: routes)
@@ -75,8 +76,9 @@ import Testing
         expected.formUnion(extra)
         #expect(response.headerSet == expected, sourceLocation: sourceLocation)
         #expect(response.headerLines.count == expected.count, "duplicate header lines", sourceLocation: sourceLocation)
-        #expect(response.body.hasSuffix("\n") && response.body.dropLast().count > 0 && !response.body.dropLast().contains("\n"),
-                "one-line body: \(response.body)", sourceLocation: sourceLocation)
+        #expect(
+            response.body.hasSuffix("\n") && response.body.dropLast().count > 0 && !response.body.dropLast().contains("\n"),
+            "one-line body: \(response.body)", sourceLocation: sourceLocation)
         if let bodyContains {
             #expect(response.body.contains(bodyContains), "body: \(response.body)", sourceLocation: sourceLocation)
         }
@@ -100,7 +102,9 @@ import Testing
         #expect(response.statusLine == "HTTP/1.1 101 Switching Protocols")
         #expect(response.headerSet == Self.switching)
         #expect(response.headerLines.count == 3)
-        #expect(!response.headerLines.contains { $0.lowercased().hasPrefix("sec-websocket-protocol") }, "WeChat fails on an unasked subprotocol")
+        #expect(
+            !response.headerLines.contains { $0.lowercased().hasPrefix("sec-websocket-protocol") }, "WeChat fails on an unasked subprotocol"
+        )
         #expect(response.body.isEmpty && response.trailing.isEmpty)
         #expect(harness.isOpen)
         #expect(harness.handlerTypeNames == ["WebSocketMessageCodec", "ClientSessionHandler"])

@@ -84,4 +84,3 @@ func ip(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) -> IP
     }
     return address
 }
-

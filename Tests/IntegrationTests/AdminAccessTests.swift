@@ -48,7 +48,8 @@ struct AdminAccessTests {
         #expect(publishOnly.verdict(authorization: nil, scope: .admin) == .allowed && !publishOnly.isProtected(.admin))
         #expect(publishOnly.verdict(authorization: nil, scope: .publish) == .missing)
         let open = AdminAccess(adminToken: nil, publishToken: nil)
-        #expect(open.verdict(authorization: nil, scope: .admin) == .allowed && open.verdict(authorization: "x", scope: .publish) == .allowed)
+        #expect(
+            open.verdict(authorization: nil, scope: .admin) == .allowed && open.verdict(authorization: "x", scope: .publish) == .allowed)
     }
 
     @Test("the comparison is BearerToken's constant-time one: every length and position of a difference is refused")
@@ -70,20 +71,27 @@ struct AdminAccessTests {
     @Test("session queries: filters, limit and cursor parsed; values percent-decoded")
     func query() throws {
         let query = try SessionQuery(
-            uri: "/api/v1/sessions?client_id=wx%2F1&username=al+ice&sub=u-1&address=10.0.0.0/8&route=mini&broker=mq:1883&limit=5&cursor=17&reason=bye%20now")
-        #expect(query.filter == SessionFilter(
-            clientID: "wx/1", username: "al+ice", subject: "u-1", address: try IPAddressRange("10.0.0.0/8"), route: "mini", broker: "mq:1883"))
+            uri:
+                "/api/v1/sessions?client_id=wx%2F1&username=al+ice&sub=u-1&address=10.0.0.0/8&route=mini&broker=mq:1883&limit=5&cursor=17&reason=bye%20now"
+        )
+        #expect(
+            query.filter
+                == SessionFilter(
+                    clientID: "wx/1", username: "al+ice", subject: "u-1", address: try IPAddressRange("10.0.0.0/8"), route: "mini",
+                    broker: "mq:1883"))
         #expect(query.limit == 5 && query.cursor == 17 && query.reason == "bye now")
         let plain = try SessionQuery(uri: "/api/v1/sessions")
         #expect(plain.filter == SessionFilter() && plain.limit == SessionQuery.defaultLimit && plain.cursor == nil)
         #expect(plain.reason == SessionQuery.defaultReason)
     }
 
-    @Test("bad session queries are 400s naming the parameter", arguments: [
-        ("clientid=a", "clientid"), ("client_id=a&client_id=b", "client_id"), ("client_id=", "client_id"),
-        ("address=10.0.0.1/8", "address"), ("address=nowhere", "address"), ("limit=0", "limit"), ("limit=1001", "limit"),
-        ("limit=ten", "limit"), ("cursor=-1", "cursor"), ("reason=" + String(repeating: "x", count: 101), "reason"),
-    ])
+    @Test(
+        "bad session queries are 400s naming the parameter",
+        arguments: [
+            ("clientid=a", "clientid"), ("client_id=a&client_id=b", "client_id"), ("client_id=", "client_id"),
+            ("address=10.0.0.1/8", "address"), ("address=nowhere", "address"), ("limit=0", "limit"), ("limit=1001", "limit"),
+            ("limit=ten", "limit"), ("cursor=-1", "cursor"), ("reason=" + String(repeating: "x", count: 101), "reason"),
+        ])
     func badQuery(query: String, field: String) {
         #expect(throws: SessionQuery.Problem.self) { try SessionQuery(uri: "/api/v1/sessions?" + query) }
         do {

@@ -1,8 +1,9 @@
-@testable import BridgeAdmin
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+
+@testable import BridgeAdmin
 
 /// `ChunkedBodyLimit` in front of NIOHTTP1's decoder, on an EmbeddedChannel: the announced chunk sizes of each body
 /// are added up; over the limit the request gets an error, in order, and nothing more reaches the decoder.

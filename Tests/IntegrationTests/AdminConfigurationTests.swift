@@ -6,11 +6,14 @@ import Testing
 /// The `admin` section: defaults, overrides (secrets from the environment) and the rules that protect the publish API.
 @Suite("Admin configuration")
 struct AdminConfigurationTests {
-    private func load(_ yaml: String? = nil, environment: [String: String] = [:], set overrides: [String] = []) throws(ConfigurationErrors) -> BridgeConfiguration {
+    private func load(
+        _ yaml: String? = nil, environment: [String: String] = [:], set overrides: [String] = []
+    ) throws(ConfigurationErrors) -> BridgeConfiguration {
         // The default wss listener needs certificate files; a ws-only listener keeps these tests free of files.
         let base = "listeners:\n  ws:\n    address: 127.0.0.1\n    port: 8080\n"
-        return try ConfigurationLoader.load(ConfigurationSource(
-            fileText: base + (yaml ?? ""), filePath: nil, environment: environment, overrides: overrides))
+        return try ConfigurationLoader.load(
+            ConfigurationSource(
+                fileText: base + (yaml ?? ""), filePath: nil, environment: environment, overrides: overrides))
     }
 
     private func problems(_ yaml: String? = nil, environment: [String: String] = [:], set overrides: [String] = []) -> [String] {
@@ -57,19 +60,27 @@ struct AdminConfigurationTests {
                 username: pusher
                 client_id: bridge-pub
             """
-        let admin = try load(yaml, environment: [
-            "MQTT_WS_BRIDGE_ADMIN_READINESS_PASSWORD": "probe-secret",
-            "MQTT_WS_BRIDGE_ADMIN_PUBLISH_PASSWORD": "pusher-secret",
-            "MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN": "0123456789abcdef0123",
-        ]).admin
+        let admin = try load(
+            yaml,
+            environment: [
+                "MQTT_WS_BRIDGE_ADMIN_READINESS_PASSWORD": "probe-secret",
+                "MQTT_WS_BRIDGE_ADMIN_PUBLISH_PASSWORD": "pusher-secret",
+                "MQTT_WS_BRIDGE_ADMIN_PUBLISH_TOKEN": "0123456789abcdef0123",
+            ]
+        ).admin
         #expect(admin.address == "::1" && admin.port == 9191 && admin.idleTimeout == .seconds(5))
         #expect(admin.writeTimeout == .seconds(2) && admin.maxConnections == 16)
-        #expect(admin.readiness == AdminReadinessConfiguration(
-            interval: .seconds(1), timeout: .milliseconds(500), username: "probe", password: "probe-secret", clientID: "bridge-probe",
-            failureThreshold: 4, successThreshold: 2))
-        #expect(admin.publish == AdminPublishConfiguration(
-            enabled: true, token: "0123456789abcdef0123", maxBodySize: 64 * 1024, poolSize: 4, ackTimeout: .seconds(3),
-            username: "pusher", password: "pusher-secret", clientID: "bridge-pub"))
+        #expect(
+            admin.readiness
+                == AdminReadinessConfiguration(
+                    interval: .seconds(1), timeout: .milliseconds(500), username: "probe", password: "probe-secret",
+                    clientID: "bridge-probe",
+                    failureThreshold: 4, successThreshold: 2))
+        #expect(
+            admin.publish
+                == AdminPublishConfiguration(
+                    enabled: true, token: "0123456789abcdef0123", maxBodySize: 64 * 1024, poolSize: 4, ackTimeout: .seconds(3),
+                    username: "pusher", password: "pusher-secret", clientID: "bridge-pub"))
     }
 
     @Test("the admin API and the publish API on a non-loopback address without a token refuse to start, naming the keys")
@@ -105,25 +116,27 @@ struct AdminConfigurationTests {
         #expect(throws: AdminStartupError.self) { try AdminService.validate(configuration) }
     }
 
-    @Test("the other rules name their key", arguments: [
-        (["admin.publish.token=short"], "admin.publish.token"),
-        (["admin.token=short"], "admin.token"),
-        (["admin.token=has spaces in the token!!"], "admin.token"),
-        (["admin.publish.token=has spaces in the token!!"], "admin.publish.token"),
-        (["admin.readiness.interval=10ms", "admin.readiness.timeout=10ms"], "admin.readiness.interval"),
-        (["admin.readiness.timeout=10s"], "admin.readiness.timeout"),
-        (["admin.publish.pool_size=0"], "admin.publish.pool_size"),
-        (["admin.publish.pool_size=two"], "admin.publish.pool_size"),
-        (["admin.publish.max_body_size=10"], "admin.publish.max_body_size"),
-        (["admin.port=70000"], "admin.port"),
-        (["admin.idle_timeout=0s"], "admin.idle_timeout"),
-        (["admin.write_timeout=0s"], "admin.write_timeout"),
-        (["admin.readiness.failure_threshold=0"], "admin.readiness.failure_threshold"),
-        (["admin.readiness.success_threshold=101"], "admin.readiness.success_threshold"),
-        (["admin.max_connections=-1"], "admin.max_connections"),
-        (["admin.readiness.username=\"\""], "admin.readiness.username"),
-        (["admin.publish.nonsense=1"], "admin.publish.nonsense"),
-    ])
+    @Test(
+        "the other rules name their key",
+        arguments: [
+            (["admin.publish.token=short"], "admin.publish.token"),
+            (["admin.token=short"], "admin.token"),
+            (["admin.token=has spaces in the token!!"], "admin.token"),
+            (["admin.publish.token=has spaces in the token!!"], "admin.publish.token"),
+            (["admin.readiness.interval=10ms", "admin.readiness.timeout=10ms"], "admin.readiness.interval"),
+            (["admin.readiness.timeout=10s"], "admin.readiness.timeout"),
+            (["admin.publish.pool_size=0"], "admin.publish.pool_size"),
+            (["admin.publish.pool_size=two"], "admin.publish.pool_size"),
+            (["admin.publish.max_body_size=10"], "admin.publish.max_body_size"),
+            (["admin.port=70000"], "admin.port"),
+            (["admin.idle_timeout=0s"], "admin.idle_timeout"),
+            (["admin.write_timeout=0s"], "admin.write_timeout"),
+            (["admin.readiness.failure_threshold=0"], "admin.readiness.failure_threshold"),
+            (["admin.readiness.success_threshold=101"], "admin.readiness.success_threshold"),
+            (["admin.max_connections=-1"], "admin.max_connections"),
+            (["admin.readiness.username=\"\""], "admin.readiness.username"),
+            (["admin.publish.nonsense=1"], "admin.publish.nonsense"),
+        ])
     func rules(overrides: [String], key: String) {
         let found = problems(set: overrides)
         #expect(found.count == 1, "\(found)")

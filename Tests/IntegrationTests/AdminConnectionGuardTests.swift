@@ -1,9 +1,10 @@
-@testable import BridgeAdmin
 import Logging
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
 import Testing
+
+@testable import BridgeAdmin
 
 /// `AdminConnectionGuard` on an EmbeddedChannel with a controlled clock, behind a "socket" whose writes complete only
 /// when the test says so (a client that does or does not read).

@@ -59,19 +59,25 @@ struct AdminEventUnitTests {
     @Test("samples are shared: asked again within the interval, the same event; later, rates over the time between")
     func sharedSamples() throws {
         let export = MetricsExport()
-        let bytes = Counter(label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", "r"), ("direction", "client_to_broker")], factory: export.factory)
+        let bytes = Counter(
+            label: "mqtt_ws_bridge_mqtt_bytes_total", dimensions: [("route", "r"), ("direction", "client_to_broker")],
+            factory: export.factory)
         let publishes = Counter(
-            label: "mqtt_ws_bridge_mqtt_packets_total", dimensions: [("route", "r"), ("direction", "broker_to_client"), ("type", "publish")],
+            label: "mqtt_ws_bridge_mqtt_packets_total",
+            dimensions: [("route", "r"), ("direction", "broker_to_client"), ("type", "publish")],
             factory: export.factory)
         let registry = SessionRegistry()
         registry.register(
-            SessionRecord(id: registry.makeID(), clientID: "c", username: nil, clientAddress: "10.0.0.1:1", listener: "wss", route: "r",
+            SessionRecord(
+                id: registry.makeID(), clientID: "c", username: nil, clientAddress: "10.0.0.1:1", listener: "wss", route: "r",
                 subprotocol: nil, mqttVersion: "5.0", broker: "mq:1883"),
             control: SessionControl(counters: { nil }, close: { _ in false }))
         let refusals = RefusalLog(capacity: 2)
         let sampler = OperationsSampler(
             sessions: registry, export: export, refusals: refusals, minimumInterval: .milliseconds(500),
-            readiness: { var json = JSONWriter.object(); json.field("status", "ready"); return json })
+            readiness: {
+                var json = JSONWriter.object(); json.field("status", "ready"); return json
+            })
         let start = ContinuousClock.now
         let first = sampler.current(now: start)
         bytes.increment(by: 4000)

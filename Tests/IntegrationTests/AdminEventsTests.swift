@@ -19,7 +19,8 @@ struct AdminEventsTests {
     private func nextEvent(_ viewer: TestTCPClient, after seen: inout String) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if let start = seen.range(of: "event: stats\ndata: "), let end = seen.range(of: "\n\n", range: start.upperBound..<seen.endIndex) {
+            if let start = seen.range(of: "event: stats\ndata: "), let end = seen.range(of: "\n\n", range: start.upperBound..<seen.endIndex)
+            {
                 let data = String(seen[start.upperBound..<end.lowerBound])
                 seen = String(seen[end.upperBound...])
                 return try #require(try JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any])
@@ -66,7 +67,9 @@ struct AdminEventsTests {
     @Test("a viewer that stops reading is not buffered for: the bridge stops writing to it and closes it after admin.write_timeout")
     func stuckViewer() async throws {
         try await BridgeHarness.with(
-            configure: { $0.admin.token = Self.token; $0.admin.writeTimeout = .seconds(1) }, admin: true, eventInterval: .milliseconds(2)
+            configure: {
+                $0.admin.token = Self.token; $0.admin.writeTimeout = .seconds(1)
+            }, admin: true, eventInterval: .milliseconds(2)
         ) { bridge in
             let admin = try #require(bridge.admin)
             // A tiny TCP window that is never drained: the socket buffers fill within a moment at this event rate.

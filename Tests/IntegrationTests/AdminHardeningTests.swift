@@ -8,7 +8,9 @@ import Testing
 struct AdminHardeningTests {
     static let metricsRequest = Array("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
 
-    @Test("A client that pipelines thousands of GET /metrics and reads nothing is closed at once, having been answered at most the pipelining cap")
+    @Test(
+        "A client that pipelines thousands of GET /metrics and reads nothing is closed at once, having been answered at most the pipelining cap"
+    )
     func pipelineFlood() async throws {
         try await BridgeHarness.with(admin: true) { bridge in
             let client = try await TestTCPClient.connect(host: "127.0.0.1", port: bridge.adminPort)
@@ -41,7 +43,9 @@ struct AdminHardeningTests {
                 }
             }
             #expect(bridge.admin?.connectionCount == 0, "still open after \(sent) requests")
-            #expect(bridge.logs.collected.contains { $0.contains("did not read the answer within admin.write_timeout") }, "after \(sent) requests")
+            #expect(
+                bridge.logs.collected.contains { $0.contains("did not read the answer within admin.write_timeout") },
+                "after \(sent) requests")
         }
     }
 

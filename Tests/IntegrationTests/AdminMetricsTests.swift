@@ -46,8 +46,10 @@ struct AdminMetricsTests {
             grew("mqtt_ws_bridge_mqtt_packets_total", ["route": "miniprogram", "direction": "broker_to_client", "type": "suback"], by: 1)
             grew("mqtt_ws_bridge_closes_total", ["route": "miniprogram"], by: 1)
             grew("mqtt_ws_bridge_upstream_connect_seconds_count", [:], by: 1)
-            #expect(after.sum("mqtt_ws_bridge_mqtt_bytes_total", ["route": "miniprogram", "direction": "client_to_broker"])
-                - before.sum("mqtt_ws_bridge_mqtt_bytes_total", ["route": "miniprogram", "direction": "client_to_broker"]) >= Double(publish.count))
+            #expect(
+                after.sum("mqtt_ws_bridge_mqtt_bytes_total", ["route": "miniprogram", "direction": "client_to_broker"])
+                    - before.sum("mqtt_ws_bridge_mqtt_bytes_total", ["route": "miniprogram", "direction": "client_to_broker"])
+                    >= Double(publish.count))
         }
     }
 
@@ -69,7 +71,8 @@ struct AdminMetricsTests {
             let after = try await scrape(bridge)
             func grew(_ result: String, by amount: Double) {
                 let name = "mqtt_ws_bridge_publish_requests_total"
-                #expect((after.value(name, ["result": result]) ?? -1) - (before.value(name, ["result": result]) ?? 0) == amount, "\(result)")
+                #expect(
+                    (after.value(name, ["result": result]) ?? -1) - (before.value(name, ["result": result]) ?? 0) == amount, "\(result)")
             }
             grew("published", by: 1)
             grew("invalid_topic", by: 1)

@@ -40,7 +40,8 @@ struct PrometheusText {
             }
             let sample = try parseSample(Substring(line), fail: fail)
             guard result.family(of: sample.name) != nil else { throw fail("no TYPE line before the sample") }
-            let key = sample.name + "{" + sample.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+            let key =
+                sample.name + "{" + sample.labels.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
             guard seen.insert(key).inserted else { throw fail("duplicate series") }
             result.samples.append(sample)
         }
@@ -150,10 +151,11 @@ struct PrometheusText {
                 for (previous, next) in zip(sorted, sorted.dropFirst()) where next.1 < previous.1 {
                     throw TestSupportError("\(name){\(key)}: bucket counts decrease")
                 }
-                let labels = Dictionary(uniqueKeysWithValues: key.split(separator: ",").map { pair -> (String, String) in
-                    let parts = pair.split(separator: "=", maxSplits: 1)
-                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-                })
+                let labels = Dictionary(
+                    uniqueKeysWithValues: key.split(separator: ",").map { pair -> (String, String) in
+                        let parts = pair.split(separator: "=", maxSplits: 1)
+                        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+                    })
                 let count = samples.first { $0.name == name + "_count" && $0.labels == labels }?.value
                 guard count == sorted.last?.1 else {
                     throw TestSupportError("\(name){\(key)}: _count \(count.map { "\($0)" } ?? "missing") differs from the +Inf bucket")

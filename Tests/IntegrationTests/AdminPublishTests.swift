@@ -55,7 +55,8 @@ struct AdminPublishTests {
             _ = try await subscriber.receiveBinaryMessage()
             try await bridge.waitForPublishers()
             let response = try await bridge.publish(
-                #"{"topic": "props/a", "payload": "x", "content_type": "text/plain", "message_expiry": 60, "user_properties": {"source": "billing"}}"#)
+                #"{"topic": "props/a", "payload": "x", "content_type": "text/plain", "message_expiry": 60, "user_properties": {"source": "billing"}}"#
+            )
             #expect(response.status == 200, "\(response)")
             let packet = try await subscriber.receiveBinaryMessage()
             let bytes = String(decoding: packet, as: UTF8.self)
@@ -88,13 +89,15 @@ struct AdminPublishTests {
         }
     }
 
-    @Test("Invalid topics are refused with 400 and libmosquitto's reason", arguments: [
-        ("\"a/+/b\"", "wildcards"),
-        ("\"#\"", "wildcards"),
-        ("\"\"", "empty"),
-        ("\"bad\\udc80topic\"", "UTF-8"),  // a lone surrogate escape in the JSON
-        ("\"nul\\u0000\"", "UTF-8"),
-    ])
+    @Test(
+        "Invalid topics are refused with 400 and libmosquitto's reason",
+        arguments: [
+            ("\"a/+/b\"", "wildcards"),
+            ("\"#\"", "wildcards"),
+            ("\"\"", "empty"),
+            ("\"bad\\udc80topic\"", "UTF-8"),  // a lone surrogate escape in the JSON
+            ("\"nul\\u0000\"", "UTF-8"),
+        ])
     func invalidTopics(topic: String, reason: String) async throws {
         try await BridgeHarness.with(admin: true) { bridge in
             let response = try await bridge.publish(#"{"topic": \#(topic), "payload": "x"}"#)
@@ -116,20 +119,22 @@ struct AdminPublishTests {
         }
     }
 
-    @Test("Malformed or mistyped bodies answer 400 naming the field", arguments: [
-        (#"{"topic": "a", "payload": "x", "qos": }"#, "qos"),
-        (#"{"topic": "a", "payload": "x", "qos": 3}"#, "qos"),
-        (#"{"topic": "a", "payload": "x", "retain": "yes"}"#, "retain"),
-        (#"{"topic": "a", "payload": "x", "retian": true}"#, "retian"),
-        (#"{"topic": "a"}"#, "payload"),
-        (#"{"topic": "a", "payload": "x", "payload_base64": "eA=="}"#, "payload_base64"),
-        (#"{"topic": "a", "payload_base64": "not base64!"}"#, "payload_base64"),
-        (#"{"payload": "x"}"#, "topic"),
-        (#"{"topic": 5, "payload": "x"}"#, "topic"),
-        (#"{"topic": "a", "payload": "x", "message_expiry": -1}"#, "message_expiry"),
-        (#"{"topic": "a", "payload": "x", "user_properties": {"k": 1}}"#, "user_properties"),
-        (#"{"topic": "a", "topic": "b", "payload": "x"}"#, "topic"),
-    ])
+    @Test(
+        "Malformed or mistyped bodies answer 400 naming the field",
+        arguments: [
+            (#"{"topic": "a", "payload": "x", "qos": }"#, "qos"),
+            (#"{"topic": "a", "payload": "x", "qos": 3}"#, "qos"),
+            (#"{"topic": "a", "payload": "x", "retain": "yes"}"#, "retain"),
+            (#"{"topic": "a", "payload": "x", "retian": true}"#, "retian"),
+            (#"{"topic": "a"}"#, "payload"),
+            (#"{"topic": "a", "payload": "x", "payload_base64": "eA=="}"#, "payload_base64"),
+            (#"{"topic": "a", "payload_base64": "not base64!"}"#, "payload_base64"),
+            (#"{"payload": "x"}"#, "topic"),
+            (#"{"topic": 5, "payload": "x"}"#, "topic"),
+            (#"{"topic": "a", "payload": "x", "message_expiry": -1}"#, "message_expiry"),
+            (#"{"topic": "a", "payload": "x", "user_properties": {"k": 1}}"#, "user_properties"),
+            (#"{"topic": "a", "topic": "b", "payload": "x"}"#, "topic"),
+        ])
     func badBodies(body: String, field: String) async throws {
         try await BridgeHarness.with(admin: true) { bridge in
             let response = try await bridge.publish(body)
@@ -205,7 +210,8 @@ struct AdminPublishTests {
             // Chunked: the size is found while reading.
             let client = try await AdminHTTPClient.connect(port: bridge.adminPort)
             let body = Array(#"{"topic": "big", "payload": "\#(payload)"}"#.utf8)
-            var request = Array("POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
+            var request = Array(
+                "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".utf8)
             for chunk in stride(from: 0, to: body.count, by: 512).map({ Array(body[$0..<min($0 + 512, body.count)]) }) {
                 request += Array(String(chunk.count, radix: 16).utf8) + [13, 10] + chunk + [13, 10]
             }
@@ -217,8 +223,10 @@ struct AdminPublishTests {
 
             // Expect: 100-continue with a too-large Content-Length: 413 straight away, the body is never sent.
             let careful = try await AdminHTTPClient.connect(port: bridge.adminPort)
-            try await careful.connection.send(Array(
-                "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n".utf8))
+            try await careful.connection.send(
+                Array(
+                    "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\nExpect: 100-continue\r\n\r\n"
+                        .utf8))
             #expect(try await careful.readResponse(method: "POST").status == 413)
             await careful.close()
 
@@ -226,8 +234,10 @@ struct AdminPublishTests {
             try await bridge.waitForPublishers()
             let small = try await AdminHTTPClient.connect(port: bridge.adminPort)
             let smallBody = Array(#"{"topic": "small", "payload": "x"}"#.utf8)
-            try await small.connection.send(Array(
-                "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(smallBody.count)\r\nExpect: 100-continue\r\n\r\n".utf8))
+            try await small.connection.send(
+                Array(
+                    "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(smallBody.count)\r\nExpect: 100-continue\r\n\r\n"
+                        .utf8))
             #expect(try await small.readResponse(method: "POST").status == 100)
             try await small.connection.send(smallBody)
             #expect(try await small.readResponse(method: "POST").status == 200)
@@ -249,8 +259,10 @@ struct AdminPublishTests {
         try await BridgeHarness.with(admin: true) { bridge in
             let client = try await AdminHTTPClient.connect(port: bridge.adminPort)
             // 1 GiB announced, a few bytes sent: the answer must not wait for the rest.
-            try await client.connection.send(Array(
-                "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n40000000\r\n{\"topic\"".utf8))
+            try await client.connection.send(
+                Array(
+                    "POST /api/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n40000000\r\n{\"topic\""
+                        .utf8))
             let response = try await client.readResponse(method: "POST", timeout: .seconds(5))
             #expect(response.status == 413, "\(response)")
             #expect(response.header("Connection") == "close")

@@ -75,12 +75,13 @@ struct AdminReadinessTests {
     func tlsBroker() async throws {
         let certificates = try BridgeHarness.certificates.get()
         let tlsPort = try FreePort.allocate()
-        let broker = try await MosquittoProcess.start(extraConfig: """
-            listener \(tlsPort) 127.0.0.1
-            cafile \(certificates.caCertificate)
-            certfile \(certificates.certificate)
-            keyfile \(certificates.key)
-            """)
+        let broker = try await MosquittoProcess.start(
+            extraConfig: """
+                listener \(tlsPort) 127.0.0.1
+                cafile \(certificates.caCertificate)
+                certfile \(certificates.certificate)
+                keyfile \(certificates.key)
+                """)
         do {
             try await BridgeHarness.with(
                 configure: {

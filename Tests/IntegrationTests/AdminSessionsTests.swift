@@ -84,7 +84,8 @@ struct AdminSessionsTests {
             #expect((five["client_address"] as? String)?.hasPrefix("127.0.0.1:") == true)
             #expect(five["broker"] as? String == broker)
             #expect(five["username"] is NSNull && five["sub"] is NSNull)
-            #expect((five["packets_in"] as? Int ?? 0) >= 2 && (five["packets_out"] as? Int ?? 0) >= 2, "CONNECT + PINGREQ, CONNACK + PINGRESP")
+            #expect(
+                (five["packets_in"] as? Int ?? 0) >= 2 && (five["packets_out"] as? Int ?? 0) >= 2, "CONNECT + PINGREQ, CONNACK + PINGRESP")
             #expect((five["bytes_in"] as? Int ?? 0) > 0 && (five["bytes_out"] as? Int ?? 0) > 0)
             #expect((five["connected_since"] as? String)?.hasSuffix("Z") == true)
 

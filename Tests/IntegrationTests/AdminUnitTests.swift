@@ -1,12 +1,15 @@
-@testable import BridgeAdmin
 import MosquittoClient
 import Testing
+
+@testable import BridgeAdmin
 
 /// The admin module's pure parts, without a network: the publish body (Foundation's JSON and base64 with our
 /// errors), the token check, the readiness rules.
 @Suite("Admin listener: building blocks")
 struct AdminUnitTests {
-    @Test("strings are exactly what the client wrote: escapes decoded, pairs joined; invalid UTF-8 and lone surrogates refused with the field")
+    @Test(
+        "strings are exactly what the client wrote: escapes decoded, pairs joined; invalid UTF-8 and lone surrogates refused with the field"
+    )
     func jsonStrings() throws {
         let message = try PublishRequest.parse(Array(#"{"topic": "a\"\\\/\u00e9", "payload": "\b\f\n\r\t\u00e9\u4e2d\ud83d\ude00"}"#.utf8))
         #expect(message.topic == "a\"\\/é")
@@ -28,17 +31,19 @@ struct AdminUnitTests {
         }
     }
 
-    @Test("syntax errors: Foundation's reason, the byte offset, and the member it falls in", arguments: [
-        (#"{"topic": "x", "qos": }"#, 22, "qos"),
-        (#"{"user_properties": {"k": tru}}"#, 29, "user_properties.k"),
-        (#"{"é": 1, "qos": }"#, 17, "qos"),
-        (#"{"a": 01}"#, 7, "a"),
-        (#"{"a": "line"#, 11, "a"),
-        ("{\"a\": \"tab\there\"}", 10, "a"),
-        (#"[1, 2"#, 5, nil),
-        (#"{} {}"#, 3, nil),
-        (#"{"a": "\x"}"#, 7, "a"),
-    ] as [(String, Int, String?)])
+    @Test(
+        "syntax errors: Foundation's reason, the byte offset, and the member it falls in",
+        arguments: [
+            (#"{"topic": "x", "qos": }"#, 22, "qos"),
+            (#"{"user_properties": {"k": tru}}"#, 29, "user_properties.k"),
+            (#"{"é": 1, "qos": }"#, 17, "qos"),
+            (#"{"a": 01}"#, 7, "a"),
+            (#"{"a": "line"#, 11, "a"),
+            ("{\"a\": \"tab\there\"}", 10, "a"),
+            (#"[1, 2"#, 5, nil),
+            (#"{} {}"#, 3, nil),
+            (#"{"a": "\x"}"#, 7, "a"),
+        ] as [(String, Int, String?)])
     func jsonErrors(text: String, offset: Int, field: String?) {
         #expect(throws: JSONSyntaxError.self) { try JSONText.parse(Array(text.utf8)) }
         do {
@@ -80,8 +85,9 @@ struct AdminUnitTests {
                 try PublishRequest.parse(Array(#"{"topic": "a", "payload": "x", "qos": \#(qos)}"#.utf8))
             }
         }
-        #expect(try PublishRequest.parse(Array(#"{"topic": "a", "payload": "x", "message_expiry": 4294967295}"#.utf8))
-            .messageExpiryInterval == 4_294_967_295)
+        #expect(
+            try PublishRequest.parse(Array(#"{"topic": "a", "payload": "x", "message_expiry": 4294967295}"#.utf8))
+                .messageExpiryInterval == 4_294_967_295)
         for expiry in ["-0", "4294967296", "1.5", "6e1", "\"60\""] {
             #expect(throws: PublishRequestError.self, "\(expiry)") {
                 try PublishRequest.parse(Array(#"{"topic": "a", "payload": "x", "message_expiry": \#(expiry)}"#.utf8))
@@ -91,25 +97,28 @@ struct AdminUnitTests {
 
     @Test("user properties as an object keep the order written")
     func userPropertyOrder() throws {
-        let message = try PublishRequest.parse(Array(#"{"topic": "a", "payload": "x", "user_properties": {"z": "1", "a": "2", "m": "3"}}"#.utf8))
+        let message = try PublishRequest.parse(
+            Array(#"{"topic": "a", "payload": "x", "user_properties": {"z": "1", "a": "2", "m": "3"}}"#.utf8))
         #expect(message.userProperties.map(\.name) == ["z", "a", "m"])
     }
 
-    @Test("base64: standard alphabet through Foundation; padding optional (at most two =); nothing else", arguments: [
-        ("aGVsbG8=", Array("hello".utf8) as [UInt8]?),
-        ("aGVsbG8", Array("hello".utf8)),
-        ("aGVsbG8==", Array("hello".utf8)),
-        ("aGVsbG9=", Array("hello".utf8)),
-        ("", []),
-        ("/+8=", [0xFF, 0xEF]),
-        ("aGVsbG8===", nil),
-        ("a", nil),
-        ("=", nil),
-        ("aGV sbG8=", nil),
-        ("aGVsbG8=\n", nil),
-        ("_-8=", nil),
-        ("a=bc", nil),
-    ])
+    @Test(
+        "base64: standard alphabet through Foundation; padding optional (at most two =); nothing else",
+        arguments: [
+            ("aGVsbG8=", Array("hello".utf8) as [UInt8]?),
+            ("aGVsbG8", Array("hello".utf8)),
+            ("aGVsbG8==", Array("hello".utf8)),
+            ("aGVsbG9=", Array("hello".utf8)),
+            ("", []),
+            ("/+8=", [0xFF, 0xEF]),
+            ("aGVsbG8===", nil),
+            ("a", nil),
+            ("=", nil),
+            ("aGV sbG8=", nil),
+            ("aGVsbG8=\n", nil),
+            ("_-8=", nil),
+            ("a=bc", nil),
+        ])
     func base64(text: String, decoded: [UInt8]?) {
         #expect(PublishRequest.decodeBase64(text) == decoded)
     }
@@ -129,14 +138,18 @@ struct AdminUnitTests {
 
     @Test("the publish body becomes the message asked for")
     func publishRequest() throws {
-        let message = try PublishRequest.parse(Array(#"""
-            {"topic": "a/b", "payload": "hi", "qos": 2, "retain": true, "content_type": "text/plain",
-             "message_expiry": 60, "user_properties": [{"name": "k", "value": "1"}, {"name": "k", "value": "2"}]}
-            """#.utf8))
-        #expect(message == MosquittoMessage(
-            topic: "a/b", payload: Array("hi".utf8), qos: .exactlyOnce, retain: true,
-            userProperties: [.init(name: "k", value: "1"), .init(name: "k", value: "2")],
-            contentType: "text/plain", messageExpiryInterval: 60))
+        let message = try PublishRequest.parse(
+            Array(
+                #"""
+                {"topic": "a/b", "payload": "hi", "qos": 2, "retain": true, "content_type": "text/plain",
+                 "message_expiry": 60, "user_properties": [{"name": "k", "value": "1"}, {"name": "k", "value": "2"}]}
+                """#.utf8))
+        #expect(
+            message
+                == MosquittoMessage(
+                    topic: "a/b", payload: Array("hi".utf8), qos: .exactlyOnce, retain: true,
+                    userProperties: [.init(name: "k", value: "1"), .init(name: "k", value: "2")],
+                    contentType: "text/plain", messageExpiryInterval: 60))
         let minimal = try PublishRequest.parse(Array(#"{"topic": "x", "payload_base64": "AAE=", "qos": null}"#.utf8))
         #expect(minimal == MosquittoMessage(topic: "x", payload: [0, 1]))
         #expect(throws: PublishRequestError.self) { try PublishRequest.parse(Array(#"{"topic": "x", "payload": "\udc80"}"#.utf8)) }
@@ -146,7 +159,9 @@ struct AdminUnitTests {
     static let busy = MosquittoProbeResult.notReady(MosquittoError(kind: .timeout, reason: "no CONNACK within 2s"))
     static let fine = MosquittoProbeResult.ready(latency: .milliseconds(1))
 
-    func history(_ results: [MosquittoProbeResult], failureThreshold: Int = 3, successThreshold: Int = 1, at now: ContinuousClock.Instant) -> ProbeHistory {
+    func history(
+        _ results: [MosquittoProbeResult], failureThreshold: Int = 3, successThreshold: Int = 1, at now: ContinuousClock.Instant
+    ) -> ProbeHistory {
         var history = ProbeHistory(failureThreshold: failureThreshold, successThreshold: successThreshold)
         for (index, result) in results.enumerated() {
             history.record(ProbeRecord(result: result, finishedAt: now - .seconds(results.count - index)))
@@ -197,7 +212,8 @@ struct AdminUnitTests {
         // Back with success_threshold 2: one success is not enough.
         let recovering = readiness([Self.fine, Self.refused, Self.refused, Self.refused, Self.fine], successThreshold: 2)
         #expect(!recovering.isReady && recovering.reason == "recovering")
-        #expect(readiness([Self.fine, Self.fine, Self.refused, Self.refused, Self.refused, Self.fine, Self.fine], successThreshold: 2).isReady)
+        #expect(
+            readiness([Self.fine, Self.fine, Self.refused, Self.refused, Self.refused, Self.fine, Self.fine], successThreshold: 2).isReady)
         // At start too: success_threshold successes before the first 200.
         #expect(readiness([Self.fine], successThreshold: 2).reason == "starting")
     }

@@ -7,6 +7,7 @@ import BridgeTLS
 import BridgeTestSupport
 import Foundation
 import Logging
+import MQTTWire
 import NIOCore
 import ServiceLifecycle
 
@@ -98,7 +99,9 @@ struct BridgeHarness {
 
         let logs = LogSink(collecting: true)
         let logger = Logger(label: "mqtt_ws_bridge") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
-        let accessLogger = Logger(label: "mqtt_ws_bridge.access") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs) }
+        let accessLogger = Logger(label: "mqtt_ws_bridge.access") {
+            StructuredLogHandler(label: $0, level: .info, format: .text, sink: logs)
+        }
         let metricsExport = withAdmin ? MetricsExport() : nil
         let metrics = metricsExport.map { BridgeMetrics(routeNames: configuration.routes.map(\.name), factory: $0.factory) }
         let edgeAuthenticator = try await BridgeServer.makeEdgeAuthenticator(for: configuration, logger: logger)
@@ -108,7 +111,9 @@ struct BridgeHarness {
             edgeAuthenticator: edgeAuthenticator, upstreamProbe: AdminService.upstreamHealthProbe(configuration))
         var admin: AdminService?
         if let metricsExport {
-            let adminLogger = Logger(label: "mqtt_ws_bridge.admin") { StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs) }
+            let adminLogger = Logger(label: "mqtt_ws_bridge.admin") {
+                StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs)
+            }
             admin = try AdminService(
                 configuration: configuration,
                 bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
@@ -202,8 +207,6 @@ struct BridgeHarness {
 enum MQTTTestVersion {
     case v3_1_1, v5
 }
-
-import MQTTWire
 
 extension MQTTTestVersion {
     var wire: MQTTProtocolVersion { self == .v5 ? .v5 : .v3_1_1 }

@@ -20,12 +20,17 @@ struct CertificateExpiryTests {
         try files.install(first)
         var configuration = BridgeConfiguration()
         configuration.listeners = [ListenerConfiguration(name: "wss", address: "127.0.0.1", port: 0)]
-        files.useLiveFiles(in: &configuration, sni: [
-            SNICertificateConfiguration(name: "alpha", serverNames: ["alpha.test"], certificatePath: alpha.certificate, keyPath: alpha.key)
-        ])
+        files.useLiveFiles(
+            in: &configuration,
+            sni: [
+                SNICertificateConfiguration(
+                    name: "alpha", serverNames: ["alpha.test"], certificatePath: alpha.certificate, keyPath: alpha.key)
+            ])
 
         let metrics = RecordingMetricsFactory()
-        let logger = Logger(label: "mqtt_ws_bridge") { StructuredLogHandler(label: $0, level: .info, format: .text, sink: LogSink(collecting: true)) }
+        let logger = Logger(label: "mqtt_ws_bridge") {
+            StructuredLogHandler(label: $0, level: .info, format: .text, sink: LogSink(collecting: true))
+        }
         let server = try BridgeServer(configuration: configuration, logger: logger, metricsFactory: metrics)
         #expect(metrics.value(Self.label, [("listener", "wss"), ("name", "default")]) == first.notValidAfter)
         #expect(metrics.value(Self.label, [("listener", "wss"), ("name", "alpha")]) == alpha.notValidAfter)

@@ -41,7 +41,11 @@ struct CertificateReloadTests {
 
             // Same files again: checked, nothing swapped.
             #expect(await bridge.server.reloadCertificates().outcome(listener: "wss") == .unchanged(serial: second.serial))
-            #expect(bridge.logs.collected.contains { $0.contains("certificate reloaded") && $0.contains("serial=\(second.serial)") && $0.contains("previous_serial=\(first.serial)") })
+            #expect(
+                bridge.logs.collected.contains {
+                    $0.contains("certificate reloaded") && $0.contains("serial=\(second.serial)")
+                        && $0.contains("previous_serial=\(first.serial)")
+                })
 
             try await old.close()
             try await new.close()
@@ -80,7 +84,9 @@ struct CertificateReloadTests {
 
             // The key arrives: the next reload takes the pair.
             try files.install(key: second.key)
-            #expect(await bridge.server.reloadCertificates().outcome(listener: "wss") == .loaded(serial: second.serial, previousSerial: first.serial))
+            #expect(
+                await bridge.server.reloadCertificates().outcome(listener: "wss")
+                    == .loaded(serial: second.serial, previousSerial: first.serial))
             #expect(try await CertificateProbe.servedSerial(port: bridge.wssPort, tls: files.tls()) == second.serial)
             #expect(try await CertificateProbe.ping(session))
             try await session.close()
@@ -101,7 +107,10 @@ struct CertificateReloadTests {
             let cases: [(label: String, install: () throws -> Void, expected: String)] = [
                 ("expired", { try files.install(expired) }, "expired on"),
                 ("not yet valid", { try files.install(future) }, "is not valid yet (valid from"),
-                ("not PEM", { try "garbage".write(toFile: files.liveCertificate, atomically: true, encoding: .utf8) }, "is not a readable PEM certificate"),
+                (
+                    "not PEM", { try "garbage".write(toFile: files.liveCertificate, atomically: true, encoding: .utf8) },
+                    "is not a readable PEM certificate"
+                ),
                 ("missing key", { try FileManager.default.removeItem(atPath: files.liveKey) }, "No such file or directory"),
             ]
             for (label, install, expected) in cases {
@@ -134,7 +143,9 @@ struct CertificateReloadTests {
 
             // Half a renewal: refused (and logged) by the timer, then taken once the key arrives.
             try files.install(certificate: third.certificate)
-            try await Self.waitUntil("the refusal is logged") { bridge.logs.collected.contains { $0.contains("certificate refused") && $0.contains("trigger=timer") } }
+            try await Self.waitUntil("the refusal is logged") {
+                bridge.logs.collected.contains { $0.contains("certificate refused") && $0.contains("trigger=timer") }
+            }
             #expect(bridge.server.certificates.first?.serial == second.serial)
             try files.install(key: third.key)
             try await Self.waitUntil("the timer loads the third certificate") { bridge.server.certificates.first?.serial == third.serial }
@@ -157,11 +168,16 @@ struct CertificateReloadTests {
 
         try files.install(certificate: first.certificate, key: second.key)
         let mismatch = #expect(throws: StartupError.self) { try BridgeServer.validate(configuration) }
-        #expect(mismatch?.description == "listeners.wss.tls.key: the private key in '\(files.liveKey)' does not match the certificate in '\(files.liveCertificate)'")
+        #expect(
+            mismatch?.description
+                == "listeners.wss.tls.key: the private key in '\(files.liveKey)' does not match the certificate in '\(files.liveCertificate)'"
+        )
 
         try files.install(expired)
         let old = #expect(throws: StartupError.self) { try BridgeServer(configuration: configuration) }
-        #expect(old?.description.hasPrefix("listeners.wss.tls.certificate: the certificate in '\(files.liveCertificate)' expired on ") == true, "\(String(describing: old))")
+        #expect(
+            old?.description.hasPrefix("listeners.wss.tls.certificate: the certificate in '\(files.liveCertificate)' expired on ") == true,
+            "\(String(describing: old))")
 
         try files.install(first)
         try BridgeServer.validate(configuration)

@@ -65,12 +65,14 @@ struct CertificateSNITests {
         try FileManager.default.copyItem(atPath: alpha.certificate, toPath: alphaLive.certificate)
         try FileManager.default.copyItem(atPath: alpha.key, toPath: alphaLive.key)
         let sni = [
-            SNICertificateConfiguration(name: "alpha", serverNames: ["alpha.test"], certificatePath: alphaLive.certificate, keyPath: alphaLive.key)
+            SNICertificateConfiguration(
+                name: "alpha", serverNames: ["alpha.test"], certificatePath: alphaLive.certificate, keyPath: alphaLive.key)
         ]
 
         try await BridgeHarness.with(configure: { files.useLiveFiles(in: &$0, sni: sni) }) { bridge in
             // alpha is renewed properly; the default pair gets a certificate without its key.
-            try Data(contentsOf: URL(fileURLWithPath: alphaRenewed.certificate)).write(to: URL(fileURLWithPath: alphaLive.certificate), options: .atomic)
+            try Data(contentsOf: URL(fileURLWithPath: alphaRenewed.certificate)).write(
+                to: URL(fileURLWithPath: alphaLive.certificate), options: .atomic)
             try Data(contentsOf: URL(fileURLWithPath: alphaRenewed.key)).write(to: URL(fileURLWithPath: alphaLive.key), options: .atomic)
             try files.install(certificate: alpha.certificate)
 
@@ -83,8 +85,11 @@ struct CertificateSNITests {
             #expect(kept == fallback.serial)
             #expect(reason.contains("does not match"))
 
-            #expect(try await CertificateProbe.servedSerial(port: bridge.wssPort, tls: files.tls(serverName: "alpha.test")) == alphaRenewed.serial)
-            #expect(try await CertificateProbe.servedSerial(port: bridge.wssPort, tls: files.tls(serverName: "localhost")) == fallback.serial)
+            #expect(
+                try await CertificateProbe.servedSerial(port: bridge.wssPort, tls: files.tls(serverName: "alpha.test"))
+                    == alphaRenewed.serial)
+            #expect(
+                try await CertificateProbe.servedSerial(port: bridge.wssPort, tls: files.tls(serverName: "localhost")) == fallback.serial)
         }
     }
 
@@ -94,7 +99,9 @@ struct CertificateSNITests {
         let fallback = try files.issue("default")
         let other = try files.issue("other", names: ["other.test"])
         try files.install(fallback)
-        let sni = [SNICertificateConfiguration(name: "api", serverNames: ["api.test"], certificatePath: other.certificate, keyPath: other.key)]
+        let sni = [
+            SNICertificateConfiguration(name: "api", serverNames: ["api.test"], certificatePath: other.certificate, keyPath: other.key)
+        ]
         try await BridgeHarness.with(configure: { files.useLiveFiles(in: &$0, sni: sni) }) { bridge in
             let served = try await CertificateProbe.servedSerial(port: bridge.wssPort, tls: TestTLS(serverName: "api.test"))
             #expect(served == other.serial)

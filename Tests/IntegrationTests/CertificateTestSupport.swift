@@ -94,7 +94,8 @@ final class CertificateFixture: Sendable {
 enum CertificateProbe {
     /// Opens a WebSocket on the mini-program route, sends CONNECT and expects CONNACK accepted.
     static func session(port: Int, tls: TestTLS, clientID: String) async throws -> TestWebSocketClient {
-        let (response, client) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: port, path: "/wss", tls: tls, subprotocols: nil)
+        let (response, client) = try await TestWebSocketClient.connect(
+            host: "127.0.0.1", port: port, path: "/wss", tls: tls, subprotocols: nil)
         guard response.status == 101, let client else {
             throw TestSupportError("expected 101, got \(response.status): \(response.body)")
         }
@@ -106,7 +107,8 @@ enum CertificateProbe {
 
     /// The serial of the certificate the server presents to a client with `tls` (a WebSocket upgrade, then closed).
     static func servedSerial(port: Int, tls: TestTLS) async throws -> String? {
-        let (response, client) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: port, path: "/wss", tls: tls, subprotocols: nil)
+        let (response, client) = try await TestWebSocketClient.connect(
+            host: "127.0.0.1", port: port, path: "/wss", tls: tls, subprotocols: nil)
         guard response.status == 101, let client else {
             throw TestSupportError("expected 101, got \(response.status): \(response.body)")
         }

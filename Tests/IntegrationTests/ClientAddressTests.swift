@@ -11,7 +11,8 @@ import WebSocketTransport
 /// PROXY protocol v2 header out to the broker.
 @Suite("Real client address", .timeLimit(.minutes(2)))
 struct RealClientAddressTests {
-    static let upgrade = "GET /wss HTTP/1.1\r\nHost: mqtt.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    static let upgrade =
+        "GET /wss HTTP/1.1\r\nHost: mqtt.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
 
     /// An upgrade request (with `extraHeaders`) followed by a masked frame carrying an MQTT CONNECT.
     static func request(clientID: String, extraHeaders: String = "") -> [UInt8] {
@@ -29,13 +30,14 @@ struct RealClientAddressTests {
         proxyProtocol: ProxyProtocolMode = .off, trusted: [String], forwardedHeaders: Bool = false,
         configure: @escaping (inout BridgeConfiguration) -> Void = { _ in }, _ body: (BridgeHarness) async throws -> Void
     ) async throws {
-        try await BridgeHarness.with(configure: { config in
-            let index = config.listeners.firstIndex { $0.name == "ws" }!
-            config.listeners[index].proxyProtocol = proxyProtocol
-            config.listeners[index].trustedProxies = trusted
-            config.listeners[index].forwardedHeaders = forwardedHeaders
-            configure(&config)
-        }, body)
+        try await BridgeHarness.with(
+            configure: { config in
+                let index = config.listeners.firstIndex { $0.name == "ws" }!
+                config.listeners[index].proxyProtocol = proxyProtocol
+                config.listeners[index].trustedProxies = trusted
+                config.listeners[index].forwardedHeaders = forwardedHeaders
+                configure(&config)
+            }, body)
     }
 
     @Test("PROXY protocol v1 from a trusted proxy: the access log shows the client it names")
@@ -72,7 +74,8 @@ struct RealClientAddressTests {
             try await client.expectClosed()
             #expect(bridge.logs.collected.contains { $0.contains("PROXY protocol header refused") })
             // Without a header the same peer is served with its own address (optional mode).
-            let response = try await TestWebSocketClient.rawRequest(host: "127.0.0.1", port: bridge.wsPort, bytes: Self.request(clientID: "direct"))
+            let response = try await TestWebSocketClient.rawRequest(
+                host: "127.0.0.1", port: bridge.wsPort, bytes: Self.request(clientID: "direct"))
             #expect(response.status == 101)
         }
     }
@@ -82,7 +85,8 @@ struct RealClientAddressTests {
         try await Self.withListener(trusted: ["127.0.0.1", "10.0.0.0/8"], forwardedHeaders: true) { bridge in
             // The client claimed 6.6.6.6; the edge proxy appended the real 198.51.100.7; an inner proxy 10.1.2.3.
             let spoofed = "X-Forwarded-For: 6.6.6.6, 198.51.100.7, 10.1.2.3\r\n"
-            _ = try await TestWebSocketClient.rawRequest(host: "127.0.0.1", port: bridge.wsPort, bytes: Self.request(clientID: "xff", extraHeaders: spoofed))
+            _ = try await TestWebSocketClient.rawRequest(
+                host: "127.0.0.1", port: bridge.wsPort, bytes: Self.request(clientID: "xff", extraHeaders: spoofed))
             let line = try await bridge.waitForAccessLine(containing: ["client_id=xff"])
             #expect(line.contains("client=198.51.100.7 "))
 
@@ -105,7 +109,8 @@ struct RealClientAddressTests {
 
     @Test("Per-address limits use the real address from the PROXY header")
     func limitsUseRealAddress() async throws {
-        try await Self.withListener(proxyProtocol: .required, trusted: ["127.0.0.1"], configure: { $0.limits.maxSessionsPerIP = 1 }) { bridge in
+        try await Self.withListener(proxyProtocol: .required, trusted: ["127.0.0.1"], configure: { $0.limits.maxSessionsPerIP = 1 }) {
+            bridge in
             // Two clients behind the same proxy, different real addresses: both admitted.
             let first = try await TestTCPClient.connect(host: "127.0.0.1", port: bridge.wsPort)
             try await first.send(Array("PROXY TCP4 203.0.113.1 10.0.0.1 1111 443\r\n".utf8) + Self.request(clientID: "one"))
@@ -115,7 +120,8 @@ struct RealClientAddressTests {
             #expect(String(decoding: try await second.receiveAvailable(), as: UTF8.self).hasPrefix("HTTP/1.1 101"))
             // A second session from 203.0.113.1: refused.
             let third = try await TestWebSocketClient.rawRequest(
-                host: "127.0.0.1", port: bridge.wsPort, bytes: Array("PROXY TCP4 203.0.113.1 10.0.0.1 3333 443\r\n".utf8) + Self.request(clientID: "three"))
+                host: "127.0.0.1", port: bridge.wsPort,
+                bytes: Array("PROXY TCP4 203.0.113.1 10.0.0.1 3333 443\r\n".utf8) + Self.request(clientID: "three"))
             #expect(third.status == 429)
             await first.close()
             await second.close()
@@ -135,13 +141,15 @@ struct RealClientAddressTests {
             return .init(bytes: MQTTTestPackets.connackAccepted)
         }
         let mosquitto = try await MosquittoProcess.start()
-        try await BridgeHarness.with(configure: { config in
-            config.upstream.port = broker.port
-            config.upstream.proxyProtocol = true
-            let index = config.listeners.firstIndex { $0.name == "ws" }!
-            config.listeners[index].proxyProtocol = .optional
-            config.listeners[index].trustedProxies = ["127.0.0.1"]
-        }, broker: mosquitto) { bridge in
+        try await BridgeHarness.with(
+            configure: { config in
+                config.upstream.port = broker.port
+                config.upstream.proxyProtocol = true
+                let index = config.listeners.firstIndex { $0.name == "ws" }!
+                config.listeners[index].proxyProtocol = .optional
+                config.listeners[index].trustedProxies = ["127.0.0.1"]
+            }, broker: mosquitto
+        ) { bridge in
             // Through wss: the SSL TLV says TLS was used, AUTHORITY carries the host name asked for.
             let ws = try await bridge.connectMQTT(path: "/wss", clientID: "pp-out")
             // Through a PROXY-speaking load balancer on ws: the chain keeps the original client.
@@ -149,10 +157,11 @@ struct RealClientAddressTests {
             try await chainClient.send(Array("PROXY TCP4 203.0.113.77 10.0.0.1 4242 443\r\n".utf8) + Self.request(clientID: "pp-chain"))
             try await bridge.waitUntil {
                 let received = broker.receivedByConnection
-                return received.count >= 2 && received.allSatisfy { bytes in
-                    var buffer = ByteBuffer(bytes: bytes)
-                    return (try? parser.parse(&buffer)) != nil
-                }
+                return received.count >= 2
+                    && received.allSatisfy { bytes in
+                        var buffer = ByteBuffer(bytes: bytes)
+                        return (try? parser.parse(&buffer)) != nil
+                    }
             }
 
             let headers = try broker.receivedByConnection.map { received -> ProxyProtocolHeader in

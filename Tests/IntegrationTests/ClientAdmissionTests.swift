@@ -1,8 +1,9 @@
-@testable import BridgeFrontEnd
 import BridgeTestSupport
 import Foundation
 import NIOCore
 import Testing
+
+@testable import BridgeFrontEnd
 
 /// `ClientAdmission` with a controlled clock: its decisions, its forgetting of idle addresses, and its session cap
 /// under concurrency.
@@ -39,8 +40,9 @@ struct ClientAdmissionTests {
         }
     }
 
-    @Test("forgetting idle addresses never changes a decision: random traffic over 40 addresses against a model that forgets nothing",
-          arguments: [(3, 2.0, 4), (2, 0.0, 1), (0, 5.0, 2)] as [(Int, Double, Int)])
+    @Test(
+        "forgetting idle addresses never changes a decision: random traffic over 40 addresses against a model that forgets nothing",
+        arguments: [(3, 2.0, 4), (2, 0.0, 1), (0, 5.0, 2)] as [(Int, Double, Int)])
     func sameDecisions(maxSessions: Int, rate: Double, burst: Int) {
         var random = SeededRandom(seed: 0x5EED_AD15)
         let admission = ClientAdmission(maxSessions: maxSessions, rate: rate, burst: burst, shardCount: 4)

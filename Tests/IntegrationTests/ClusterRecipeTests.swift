@@ -35,7 +35,9 @@ struct ClusterRecipeTests {
         }
     }
 
-    @Test("HAProxy checks both bridges' /readyz, passes clients with PROXY v2, and the brokers share messages; a draining bridge leaves the rotation")
+    @Test(
+        "HAProxy checks both bridges' /readyz, passes clients with PROXY v2, and the brokers share messages; a draining bridge leaves the rotation"
+    )
     func recipe() async throws {
         let brokers = try await BridgedMosquittos.start { remote in
             try BridgedMosquittos.bridgeSection(fromConfig: Self.clusterDirectory + "/mosquitto-a.conf", remote: remote)
@@ -71,7 +73,8 @@ struct ClusterRecipeTests {
         await haproxy.stop()
     }
 
-    private func exercise(haproxy: HAProxyProcess, brokers: BridgedMosquittos, bridgeA: BridgeHarness, bridgeB: BridgeHarness) async throws {
+    private func exercise(haproxy: HAProxyProcess, brokers: BridgedMosquittos, bridgeA: BridgeHarness, bridgeB: BridgeHarness) async throws
+    {
         // Both bridges enter the rotation through HAProxy's HTTP check of their /readyz.
         try await Self.waitForStatuses(haproxy, ["bridge-a": "UP", "bridge-b": "UP"])
 
@@ -79,7 +82,8 @@ struct ClusterRecipeTests {
         // connection without one) and relays to its broker.
         let lbPort = try haproxy.port("LB_PORT")
         let tls = try BridgeHarness.tls
-        let (response, client) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: lbPort, path: "/wss", tls: tls, subprotocols: nil)
+        let (response, client) = try await TestWebSocketClient.connect(
+            host: "127.0.0.1", port: lbPort, path: "/wss", tls: tls, subprotocols: nil)
         #expect(response.status == 101)
         let miniProgram = try #require(client)
         try await miniProgram.sendBinary(MQTTTestPackets.connect(clientID: "cluster-miniprogram"))
@@ -122,7 +126,8 @@ struct ClusterRecipeTests {
         await bridgeA.shutdown()
         try await Self.waitForStatuses(haproxy, ["bridge-a": "DOWN", "bridge-b": "UP"])
         for index in 0..<3 {
-            let (response, client) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: lbPort, path: "/wss", tls: tls, subprotocols: nil)
+            let (response, client) = try await TestWebSocketClient.connect(
+                host: "127.0.0.1", port: lbPort, path: "/wss", tls: tls, subprotocols: nil)
             #expect(response.status == 101)
             let late = try #require(client)
             try await late.sendBinary(MQTTTestPackets.connect(clientID: "cluster-late-\(index)"))
@@ -135,10 +140,12 @@ struct ClusterRecipeTests {
     @Test("the shipped cluster configuration's server list passes start-up checks")
     func serverListAccepted() throws {
         let certificates = try BridgeHarness.certificates.get()
-        let configuration = try ConfigurationLoader.load(path: nil, environment: [:], overrides: [
-            "listeners.wss.tls.certificate=\(certificates.certificate)", "listeners.wss.tls.key=\(certificates.key)",
-            "upstream.servers=[broker-a:1883, broker-b:1883]",
-        ])
+        let configuration = try ConfigurationLoader.load(
+            path: nil, environment: [:],
+            overrides: [
+                "listeners.wss.tls.certificate=\(certificates.certificate)", "listeners.wss.tls.key=\(certificates.key)",
+                "upstream.servers=[broker-a:1883, broker-b:1883]",
+            ])
         #expect(configuration.upstream.servers.count == 2)
         try BridgeServer.validate(configuration)
     }
@@ -159,7 +166,8 @@ struct ClusterRecipeTests {
     private func firstBridge(among bridges: [BridgeHarness], loggingAccessLine fragments: [String]) async throws -> BridgeHarness {
         let deadline = ContinuousClock.now + .seconds(5)
         while ContinuousClock.now < deadline {
-            if let bridge = bridges.first(where: { bridge in bridge.accessLines.contains { line in fragments.allSatisfy(line.contains) } }) {
+            if let bridge = bridges.first(where: { bridge in bridge.accessLines.contains { line in fragments.allSatisfy(line.contains) } })
+            {
                 return bridge
             }
             try await Task.sleep(for: .milliseconds(20))

@@ -45,13 +45,14 @@ struct CompressionTests {
     }
 
     static func withCompression(_ body: (BridgeHarness) async throws -> Void) async throws {
-        try await BridgeHarness.with(configure: { config in
-            for index in config.routes.indices {
-                config.routes[index].compression = CompressionConfiguration(enabled: true, threshold: 64)
-                config.routes[index].maxPacketSize = 4 << 20
-                config.routes[index].maxFrameSize = 4 << 20
-            }
-        }, body)
+        try await BridgeHarness.with(
+            configure: { config in
+                for index in config.routes.indices {
+                    config.routes[index].compression = CompressionConfiguration(enabled: true, threshold: 64)
+                    config.routes[index].maxPacketSize = 4 << 20
+                    config.routes[index].maxFrameSize = 4 << 20
+                }
+            }, body)
     }
 
     /// Connects offering permessage-deflate; returns the client and the agreed response header.

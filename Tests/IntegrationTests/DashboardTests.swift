@@ -16,8 +16,10 @@ private let repositoryRoot: String = {
 struct StaticFileTests {
     @Test("GET / answers index.html with exact type, no-cache, nosniff and a CSP that allows WebSockets to this host only")
     func servesIndex() async throws {
-        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) { bridge in
-            let response = try await RawHTTP.send("GET / HTTP/1.1\r\nHost: 127.0.0.1:\(bridge.wssPort)\r\n\r\n", port: bridge.wssPort, tls: true)
+        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) {
+            bridge in
+            let response = try await RawHTTP.send(
+                "GET / HTTP/1.1\r\nHost: 127.0.0.1:\(bridge.wssPort)\r\n\r\n", port: bridge.wssPort, tls: true)
             #expect(response.status == 200)
             #expect(response.value("Content-Type") == "text/html; charset=utf-8")
             #expect(response.value("Cache-Control") == "no-cache")
@@ -41,7 +43,8 @@ struct StaticFileTests {
 
     @Test("HEAD has the GET headers and no body; a matching If-None-Match answers 304")
     func headAndConditional() async throws {
-        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) { bridge in
+        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) {
+            bridge in
             let get = try await RawHTTP.send("GET /style.css HTTP/1.1\r\nHost: h\r\n\r\n", port: bridge.wsPort)
             let head = try await RawHTTP.send("HEAD /style.css HTTP/1.1\r\nHost: h\r\n\r\n", port: bridge.wsPort)
             #expect(head.status == 200)
@@ -51,10 +54,12 @@ struct StaticFileTests {
             let etag = try #require(get.value("ETag"))
             #expect(head.value("ETag") == etag)
 
-            let notModified = try await RawHTTP.send("GET /style.css HTTP/1.1\r\nHost: h\r\nIf-None-Match: W/\"x\", \(etag)\r\n\r\n", port: bridge.wsPort)
+            let notModified = try await RawHTTP.send(
+                "GET /style.css HTTP/1.1\r\nHost: h\r\nIf-None-Match: W/\"x\", \(etag)\r\n\r\n", port: bridge.wsPort)
             #expect(notModified.status == 304)
             #expect(notModified.body.isEmpty)
-            let changed = try await RawHTTP.send("GET /style.css HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"other\"\r\n\r\n", port: bridge.wsPort)
+            let changed = try await RawHTTP.send(
+                "GET /style.css HTTP/1.1\r\nHost: h\r\nIf-None-Match: \"other\"\r\n\r\n", port: bridge.wsPort)
             #expect(changed.status == 200)
         }
     }
@@ -84,7 +89,8 @@ struct StaticFileTests {
 
     @Test("Routes are unaffected: plain GET on a route is 426, a WebSocket upgrade on a route relays, one elsewhere is 404")
     func routesUnaffected() async throws {
-        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) { bridge in
+        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) {
+            bridge in
             let plain = try await RawHTTP.send("GET /mqtt HTTP/1.1\r\nHost: h\r\n\r\n", port: bridge.wsPort)
             #expect(plain.status == 426)
             let client = try await bridge.connectMQTT(path: "/mqtt", subprotocols: ["mqtt"], clientID: "static-on")
@@ -109,7 +115,8 @@ struct StaticFileTests {
     @Test("A directory larger than static_files.max_size: the reason is logged at start, and pages answer 500")
     func overSizeLimit() async throws {
         let site = try SiteFixture()
-        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: site.directory, maxSize: 1024) }) { bridge in
+        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: site.directory, maxSize: 1024) }) {
+            bridge in
             let response = try await RawHTTP.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n", port: bridge.wsPort)
             #expect(response.status == 500)
             #expect(String(decoding: response.body, as: UTF8.self).contains("static_files.directory could not be loaded"))
@@ -137,10 +144,12 @@ struct DashboardBrowserTests {
         try? FileManager.default.removeItem(atPath: screenshot)
         try? FileManager.default.removeItem(atPath: driverLog)
 
-        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) { bridge in
+        try await BridgeHarness.with(configure: { $0.staticFiles = .init(enabled: true, directory: repositoryRoot + "/Dashboard") }) {
+            bridge in
             // A retained message from before the page existed: delivered on subscribe, flagged retained.
             let publisher = try await bridge.directClient(clientID: "dashboard-test-publisher")
-            try await publisher.send(MQTTTestPackets.publish("dashboard-test/retained", payload: Array("kept by the broker".utf8), retain: true))
+            try await publisher.send(
+                MQTTTestPackets.publish("dashboard-test/retained", payload: Array("kept by the broker".utf8), retain: true))
             try await publisher.send(MQTTTestPackets.pingreq)  // the broker handles a client's packets in order:
             #expect(try await publisher.receivePacket() == MQTTTestPackets.pingresp)  // PINGRESP ⇒ retained stored
 
@@ -163,9 +172,11 @@ struct DashboardBrowserTests {
                 try await output.waitForLine("SUBSCRIBED", timeout: .seconds(90))
                 // Live pushes, after the page subscribed: QoS 0 text, QoS 1 binary, QoS 2 text (full flows on both sides).
                 try await publisher.send(MQTTTestPackets.publish("dashboard-test/text", payload: Array("pushed live: 你好 🚀".utf8)))
-                try await publisher.send(MQTTTestPackets.publish("dashboard-test/binary", payload: [0x00, 0xFF, 0xFE, 0x80], qos: 1, packetID: 10))
+                try await publisher.send(
+                    MQTTTestPackets.publish("dashboard-test/binary", payload: [0x00, 0xFF, 0xFE, 0x80], qos: 1, packetID: 10))
                 #expect(try await publisher.receivePacket() == MQTTTestPackets.puback(10))
-                try await publisher.send(MQTTTestPackets.publish("dashboard-test/qos2", payload: Array("exactly once".utf8), qos: 2, packetID: 11))
+                try await publisher.send(
+                    MQTTTestPackets.publish("dashboard-test/qos2", payload: Array("exactly once".utf8), qos: 2, packetID: 11))
                 #expect(try await publisher.receivePacket() == MQTTTestPackets.pubrec(11))
                 try await publisher.send(MQTTTestPackets.pubrel(11))
                 #expect(try await publisher.receivePacket() == MQTTTestPackets.pubcomp(11))
@@ -174,10 +185,19 @@ struct DashboardBrowserTests {
                 let shown = try JSONDecoder().decode([ShownMessage].self, from: Data(messagesLine.dropFirst("MESSAGES ".count).utf8))
                 #expect(shown.count == 4)
                 let byTopic = Dictionary(shown.map { ($0.topic, $0) }, uniquingKeysWith: { first, _ in first })
-                #expect(byTopic["dashboard-test/retained"] == ShownMessage(topic: "dashboard-test/retained", qos: 0, retained: true, hex: false, payload: "kept by the broker"))
-                #expect(byTopic["dashboard-test/text"] == ShownMessage(topic: "dashboard-test/text", qos: 0, retained: false, hex: false, payload: "pushed live: 你好 🚀"))
-                #expect(byTopic["dashboard-test/binary"] == ShownMessage(topic: "dashboard-test/binary", qos: 1, retained: false, hex: true, payload: "00 ff fe 80"))
-                #expect(byTopic["dashboard-test/qos2"] == ShownMessage(topic: "dashboard-test/qos2", qos: 2, retained: false, hex: false, payload: "exactly once"))
+                #expect(
+                    byTopic["dashboard-test/retained"]
+                        == ShownMessage(topic: "dashboard-test/retained", qos: 0, retained: true, hex: false, payload: "kept by the broker")
+                )
+                #expect(
+                    byTopic["dashboard-test/text"]
+                        == ShownMessage(topic: "dashboard-test/text", qos: 0, retained: false, hex: false, payload: "pushed live: 你好 🚀"))
+                #expect(
+                    byTopic["dashboard-test/binary"]
+                        == ShownMessage(topic: "dashboard-test/binary", qos: 1, retained: false, hex: true, payload: "00 ff fe 80"))
+                #expect(
+                    byTopic["dashboard-test/qos2"]
+                        == ShownMessage(topic: "dashboard-test/qos2", qos: 2, retained: false, hex: false, payload: "exactly once"))
                 #expect(shown.first?.topic == "dashboard-test/qos2", "newest first")
 
                 // The page's own publish (QoS 1) reaches a plain MQTT subscriber.
@@ -271,7 +291,9 @@ struct DriverOutput {
             let lines = self.text.split(separator: "\n").map(String.init)
             if let line = lines.first(where: { $0.hasPrefix(prefix) }) { return line }
             if let failure = lines.first(where: { $0.hasPrefix("FAILED") }) { throw TestSupportError("driver: \(failure)") }
-            if !self.process.isRunning { throw TestSupportError("the driver exited (status \(self.process.exitCode ?? -1)) before '\(prefix)'") }
+            if !self.process.isRunning {
+                throw TestSupportError("the driver exited (status \(self.process.exitCode ?? -1)) before '\(prefix)'")
+            }
             guard ContinuousClock.now < deadline else { throw TestSupportError("no '\(prefix)' from the driver within \(timeout)") }
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -296,7 +318,9 @@ enum RawHTTP {
         // Generous: a passing test does not wait, and a machine busy compiling can stall the loop for seconds.
         try await client.expectClosed(timeout: .seconds(15))
         let bytes = try await client.receiveAvailable()
-        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { throw TestSupportError("no response head in \(bytes.count) bytes") }
+        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else {
+            throw TestSupportError("no response head in \(bytes.count) bytes")
+        }
         let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n")
         let statusParts = lines[0].split(separator: " ")
         guard statusParts.count >= 2, let status = Int(statusParts[1]) else { throw TestSupportError("bad status line: \(lines[0])") }

@@ -59,10 +59,12 @@ import Testing
 
             // On an address the certificate does not name, only the DNS name can match. Linux routes all of
             // 127/8 to loopback; where 127.0.0.2 is not configured (macOS by default) this part is skipped.
-            guard let other = try? await ScriptedTCPServer.start(
-                host: "127.0.0.2", tls: .init(certificatePEMPath: paths.certificate, privateKeyPEMPath: paths.key),
-                script: ScriptedTCPServer.echo
-            ) else { return }
+            guard
+                let other = try? await ScriptedTCPServer.start(
+                    host: "127.0.0.2", tls: .init(certificatePEMPath: paths.certificate, privateKeyPEMPath: paths.key),
+                    script: ScriptedTCPServer.echo
+                )
+            else { return }
             do {
                 let byName = TestTLS(trustRootsPEMPath: paths.caCertificate, serverName: "localhost")
                 #expect(try await echo([7], host: other.host, port: other.port, tls: byName) == [7])
@@ -142,8 +144,9 @@ import Testing
     /// OpenSSL, an implementation independent of swift-certificates, agrees with the chain, the usages and the
     /// lifetimes. Skipped (not failed) where `openssl` is not installed.
     @Test func opensslAgreesWhenAvailable() async throws {
-        guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
-            .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+        guard
+            let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl", "/opt/homebrew/bin/openssl"]
+                .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
         else { return }
         try await withTemporaryDirectory { directory in
             let paths = try DevelopmentCertificate.ensure(in: directory, extraNames: ["bridge.test"])

@@ -8,7 +8,8 @@ import Testing
 /// close, and the connection count.
 @Suite("Drain", .timeLimit(.minutes(2)))
 struct DrainTests {
-    @Test("connectionCount counts handshakes and sessions; a handshake in progress is closed at once on drain, not at the handshake timeout")
+    @Test(
+        "connectionCount counts handshakes and sessions; a handshake in progress is closed at once on drain, not at the handshake timeout")
     func handshakesAndCount() async throws {
         try await BridgeHarness.with(configure: { $0.timeouts.handshake = .seconds(60) }) { bridge in
             let session = try await bridge.connectMQTT(path: "/wss", clientID: "drain-count", tls: false)

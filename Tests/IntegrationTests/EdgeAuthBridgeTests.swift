@@ -82,7 +82,8 @@ struct EdgeAuthBridgeTests {
             let token = try keys.issuer.token(sub: "user-a")
             let expired = try keys.issuer.token(sub: "user-a", expiresIn: -120)
             let ways: [(path: String, headers: [(String, String)])] = [
-                ("/wss", [("Authorization", "Bearer \(token)")]), ("/wss?token=\(token)", []), ("/wss", [("Cookie", "theme=dark; jwt=\(token)")]),
+                ("/wss", [("Authorization", "Bearer \(token)")]), ("/wss?token=\(token)", []),
+                ("/wss", [("Cookie", "theme=dark; jwt=\(token)")]),
             ]
             for (index, way) in ways.enumerated() {
                 let (client, connack) = try await Self.session(bridge, path: way.path, headers: way.headers, clientID: "src-\(index)")
@@ -201,9 +202,12 @@ struct EdgeAuthBridgeTests {
     @Test("Key rotation through a JWKS file: a session open before the reload stays, new tokens need the new kid")
     func jwksRotation() async throws {
         let next = TestTokenIssuer(kid: "k2")
-        try await Self.withAuth(RouteAuthConfiguration(sources: [.mqttPassword]), keyFile: "jwks.json", prepare: { keys in
-            try keys.write("jwks.json", TestTokenIssuer.jwks([keys.issuer]))
-        }) { bridge, keys in
+        try await Self.withAuth(
+            RouteAuthConfiguration(sources: [.mqttPassword]), keyFile: "jwks.json",
+            prepare: { keys in
+                try keys.write("jwks.json", TestTokenIssuer.jwks([keys.issuer]))
+            }
+        ) { bridge, keys in
             let old = try keys.issuer.token(sub: "A")
             let (before, connack) = try await Self.session(bridge, clientID: "rot-before", password: old)
             #expect(connack == Self.connackAccepted)

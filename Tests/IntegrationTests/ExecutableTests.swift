@@ -83,7 +83,8 @@ struct ExecutableTests {
 
     @Test("An environment override with a bad value exits 2 naming the variable")
     func badEnvironment() async throws {
-        let run = try await Self.run(["--config", try Self.writeConfig(), "--check-config"], environment: ["MQTT_WS_BRIDGE_UPSTREAM_PORT": "18a3"])
+        let run = try await Self.run(
+            ["--config", try Self.writeConfig(), "--check-config"], environment: ["MQTT_WS_BRIDGE_UPSTREAM_PORT": "18a3"])
         #expect(run.exitCode == 2)
         #expect(run.output.contains("MQTT_WS_BRIDGE_UPSTREAM_PORT"))
     }
@@ -92,7 +93,9 @@ struct ExecutableTests {
     func unreadableCertificate() async throws {
         let bogus = FileManager.default.temporaryDirectory.appendingPathComponent("bogus-\(UUID().uuidString).crt").path
         try "not a certificate".write(toFile: bogus, atomically: true, encoding: .utf8)
-        let run = try await Self.run(["--config", try Self.writeConfig(), "--check-config", "--set", "listeners.wss.tls.certificate=\(bogus)"])
+        let run = try await Self.run([
+            "--config", try Self.writeConfig(), "--check-config", "--set", "listeners.wss.tls.certificate=\(bogus)",
+        ])
         #expect(run.exitCode == 2)
         #expect(run.output.contains("listeners.wss.tls.certificate"))
         #expect(run.output.contains(bogus))
@@ -144,7 +147,9 @@ struct ExecutableTests {
             let port = try await Self.waitForListeningPort(in: output, listener: "wss", process: process)
             var clients: [TestTCPClient] = []
             for _ in 0..<60 {
-                if let client = try? await TestTCPClient.connect(host: "127.0.0.1", port: port, timeout: .seconds(2)) { clients.append(client) }
+                if let client = try? await TestTCPClient.connect(host: "127.0.0.1", port: port, timeout: .seconds(2)) {
+                    clients.append(client)
+                }
             }
             let log = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
             try await Self.waitUntil { log().contains("cannot accept connections") }
@@ -154,8 +159,9 @@ struct ExecutableTests {
 
             // Descriptors are back: a new client is served.
             try await Self.waitUntil {
-                guard let (response, _) = try? await TestWebSocketClient.connect(
-                    host: "127.0.0.1", port: port, path: "/wss", tls: try? BridgeHarness.tls, subprotocols: nil, timeout: .seconds(2))
+                guard
+                    let (response, _) = try? await TestWebSocketClient.connect(
+                        host: "127.0.0.1", port: port, path: "/wss", tls: try? BridgeHarness.tls, subprotocols: nil, timeout: .seconds(2))
                 else { return false }
                 return response.status == 101
             }

@@ -140,7 +140,8 @@ struct FailureModeTests {
 
             let missingKey = try await TestWebSocketClient.rawRequest(
                 host: "127.0.0.1", port: bridge.wsPort, tls: nil,
-                bytes: Array("GET /wss HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
+                bytes: Array(
+                    "GET /wss HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n".utf8))
             #expect(missingKey.status == 400)
             #expect(missingKey.body.contains("Sec-WebSocket-Key"))
 
@@ -162,7 +163,8 @@ struct FailureModeTests {
             await shutdown
             #expect(bridge.server.phase == .stopped)
             await #expect(throws: (any Error).self) {
-                _ = try await TestWebSocketClient.connect(host: "127.0.0.1", port: bridge.wssPort, path: "/wss", tls: try BridgeHarness.tls, timeout: .seconds(2))
+                _ = try await TestWebSocketClient.connect(
+                    host: "127.0.0.1", port: bridge.wssPort, path: "/wss", tls: try BridgeHarness.tls, timeout: .seconds(2))
             }
         }
     }
@@ -227,7 +229,8 @@ struct FailureModeTests {
             let line = try await bridge.waitForAccessLine(containing: ["client_id=logged"])
             let broker = "broker=\(bridge.broker.host):\(bridge.broker.port)"
             for fragment in [
-                "route=browser", "subprotocol=mqtt", "mqtt_version=3.1.1", "username=alice", "listener=wss", broker, "bytes_in=", "bytes_out=4",
+                "route=browser", "subprotocol=mqtt", "mqtt_version=3.1.1", "username=alice", "listener=wss", broker, "bytes_in=",
+                "bytes_out=4",
                 "duration_ms=", "closed_by=",
             ] {
                 #expect(line.contains(fragment), "missing \(fragment) in \(line)")

@@ -7,7 +7,9 @@ import Testing
 /// Production hardening: ws+wss on one port, keepalive pings, per-address limits, Origin, connection cap.
 @Suite("Hardening", .timeLimit(.minutes(2)))
 struct HardeningTests {
-    static func withAutoListener(_ configure: @escaping (inout BridgeConfiguration) -> Void = { _ in }, _ body: (BridgeHarness, Int) async throws -> Void) async throws {
+    static func withAutoListener(
+        _ configure: @escaping (inout BridgeConfiguration) -> Void = { _ in }, _ body: (BridgeHarness, Int) async throws -> Void
+    ) async throws {
         try await BridgeHarness.with(configure: { config in
             var auto = config.listeners.first { $0.name == "wss" }!
             auto.name = "auto"
@@ -23,7 +25,8 @@ struct HardeningTests {
     @Test("An auto listener serves a ws and a wss client on the same port")
     func autoListener() async throws {
         try await Self.withAutoListener { bridge, port in
-            let (plainResponse, plainClient) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: port, path: "/wss", subprotocols: nil)
+            let (plainResponse, plainClient) = try await TestWebSocketClient.connect(
+                host: "127.0.0.1", port: port, path: "/wss", subprotocols: nil)
             #expect(plainResponse.status == 101)
             let (tlsResponse, tlsClient) = try await TestWebSocketClient.connect(
                 host: "127.0.0.1", port: port, path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil)
@@ -75,7 +78,9 @@ struct HardeningTests {
 
     @Test("Per-address session cap: the session over the limit gets 429")
     func perAddressSessionCap() async throws {
-        try await BridgeHarness.with(configure: { $0.limits.maxSessionsPerIP = 2; $0.limits.connectionRatePerIP = 0 }) { bridge in
+        try await BridgeHarness.with(configure: {
+            $0.limits.maxSessionsPerIP = 2; $0.limits.connectionRatePerIP = 0
+        }) { bridge in
             let first = try await bridge.connectMQTT(path: "/wss", clientID: "cap-1")
             let second = try await bridge.connectMQTT(path: "/wss", clientID: "cap-2")
             let (third, _) = try await bridge.connect(path: "/wss", subprotocols: nil)
@@ -90,7 +95,9 @@ struct HardeningTests {
 
     @Test("Per-address connection rate: a burst beyond the bucket gets 429 with Retry-After")
     func perAddressRate() async throws {
-        try await BridgeHarness.with(configure: { $0.limits.connectionRatePerIP = 0.5; $0.limits.connectionBurstPerIP = 3 }) { bridge in
+        try await BridgeHarness.with(configure: {
+            $0.limits.connectionRatePerIP = 0.5; $0.limits.connectionBurstPerIP = 3
+        }) { bridge in
             for _ in 0..<3 {
                 let (response, _) = try await bridge.connect(path: "/wss", subprotocols: nil)
                 #expect(response.status == 101)
@@ -118,7 +125,8 @@ struct HardeningTests {
             let (missing, _) = try await bridge.connect(path: "/mqtt")
             #expect(missing.status == 403)
             // Routes without a list are unaffected.
-            let (other, _) = try await bridge.connect(path: "/wss", subprotocols: nil, extraHeaders: [("Origin", "https://evil.example.net")])
+            let (other, _) = try await bridge.connect(
+                path: "/wss", subprotocols: nil, extraHeaders: [("Origin", "https://evil.example.net")])
             #expect(other.status == 101)
         }
     }

@@ -107,7 +107,9 @@ struct MQTTFlowTests {
             try await ws.sendBinary(split, fragmentSize: split.count / 3 + 1)
             #expect(try await ws.receiveBinaryMessage() == split)
             // …and over three separate binary messages (MQTT allows a packet to span messages).
-            let thirds = stride(from: 0, to: split.count, by: split.count / 3 + 1).map { Array(split[$0..<min($0 + split.count / 3 + 1, split.count)]) }
+            let thirds = stride(from: 0, to: split.count, by: split.count / 3 + 1).map {
+                Array(split[$0..<min($0 + split.count / 3 + 1, split.count)])
+            }
             for part in thirds { try await ws.sendBinary(part) }
             #expect(try await ws.receiveBinaryMessage() == split)
         }
@@ -140,4 +142,3 @@ extension BridgeHarness {
         return client
     }
 }
-

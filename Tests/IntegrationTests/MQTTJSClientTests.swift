@@ -13,7 +13,8 @@ struct MQTTJSRoute: Sendable, CustomTestStringConvertible {
     static let browser = MQTTJSRoute(route: "browser", path: "/mqtt", transport: .ws)
     /// 4.3.7's wx.js with the two upstream fixes a mini-program needs (see Tests/Clients/mqttjs/wechat.js): as shipped
     /// it cannot connect (PR #1506) and never notices a server close (issue #1180). Those two are tested on their own.
-    static let miniProgram = MQTTJSRoute(route: "miniprogram", path: "/wss", transport: .wechat, wxFixes: ["send-exact-bytes", "emit-close"])
+    static let miniProgram = MQTTJSRoute(
+        route: "miniprogram", path: "/wss", transport: .wechat, wxFixes: ["send-exact-bytes", "emit-close"])
     static let both = [browser, miniProgram]
 
     /// The access log's `subprotocol` field: what the client offered and the bridge answered.
@@ -53,7 +54,8 @@ struct MQTTJSClientTests {
             try await subscriber.subscribe("\(prefix)/out/#", qos: 2)
             var options = try route.options(port: bridge.wssPort, version: version, clientID: clientID)
             options.subscribe = .init(filter: "\(prefix)/in/#", qos: 2)
-            options.publish = (0...2).map { .init(topic: "\(prefix)/out/q\($0)", qos: $0, text: "from mqtt.js at QoS \($0) ✓") }
+            options.publish =
+                (0...2).map { .init(topic: "\(prefix)/out/q\($0)", qos: $0, text: "from mqtt.js at QoS \($0) ✓") }
                 + [.init(topic: "\(prefix)/out/big", qos: 1, file: directory + "/to-broker.bin")]
             options.expectMessages = 4
             options.payloadDir = directory
@@ -62,7 +64,8 @@ struct MQTTJSClientTests {
             #expect(try await client.waitFor("subscribed").granted == [2])
             let publisher = try await BrokerPeer.connect(to: bridge.broker, clientID: "\(clientID)-peer-pub")
             for qos in 0...2 {
-                try await publisher.publish("\(prefix)/in/q\(qos)", "to mqtt.js at QoS \(qos) ✓", qos: UInt8(qos), packetID: UInt16(qos + 1))
+                try await publisher.publish(
+                    "\(prefix)/in/q\(qos)", "to mqtt.js at QoS \(qos) ✓", qos: UInt8(qos), packetID: UInt16(qos + 1))
             }
             try await publisher.publish("\(prefix)/in/big", toClient, qos: 2, packetID: 9)
 
@@ -127,7 +130,9 @@ struct MQTTJSClientTests {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    @Test("After a restart of the bridge binary the client reconnects by itself, resubscribes and receives again", arguments: MQTTJSRoute.both, [4, 5])
+    @Test(
+        "After a restart of the bridge binary the client reconnects by itself, resubscribes and receives again",
+        arguments: MQTTJSRoute.both, [4, 5])
     func reconnectAfterBridgeRestart(route: MQTTJSRoute, version: Int) async throws {
         let directory = try ThirdPartyClients.temporaryDirectory("mqttjs-reconnect")
         let broker = try await MosquittoProcess.start()

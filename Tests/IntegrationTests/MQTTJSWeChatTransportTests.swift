@@ -50,7 +50,8 @@ struct MQTTJSWeChatTransportTests {
 
     @Test("With mqtt.js PR #1664 (5.0.3), wx.js sees a server close at once")
     func serverCloseNoticed() async throws {
-        let client = try await self.closeByServer(fixes: ["send-exact-bytes", "emit-close"], clientID: "mqttjs-wx-close-noticed") { client in
+        let client = try await self.closeByServer(fixes: ["send-exact-bytes", "emit-close"], clientID: "mqttjs-wx-close-noticed") {
+            client in
             let state = try await client.waitFor("state-after-socket-close")
             #expect(state.connected == false)
             #expect(state.closeEvents == 1)

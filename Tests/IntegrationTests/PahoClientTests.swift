@@ -58,7 +58,9 @@ struct PahoClientTests {
                     let output = directory + "/publisher-\(qos).txt"
                     let process = try ChildProcess.spawn(
                         executable: try CommandLineTool.path(paho.publisher),
-                        arguments: ["-t", "\(prefix)/q/\(qos)", "-m", "from Paho at QoS \(qos)", "-q", "\(qos)", "-i", "\(paho.name)-pub\(qos)"] + common,
+                        arguments: [
+                            "-t", "\(prefix)/q/\(qos)", "-m", "from Paho at QoS \(qos)", "-q", "\(qos)", "-i", "\(paho.name)-pub\(qos)",
+                        ] + common,
                         outputPath: output)
                     return (qos: qos, process: process, output: output)
                 }

@@ -27,9 +27,10 @@ struct PoolClusterTests {
     /// `127.0.0.1:port` of the broker the pool's rendezvous ranking puts first for `clientID`, from a pool of its own:
     /// what every bridge must agree on without talking to each other.
     static func expectedBroker(_ clientID: String, _ brokers: BridgedMosquittos) throws -> String {
-        let pool = try UpstreamPool(settings: UpstreamPoolSettings(servers: [
-            UpstreamServer(host: brokers.a.host, port: brokers.a.port), UpstreamServer(host: brokers.b.host, port: brokers.b.port),
-        ]))
+        let pool = try UpstreamPool(
+            settings: UpstreamPoolSettings(servers: [
+                UpstreamServer(host: brokers.a.host, port: brokers.a.port), UpstreamServer(host: brokers.b.host, port: brokers.b.port),
+            ]))
         var plan = pool.makeView().plan(clientID: clientID)
         let first = plan.next()
         return try #require(first).description
@@ -70,7 +71,8 @@ struct PoolClusterTests {
             }
         } catch {
             await brokers.stop()
-            throw TestSupportError("\(error)\n--- broker a:\n\(brokers.a.log().suffix(3000))\n--- broker b:\n\(brokers.b.log().suffix(3000))")
+            throw TestSupportError(
+                "\(error)\n--- broker a:\n\(brokers.a.log().suffix(3000))\n--- broker b:\n\(brokers.b.log().suffix(3000))")
         }
         await brokers.stop()
     }
@@ -112,7 +114,8 @@ struct PoolClusterTests {
     }
 
     /// HAProxy from the shipped `haproxy.cfg` in front of the two bridges, both in rotation.
-    static func withHAProxy(_ bridgeA: BridgeHarness, _ bridgeB: BridgeHarness, _ body: (HAProxyProcess) async throws -> Void) async throws {
+    static func withHAProxy(_ bridgeA: BridgeHarness, _ bridgeB: BridgeHarness, _ body: (HAProxyProcess) async throws -> Void) async throws
+    {
         let haproxy = try await HAProxyProcess.start(
             configPath: ClusterRecipeTests.clusterDirectory + "/haproxy.cfg",
             environment: [
@@ -173,7 +176,8 @@ struct PoolClusterTests {
                         for index in 0..<8 {
                             let id = "rolling-\(index)"
                             if index % 2 == 0 { mqtt5.insert(id) }
-                            clients.append((id, try await Self.connectThrough(haproxy, clientID: id, version: mqtt5.contains(id) ? .v5 : .v3_1_1)))
+                            clients.append(
+                                (id, try await Self.connectThrough(haproxy, clientID: id, version: mqtt5.contains(id) ? .v5 : .v3_1_1)))
                         }
                         let firstAddresses = Dictionary(uniqueKeysWithValues: clients.map { ($0.id, $0.client.localAddress) })
                         let started = ContinuousClock.now
@@ -195,19 +199,23 @@ struct PoolClusterTests {
                         #expect(closes.allSatisfy { $0.code == 1001 })
                         for (id, client) in clients where closes.contains(where: { $0.id == id }) {
                             let disconnects = client.skippedDataFrames.map(\.payload)
-                            #expect(disconnects == (mqtt5.contains(id) ? [[0xE0, 0x02, 0x8B, 0x00]] : []), "\(id): DISCONNECT 0x8B for MQTT 5 only")
+                            #expect(
+                                disconnects == (mqtt5.contains(id) ? [[0xE0, 0x02, 0x8B, 0x00]] : []),
+                                "\(id): DISCONNECT 0x8B for MQTT 5 only")
                         }
                         // The bridges saw each client's own address (PROXY v2 from HAProxy), not HAProxy's.
                         for close in closes {
                             let own = try #require(firstAddresses[close.id] ?? nil)
-                            try await Self.waitForAccessLines(in: [bridgeA], containing: ["client=\(own) ", "client_id=\(close.id) "], count: 1)
+                            try await Self.waitForAccessLines(
+                                in: [bridgeA], containing: ["client=\(own) ", "client_id=\(close.id) "], count: 1)
                         }
                         // Each reconnects through HAProxy, which no longer sends anyone to the draining bridge.
                         for close in closes {
                             let again = try await Self.connectThrough(haproxy, clientID: close.id)
                             let own = try #require(again.localAddress)
                             try await again.sendBinary(MQTTTestPackets.disconnect)
-                            try await Self.waitForAccessLines(in: [bridgeB], containing: ["client=\(own) ", "client_id=\(close.id) "], count: 1)
+                            try await Self.waitForAccessLines(
+                                in: [bridgeB], containing: ["client=\(own) ", "client_id=\(close.id) "], count: 1)
                         }
                         // Every connect above succeeded; HAProxy's own log agrees that it refused none (a connect a
                         // draining bridge refused before HAProxy's check noticed is retried on the other: `option redispatch`).
@@ -219,7 +227,9 @@ struct PoolClusterTests {
                         let spacing = zip(closes.dropFirst(), closes).map { $0.after - $1.after }
                         // tcplog's retries field: `+1` when a connect went to another bridge than first chosen.
                         let redispatched = haproxy.log().split(separator: "\n").count { $0.contains(" wss bridges/") && $0.contains("/+") }
-                        print("paced drain at \(drainRate)/s: \(closes.count) sessions closed after \(closes.map { "\($0.after)" }); gaps \(spacing); HAProxy redispatched \(redispatched) connects, refused none")
+                        print(
+                            "paced drain at \(drainRate)/s: \(closes.count) sessions closed after \(closes.map { "\($0.after)" }); gaps \(spacing); HAProxy redispatched \(redispatched) connects, refused none"
+                        )
                     }
                 }
             }

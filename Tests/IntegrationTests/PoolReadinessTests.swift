@@ -25,7 +25,9 @@ import UpstreamPool
         let body = String(decoding: readiness.json(broker: "broker-a:1883, broker-b:1883").encoded, as: UTF8.self)
         #expect(body.contains(#""servers_up":1,"min_healthy":1"#), "\(body)")
         #expect(body.contains(#"{"server":"broker-b:1883","status":"down","reason":"connection refused","sessions":0"#), "\(body)")
-        #expect(body.contains(#"{"server":"broker-a:1883","status":"up","sessions":0,"dial_failures":0,"probe_latency_seconds":0.003}"#), "\(body)")
+        #expect(
+            body.contains(#"{"server":"broker-a:1883","status":"up","sessions":0,"dial_failures":0,"probe_latency_seconds":0.003}"#),
+            "\(body)")
     }
 
     @Test func tooFewServersIsNotReadyAndSaysWhich() throws {

@@ -53,7 +53,8 @@ struct ShippedConfigTests {
             "forward": ["mqtt": 1883, "wss": 8443],
             "processes": [
                 [
-                    "name": "mosquitto", "argv": [try MosquittoProcess.executablePath(), "-c", Self.repositoryRoot + "/Config/mosquitto.conf"],
+                    "name": "mosquitto",
+                    "argv": [try MosquittoProcess.executablePath(), "-c", Self.repositoryRoot + "/Config/mosquitto.conf"],
                     "cwd": work + "/mosquitto", "output": work + "/mosquitto.log", "ready_port": 1883,
                 ],
                 [
@@ -64,7 +65,8 @@ struct ShippedConfigTests {
         ]
         try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: work + "/spec.json"))
         let helper = try ChildProcess.spawn(
-            executable: "/usr/bin/env", arguments: ["python3", Self.repositoryRoot + "/Tests/Scripts/private_network.py", work + "/spec.json"],
+            executable: "/usr/bin/env",
+            arguments: ["python3", Self.repositoryRoot + "/Tests/Scripts/private_network.py", work + "/spec.json"],
             outputPath: work + "/helper.log")
         let output = HelperOutput(path: work + "/helper.log", process: helper)
         func logs() -> String {
@@ -92,7 +94,8 @@ struct ShippedConfigTests {
             let tls = TestTLS(trustRootsPEMPath: certificates.caCertificate, serverName: "localhost")
 
             // WeChat-style: /wss, no subprotocol offered and none answered, TLS with the development certificate.
-            let (response, client) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: wssPort, path: "/wss", tls: tls, subprotocols: nil)
+            let (response, client) = try await TestWebSocketClient.connect(
+                host: "127.0.0.1", port: wssPort, path: "/wss", tls: tls, subprotocols: nil)
             #expect(response.status == 101)
             #expect(response.values("Sec-WebSocket-Protocol").isEmpty)
             let miniProgram = try #require(client)
@@ -112,7 +115,8 @@ struct ShippedConfigTests {
             #expect(try await miniProgram.receiveBinaryMessage() == push)
 
             // Browser route with the mqtt subprotocol, publishing the other way.
-            let (browserResponse, browserClient) = try await TestWebSocketClient.connect(host: "127.0.0.1", port: wssPort, path: "/mqtt", tls: tls, subprotocols: ["mqtt"])
+            let (browserResponse, browserClient) = try await TestWebSocketClient.connect(
+                host: "127.0.0.1", port: wssPort, path: "/mqtt", tls: tls, subprotocols: ["mqtt"])
             #expect(browserResponse.values("Sec-WebSocket-Protocol") == ["mqtt"])
             let browser = try #require(browserClient)
             try await browser.sendBinary(MQTTTestPackets.connect(clientID: "shipped-browser"))
@@ -160,7 +164,9 @@ private struct HelperOutput {
         let deadline = ContinuousClock.now + timeout
         while true {
             if let line = self.lines.first(where: { line in prefixes.contains { line.hasPrefix($0) } }) { return line }
-            if let failure = self.lines.first(where: { $0.hasPrefix("FAILED") }) { throw TestSupportError("private_network.py: \(failure)") }
+            if let failure = self.lines.first(where: { $0.hasPrefix("FAILED") }) {
+                throw TestSupportError("private_network.py: \(failure)")
+            }
             if !self.process.isRunning { throw TestSupportError("private_network.py exited (status \(self.process.exitCode ?? -1))") }
             guard ContinuousClock.now < deadline else { throw TestSupportError("no \(prefixes) from private_network.py within \(timeout)") }
             try await Task.sleep(for: .milliseconds(50))
@@ -169,7 +175,9 @@ private struct HelperOutput {
 
     /// `LISTEN <name> 127.0.0.1:<port>` → port.
     func forwardedPort(_ name: String) throws -> Int {
-        guard let line = self.lines.first(where: { $0.hasPrefix("LISTEN \(name) ") }), let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+        guard let line = self.lines.first(where: { $0.hasPrefix("LISTEN \(name) ") }),
+            let port = line.split(separator: ":").last.flatMap({ Int($0) })
+        else {
             throw TestSupportError("no forwarded port for \(name)")
         }
         return port

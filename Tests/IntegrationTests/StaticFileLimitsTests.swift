@@ -1,10 +1,11 @@
-@testable import BridgeFrontEnd
 import BridgeConfig
 import BridgeTestSupport
 import Foundation
 import NIOCore
 import NIOEmbedded
 import Testing
+
+@testable import BridgeFrontEnd
 
 /// `static_files` against readers that do not read (issue 12 §6): a send deadline, one chunk in flight per
 /// connection, and a per-address cap on concurrent static requests.
@@ -39,7 +40,8 @@ struct StaticFileLimitsTests {
     func sendDeadline() async throws {
         let site = try BigFile()
         try await BridgeHarness.with(configure: {
-            $0.staticFiles = StaticFilesConfiguration(enabled: true, directory: site.directory, maxSize: 16 << 20, sendTimeout: .milliseconds(500))
+            $0.staticFiles = StaticFilesConfiguration(
+                enabled: true, directory: site.directory, maxSize: 16 << 20, sendTimeout: .milliseconds(500))
         }) { bridge in
             let client = try await Self.stalledReader(port: bridge.wsPort)
             try await bridge.waitUntil { bridge.server.connectionCount == 1 }
@@ -99,7 +101,8 @@ struct StaticFileLimitsTests {
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         let body = ByteBuffer(repeating: 0x41, count: 5 * StaticFileSender.chunkSize + 10)
         StaticFileSender.send(
-            head: ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n"), body: body, deadline: .seconds(30), context: try #require(answerer.context))
+            head: ByteBuffer(string: "HTTP/1.1 200 OK\r\n\r\n"), body: body, deadline: .seconds(30), context: try #require(answerer.context)
+        )
 
         var written = 0
         while channel.isActive {

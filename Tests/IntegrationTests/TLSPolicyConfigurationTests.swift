@@ -56,21 +56,24 @@ import Testing
 
     @Test("An unknown profile is a configuration error with its location and a suggestion, from the file or the environment")
     func unknownProfile() {
-        #expect(self.problems("      profile: intermedate\n") == [
-            "<config>:8:16: listeners.wss.tls.profile: 'intermedate' is not one of: modern, intermediate, old "
-                + "(did you mean 'intermediate'?)"
-        ])
-        #expect(self.problems(environment: ["MQTT_WS_BRIDGE_UPSTREAM_TLS_PROFILE": "olde"]) == [
-            "environment MQTT_WS_BRIDGE_UPSTREAM_TLS_PROFILE: 'olde' is not one of: modern, intermediate, old (did you mean 'old'?)"
-        ])
+        #expect(
+            self.problems("      profile: intermedate\n") == [
+                "<config>:8:16: listeners.wss.tls.profile: 'intermedate' is not one of: modern, intermediate, old "
+                    + "(did you mean 'intermediate'?)"
+            ])
+        #expect(
+            self.problems(environment: ["MQTT_WS_BRIDGE_UPSTREAM_TLS_PROFILE": "olde"]) == [
+                "environment MQTT_WS_BRIDGE_UPSTREAM_TLS_PROFILE: 'olde' is not one of: modern, intermediate, old (did you mean 'old'?)"
+            ])
     }
 
     @Test("Cipher lists from the file, the environment (OpenSSL's A:B form too) and --set are checked at start")
     func cipherNames() throws {
         let weak = try self.load("      ciphers: [ECDHE-ECDSA-AES128-GCM-SHA256, ECDHE-ECDSA-AES128-SHA]\n")
         #expect(weak.listener(named: "wss")?.tls?.cipherSuites == ["ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES128-SHA"])
-        #expect(self.startupError(weak)
-            == "listeners.wss.tls.ciphers[1]: 'ECDHE-ECDSA-AES128-SHA' is a CBC suite (not AEAD): "
+        #expect(
+            self.startupError(weak)
+                == "listeners.wss.tls.ciphers[1]: 'ECDHE-ECDSA-AES128-SHA' is a CBC suite (not AEAD): "
                 + "allowed only with listeners.wss.tls.profile old (now intermediate)")
 
         let fromEnvironment = try self.load(environment: [
@@ -85,8 +88,9 @@ import Testing
         try BridgeServer.validate(fromEnvironment)
 
         let misspelt = try self.load(set: ["upstream.tls.ciphers=[ECDHE-RSA-AES128-GCM-SHA256, ECDHE-RSA-AES128-GCM-SHA265]"])
-        #expect(self.startupError(misspelt)
-            == "upstream.tls.ciphers[1]: 'ECDHE-RSA-AES128-GCM-SHA265' is not a TLS 1.2 cipher suite the bridge offers "
+        #expect(
+            self.startupError(misspelt)
+                == "upstream.tls.ciphers[1]: 'ECDHE-RSA-AES128-GCM-SHA265' is not a TLS 1.2 cipher suite the bridge offers "
                 + "(did you mean 'ECDHE-RSA-AES128-GCM-SHA256'?)")
 
         let modern = try self.load("      profile: modern\n      ciphers: ECDHE-ECDSA-AES128-GCM-SHA256\n")
@@ -99,8 +103,9 @@ import Testing
         var configuration = try self.load("      ciphers: [ECDHE-ECDSA-AES128-GCM-SHA256]\n")
         configuration.listeners[0].tls?.certificatePath = rsa.certificate
         configuration.listeners[0].tls?.keyPath = rsa.key
-        #expect(self.startupError(configuration)
-            == "listeners.wss.tls.certificate: the certificate in '\(rsa.certificate)' has an RSA key, "
+        #expect(
+            self.startupError(configuration)
+                == "listeners.wss.tls.certificate: the certificate in '\(rsa.certificate)' has an RSA key, "
                 + "but listeners.wss.tls.ciphers has no RSA suite: TLS 1.2 clients could not connect")
         configuration.listeners[0].tls?.minimumVersion = .v1_3
         configuration.listeners[0].tls?.cipherSuites = nil

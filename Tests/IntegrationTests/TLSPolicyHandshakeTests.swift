@@ -86,16 +86,19 @@ import Testing
     func scan() async throws {
         try await self.withListeners { ports in
             let accepted = try ports.filter { $0.key != "ws" }.mapValues { try OpenSSLClient.acceptedTLS12Suites(port: $0) }
-            #expect(accepted["wss"] == [
-                "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
-            ])
-            #expect(accepted["rsa"] == [
-                "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
-            ])
-            #expect(accepted["old"] == [
-                "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
-                "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA", "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA", "AES256-SHA",
-            ])
+            #expect(
+                accepted["wss"] == [
+                    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305",
+                ])
+            #expect(
+                accepted["rsa"] == [
+                    "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+                ])
+            #expect(
+                accepted["old"] == [
+                    "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+                    "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA", "AES128-GCM-SHA256", "AES256-GCM-SHA384", "AES128-SHA", "AES256-SHA",
+                ])
             #expect(accepted["modern"] == [])
             #expect(accepted["narrow"] == ["ECDHE-ECDSA-CHACHA20-POLY1305"])
         }

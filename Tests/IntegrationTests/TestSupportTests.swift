@@ -135,7 +135,8 @@ import Testing
     }
 
     @Test func a101WithAWrongAcceptIsRefused() async throws {
-        let reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        let reply =
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
         let server = try await ScriptedTCPServer.start(script: Self.afterRequestHead(reply: Array(reply.utf8), close: false))
         let error = await #expect(throws: TestClientError.self) {
@@ -174,11 +175,14 @@ import Testing
             if unconsumed.starts(with: Array("GET ".utf8)) {
                 guard let head = Self.requestHead(unconsumed) else { return nil }
                 unconsumed.removeFirst(head.utf8.count)
-                let key = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
+                let key =
+                    head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
                     .dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) ?? ""
-                let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                let response =
+                    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Accept: \(WebSocketHandshakeKey.acceptValue(forKey: key))\r\n\r\n"
-                let frames: [UInt8] = [0x02, 0x01, 0xAB, 0x80, 0x01, 0xCD]  // "AB" then "CD" as binary + continuation
+                let frames: [UInt8] =
+                    [0x02, 0x01, 0xAB, 0x80, 0x01, 0xCD]  // "AB" then "CD" as binary + continuation
                     + [0x89, 0x01, 0x70]  // ping "p"
                     + [0x88, 0x02, 0x03, 0xE9]  // close 1001
                 return ScriptedTCPServer.Reply(bytes: Array(response.utf8) + frames)
@@ -235,12 +239,13 @@ import Testing
     /// A paused client reads nothing (the server's frame waits in the socket) until it resumes.
     @Test func pausedClientReadsNothingUntilResumed() async throws {
         // Each client frame makes the server send one binary frame "AB".
-        let server = try await ScriptedTCPServer.start(script: Self.upgrading { unconsumed in
-            let frames = Self.clientFrames(unconsumed)
-            guard !frames.isEmpty else { return nil }
-            unconsumed.removeAll()
-            return ScriptedTCPServer.Reply(bytes: [0x82, 0x02, 0xAB, 0xCD])
-        })
+        let server = try await ScriptedTCPServer.start(
+            script: Self.upgrading { unconsumed in
+                let frames = Self.clientFrames(unconsumed)
+                guard !frames.isEmpty else { return nil }
+                unconsumed.removeAll()
+                return ScriptedTCPServer.Reply(bytes: [0x82, 0x02, 0xAB, 0xCD])
+            })
         let ws = try #require(try await TestWebSocketClient.connect(host: server.host, port: server.port, path: "/").client)
         try await ws.sendBinary([1])
         #expect(try await ws.receiveBinaryMessage() == [0xAB, 0xCD])
@@ -309,9 +314,11 @@ import Testing
             guard unconsumed.starts(with: Array("GET ".utf8)) else { return afterUpgrade(&unconsumed) }
             guard let head = requestHead(unconsumed) else { return nil }
             unconsumed.removeFirst(head.utf8.count)
-            let key = head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
+            let key =
+                head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("sec-websocket-key:") }?
                 .dropFirst("sec-websocket-key:".count).trimmingCharacters(in: .whitespaces) ?? ""
-            let response = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            let response =
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Accept: \(WebSocketHandshakeKey.acceptValue(forKey: key))\r\n\r\n"
             return ScriptedTCPServer.Reply(bytes: Array(response.utf8))
         }

@@ -118,7 +118,8 @@ final class MQTTJSScenario: Sendable {
         let json = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
         let outputPath = outputDirectory + "/\(options.clientId).jsonl"
         var environment = ProcessInfo.processInfo.environment
-        environment["NODE_PATH"] = (["/usr/share/nodejs", "/usr/lib/nodejs"] + [environment["NODE_PATH"]].compactMap { $0 }).joined(separator: ":")
+        environment["NODE_PATH"] = (["/usr/share/nodejs", "/usr/lib/nodejs"] + [environment["NODE_PATH"]].compactMap { $0 }).joined(
+            separator: ":")
         let process = try ChildProcess.spawn(
             executable: node, arguments: [ThirdPartyClients.directory + "/mqttjs/scenario.js", json],
             environment: environment, outputPath: outputPath)
@@ -232,7 +233,9 @@ struct BrokerPeer {
     }
 
     /// `count` messages, by topic.
-    func receivePublishes(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [String: (info: MQTTPublishInfo, payload: [UInt8])] {
+    func receivePublishes(
+        _ count: Int, timeout: Duration = .seconds(10)
+    ) async throws -> [String: (info: MQTTPublishInfo, payload: [UInt8])] {
         var byTopic: [String: (info: MQTTPublishInfo, payload: [UInt8])] = [:]
         for _ in 0..<count {
             let message = try await self.receivePublish(timeout: timeout)
@@ -244,7 +247,8 @@ struct BrokerPeer {
     private func expect(_ packet: [UInt8]) async throws {
         let received = try await self.client.receivePacket()
         guard received == packet else {
-            throw TestSupportError("\(self.name): expected \(ByteFormatting.hex(packet, limit: 8)), got \(ByteFormatting.hex(received, limit: 8))")
+            throw TestSupportError(
+                "\(self.name): expected \(ByteFormatting.hex(packet, limit: 8)), got \(ByteFormatting.hex(received, limit: 8))")
         }
     }
 

@@ -7,10 +7,11 @@ import Testing
 @Suite("Topic policy", .timeLimit(.minutes(2)))
 struct TopicPolicyTests {
     static func withPolicy(_ body: (BridgeHarness) async throws -> Void) async throws {
-        try await BridgeHarness.with(configure: { config in
-            let index = config.routes.firstIndex { $0.name == "miniprogram" }!
-            config.routes[index].topicPolicy = TopicPolicyConfiguration(publish: ["up/+/data"], subscribe: ["push/#"])
-        }, body)
+        try await BridgeHarness.with(
+            configure: { config in
+                let index = config.routes.firstIndex { $0.name == "miniprogram" }!
+                config.routes[index].topicPolicy = TopicPolicyConfiguration(publish: ["up/+/data"], subscribe: ["push/#"])
+            }, body)
     }
 
     @Test("An allowed publish and an allowed subscribe pass; the broker receives the packets unchanged")

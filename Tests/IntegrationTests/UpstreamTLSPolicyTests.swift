@@ -16,14 +16,14 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let opensslConfig = directory.appendingPathComponent("tls12-only.cnf").path
         try """
-            openssl_conf = openssl_init
-            [openssl_init]
-            ssl_conf = ssl_section
-            [ssl_section]
-            system_default = system_default_section
-            [system_default_section]
-            MaxProtocol = TLSv1.2
-            """.write(toFile: opensslConfig, atomically: true, encoding: .utf8)
+        openssl_conf = openssl_init
+        [openssl_init]
+        ssl_conf = ssl_section
+        [ssl_section]
+        system_default = system_default_section
+        [system_default_section]
+        MaxProtocol = TLSv1.2
+        """.write(toFile: opensslConfig, atomically: true, encoding: .utf8)
         let tlsPort = try FreePort.allocate()
         let broker = try await MosquittoProcess.start(
             extraConfig: """

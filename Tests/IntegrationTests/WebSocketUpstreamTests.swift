@@ -9,12 +9,13 @@ import Testing
 struct WebSocketUpstreamTests {
     static func withWebSocketUpstream(_ body: (BridgeHarness) async throws -> Void) async throws {
         let broker = try await MosquittoProcess.start(websockets: true)
-        try await BridgeHarness.with(configure: { config in
-            config.upstream.kind = .ws
-            config.upstream.port = broker.websocketsPort!
-            config.upstream.path = "/mqtt"
-            config.admin.brokerPort = broker.port
-        }, broker: broker, body)
+        try await BridgeHarness.with(
+            configure: { config in
+                config.upstream.kind = .ws
+                config.upstream.port = broker.websocketsPort!
+                config.upstream.path = "/mqtt"
+                config.admin.brokerPort = broker.port
+            }, broker: broker, body)
         await broker.stop()
     }
 
@@ -65,11 +66,13 @@ struct WebSocketUpstreamTests {
     @Test("Broker's WebSocket listener down: HTTP 502 before any upgrade")
     func brokerDown() async throws {
         let broker = try await MosquittoProcess.start(websockets: true)
-        try await BridgeHarness.with(configure: { config in
-            config.upstream.kind = .ws
-            config.upstream.port = broker.websocketsPort!
-            config.admin.brokerPort = broker.port
-        }, broker: broker) { bridge in
+        try await BridgeHarness.with(
+            configure: { config in
+                config.upstream.kind = .ws
+                config.upstream.port = broker.websocketsPort!
+                config.admin.brokerPort = broker.port
+            }, broker: broker
+        ) { bridge in
             await broker.stop()
             let (response, client) = try await bridge.connect(path: "/wss", subprotocols: nil)
             #expect(response.status == 502)
@@ -81,11 +84,13 @@ struct WebSocketUpstreamTests {
     @Test("Mosquitto closes: the client gets close 1000")
     func brokerCloses() async throws {
         let broker = try await MosquittoProcess.start(websockets: true)
-        try await BridgeHarness.with(configure: { config in
-            config.upstream.kind = .ws
-            config.upstream.port = broker.websocketsPort!
-            config.admin.brokerPort = broker.port
-        }, broker: broker) { bridge in
+        try await BridgeHarness.with(
+            configure: { config in
+                config.upstream.kind = .ws
+                config.upstream.port = broker.websocketsPort!
+                config.admin.brokerPort = broker.port
+            }, broker: broker
+        ) { bridge in
             let ws = try await bridge.connectMQTT(path: "/wss", clientID: "ws-up-closed")
             await broker.stop()
             #expect(try await ws.expectClose().code == 1000)

@@ -169,7 +169,8 @@ struct ConnectionStateMachineTests {
         _ = machine.beginPublish()
         _ = machine.registerPublish(messageID: 2, token: 8, waiter: "p", isCancelled: false)
         #expect(machine.publishExpired(messageID: 2, token: 7, MosquittoError(kind: .timeout, reason: "x")).isEmpty, "wrong token")
-        let expired = resumed(machine.publishExpired(messageID: 2, token: 8, MosquittoError(kind: .timeout, reason: "no acknowledgement within 1s")))
+        let expired = resumed(
+            machine.publishExpired(messageID: 2, token: 8, MosquittoError(kind: .timeout, reason: "no acknowledgement within 1s")))
         #expect(error(expired["p"])?.kind == .timeout)
         #expect(machine.publishAcknowledged(messageID: 2, .success(MosquittoPublishReceipt(messageID: 2, reasonCode: 0))).isEmpty)
         #expect(machine.waitingPublishes == 0)

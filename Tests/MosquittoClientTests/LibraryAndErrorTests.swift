@@ -30,17 +30,19 @@ struct LibraryAndErrorTests {
         #expect(MosquittoLibrary.version.hasPrefix("2."))
     }
 
-    @Test("CONNACK codes: 'not authorised' is recognisable in both protocol versions", arguments: [
-        (MosquittoConnectionOptions.ProtocolVersion.v3_1_1, Int32(5), MosquittoError.Kind.notAuthorized, "not authorised"),
-        (.v3_1_1, 4, .notAuthorized, "bad user name or password"),
-        (.v3_1_1, 3, .refused, "unavailable"),
-        (.v3_1_1, 2, .refused, "identifier rejected"),
-        (.v5, 0x87, .notAuthorized, "Not authorized"),
-        (.v5, 0x86, .notAuthorized, "Bad User Name or Password"),
-        (.v5, 0x8C, .notAuthorized, ""),
-        (.v5, 0x88, .refused, "Server unavailable"),
-        (.v5, 0x84, .refused, ""),
-    ])
+    @Test(
+        "CONNACK codes: 'not authorised' is recognisable in both protocol versions",
+        arguments: [
+            (MosquittoConnectionOptions.ProtocolVersion.v3_1_1, Int32(5), MosquittoError.Kind.notAuthorized, "not authorised"),
+            (.v3_1_1, 4, .notAuthorized, "bad user name or password"),
+            (.v3_1_1, 3, .refused, "unavailable"),
+            (.v3_1_1, 2, .refused, "identifier rejected"),
+            (.v5, 0x87, .notAuthorized, "Not authorized"),
+            (.v5, 0x86, .notAuthorized, "Bad User Name or Password"),
+            (.v5, 0x8C, .notAuthorized, ""),
+            (.v5, 0x88, .refused, "Server unavailable"),
+            (.v5, 0x84, .refused, ""),
+        ])
     func connack(version: MosquittoConnectionOptions.ProtocolVersion, code: Int32, kind: MosquittoError.Kind, text: String) {
         let error = MosquittoError.connackRefused(code, protocolVersion: version)
         #expect(error.kind == kind)
@@ -60,7 +62,9 @@ struct LibraryAndErrorTests {
     @Test("closing codes before and after CONNACK")
     func closing() {
         #expect(MosquittoError.closedBeforeConnack(MosquittoCode.tls, savedErrno: 0, detail: "certificate verify failed").kind == .tls)
-        #expect(MosquittoError.closedBeforeConnack(MosquittoCode.tls, savedErrno: 0, detail: "certificate verify failed").reason.contains("certificate verify failed"))
+        #expect(
+            MosquittoError.closedBeforeConnack(MosquittoCode.tls, savedErrno: 0, detail: "certificate verify failed").reason.contains(
+                "certificate verify failed"))
         #expect(MosquittoError.closedBeforeConnack(MosquittoCode.connLost, savedErrno: 0, detail: nil).kind == .connectionLost)
         #expect(MosquittoError.closedAfterConnack(MosquittoCode.connLost, savedErrno: 0, detail: nil).kind == .connectionLost)
         let takenOver = MosquittoError.closedAfterConnack(0x8E, savedErrno: 0, detail: nil)
@@ -122,7 +126,9 @@ struct LibraryAndErrorTests {
         #expect(kind(MosquittoConnectionOptions(password: "x", protocolVersion: .v3_1_1)) == .invalidConfiguration)
         #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(caFile: "/nonexistent/ca.pem"))) == .invalidConfiguration)
         #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(certFile: "/tmp/c.pem"))) == .invalidConfiguration)
-        #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(certFile: "/tmp/c.pem", keyFile: "/tmp/k.pem"))) == .invalidConfiguration)
+        #expect(
+            kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions(certFile: "/tmp/c.pem", keyFile: "/tmp/k.pem")))
+                == .invalidConfiguration)
         #expect(kind(MosquittoConnectionOptions(tls: MosquittoTLSOptions())) == nil, "system trust store")
         #expect(kind(MosquittoConnectionOptions()) == nil)
         #expect(throws: MosquittoError.self) { try MosquittoPublisherPool(options: MosquittoConnectionOptions(), size: 0) }

@@ -3,16 +3,18 @@ import Testing
 
 @Suite("MQTT topic rules (libmosquitto's checks)")
 struct MQTTTopicTests {
-    @Test("publish topics with wildcards, empty or too long are refused, with a reason", arguments: [
-        ("a/+/b", "wildcards"),
-        ("#", "wildcards"),
-        ("+", "wildcards"),
-        ("a/b#", "wildcards"),
-        ("", "empty"),
-        (String(repeating: "x", count: 65_536), "65536 bytes"),
-        ("a\u{0}b", "UTF-8"),
-        ("a\u{1}b", "UTF-8"),
-    ])
+    @Test(
+        "publish topics with wildcards, empty or too long are refused, with a reason",
+        arguments: [
+            ("a/+/b", "wildcards"),
+            ("#", "wildcards"),
+            ("+", "wildcards"),
+            ("a/b#", "wildcards"),
+            ("", "empty"),
+            (String(repeating: "x", count: 65_536), "65536 bytes"),
+            ("a\u{0}b", "UTF-8"),
+            ("a\u{1}b", "UTF-8"),
+        ])
     func invalidPublishTopics(topic: String, expectedReason: String) {
         let error = #expect(throws: MosquittoError.self) { try MQTTTopic.validatePublishTopic(topic) }
         #expect(error?.kind == .invalidTopic)
@@ -36,20 +38,22 @@ struct MQTTTopicTests {
         #expect(error?.reason.isEmpty == false)
     }
 
-    @Test("matching", arguments: [
-        ("a/+/c", "a/b/c", true),
-        ("a/#", "b", false),
-        ("a/#", "a", true),
-        ("a/#", "a/b/c", true),
-        ("+/+", "a/b", true),
-        ("+", "a/b", false),
-        ("#", "$SYS/broker", false),
-        ("$SYS/#", "$SYS/broker", true),
-        ("a/#/b", "a/x/b", false),
-        ("a/#", "a/+", false),
-        // A NUL would make the C function see only "a/b" on both sides.
-        ("a/b\u{0}x", "a/b\u{0}y", false),
-    ])
+    @Test(
+        "matching",
+        arguments: [
+            ("a/+/c", "a/b/c", true),
+            ("a/#", "b", false),
+            ("a/#", "a", true),
+            ("a/#", "a/b/c", true),
+            ("+/+", "a/b", true),
+            ("+", "a/b", false),
+            ("#", "$SYS/broker", false),
+            ("$SYS/#", "$SYS/broker", true),
+            ("a/#/b", "a/x/b", false),
+            ("a/#", "a/+", false),
+            // A NUL would make the C function see only "a/b" on both sides.
+            ("a/b\u{0}x", "a/b\u{0}y", false),
+        ])
     func matching(filter: String, topic: String, expected: Bool) {
         #expect(MQTTTopic.matches(filter: filter, topic: topic) == expected)
     }

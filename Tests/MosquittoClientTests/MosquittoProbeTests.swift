@@ -4,9 +4,11 @@ import Testing
 
 @Suite("Readiness probe against a real Mosquitto", .timeLimit(.minutes(2)))
 struct MosquittoProbeTests {
-    @Test("ready; 'connection refused' once stopped; ready again after restart", arguments: [
-        MosquittoConnectionOptions.ProtocolVersion.v5, .v3_1_1,
-    ])
+    @Test(
+        "ready; 'connection refused' once stopped; ready again after restart",
+        arguments: [
+            MosquittoConnectionOptions.ProtocolVersion.v5, .v3_1_1,
+        ])
     func readyStoppedRestarted(version: MosquittoConnectionOptions.ProtocolVersion) async throws {
         try await withBroker { broker in
             let probe = MosquittoProbe(options: options(for: broker, version))
@@ -31,9 +33,11 @@ struct MosquittoProbeTests {
         }
     }
 
-    @Test("password file: not authorised without or with wrong credentials, ready with the right ones", arguments: [
-        MosquittoConnectionOptions.ProtocolVersion.v5, .v3_1_1,
-    ])
+    @Test(
+        "password file: not authorised without or with wrong credentials, ready with the right ones",
+        arguments: [
+            MosquittoConnectionOptions.ProtocolVersion.v5, .v3_1_1,
+        ])
     func authentication(version: MosquittoConnectionOptions.ProtocolVersion) async throws {
         let passwordFile = try await offload { try makePasswordFile(user: "bridge", password: "right") }
         try await withBroker(extraConfig: "password_file \(passwordFile)\nallow_anonymous false") { broker in

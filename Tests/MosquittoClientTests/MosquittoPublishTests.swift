@@ -48,10 +48,11 @@ struct MosquittoPublishTests {
 
                 let received = try await subscriber.nextPublish()
                 #expect(received.payload == message.payload)
-                #expect(received.userProperties == [
-                    .init(name: "source", value: "backend"), .init(name: "trace", value: "1"),
-                    .init(name: "trace", value: "2"),
-                ])
+                #expect(
+                    received.userProperties == [
+                        .init(name: "source", value: "backend"), .init(name: "trace", value: "1"),
+                        .init(name: "trace", value: "2"),
+                    ])
                 #expect(received.contentType == "application/json")
                 #expect(received.payloadFormat == 1)
                 #expect(received.responseTopic == "reply/here")

@@ -11,7 +11,9 @@ struct SessionRegistryTests {
         var control: SessionControl {
             SessionControl(
                 counters: { SessionCounters(bytesFromClient: 1, bytesToClient: 2, packetsFromClient: 3, packetsToClient: 4) },
-                close: { reason in self.closes.withLock { $0.append(reason) }; return true })
+                close: { reason in
+                    self.closes.withLock { $0.append(reason) }; return true
+                })
         }
     }
 
@@ -99,10 +101,12 @@ struct SessionRegistryTests {
         #expect(registry.count == 0)
     }
 
-    @Test("client addresses as the access log writes them are parsed for the address filter", arguments: [
-        ("203.0.113.7:51234", "203.0.113.7"), ("[2001:db8::1]:443", "2001:db8::1"), ("10.0.0.1", "10.0.0.1"),
-        ("2001:db8::2", "2001:db8::2"), ("unknown", nil),
-    ])
+    @Test(
+        "client addresses as the access log writes them are parsed for the address filter",
+        arguments: [
+            ("203.0.113.7:51234", "203.0.113.7"), ("[2001:db8::1]:443", "2001:db8::1"), ("10.0.0.1", "10.0.0.1"),
+            ("2001:db8::2", "2001:db8::2"), ("unknown", nil),
+        ])
     func addresses(display: String, ip: String?) {
         let record = SessionRecord(
             id: 1, clientID: "c", username: nil, clientAddress: display, listener: "l", route: "r", subprotocol: nil, mqttVersion: "5.0")

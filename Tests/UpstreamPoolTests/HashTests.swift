@@ -30,7 +30,10 @@ struct HashTests {
         for clientID in sampleClientIDs.prefix(2_000) {
             let key = XXH64.hash(clientID)
             let byFormula = pool.servers.max { a, b in
-                let (ha, hb) = (Rendezvous.pairHash(key: key, server: XXH64.hash(a.server.name)), Rendezvous.pairHash(key: key, server: XXH64.hash(b.server.name)))
+                let (ha, hb) = (
+                    Rendezvous.pairHash(key: key, server: XXH64.hash(a.server.name)),
+                    Rendezvous.pairHash(key: key, server: XXH64.hash(b.server.name))
+                )
                 return Rendezvous.weightedScore(pairHash: ha, weight: 1) < Rendezvous.weightedScore(pairHash: hb, weight: 1)
             }
             #expect(view.firstChoice(clientID) == byFormula)
@@ -42,13 +45,17 @@ struct HashTests {
     @Test("the same choices as the documented formula, computed outside the bridge")
     func matchesTheDocumentedFormula() throws {
         let unweighted = try makePool(brokerAddresses(4)).makeView()
-        #expect((0..<8).map { unweighted.firstChoice("device-\($0)")!.description } == [
-            "broker-0:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-3:1883", "broker-1:1883", "broker-0:1883", "broker-2:1883",
-        ])
+        #expect(
+            (0..<8).map { unweighted.firstChoice("device-\($0)")!.description } == [
+                "broker-0:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-3:1883", "broker-1:1883", "broker-0:1883",
+                "broker-2:1883",
+            ])
         let weighted = try makePool(brokerAddresses(4), weights: [1, 2, 3, 4]).makeView()
-        #expect((0..<8).map { weighted.firstChoice("device-\($0)")!.description } == [
-            "broker-1:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-2:1883",
-        ])
+        #expect(
+            (0..<8).map { weighted.firstChoice("device-\($0)")!.description } == [
+                "broker-1:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883", "broker-3:1883", "broker-3:1883", "broker-1:1883",
+                "broker-2:1883",
+            ])
         let recipe = try makePool(["mosquitto-a:1883", "mosquitto-b:1883"]).makeView()
         #expect(recipe.firstChoice("device-1")?.description == "mosquitto-b:1883")
     }

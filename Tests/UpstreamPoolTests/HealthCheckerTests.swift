@@ -23,7 +23,9 @@ struct HealthCheckerTests {
 
         try await waitUntil("b is down") { pool.status().servers[1].lastProbe == .down(reason: "connection refused") }
         #expect(!pool.status().servers[1].isAvailable)
-        try await waitUntil("b is up again after its third probe") { probes.withLock { $0["b:1883", default: 0] } >= 3 && pool.status().servers[1].isAvailable }
+        try await waitUntil("b is up again after its third probe") {
+            probes.withLock { $0["b:1883", default: 0] } >= 3 && pool.status().servers[1].isAvailable
+        }
         #expect(pool.status().servers[0].lastProbe == .up(latency: .milliseconds(1)))
         task.cancel()
         await task.value

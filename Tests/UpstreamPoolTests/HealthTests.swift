@@ -84,7 +84,8 @@ struct HealthTests {
 
     @Test("ready while at least min_healthy servers are up; the description names them")
     func minHealthy() throws {
-        let pool = try makePool(["a:1883", "b:1883", "[2001:db8::7]:1883"], minHealthy: 2, backoff: .init(initial: .seconds(8)), unitRandom: { 0 })
+        let pool = try makePool(
+            ["a:1883", "b:1883", "[2001:db8::7]:1883"], minHealthy: 2, backoff: .init(initial: .seconds(8)), unitRandom: { 0 })
         let start = ContinuousClock.now
         #expect(pool.status(at: start).isReady)
         #expect(pool.status(at: start).description == "3 of 3 servers up (2 needed); up: a:1883, b:1883, [2001:db8::7]:1883")
@@ -93,12 +94,17 @@ struct HealthTests {
         var status = pool.status(at: start)
         #expect(status.isReady)
         #expect(status.availableCount == 2)
-        #expect(status.description == "2 of 3 servers up (2 needed); up: a:1883, [2001:db8::7]:1883; down: b:1883 (connection refused; retry in 4.0s)")
+        #expect(
+            status.description
+                == "2 of 3 servers up (2 needed); up: a:1883, [2001:db8::7]:1883; down: b:1883 (connection refused; retry in 4.0s)")
 
         pool.recordProbe(pool.server("a:1883"), .down(reason: "not authorised"), at: start)
         status = pool.status(at: start)
         #expect(!status.isReady)
-        #expect(status.description == "1 of 3 servers up (2 needed); up: [2001:db8::7]:1883; down: a:1883 (not authorised; until a health check succeeds), b:1883 (connection refused; retry in 4.0s)")
+        #expect(
+            status.description
+                == "1 of 3 servers up (2 needed); up: [2001:db8::7]:1883; down: a:1883 (not authorised; until a health check succeeds), b:1883 (connection refused; retry in 4.0s)"
+        )
 
         // b's rest is over: it is on trial, and counts as up again.
         status = pool.status(at: start + .seconds(4))

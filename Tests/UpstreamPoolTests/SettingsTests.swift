@@ -54,7 +54,8 @@ struct SettingsTests {
         do {
             try settings.validate()
         } catch {
-            #expect(error.problems.map(\.setting) == [.weight(1), .server(1), .server(2), .server(3), .weight(3), .minHealthy, .maximumBackoff])
+            #expect(
+                error.problems.map(\.setting) == [.weight(1), .server(1), .server(2), .server(3), .weight(3), .minHealthy, .maximumBackoff])
             #expect(error.problems[1].message == "'A:1883' is listed twice (also entry 0)")
             #expect(error.problems[5].message == "is 5, but there are only 4 servers")
         }

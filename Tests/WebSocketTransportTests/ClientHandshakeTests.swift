@@ -11,7 +11,8 @@ import WebSocketTransport
     static let accept = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
     static func handshake(_ subprotocols: [String] = ["mqtt"], strict: Bool = true) -> WebSocketClientHandshake {
-        WebSocketClientHandshake(host: "broker.example.com:8443", path: "/mqtt", subprotocols: subprotocols, requiresSubprotocolAnswer: strict, key: key)
+        WebSocketClientHandshake(
+            host: "broker.example.com:8443", path: "/mqtt", subprotocols: subprotocols, requiresSubprotocolAnswer: strict, key: key)
     }
 
     static func response(subprotocol: String? = "mqtt", accept: String = Self.accept, extraHeaders: String = "") -> String {
@@ -33,9 +34,11 @@ import WebSocketTransport
     @Test func acceptsAProperAnswer() throws {
         #expect(try Self.handshake().validate(responseHead: Self.response()) == "mqtt")
         #expect(try Self.handshake([]).validate(responseHead: Self.response(subprotocol: nil)) == nil)
-        #expect(try Self.handshake(strict: false).validate(responseHead: Self.response(subprotocol: nil)) == nil, "RFC 6455 allows no choice")
+        #expect(
+            try Self.handshake(strict: false).validate(responseHead: Self.response(subprotocol: nil)) == nil, "RFC 6455 allows no choice")
         // Header names are case-insensitive; Connection may list several tokens.
-        let relaxed = "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept: \(Self.accept)\r\n\r\n"
+        let relaxed =
+            "HTTP/1.1 101 OK\r\nupgrade: WebSocket\r\nconnection: keep-alive, upgrade\r\nsec-websocket-accept: \(Self.accept)\r\n\r\n"
         #expect(try Self.handshake([]).validate(responseHead: relaxed) == nil)
     }
 
@@ -75,7 +78,8 @@ import WebSocketTransport
 
         init(strict: Bool = true) throws {
             self.upgraded = self.channel.eventLoop.makePromise(of: String?.self)
-            let handler = WebSocketClientUpgradeHandler(handshake: ClientHandshakeTests.handshake(strict: strict), codec: .init(), upgraded: self.upgraded)
+            let handler = WebSocketClientUpgradeHandler(
+                handshake: ClientHandshakeTests.handshake(strict: strict), codec: .init(), upgraded: self.upgraded)
             try self.channel.pipeline.syncOperations.addHandlers([handler, self.recorder])
             self.upgraded.futureResult.assumeIsolated().whenComplete { self.result = $0 }
             try self.channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
@@ -122,7 +126,8 @@ import WebSocketTransport
     @Test func anEndlessHeadIsRefused() throws {
         let upgrade = try Upgrade()
         #expect(throws: WebSocketClientHandshakeError.self) {
-            try upgrade.channel.writeInbound(ByteBuffer(string: "HTTP/1.1 101 OK\r\n" + String(repeating: "X-Filler: 0123456789\r\n", count: 800)))
+            try upgrade.channel.writeInbound(
+                ByteBuffer(string: "HTTP/1.1 101 OK\r\n" + String(repeating: "X-Filler: 0123456789\r\n", count: 800)))
         }
         #expect(throws: WebSocketClientHandshakeError.self) { try upgrade.result?.get() }
         #expect(!upgrade.channel.isActive)
@@ -131,7 +136,9 @@ import WebSocketTransport
     @Test func theServerClosingDuringTheHandshakeFailsIt() throws {
         let upgrade = try Upgrade()
         upgrade.channel.pipeline.fireChannelInactive()
-        #expect(throws: WebSocketClientHandshakeError("the server closed the connection during the WebSocket handshake")) { try upgrade.result?.get() }
+        #expect(throws: WebSocketClientHandshakeError("the server closed the connection during the WebSocket handshake")) {
+            try upgrade.result?.get()
+        }
     }
 
     @Test func writesBeforeTheUpgradeFail() throws {

@@ -11,7 +11,9 @@ import Testing
     }
 
     /// Sizes on both sides of the coalescing limit (100 here), an empty message, and 16-bit lengths.
-    static let payloads: [[UInt8]] = [[1], [], [UInt8](repeating: 2, count: 100), [UInt8](repeating: 3, count: 101), [4, 4], [UInt8](repeating: 5, count: 300)]
+    static let payloads: [[UInt8]] = [
+        [1], [], [UInt8](repeating: 2, count: 100), [UInt8](repeating: 3, count: 101), [4, 4], [UInt8](repeating: 5, count: 300),
+    ]
 
     @Test(arguments: [WebSocketMessageCodec.Role.server, .client])
     func sameBytesAsOneWritePerMessage(role: WebSocketMessageCodec.Role) throws {
@@ -34,7 +36,9 @@ import Testing
             defer { batchedAgain.finish() }
             batchedAgain.write(.binaries(Self.buffers(Self.payloads)))
             batchedAgain.flush()
-            #expect(try batchedAgain.outboundBuffers().map { Array($0.readableBytesView) } == single.outboundBuffers().map { Array($0.readableBytesView) })
+            #expect(
+                try batchedAgain.outboundBuffers().map { Array($0.readableBytesView) }
+                    == single.outboundBuffers().map { Array($0.readableBytesView) })
         }
     }
 

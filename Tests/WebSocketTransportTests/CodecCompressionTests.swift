@@ -28,7 +28,8 @@ import Testing
         let text = Array(String(repeating: "temperature 21.5 C; ", count: 100).utf8)
         let wire = try Self.deflated(text)
         let half = wire.count / 2
-        harness.feed(TestFrame.frame(fin: false, rsv: 4, opcode: 0x2, payload: Array(wire[..<half])) + TestFrame.continuation(Array(wire[half...])))
+        harness.feed(
+            TestFrame.frame(fin: false, rsv: 4, opcode: 0x2, payload: Array(wire[..<half])) + TestFrame.continuation(Array(wire[half...])))
         #expect(harness.recorder.delivered == text)
         #expect(harness.recorder.events == [])
     }

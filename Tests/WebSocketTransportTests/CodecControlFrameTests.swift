@@ -142,7 +142,8 @@ import WebSocketTransport
             harness.feed(Array(frame[..<split]))
             #expect(!harness.isClosed)
             harness.feed(Array(frame[split...]))
-            #expect(harness.recorder.events == [.closeReceived(code: WebSocketCloseCode(rawValue: 4000), reason: "split")], "split at \(split)")
+            #expect(
+                harness.recorder.events == [.closeReceived(code: WebSocketCloseCode(rawValue: 4000), reason: "split")], "split at \(split)")
             #expect(harness.isClosed)
         }
     }
@@ -212,7 +213,9 @@ import WebSocketTransport
         // Autobahn 7.1.2–7.1.4: close, then a ping, a text frame, a second close: none may cause output.
         let harness = try CodecHarness()
         defer { harness.finish() }
-        harness.feed(TestFrame.close(code: 1000) + TestFrame.ping([1]) + TestFrame.text([0x41]) + TestFrame.close(code: 1000) + TestFrame.binary([2]))
+        harness.feed(
+            TestFrame.close(code: 1000) + TestFrame.ping([1]) + TestFrame.text([0x41]) + TestFrame.close(code: 1000) + TestFrame.binary([2])
+        )
         #expect(harness.recorder.events == [.closeReceived(code: .normalClosure, reason: "")])
         #expect(try harness.outboundFrames().map(\.opcode) == [0x8])
         #expect(harness.recorder.delivered == [])

@@ -39,7 +39,9 @@ import WebSocketTransport
             if frames.last?.closeCode != error.closeCode.rawValue { return "close frame \(String(describing: frames.last)) for \(error)" }
         case .closeReceived(let code, _):
             if !harness.isClosed { return "still open after the peer's close" }
-            if frames.last?.opcode != 0x8 || frames.last?.closeCode != code?.rawValue { return "answer \(String(describing: frames.last)) to close \(String(describing: code))" }
+            if frames.last?.opcode != 0x8 || frames.last?.closeCode != code?.rawValue {
+                return "answer \(String(describing: frames.last)) to close \(String(describing: code))"
+            }
         default:
             if harness.isClosed { return "closed without a reason" }
             if frames.last?.opcode == 0x8 { return "close frame without a reason" }
@@ -68,7 +70,9 @@ import WebSocketTransport
                 bytes[1] |= 0x80
             }
             let harness = try CodecHarness(
-                .init(maximumFrameSize: Int.random(in: 1...100_000, using: &random), inbound: .byteStream(flushThreshold: Int.random(in: 1...512, using: &random)))
+                .init(
+                    maximumFrameSize: Int.random(in: 1...100_000, using: &random),
+                    inbound: .byteStream(flushThreshold: Int.random(in: 1...512, using: &random)))
             )
             defer { harness.finish() }
             feedRandomly(bytes, into: harness, random: &random)
@@ -143,7 +147,9 @@ import WebSocketTransport
                 harness.recorder.violationCodes.isEmpty,
                 harness.isClosed == stream.endsWithClose
             else {
-                Issue.record("iteration \(iteration): delivered \(harness.recorder.delivered.count)/\(stream.payload.count), events \(harness.recorder.events)")
+                Issue.record(
+                    "iteration \(iteration): delivered \(harness.recorder.delivered.count)/\(stream.payload.count), events \(harness.recorder.events)"
+                )
                 return
             }
         }

@@ -166,7 +166,9 @@ import WebSocketTransport
                     harness.recorder.events == [.pongReceived],
                     !harness.isClosed
                 else {
-                    Issue.record("\(context): delivered \(harness.recorder.delivered.count) of \(stream.payload.count) bytes, outbound \(pongs), events \(harness.recorder.events)")
+                    Issue.record(
+                        "\(context): delivered \(harness.recorder.delivered.count) of \(stream.payload.count) bytes, outbound \(pongs), events \(harness.recorder.events)"
+                    )
                     return
                 }
             }

@@ -14,9 +14,10 @@ import WebSocketTransport
             TestFrame.text(Array("hé".utf8), fin: false), TestFrame.ping([1]), TestFrame.continuation(Array("llo".utf8)),
             TestFrame.binary([]), TestFrame.binary([1, 2], fin: false))
         harness.feed(TestFrame.continuation([3]))
-        #expect(harness.recorder.log.filter { if case .message = $0 { true } else { false } } == [
-            .message(.text, Array("héllo".utf8)), .message(.binary, []), .message(.binary, [1, 2, 3]),
-        ])
+        #expect(
+            harness.recorder.log.filter { if case .message = $0 { true } else { false } } == [
+                .message(.text, Array("héllo".utf8)), .message(.binary, []), .message(.binary, [1, 2, 3]),
+            ])
         #expect(try harness.outboundFrames().map(\.opcode) == [0xA])
     }
 
@@ -53,7 +54,8 @@ import WebSocketTransport
     @Test func aMessageOverTheLimitIsRefusedWith1009() throws {
         let harness = try CodecHarness(.init(maximumFrameSize: 100, maximumMessageSize: 150, inbound: .messages))
         defer { harness.finish() }
-        harness.feed(TestFrame.binary([UInt8](repeating: 1, count: 100), fin: false) + TestFrame.continuation([UInt8](repeating: 2, count: 51)))
+        harness.feed(
+            TestFrame.binary([UInt8](repeating: 1, count: 100), fin: false) + TestFrame.continuation([UInt8](repeating: 2, count: 51)))
         #expect(harness.recorder.violationCodes == [1009])
         #expect(harness.recorder.messages.isEmpty)
     }

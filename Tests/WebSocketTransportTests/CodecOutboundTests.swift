@@ -64,7 +64,10 @@ import WebSocketTransport
         // [coalesced small1+small2 + header of big], [big as given], [small3]: the header rides with the pending bytes
         #expect(buffers.count == 3)
         #expect(buffers.count >= 2 && Array(buffers[1].readableBytesView) == big, "the large payload is passed on as it is")
-        #expect(try ServerFrame.parseAll(buffers.flatMap { Array($0.readableBytesView) }) == [binary([1, 1]), binary([2, 2, 2]), binary(big), binary([3])])
+        #expect(
+            try ServerFrame.parseAll(buffers.flatMap { Array($0.readableBytesView) }) == [
+                binary([1, 1]), binary([2, 2, 2]), binary(big), binary([3]),
+            ])
         #expect(small1.succeeded && small2.succeeded && bigOutcome.succeeded && small3.succeeded)
     }
 

@@ -23,7 +23,9 @@ import Testing
     @Test func ourCloseIsSentAndAwaitsTheAnswerUntilTheTimeout() {
         var machine = Self.machine()
         let deadline = Self.t0 + Self.closeTimeout
-        #expect(machine.closeRequested(.goingAway, reason: "drain", streaming: false, now: Self.t0) == .sendClose(Self.frame(.goingAway, "drain"), then: .awaitAnswer(until: deadline)))
+        #expect(
+            machine.closeRequested(.goingAway, reason: "drain", streaming: false, now: Self.t0)
+                == .sendClose(Self.frame(.goingAway, "drain"), then: .awaitAnswer(until: deadline)))
         #expect(!machine.isOpen)
         #expect(machine.closeRequested(.normalClosure, reason: "", streaming: false, now: Self.t0) == .none, "only one close frame")
         #expect(machine.timerFired(now: deadline - .nanoseconds(1), streaming: false) == .arm(deadline))
@@ -45,7 +47,9 @@ import Testing
         #expect(machine.closeRequested(.goingAway, reason: "x", streaming: true, now: Self.t0) == .waitForStream(until: pendingDeadline))
         #expect(!machine.isOpen && !machine.isClosed)
         let later = Self.t0 + .seconds(2)
-        #expect(machine.streamCompleted(now: later) == .sendClose(Self.frame(.goingAway, "x"), then: .awaitAnswer(until: later + Self.closeTimeout)))
+        #expect(
+            machine.streamCompleted(now: later)
+                == .sendClose(Self.frame(.goingAway, "x"), then: .awaitAnswer(until: later + Self.closeTimeout)))
         #expect(machine.state == .closeSent(deadline: later + Self.closeTimeout))
     }
 
@@ -82,15 +86,21 @@ import Testing
 
     @Test func thePeersCloseIsEchoedAndTheSocketClosed() {
         var machine = Self.machine()
-        #expect(machine.closeReceived(code: .normalClosure, streaming: false, now: Self.t0) == .sendClose(Self.frame(.normalClosure), then: .closeSocket))
+        #expect(
+            machine.closeReceived(code: .normalClosure, streaming: false, now: Self.t0)
+                == .sendClose(Self.frame(.normalClosure), then: .closeSocket))
         #expect(machine.isClosed)
         var empty = Self.machine()
-        #expect(empty.closeReceived(code: nil, streaming: false, now: Self.t0) == .sendClose(Self.frame(nil), then: .closeSocket), "no code: an empty answer")
+        #expect(
+            empty.closeReceived(code: nil, streaming: false, now: Self.t0) == .sendClose(Self.frame(nil), then: .closeSocket),
+            "no code: an empty answer")
     }
 
     @Test func thePeersCloseDuringAStreamedMessageIsAnsweredAfterIt() {
         var machine = Self.machine()
-        #expect(machine.closeReceived(code: .normalClosure, streaming: true, now: Self.t0) == .waitForStream(until: Self.t0 + Self.closeTimeout))
+        #expect(
+            machine.closeReceived(code: .normalClosure, streaming: true, now: Self.t0) == .waitForStream(until: Self.t0 + Self.closeTimeout)
+        )
         #expect(machine.streamCompleted(now: Self.t0 + .seconds(1)) == .sendClose(Self.frame(.normalClosure), then: .closeSocket))
     }
 
@@ -98,7 +108,9 @@ import Testing
         var machine = Self.machine()
         _ = machine.closeRequested(.goingAway, reason: "", streaming: true, now: Self.t0)
         // Our close frame, still owed, becomes the answer: nothing is awaited after it.
-        #expect(machine.closeReceived(code: .normalClosure, streaming: true, now: Self.t0 + .seconds(1)) == .waitForStream(until: Self.t0 + Self.closeTimeout))
+        #expect(
+            machine.closeReceived(code: .normalClosure, streaming: true, now: Self.t0 + .seconds(1))
+                == .waitForStream(until: Self.t0 + Self.closeTimeout))
         #expect(machine.streamCompleted(now: Self.t0 + .seconds(2)) == .sendClose(Self.frame(.goingAway), then: .closeSocket))
     }
 
@@ -107,7 +119,9 @@ import Testing
     @Test func aViolationIsRefusedWithItsCode() {
         var machine = Self.machine()
         let error = WebSocketProtocolError(.unsupportedData, "text")
-        #expect(machine.protocolViolation(error, streaming: false, now: Self.t0) == .sendClose(Self.frame(.unsupportedData, "text"), then: .closeSocket))
+        #expect(
+            machine.protocolViolation(error, streaming: false, now: Self.t0)
+                == .sendClose(Self.frame(.unsupportedData, "text"), then: .closeSocket))
         var streaming = Self.machine()
         #expect(streaming.protocolViolation(error, streaming: true, now: Self.t0) == .waitForStream(until: Self.t0 + Self.closeTimeout))
     }
@@ -134,7 +148,9 @@ import Testing
         let pingAt = Self.t0 + .seconds(30)
         #expect(machine.timerFired(now: pingAt, streaming: false) == .sendPing(answerBy: pingAt + .seconds(10)))
         #expect(machine.timerFired(now: pingAt + .seconds(9), streaming: false) == .arm(pingAt + .seconds(10)))
-        #expect(machine.timerFired(now: pingAt + .seconds(10), streaming: false) == .keepaliveExpired(reason: "no answer to ping within 10 s", sendsCloseFrame: true))
+        #expect(
+            machine.timerFired(now: pingAt + .seconds(10), streaming: false)
+                == .keepaliveExpired(reason: "no answer to ping within 10 s", sendsCloseFrame: true))
         #expect(machine.isClosed)
     }
 
@@ -143,7 +159,8 @@ import Testing
         let pingAt = Self.t0 + .seconds(30)
         _ = machine.timerFired(now: pingAt, streaming: false)
         machine.peerHeard(at: pingAt + .seconds(1))
-        #expect(machine.timerFired(now: pingAt + .seconds(10), streaming: false) == .arm(pingAt + .seconds(31)), "the next silence interval")
+        #expect(
+            machine.timerFired(now: pingAt + .seconds(10), streaming: false) == .arm(pingAt + .seconds(31)), "the next silence interval")
         #expect(machine.isOpen)
     }
 
@@ -164,12 +181,15 @@ import Testing
     @Test func expiryDuringAStreamedMessageSendsNoCloseFrame() {
         var machine = Self.machine(pingInterval: .seconds(30), pingTimeout: .seconds(10))
         _ = machine.timerFired(now: Self.t0 + .seconds(30), streaming: false)
-        #expect(machine.timerFired(now: Self.t0 + .seconds(40), streaming: true) == .keepaliveExpired(reason: "no answer to ping within 10 s", sendsCloseFrame: false))
+        #expect(
+            machine.timerFired(now: Self.t0 + .seconds(40), streaming: true)
+                == .keepaliveExpired(reason: "no answer to ping within 10 s", sendsCloseFrame: false))
     }
 
     @Test func keepaliveStopsOnceClosing() {
         var machine = Self.machine(pingInterval: .seconds(30))
         _ = machine.closeRequested(.goingAway, reason: "", streaming: false, now: Self.t0)
-        #expect(machine.timerFired(now: Self.t0 + .seconds(1), streaming: false) == .arm(Self.t0 + Self.closeTimeout), "only the close timeout")
+        #expect(
+            machine.timerFired(now: Self.t0 + .seconds(1), streaming: false) == .arm(Self.t0 + Self.closeTimeout), "only the close timeout")
     }
 }

@@ -54,10 +54,11 @@ import Testing
         var reader = Self.reader()
         let frame = TestFrame.binary(Array(1...10))
         let events = try Self.events(&reader, Array(frame[..<9]), Array(frame[9...]))
-        #expect(events == [
-            .data([1, 2, 3], kind: .binary, starts: true, ends: false, compressed: false),
-            .data(Array(4...10), kind: .binary, starts: false, ends: true, compressed: false),
-        ])
+        #expect(
+            events == [
+                .data([1, 2, 3], kind: .binary, starts: true, ends: false, compressed: false),
+                .data(Array(4...10), kind: .binary, starts: false, ends: true, compressed: false),
+            ])
     }
 
     @Test func fragmentsOfAMessageCarryWhereItStartsAndEnds() throws {
@@ -66,13 +67,14 @@ import Testing
             &reader,
             TestFrame.binary([], fin: false) + TestFrame.continuation([1], fin: false) + TestFrame.continuation([], fin: false)
                 + TestFrame.continuation([2], fin: false) + TestFrame.continuation([], fin: true) + TestFrame.binary([]))
-        #expect(events == [
-            .data([], kind: .binary, starts: true, ends: false, compressed: false),
-            .data([1], kind: .binary, starts: false, ends: false, compressed: false),
-            .data([2], kind: .binary, starts: false, ends: false, compressed: false),
-            .data([], kind: .binary, starts: false, ends: true, compressed: false),
-            .data([], kind: .binary, starts: true, ends: true, compressed: false),
-        ])
+        #expect(
+            events == [
+                .data([], kind: .binary, starts: true, ends: false, compressed: false),
+                .data([1], kind: .binary, starts: false, ends: false, compressed: false),
+                .data([2], kind: .binary, starts: false, ends: false, compressed: false),
+                .data([], kind: .binary, starts: false, ends: true, compressed: false),
+                .data([], kind: .binary, starts: true, ends: true, compressed: false),
+            ])
     }
 
     @Test func controlFramesArriveUnmaskedAndWhole() throws {
@@ -84,7 +86,8 @@ import Testing
 
     @Test func afterTheCloseFrameNothingIsRead() throws {
         var reader = Self.reader()
-        let events = try Self.events(&reader, TestFrame.close(code: 1001, reason: Array("bye".utf8)) + TestFrame.text([0x41]) + [0xFF, 0xFF])
+        let events = try Self.events(
+            &reader, TestFrame.close(code: 1001, reason: Array("bye".utf8)) + TestFrame.text([0x41]) + [0xFF, 0xFF])
         #expect(events == [.close(1001, "bye")])
         #expect(reader.isFinished)
     }
@@ -96,17 +99,20 @@ import Testing
         }
         #expect(refusing.isFinished)
         var accepting = Self.reader(acceptsText: true)
-        #expect(try Self.events(&accepting, TestFrame.text([0x41])) == [.data([0x41], kind: .text, starts: true, ends: true, compressed: false)])
+        #expect(
+            try Self.events(&accepting, TestFrame.text([0x41])) == [.data([0x41], kind: .text, starts: true, ends: true, compressed: false)]
+        )
     }
 
     @Test func rsv1MarksACompressedMessageOnlyOnItsFirstFrameAndOnlyWithTheExtension() throws {
         var reader = Self.reader(compression: true)
         let events = try Self.events(
             &reader, TestFrame.frame(fin: false, rsv: 4, opcode: 0x2, payload: [1]) + TestFrame.frame(opcode: 0x0, payload: [2]))
-        #expect(events == [
-            .data([1], kind: .binary, starts: true, ends: false, compressed: true),
-            .data([2], kind: .binary, starts: false, ends: true, compressed: true),
-        ])
+        #expect(
+            events == [
+                .data([1], kind: .binary, starts: true, ends: false, compressed: true),
+                .data([2], kind: .binary, starts: false, ends: true, compressed: true),
+            ])
         var continuation = Self.reader(compression: true)
         #expect(throws: WebSocketProtocolError.self) {
             try Self.events(&continuation, TestFrame.binary([1], fin: false) + TestFrame.frame(rsv: 4, opcode: 0x0, payload: [2]))
@@ -119,10 +125,14 @@ import Testing
 
     @Test func theMessageLimitCountsEveryFrameOfTheMessage() throws {
         var reader = Self.reader(maximumFrameSize: 100, maximumMessageSize: 150)
-        let ok = try Self.events(&reader, TestFrame.binary([UInt8](repeating: 1, count: 100), fin: false) + TestFrame.continuation([UInt8](repeating: 2, count: 50)))
+        let ok = try Self.events(
+            &reader,
+            TestFrame.binary([UInt8](repeating: 1, count: 100), fin: false) + TestFrame.continuation([UInt8](repeating: 2, count: 50)))
         #expect(ok.count == 2)
         #expect {
-            try Self.events(&reader, TestFrame.binary([UInt8](repeating: 1, count: 100), fin: false) + TestFrame.continuation([UInt8](repeating: 2, count: 51)))
+            try Self.events(
+                &reader,
+                TestFrame.binary([UInt8](repeating: 1, count: 100), fin: false) + TestFrame.continuation([UInt8](repeating: 2, count: 51)))
         } throws: { error in
             (error as? WebSocketProtocolError)?.closeCode == .messageTooBig
         }
@@ -130,7 +140,10 @@ import Testing
 
     @Test func masksFollowTheRole() throws {
         var client = Self.reader(role: .client)
-        #expect(try Self.events(&client, TestFrame.frame(opcode: 0x2, mask: nil, payload: [7])) == [.data([7], kind: .binary, starts: true, ends: true, compressed: false)])
+        #expect(
+            try Self.events(&client, TestFrame.frame(opcode: 0x2, mask: nil, payload: [7])) == [
+                .data([7], kind: .binary, starts: true, ends: true, compressed: false)
+            ])
         var clientSeesMask = Self.reader(role: .client)
         #expect(throws: WebSocketProtocolError(.protocolError, "server frames must not be masked")) {
             try Self.events(&clientSeesMask, TestFrame.binary([7]))
@@ -147,7 +160,9 @@ import Testing
         let payload = [UInt8](repeating: 3, count: 70_000)
         let frame = TestFrame.binary(payload)  // 14-byte header
         #expect(try Self.events(&reader, Array(frame[..<split])).isEmpty, "no event before the header is whole")
-        #expect(try Self.events(&reader, Array(frame[split...])) == [.data(payload, kind: .binary, starts: true, ends: true, compressed: false)])
+        #expect(
+            try Self.events(&reader, Array(frame[split...])) == [.data(payload, kind: .binary, starts: true, ends: true, compressed: false)]
+        )
     }
 
     @Test(arguments: [

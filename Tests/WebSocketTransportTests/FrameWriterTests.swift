@@ -79,7 +79,9 @@ import Testing
         #expect(throws: WebSocketOutboundError.streamOverrun) {
             try writer.beginStream(totalLength: 1, firstPart: ByteBuffer(bytes: [1, 2]), promise: nil, allocator: self.allocator)
         }
-        #expect(throws: Never.self) { try writer.beginStream(totalLength: 3, firstPart: ByteBuffer(bytes: [1]), promise: nil, allocator: self.allocator) }
+        #expect(throws: Never.self) {
+            try writer.beginStream(totalLength: 3, firstPart: ByteBuffer(bytes: [1]), promise: nil, allocator: self.allocator)
+        }
         #expect(throws: WebSocketOutboundError.streamOverrun) {
             try writer.continueStream(ByteBuffer(bytes: [2, 3, 4]), promise: nil, allocator: self.allocator)
         }

@@ -14,16 +14,19 @@ import Testing
     }
 
     @Test func clientWindowIsLimitedOnlyWhenTheClientAllowsIt() throws {
-        let agreement = try #require(PerMessageDeflate.negotiate(offers: ["permessage-deflate; client_max_window_bits"], settings: settings))
+        let agreement = try #require(
+            PerMessageDeflate.negotiate(offers: ["permessage-deflate; client_max_window_bits"], settings: settings))
         #expect(agreement.clientMaxWindowBits == 10)
         #expect(agreement.responseHeaderValue.contains("client_max_window_bits=10"))
-        let smaller = try #require(PerMessageDeflate.negotiate(offers: ["permessage-deflate; client_max_window_bits=9"], settings: settings))
+        let smaller = try #require(
+            PerMessageDeflate.negotiate(offers: ["permessage-deflate; client_max_window_bits=9"], settings: settings))
         #expect(smaller.clientMaxWindowBits == 9)
     }
 
     @Test func serverParametersRequestedByTheClientAreHonoured() throws {
         let agreement = try #require(
-            PerMessageDeflate.negotiate(offers: ["permessage-deflate; server_no_context_takeover; server_max_window_bits=10"], settings: settings))
+            PerMessageDeflate.negotiate(
+                offers: ["permessage-deflate; server_no_context_takeover; server_max_window_bits=10"], settings: settings))
         #expect(agreement.serverNoContextTakeover)
         #expect(agreement.serverMaxWindowBits == 10)
         #expect(agreement.responseHeaderValue == "permessage-deflate; server_no_context_takeover; server_max_window_bits=10")
@@ -52,7 +55,8 @@ import Testing
     }
 
     @Test func quotedValuesAreAccepted() throws {
-        let agreement = try #require(PerMessageDeflate.negotiate(offers: ["permessage-deflate; client_max_window_bits=\"11\""], settings: settings))
+        let agreement = try #require(
+            PerMessageDeflate.negotiate(offers: ["permessage-deflate; client_max_window_bits=\"11\""], settings: settings))
         #expect(agreement.clientMaxWindowBits == 10)
     }
 }

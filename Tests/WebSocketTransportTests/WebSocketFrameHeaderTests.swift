@@ -9,7 +9,8 @@ import WebSocketTransport
 
     /// Reads a header from `bytes` placed after some already-consumed bytes, so that a reader that
     /// confuses absolute and relative indices fails.
-    private func readHeader(_ bytes: [UInt8], consumedPrefix: Int = 3) throws(WebSocketProtocolError) -> (WebSocketFrameHeader?, ByteBuffer) {
+    private func readHeader(_ bytes: [UInt8], consumedPrefix: Int = 3) throws(WebSocketProtocolError) -> (WebSocketFrameHeader?, ByteBuffer)
+    {
         var buffer = ByteBuffer(bytes: [UInt8](repeating: 0xEE, count: consumedPrefix) + bytes)
         buffer.moveReaderIndex(forwardBy: consumedPrefix)
         let header = try WebSocketFrameHeader.read(from: &buffer)
@@ -124,11 +125,12 @@ import WebSocketTransport
         var random = SeededRandom(seed: 0x5EED_0001)
         for iteration in 0..<2000 {
             let lengthClass = Int.random(in: 0..<3, using: &random)
-            let length: UInt64 = switch lengthClass {
-            case 0: UInt64.random(in: 0...125, using: &random)
-            case 1: UInt64.random(in: 126...65535, using: &random)
-            default: UInt64.random(in: 65536...UInt64(Int.max), using: &random)
-            }
+            let length: UInt64 =
+                switch lengthClass {
+                case 0: UInt64.random(in: 0...125, using: &random)
+                case 1: UInt64.random(in: 126...65535, using: &random)
+                default: UInt64.random(in: 65536...UInt64(Int.max), using: &random)
+                }
             let mask: [UInt8]? = Bool.random(using: &random) ? random.key() : nil
             let bytes = TestFrame.header(
                 fin: Bool.random(using: &random),

@@ -33,9 +33,12 @@ enum AdminPublishFuzz: FuzzTarget {
             checkAccepted(message, object: object)
         case .failure(let error):
             fuzzCheck(!error.message.isEmpty, "a refusal without a message")
-            fuzzCheck(!error.message.contains(where: { $0 == "\r" || $0 == "\n" }), "refusal message is not one line: \(error.message.debugDescription)")
+            fuzzCheck(
+                !error.message.contains(where: { $0 == "\r" || $0 == "\n" }),
+                "refusal message is not one line: \(error.message.debugDescription)")
             if let field = error.field {
-                fuzzCheck(!field.isEmpty && error.message.contains(field), "the message \(error.message.debugDescription) does not name \(field)")
+                fuzzCheck(
+                    !field.isEmpty && error.message.contains(field), "the message \(error.message.debugDescription) does not name \(field)")
                 if let object {
                     fuzzCheck(
                         object[field] != nil || PublishRequest.fields.contains(field),
@@ -68,13 +71,17 @@ enum AdminPublishFuzz: FuzzTarget {
             fuzzCheck(expected == message.payload, "payload \(message.payload), the body says \(text)")
         case (nil, let encoded?):
             let decoded = (encoded as? String).flatMap(decodeBase64)
-            fuzzCheck(decoded == message.payload, "payload_base64 \(encoded) decoded to \(message.payload), expected \(String(describing: decoded))")
+            fuzzCheck(
+                decoded == message.payload,
+                "payload_base64 \(encoded) decoded to \(message.payload), expected \(String(describing: decoded))")
         case (let text, let encoded):
             fuzzCheck(false, "accepted payload \(String(describing: text)) with payload_base64 \(String(describing: encoded))")
         }
 
         let qos = present("qos").map { ($0 as? NSNumber)?.intValue ?? -1 } ?? 0
-        fuzzCheck((0...2).contains(qos) && message.qos.rawValue == qos, "QoS \(message.qos.rawValue), the body says \(String(describing: present("qos")))")
+        fuzzCheck(
+            (0...2).contains(qos) && message.qos.rawValue == qos,
+            "QoS \(message.qos.rawValue), the body says \(String(describing: present("qos")))")
         let retain = present("retain").map { ($0 as? Bool) ?? !message.retain } ?? false
         fuzzCheck(message.retain == retain, "retain \(message.retain), the body says \(String(describing: present("retain")))")
 
@@ -102,7 +109,8 @@ enum AdminPublishFuzz: FuzzTarget {
         let expiry = present("message_expiry").map { ($0 as? NSNumber)?.int64Value ?? -1 }
         fuzzCheck(
             message.messageExpiryInterval.map(Int64.init) == expiry && (expiry ?? 0) >= 0 && (expiry ?? 0) <= Int64(UInt32.max),
-            "message expiry \(String(describing: message.messageExpiryInterval)), the body says \(String(describing: present("message_expiry")))")
+            "message expiry \(String(describing: message.messageExpiryInterval)), the body says \(String(describing: present("message_expiry")))"
+        )
     }
 
     /// Standard base64 (RFC 4648 §4), decoded here without Foundation: padding optional, at most two `=`, bits left
@@ -134,10 +142,16 @@ enum AdminPublishFuzz: FuzzTarget {
     static func seeds() throws -> [(name: String, bytes: [UInt8])] {
         [
             ("readme-push", #"{"topic": "push/user/42", "payload": "hello mini-program", "qos": 1}"#),
-            ("doc-all-fields", #"{"topic": "push/user/42", "payload": "hello", "qos": 1, "retain": false, "user_properties": {"source": "billing"}, "content_type": "text/plain", "message_expiry": 3600}"#),
+            (
+                "doc-all-fields",
+                #"{"topic": "push/user/42", "payload": "hello", "qos": 1, "retain": false, "user_properties": {"source": "billing"}, "content_type": "text/plain", "message_expiry": 3600}"#
+            ),
             ("binary-base64", #"{"topic": "devices/7/firmware", "payload_base64": "AAECA/7/gA", "qos": 2, "retain": true}"#),
             ("retained-clear", #"{"topic": "status/bridge", "payload": "", "retain": true}"#),
-            ("repeated-property-names", #"{"topic": "t", "payload": "x", "user_properties": [{"name": "k", "value": "1"}, {"name": "k", "value": "2"}]}"#),
+            (
+                "repeated-property-names",
+                #"{"topic": "t", "payload": "x", "user_properties": [{"name": "k", "value": "1"}, {"name": "k", "value": "2"}]}"#
+            ),
             ("escapes-and-unicode", #"{"topic": "a\"\\\/\u00e9/中", "payload": "\b\f\n\r\t\u00e9\u4e2d\ud83d\ude00"}"#),
             ("nulls-as-absent", #"{"topic": "t", "payload": "x", "qos": null, "retain": null, "content_type": null}"#),
             ("negative-zero-qos", #"{"topic": "t", "payload": "x", "qos": -0}"#),
@@ -154,7 +168,9 @@ enum AdminPublishFuzz: FuzzTarget {
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     FuzzEntry.initialize(AdminPublishFuzz.self)
 }
 

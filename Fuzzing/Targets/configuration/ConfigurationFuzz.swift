@@ -136,7 +136,10 @@ enum ConfigurationFuzz: FuzzTarget {
                 )
             ),
             // Aliases of aliases: where a few bytes can stand for very many values (the limit in YAMLParsing).
-            ("nested-aliases", seed("a0: &a0 [x, y, z]\na1: &a1 [*a0, *a0, *a0]\nroutes:\n  browser: { path: /mqtt, subprotocols: *a1 }\n")),
+            (
+                "nested-aliases",
+                seed("a0: &a0 [x, y, z]\na1: &a1 [*a0, *a0, *a0]\nroutes:\n  browser: { path: /mqtt, subprotocols: *a1 }\n")
+            ),
             ("syntax-error", seed("listeners:\n  wss:\n    address: ::\n    port: [443\n")),
             ("typos", seed("listners: {}\nroutes:\n  browser:\n    policy: pasthrough\n", environment: ["MQTT_WS_BRIDGE_UPSTREAM_PROT=1"])),
             ("durations-and-sizes", seed("timeouts:\n  handshake: 1.5s\n  connect: 2m\nlimits:\n  max_request_head_size: 8KB\n")),
@@ -146,7 +149,9 @@ enum ConfigurationFuzz: FuzzTarget {
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     FuzzEntry.initialize(ConfigurationFuzz.self)
 }
 

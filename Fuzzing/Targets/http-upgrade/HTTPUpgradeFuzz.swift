@@ -103,11 +103,14 @@ enum HTTPUpgradeFuzz: FuzzTarget {
         fuzzCheck(
             !refusal.reason.contains(where: { $0 == "\r" || $0 == "\n" }),
             "refusal reason is not one line: \(refusal.reason.debugDescription)")
-        fuzzCheck((refusal.status == 404) == (refusal.route == nil), "status \(refusal.status) with route \(String(describing: refusal.route))")
+        fuzzCheck(
+            (refusal.status == 404) == (refusal.route == nil), "status \(refusal.status) with route \(String(describing: refusal.route))")
         if refusal.status == 404 {
             fuzzCheck(route(for: head.uri, in: routes) == nil, "404 for \(head.uri.debugDescription), which names a route")
         } else {
-            fuzzCheck(refusal.route == route(for: head.uri, in: routes)?.name, "refusal names route \(refusal.route ?? "-") for \(head.uri.debugDescription)")
+            fuzzCheck(
+                refusal.route == route(for: head.uri, in: routes)?.name,
+                "refusal names route \(refusal.route ?? "-") for \(head.uri.debugDescription)")
         }
         for field in refusal.headers {
             fuzzCheck(
@@ -145,9 +148,13 @@ enum HTTPUpgradeFuzz: FuzzTarget {
         let offered = head.headers["Sec-WebSocket-Protocol"].flatMap { $0.split(separator: ",").map { trimmed($0) } }.filter { !$0.isEmpty }
         let offer = acceptance.subprotocol
         fuzzCheck(offer.offered == offered, "offer read as \(offer.offered), sent \(offered)")
-        fuzzCheck(offer.forwardsBrokerAnswer == (configuration.policy == .passthrough), "forwarding the broker's answer on a \(configuration.policy) route")
+        fuzzCheck(
+            offer.forwardsBrokerAnswer == (configuration.policy == .passthrough),
+            "forwarding the broker's answer on a \(configuration.policy) route")
         let supported = offered.first { value in configuration.subprotocols.contains { $0.lowercased() == value.lowercased() } }
-        fuzzCheck(offer.routeAnswer == supported, "answer \(offer.routeAnswer ?? "none") to the offer \(offered) (expected \(supported ?? "none"))")
+        fuzzCheck(
+            offer.routeAnswer == supported,
+            "answer \(offer.routeAnswer ?? "none") to the offer \(offered) (expected \(supported ?? "none"))")
         if let answer = offer.routeAnswer {
             fuzzCheck(offered.contains(answer), "the answer \(answer) was not offered (\(offered))")
         } else {
@@ -166,7 +173,8 @@ enum HTTPUpgradeFuzz: FuzzTarget {
                 head.headers["Sec-WebSocket-Extensions"].contains { $0.lowercased().contains("permessage-deflate") },
                 "compression agreed without an offer")
             fuzzCheck(
-                (9...settings.serverMaxWindowBits).contains(agreement.serverMaxWindowBits) && (8...15).contains(agreement.clientMaxWindowBits),
+                (9...settings.serverMaxWindowBits).contains(agreement.serverMaxWindowBits)
+                    && (8...15).contains(agreement.clientMaxWindowBits),
                 "window bits \(agreement) outside the route's settings \(settings)")
             fuzzCheck(
                 !settings.serverNoContextTakeover || agreement.serverNoContextTakeover,
@@ -225,7 +233,10 @@ enum HTTPUpgradeFuzz: FuzzTarget {
             "Sec-WebSocket-Protocol: mqtt",
         ]
         // Eclipse Paho C (MQTTV311 over ws): `mqtt`, no Origin; MQTT 3.1 clients offer `mqttv3.1`.
-        let paho = ["Host: localhost:8080", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13", key, "Sec-WebSocket-Protocol: mqtt"]
+        let paho = [
+            "Host: localhost:8080", "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Version: 13", key,
+            "Sec-WebSocket-Protocol: mqtt",
+        ]
         return [
             ("wechat-miniprogram", [0] + request(wechat, target: "/wss?token=abc")),
             ("wechat-compression", [1] + request(wechat)),
@@ -233,20 +244,28 @@ enum HTTPUpgradeFuzz: FuzzTarget {
             ("chromium-mqttjs", [0] + request(chromium, target: "/mqtt")),
             ("chromium-compression-origin", [1] + request(chromium, target: "/mqtt")),
             ("paho-absolute-form", [0] + request(paho, target: "http://localhost:8080/mqtt")),
-            ("mqttv31-offer-list", [0] + request(paho.dropLast() + ["Sec-WebSocket-Protocol: mqttv3.1, mqtt", "Sec-WebSocket-Protocol: x"], target: "/mqtt")),
+            (
+                "mqttv31-offer-list",
+                [0] + request(paho.dropLast() + ["Sec-WebSocket-Protocol: mqttv3.1, mqtt", "Sec-WebSocket-Protocol: x"], target: "/mqtt")
+            ),
             ("rate-limited", [8] + request(paho, target: "/mqtt")),
             ("too-many-sessions", [4] + request(wechat)),
             ("plain-http-get", [0] + request(["Host: mqtt.example.com", "Accept: text/html"], target: "/wss")),
             ("post-with-body", [0] + request(paho + ["Content-Length: 5"], target: "/mqtt", method: "POST") + Array("hello".utf8)),
             ("http10", [0] + request(paho, target: "/mqtt", version: "HTTP/1.0")),
-            ("version-8", [0] + request(["Host: a", "Upgrade: websocket", "Connection: keep-alive, Upgrade", "Sec-WebSocket-Version: 8", key])),
+            (
+                "version-8",
+                [0] + request(["Host: a", "Upgrade: websocket", "Connection: keep-alive, Upgrade", "Sec-WebSocket-Version: 8", key])
+            ),
             ("pipelined-frame", [0] + request(paho, target: "/mqtt") + [0x82, 0x82, 1, 2, 3, 4, 0xC1, 0x02]),
         ]
     }
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     FuzzEntry.initialize(HTTPUpgradeFuzz.self)
 }
 

@@ -21,8 +21,12 @@ enum FuzzKeys {
         let material: Material
     }
 
-    static let ecPrivate = load { try P256.Signing.PrivateKey(rawRepresentation: hex("548b7c944ee6b0988f9f85875c2ec493952e5a06bc8f5e5ac300b6f7417c8765")) }
-    static let edPrivate = load { try Curve25519.Signing.PrivateKey(rawRepresentation: hex("b47d5b749562d05b66bec6f413bf2f449f8ac41c6dc59a38ac68ce203e7ab157")) }
+    static let ecPrivate = load {
+        try P256.Signing.PrivateKey(rawRepresentation: hex("548b7c944ee6b0988f9f85875c2ec493952e5a06bc8f5e5ac300b6f7417c8765"))
+    }
+    static let edPrivate = load {
+        try Curve25519.Signing.PrivateKey(rawRepresentation: hex("b47d5b749562d05b66bec6f413bf2f449f8ac41c6dc59a38ac68ce203e7ab157"))
+    }
     static let rsaPrivate = load { try _RSA.Signing.PrivateKey(pemRepresentation: rsaPEM) }
     static let secret = Array("fuzz-only HMAC secret, 64 bytes so that HS256/384/512 all apply!!".utf8)
 
@@ -61,7 +65,8 @@ enum FuzzKeys {
         let done = DispatchSemaphore(value: 0)
         Task {
             do {
-                outcome.result = .success(try await TokenVerifier(settings: settings, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }))
+                outcome.result = .success(
+                    try await TokenVerifier(settings: settings, logger: Logger(label: "fuzz") { _ in SwiftLogNoOpLogHandler() }))
             } catch {
                 outcome.result = .failure(error)
             }
@@ -88,7 +93,9 @@ enum FuzzKeys {
         case 3: signature = (try? Array(edPrivate.signature(for: data))) ?? []
         case 4: signature = Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: secret)))
         // Algorithm confusion: HS256 keyed with the RSA public key's PEM text, which an attacker knows.
-        case 5: signature = Array(HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(rsaPrivate.publicKey.pemRepresentation.utf8))))
+        case 5:
+            signature = Array(
+                HMAC<SHA256>.authenticationCode(for: data, using: SymmetricKey(data: Data(rsaPrivate.publicKey.pemRepresentation.utf8))))
         case 6: signature = []
         default: signature = Array(SHA512.hash(data: data))
         }
@@ -151,33 +158,33 @@ enum FuzzKeys {
 
     /// A 2048-bit RSA key made with `openssl genpkey` for this harness.
     static let rsaPEM = """
------BEGIN PRIVATE KEY-----
-MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCcFqPfmfk9y/8I
-AjkRlFP6JPXfTzZinnvH3Ij4t+5n02kP6SmKcnrm0j5+PMS5pbH4JVqFPFwJ1Qi8
-0lYFXw5eXJHIxf6KwwIFx8JAx2RzoGK41Te0nIPYgYOfabB7o1pxSEWtQawVdITB
-S2VfmawIkyLX6UtxTD/WspKG2a/2TCex4pUUT3u4EJcqRlVUGXlMpV4Mk+NptH0n
-2PLydvYgl1ZDJlsU8pkm9U+uRZ2Jlu0gRwie3d+ARQ2zLWZJLqfaSMKm5FQ6nPCI
-XpMh6Dx0mVyIsEJPx29h14Cgy3rwlG9iWFYJergOCDCDkroXisLzkHAlJ1k37573
-Wf1f3QRVAgMBAAECggEADWUyznz//+n494t7sU+gJPICEpZRZ2vZcwDKonZ9sVxa
-NY4Ms7LfOESBYRA/A8pw0dTTn8z0l+vRhaVGOGZjE2PXWqC45D8X3KSH8UsLV5Ip
-yfOTOPh+2iUQ3vmEUBmbQk7xzj+6EHDnXOoaOsOZ5dx9G4SlpeuYxbvQ4ypdNWix
-csWCaay9enc7UqIcpwfmiX5+QEBGMLeLRVT+gdH5IfMM+x6kkLnU2cLh4OpHZsER
-fERPc2uq2R9W/iY2hL3JBXG9Ek2rIUekKqLRAkmHpX6yuBMARXQE2UxpTTYCu3k3
-MOFUqVofCFlD4+IK7UVaJwNHhyr3Xd7G0QHN82G52wKBgQDbsk1Q+J9F+Y84bz5d
-RtL2Nuv9WecKCJ4oAW3MSr1grbeqQ3zRdqXa+LGJpyYLTVOrC9ZY2/2ufSGnX6Ys
-YSaR2RP78bSqaL0nSq8I8Ktj25E/L3e3Errp3Zp2P6S5Bl+dXmEvijTgShY1rY4r
-GuJKTEAfkzF7IZwky1Npd47zLwKBgQC14Y/nppES9JaCMJOddTcTAALhdoA4/NXB
-BE4qBKl368RcRK7MzEkX8KyrcQwfBGyTkkx+0M2UwO4czt6MCyEgXhbqnluSZjSe
-PzFt0lHdPByZ4jiNCdj4Gq/VdxlZz0NE3j/OkZJEJZMDCTMuUVtOP0d1uS2NGiNv
-VKOtIQBvuwKBgQDZOBwV+RyRtUQUSnlhBIvFgVwnrWIwm4C0kWUcXrGMC3bTU9Lv
-z94A+W+gaLHG7vfQ4O1YAnt6sKI7uOi2bIAUKIwHyV4WN2T+mmsh7cOoAgpEbQxy
-6IQCg2cbj6Wwg0q6b/yrYn0RXm9DN4yftf8T8vxbu89qrTqTbq3UU6/1ZQKBgC8N
-4wgATMoFoyadYKM83vm4aAZifPvBVZ+w+HPgbuOKiGuCjWKIe2SJLHLSNVuU7m4j
-TE0Gwhj47OFhF6xNeM2B6hXa0EAI1xYVrTkHT4yX76JUJ2M9p/dQGCt2u4VDnNil
-UwajHJ8qxWTkrWwPOjr9HgSz2rgFiiNUV2AECLPfAoGBAMJWaCANIlQ54DCbZVin
-9LubByRTlVaqVkG0mF7qF1TCr9eV3epU72HqLcasFGMiZU4JpTZBWOOduLJaNkqP
-B/oZunV1lYqqer1xH/CVj+Dk9djLkD4BZyGqUwgUCmllulyntS53VHJbD8jhdzNd
-TnTsGu0USIhEmaJEHF2A6UP8
------END PRIVATE KEY-----
-"""
+        -----BEGIN PRIVATE KEY-----
+        MIIEvgIBADANBgkqhkiG9w0BAQEFAASCBKgwggSkAgEAAoIBAQCcFqPfmfk9y/8I
+        AjkRlFP6JPXfTzZinnvH3Ij4t+5n02kP6SmKcnrm0j5+PMS5pbH4JVqFPFwJ1Qi8
+        0lYFXw5eXJHIxf6KwwIFx8JAx2RzoGK41Te0nIPYgYOfabB7o1pxSEWtQawVdITB
+        S2VfmawIkyLX6UtxTD/WspKG2a/2TCex4pUUT3u4EJcqRlVUGXlMpV4Mk+NptH0n
+        2PLydvYgl1ZDJlsU8pkm9U+uRZ2Jlu0gRwie3d+ARQ2zLWZJLqfaSMKm5FQ6nPCI
+        XpMh6Dx0mVyIsEJPx29h14Cgy3rwlG9iWFYJergOCDCDkroXisLzkHAlJ1k37573
+        Wf1f3QRVAgMBAAECggEADWUyznz//+n494t7sU+gJPICEpZRZ2vZcwDKonZ9sVxa
+        NY4Ms7LfOESBYRA/A8pw0dTTn8z0l+vRhaVGOGZjE2PXWqC45D8X3KSH8UsLV5Ip
+        yfOTOPh+2iUQ3vmEUBmbQk7xzj+6EHDnXOoaOsOZ5dx9G4SlpeuYxbvQ4ypdNWix
+        csWCaay9enc7UqIcpwfmiX5+QEBGMLeLRVT+gdH5IfMM+x6kkLnU2cLh4OpHZsER
+        fERPc2uq2R9W/iY2hL3JBXG9Ek2rIUekKqLRAkmHpX6yuBMARXQE2UxpTTYCu3k3
+        MOFUqVofCFlD4+IK7UVaJwNHhyr3Xd7G0QHN82G52wKBgQDbsk1Q+J9F+Y84bz5d
+        RtL2Nuv9WecKCJ4oAW3MSr1grbeqQ3zRdqXa+LGJpyYLTVOrC9ZY2/2ufSGnX6Ys
+        YSaR2RP78bSqaL0nSq8I8Ktj25E/L3e3Errp3Zp2P6S5Bl+dXmEvijTgShY1rY4r
+        GuJKTEAfkzF7IZwky1Npd47zLwKBgQC14Y/nppES9JaCMJOddTcTAALhdoA4/NXB
+        BE4qBKl368RcRK7MzEkX8KyrcQwfBGyTkkx+0M2UwO4czt6MCyEgXhbqnluSZjSe
+        PzFt0lHdPByZ4jiNCdj4Gq/VdxlZz0NE3j/OkZJEJZMDCTMuUVtOP0d1uS2NGiNv
+        VKOtIQBvuwKBgQDZOBwV+RyRtUQUSnlhBIvFgVwnrWIwm4C0kWUcXrGMC3bTU9Lv
+        z94A+W+gaLHG7vfQ4O1YAnt6sKI7uOi2bIAUKIwHyV4WN2T+mmsh7cOoAgpEbQxy
+        6IQCg2cbj6Wwg0q6b/yrYn0RXm9DN4yftf8T8vxbu89qrTqTbq3UU6/1ZQKBgC8N
+        4wgATMoFoyadYKM83vm4aAZifPvBVZ+w+HPgbuOKiGuCjWKIe2SJLHLSNVuU7m4j
+        TE0Gwhj47OFhF6xNeM2B6hXa0EAI1xYVrTkHT4yX76JUJ2M9p/dQGCt2u4VDnNil
+        UwajHJ8qxWTkrWwPOjr9HgSz2rgFiiNUV2AECLPfAoGBAMJWaCANIlQ54DCbZVin
+        9LubByRTlVaqVkG0mF7qF1TCr9eV3epU72HqLcasFGMiZU4JpTZBWOOduLJaNkqP
+        B/oZunV1lYqqer1xH/CVj+Dk9djLkD4BZyGqUwgUCmllulyntS53VHJbD8jhdzNd
+        TnTsGu0USIhEmaJEHF2A6UP8
+        -----END PRIVATE KEY-----
+        """
 }

@@ -105,7 +105,9 @@ enum JWTFuzz: FuzzTarget {
         fuzzCheck(claims["iss"] as? String == issuer, "accepted iss \(String(describing: claims["iss"]))")
         let audiences = (claims["aud"] as? String).map { [$0] } ?? (claims["aud"] as? [String]) ?? []
         fuzzCheck(audiences.contains(audience), "accepted aud \(String(describing: claims["aud"]))")
-        fuzzCheck(identity.subject == claims["sub"] as? String, "subject \(String(describing: identity.subject)), sub \(String(describing: claims["sub"]))")
+        fuzzCheck(
+            identity.subject == claims["sub"] as? String,
+            "subject \(String(describing: identity.subject)), sub \(String(describing: claims["sub"]))")
     }
 
     static func seeds() throws -> [(name: String, bytes: [UInt8])] {
@@ -129,10 +131,23 @@ enum JWTFuzz: FuzzTarget {
             ("es256-wrong-kid", signed(0, header: #"{"alg":"ES256","kid":"rsa"}"#)),
             ("unknown-kid", signed(4, header: #"{"alg":"HS256","kid":"2025-01"}"#)),
             ("crit-header", signed(0, header: #"{"alg":"ES256","kid":"ec","crit":["exp"]}"#)),
-            ("expired", signed(0, header: #"{"alg":"ES256","kid":"ec"}"#, claims: #"{"sub":"u","iss":"\#(issuer)","aud":["x","\#(audience)"],"exp":1700000000}"#)),
-            ("not-yet-valid", signed(4, header: #"{"alg":"HS256"}"#, claims: #"{"sub":"u","iss":"\#(issuer)","aud":"\#(audience)","exp":\#(exp),"nbf":\#(exp)}"#)),
+            (
+                "expired",
+                signed(
+                    0, header: #"{"alg":"ES256","kid":"ec"}"#,
+                    claims: #"{"sub":"u","iss":"\#(issuer)","aud":["x","\#(audience)"],"exp":1700000000}"#)
+            ),
+            (
+                "not-yet-valid",
+                signed(
+                    4, header: #"{"alg":"HS256"}"#,
+                    claims: #"{"sub":"u","iss":"\#(issuer)","aud":"\#(audience)","exp":\#(exp),"nbf":\#(exp)}"#)
+            ),
             ("wrong-audience", signed(3, header: #"{"alg":"EdDSA"}"#, claims: #"{"iss":"\#(issuer)","aud":"other","exp":\#(exp)}"#)),
-            ("exp-as-string", signed(4, header: #"{"alg":"HS256"}"#, claims: #"{"iss":"\#(issuer)","aud":"\#(audience)","exp":"tomorrow"}"#)),
+            (
+                "exp-as-string",
+                signed(4, header: #"{"alg":"HS256"}"#, claims: #"{"iss":"\#(issuer)","aud":"\#(audience)","exp":"tomorrow"}"#)
+            ),
             ("exp-null", signed(4, header: #"{"alg":"HS256"}"#, claims: #"{"iss":"\#(issuer)","aud":"\#(audience)","exp":null}"#)),
         ]
         // The same tokens as text, for the raw mode.
@@ -140,7 +155,11 @@ enum JWTFuzz: FuzzTarget {
             var input = FuzzInput(seed)
             let control = input.byte()
             let parts = input.rest().parts(separatedBy: 0, maximumParts: 3)
-            seeds.append(("\(name)-text", raw(FuzzKeys.sign(header: Array(parts[0]), claims: Array(parts[1]), signer: Int(control >> 2 & 7), flipBit: nil))))
+            seeds.append(
+                (
+                    "\(name)-text",
+                    raw(FuzzKeys.sign(header: Array(parts[0]), claims: Array(parts[1]), signer: Int(control >> 2 & 7), flipBit: nil))
+                ))
         }
         seeds.append(("not-a-jwt", raw("opaque-session-token-0123456789")))
         seeds.append(("two-parts", raw("eyJhbGciOiJIUzI1NiJ9.e30")))
@@ -149,7 +168,9 @@ enum JWTFuzz: FuzzTarget {
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     let status = FuzzEntry.initialize(JWTFuzz.self)
     _ = JWTFuzz.verifier  // Load the keys before the first input, so that its time is not counted against it.
     return status

@@ -90,7 +90,9 @@ enum MQTTPacketsFuzz: FuzzTarget {
             return
         }
         fuzzCheck(info.qos < 3 && !(info.qos == 0 && info.dup), "accepted QoS \(info.qos) with DUP \(info.dup)")
-        fuzzCheck((info.packetID != nil) == (info.qos > 0) && info.packetID != 0, "packet id \(String(describing: info.packetID)) with QoS \(info.qos)")
+        fuzzCheck(
+            (info.packetID != nil) == (info.qos > 0) && info.packetID != 0,
+            "packet id \(String(describing: info.packetID)) with QoS \(info.qos)")
         fuzzCheck(!info.topic.isEmpty || info.topicAlias != nil, "a PUBLISH with neither topic nor topic alias")
         fuzzCheck(info.topicAlias != 0, "topic alias 0 accepted")
         guard info.topicAlias == nil else {
@@ -147,7 +149,9 @@ enum MQTTPacketsFuzz: FuzzTarget {
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     FuzzEntry.initialize(MQTTPacketsFuzz.self)
 }
 

@@ -1,7 +1,7 @@
 import FuzzSupport
-import SamplePackets
 import MQTTWire
 import NIOCore
+import SamplePackets
 
 /// The two framers of the relay on one byte stream, cut into chunks as the network might cut it: the packet
 /// accumulator (broker → client: whole packets, or the start of a large one that is then streamed) and the stream
@@ -107,7 +107,8 @@ enum MQTTStreamFuzz: FuzzTarget {
                         continue
                     case .start(let header, let firstPart):
                         check(firstPart, header, maximumPacketSize, whole: false)
-                        fuzzCheck(header.packetLength > threshold, "streamed a packet of \(header.packetLength) bytes, threshold \(threshold)")
+                        fuzzCheck(
+                            header.packetLength > threshold, "streamed a packet of \(header.packetLength) bytes, threshold \(threshold)")
                         handedOut += firstPart.readableBytesView
                         bodyToSkip = header.packetLength - firstPart.readableBytes
                         outcome.headers.append(header)
@@ -145,14 +146,16 @@ enum MQTTStreamFuzz: FuzzTarget {
             )
             headersChecked = outcome.headers.count
             if accumulator.bufferedByteCount == 0 {
-                fuzzCheck(accumulator.retainedStorageCapacity == 0, "an idle accumulator keeps \(accumulator.retainedStorageCapacity) bytes")
+                fuzzCheck(
+                    accumulator.retainedStorageCapacity == 0, "an idle accumulator keeps \(accumulator.retainedStorageCapacity) bytes")
             }
             let bound = 4 * max(stream.count + 2, min(maximumPacketSize, MQTTPacketAccumulator.reservationLimit)) + 64
             fuzzCheck(accumulator.retainedStorageCapacity <= bound, "the accumulator keeps \(accumulator.retainedStorageCapacity) bytes")
         }
 
         if let accumulatorFailure {
-            fuzzCheck(accumulator.bufferedByteCount == 0 && accumulator.retainedStorageCapacity == 0, "the accumulator kept bytes after an error")
+            fuzzCheck(
+                accumulator.bufferedByteCount == 0 && accumulator.retainedStorageCapacity == 0, "the accumulator kept bytes after an error")
             do {
                 _ = try accumulator.nextPacket()
                 fuzzCheck(false, "the accumulator forgot its error")
@@ -176,7 +179,8 @@ enum MQTTStreamFuzz: FuzzTarget {
         fuzzCheck(peeked == header, "packet handed out with header \(header) starts with \(String(describing: peeked))")
         fuzzCheck(header.packetLength <= maximumPacketSize, "packet of \(header.packetLength) bytes, limit \(maximumPacketSize)")
         if whole {
-            fuzzCheck(bytes.readableBytes == header.packetLength, "packet of \(bytes.readableBytes) bytes, header says \(header.packetLength)")
+            fuzzCheck(
+                bytes.readableBytes == header.packetLength, "packet of \(bytes.readableBytes) bytes, header says \(header.packetLength)")
         } else {
             fuzzCheck(bytes.readableBytes < header.packetLength, "a whole packet was handed out as the start of one")
         }
@@ -202,7 +206,9 @@ enum MQTTStreamFuzz: FuzzTarget {
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     FuzzEntry.initialize(MQTTStreamFuzz.self)
 }
 

@@ -39,7 +39,9 @@ enum ProxyProtocolFuzz: FuzzTarget {
     }
 
     /// The parser's answer for `bytes` and how many bytes it consumed; checks that nothing else moved.
-    static func parse(_ bytes: some Collection<UInt8>, with parser: ProxyProtocolParser) -> (Result<ProxyProtocolHeader?, ProxyProtocolError>, Int) {
+    static func parse(
+        _ bytes: some Collection<UInt8>, with parser: ProxyProtocolParser
+    ) -> (Result<ProxyProtocolHeader?, ProxyProtocolError>, Int) {
         var buffer = ByteBuffer(bytes: bytes)
         let before = buffer
         do {
@@ -48,7 +50,8 @@ enum ProxyProtocolFuzz: FuzzTarget {
             if header == nil {
                 fuzzCheck(buffer == before, "nil but the buffer moved")
             } else {
-                fuzzCheck(consumed > 0 && buffer.readableBytesView.elementsEqual(bytes.dropFirst(consumed)), "the bytes after the header changed")
+                fuzzCheck(
+                    consumed > 0 && buffer.readableBytesView.elementsEqual(bytes.dropFirst(consumed)), "the bytes after the header changed")
             }
             return (.success(header), consumed)
         } catch {
@@ -117,7 +120,8 @@ enum ProxyProtocolFuzz: FuzzTarget {
             }
             return .ip(address, port: port)
         }
-        let tls = ProxyProtocolSSLInfo(version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256", signatureAlgorithm: "RSA-SHA256", keyAlgorithm: "RSA2048")
+        let tls = ProxyProtocolSSLInfo(
+            version: "TLSv1.3", cipher: "TLS_AES_128_GCM_SHA256", signatureAlgorithm: "RSA-SHA256", keyAlgorithm: "RSA2048")
         let (client, listener) = (try ip("203.0.113.7", 56324), try ip("10.0.0.5", 443))
         let (client6, listener6) = (try ip("2001:db8::7", 40000), try ip("::ffff:10.0.0.5", 443))
         let haproxy = ProxyProtocolHeader(
@@ -131,7 +135,8 @@ enum ProxyProtocolFuzz: FuzzTarget {
             version: .v2, command: .proxy, transport: .unixStream, source: .unix(path: Array("/run/lb.sock".utf8)),
             destination: .unix(path: [0] + Array("abstract".utf8))
         )
-        let local = ProxyProtocolHeader(version: .v2, command: .local, transport: .unspecified, source: nil, destination: nil, tlvs: [.noop(count: 3)])
+        let local = ProxyProtocolHeader(
+            version: .v2, command: .local, transport: .unspecified, source: nil, destination: nil, tlvs: [.noop(count: 3)])
         let request = Array("GET /mqtt HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         return [
             ("v1-tcp4", [0] + Array("PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\n".utf8) + request),
@@ -148,7 +153,9 @@ enum ProxyProtocolFuzz: FuzzTarget {
 }
 
 @_cdecl("LLVMFuzzerInitialize")
-func initialize(_ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> CInt {
+func initialize(
+    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> CInt {
     FuzzEntry.initialize(ProxyProtocolFuzz.self)
 }
 

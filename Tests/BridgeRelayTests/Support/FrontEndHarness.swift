@@ -36,7 +36,8 @@ final class FrontEndHarness {
         countsReads: Bool = false
     ) throws {
         var configuration = BridgeConfiguration(routes: routes)
-        configuration.timeouts = TimeoutConfiguration(handshake: handshakeTimeout, connectPacket: connectTimeout, closeHandshake: .seconds(3))
+        configuration.timeouts = TimeoutConfiguration(
+            handshake: handshakeTimeout, connectPacket: connectTimeout, closeHandshake: .seconds(3))
         configuration.limits = LimitsConfiguration(maxRequestHeadSize: maxRequestHeadSize)
         // Virtual time stands still here: every flush at once, as these tests expect (SessionCoalescingTests covers the window).
         configuration.upstream.coalesceWindow = .zero
@@ -143,10 +144,11 @@ struct RawHTTPResponse {
         self.statusLine = lines.removeFirst()
         self.headerLines = lines
         var rest = Array(bytes[(end + 4)...])
-        let length = lines.lazy.compactMap { line -> Int? in
-            guard line.lowercased().hasPrefix("content-length:") else { return nil }
-            return Int(line.dropFirst("content-length:".count).filter { $0 != " " && $0 != "\t" })
-        }.first ?? 0
+        let length =
+            lines.lazy.compactMap { line -> Int? in
+                guard line.lowercased().hasPrefix("content-length:") else { return nil }
+                return Int(line.dropFirst("content-length:".count).filter { $0 != " " && $0 != "\t" })
+            }.first ?? 0
         let bodyLength = min(length, rest.count)
         self.body = String(decoding: rest[..<bodyLength], as: UTF8.self)
         rest.removeFirst(bodyLength)

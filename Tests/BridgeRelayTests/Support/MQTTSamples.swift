@@ -5,7 +5,9 @@ enum MQTTSample {
     static let password = "pa55-Wörd-never-logged"
 
     /// A CONNECT for protocol level 3 (3.1, "MQIsdp"), 4 (3.1.1) or 5 (5.0, empty properties).
-    static func connect(level: UInt8 = 4, clientID: String = "wx-client-1", username: String? = "alice", password: String? = Self.password) -> [UInt8] {
+    static func connect(
+        level: UInt8 = 4, clientID: String = "wx-client-1", username: String? = "alice", password: String? = Self.password
+    ) -> [UInt8] {
         var flags: UInt8 = 0x02  // clean session
         if username != nil { flags |= 0x80 }
         if password != nil { flags |= 0x40 }

@@ -39,7 +39,8 @@ final class SessionHarness {
     init(
         _ behaviour: FakeUpstreamConnector.Behaviour = .connect,
         emulateHalfClose: Bool = false,
-        settings: SessionSettings = SessionSettings(maximumPacketSize: 4096, connectPacketTimeout: .seconds(10), upstreamReadyTimeout: .seconds(5)),
+        settings: SessionSettings = SessionSettings(
+            maximumPacketSize: 4096, connectPacketTimeout: .seconds(10), upstreamReadyTimeout: .seconds(5)),
         subprotocol: String? = nil,
         codec: WebSocketMessageCodec.Configuration = .init(closeTimeout: .seconds(3)),
         upgradeOffer: SubprotocolOffer? = nil,

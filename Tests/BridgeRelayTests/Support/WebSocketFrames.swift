@@ -83,7 +83,8 @@ struct ServerFrame: Equatable, CustomStringConvertible {
 
     var description: String {
         if let code = self.closeCode { return "close(\(code), \"\(self.closeReason ?? "")\")" }
-        return "frame(fin: \(self.fin), opcode: \(self.opcode), payload: [\(hexString(self.payload.prefix(64)))]\(self.payload.count > 64 ? "…" : ""))"
+        return
+            "frame(fin: \(self.fin), opcode: \(self.opcode), payload: [\(hexString(self.payload.prefix(64)))]\(self.payload.count > 64 ? "…" : ""))"
     }
 }
 

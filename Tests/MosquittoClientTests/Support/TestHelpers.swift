@@ -66,7 +66,9 @@ func failure<T>(_ body: () async throws -> T) async -> MosquittoError? {
     }
 }
 
-func options(for broker: MosquittoProcess, _ version: MosquittoConnectionOptions.ProtocolVersion = .v5)
+func options(
+    for broker: MosquittoProcess, _ version: MosquittoConnectionOptions.ProtocolVersion = .v5
+)
     -> MosquittoConnectionOptions
 {
     MosquittoConnectionOptions(
@@ -113,14 +115,20 @@ struct TestCertificates {
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         let openssl = "openssl"
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try run(openssl, ["req", "-x509"] + ec + ["-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=mqtt-ws-bridge test CA"])
+        try run(
+            openssl,
+            ["req", "-x509"] + ec + [
+                "-keyout", path("ca.key"), "-out", path("ca.pem"), "-days", "2", "-subj", "/CN=mqtt-ws-bridge test CA",
+            ])
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: path("san.ext"), atomically: true, encoding: .utf8)
         for (name, subject, extensions) in [("server", "/CN=127.0.0.1", ["-extfile", path("san.ext")]), ("client", "/CN=bridge", [])] {
             try run(openssl, ["req"] + ec + ["-keyout", path("\(name).key"), "-out", path("\(name).csr"), "-subj", subject])
-            try run(openssl, [
-                "x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
-                "-CAcreateserial", "-out", path("\(name).pem"), "-days", "2",
-            ] + extensions)
+            try run(
+                openssl,
+                [
+                    "x509", "-req", "-in", path("\(name).csr"), "-CA", path("ca.pem"), "-CAkey", path("ca.key"),
+                    "-CAcreateserial", "-out", path("\(name).pem"), "-days", "2",
+                ] + extensions)
         }
         try run(openssl, ["pkey", "-in", path("client.key"), "-aes256", "-passout", "pass:secret", "-out", path("client-encrypted.key")])
         for name in ["ca.pem", "server.pem", "server.key", "client.pem", "client.key", "client-encrypted.key"] {

@@ -97,7 +97,8 @@ struct TestSocket: Sendable {
 
     private func waitReadable(timeout: Duration, what: String) throws {
         var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let milliseconds = max(0, Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+        let milliseconds = max(
+            0, Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
         let ready = poll(&descriptor, 1, milliseconds)
         guard ready > 0 else { throw TestSupportError("timed out waiting for \(what)") }
     }

@@ -10,7 +10,8 @@ func expectSameBytes(
     sourceLocation: SourceLocation = #_sourceLocation
 ) {
     guard actual != expected else { return }
-    let firstDifference = zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, expected.count)
+    let firstDifference =
+        zip(actual, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(actual.count, expected.count)
     Issue.record(
         "\(comment()) got \(actual.count) bytes, expected \(expected.count); first difference at offset \(firstDifference)",
         sourceLocation: sourceLocation

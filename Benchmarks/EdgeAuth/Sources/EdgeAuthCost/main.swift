@@ -50,7 +50,9 @@ let tokens = [
 ]
 let quiet = Logger(label: "edge-auth-cost") { _ in SwiftLogNoOpLogHandler() }
 let verifier = try await TokenVerifier(
-    settings: JWTVerifierSettings(keyFiles: [directory.appendingPathComponent("es.pem").path, directory.appendingPathComponent("rs.pem").path]),
+    settings: JWTVerifierSettings(keyFiles: [
+        directory.appendingPathComponent("es.pem").path, directory.appendingPathComponent("rs.pem").path,
+    ]),
     logger: quiet)
 
 @inline(never)
@@ -134,8 +136,9 @@ for name in ["es256", "rs256"] {
     }
     let actor = try await measure(times) { try await verifyThroughActor(token, times: times) }
     func line(_ path: String, _ figures: (wall: Double, cpu: Double)) {
-        print(name.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0) + path.padding(toLength: 48, withPad: " ", startingAt: 0)
-            + String(format: "%7.1f %7.1f", figures.wall, figures.cpu))
+        print(
+            name.uppercased().padding(toLength: 7, withPad: " ", startingAt: 0) + path.padding(toLength: 48, withPad: " ", startingAt: 0)
+                + String(format: "%7.1f %7.1f", figures.wall, figures.cpu))
     }
     line("EdgeAuth verify, caller's thread", direct)
     line("EdgeAuth verify in an event-loop task", onLoop)

@@ -42,7 +42,9 @@ func makePool(rule: String, servers: Int) throws -> UpstreamPool {
     case "round_robin": balance = .roundRobin
     default: balance = .clientID
     }
-    let list = (0..<servers).map { UpstreamServer(host: "broker-\($0).mqtt.internal", port: 1883, weight: rule == "client_id_weighted" ? 1 + $0 % 3 : 1) }
+    let list = (0..<servers).map {
+        UpstreamServer(host: "broker-\($0).mqtt.internal", port: 1883, weight: rule == "client_id_weighted" ? 1 + $0 % 3 : 1)
+    }
     return try UpstreamPool(settings: UpstreamPoolSettings(servers: list, balance: balance))
 }
 
@@ -76,7 +78,9 @@ if arguments.count == 3, let servers = Int(arguments[arguments.startIndex + 1]),
             var checksum = 0
             let elapsed = clock.measure { checksum = choose(view, iterations: iterations) }
             let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-            print("\(rule.padding(20)) \(String(servers).spacePadded(to: 8))   \(format2(nanoseconds / Double(iterations)).spacePadded(to: 9))   (checksum \(checksum))")
+            print(
+                "\(rule.padding(20)) \(String(servers).spacePadded(to: 8))   \(format2(nanoseconds / Double(iterations)).spacePadded(to: 9))   (checksum \(checksum))"
+            )
         }
     }
     for servers in [3, 5, 10] {
@@ -86,7 +90,9 @@ if arguments.count == 3, let servers = Int(arguments[arguments.startIndex + 1]),
         var checksum = 0
         let elapsed = clock.measure { checksum = path.chooseForSessions(iterations: iterations) }
         let nanoseconds = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-        print("\("session".padding(20)) \(String(servers).spacePadded(to: 8))   \(format2(nanoseconds / Double(iterations)).spacePadded(to: 9))   (checksum \(checksum))")
+        print(
+            "\("session".padding(20)) \(String(servers).spacePadded(to: 8))   \(format2(nanoseconds / Double(iterations)).spacePadded(to: 9))   (checksum \(checksum))"
+        )
     }
 }
 
