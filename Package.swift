@@ -6,9 +6,10 @@
 
 import PackageDescription
 
-/// The relay's hot path (frames, packets, glue) in release builds: no runtime exclusivity checks. They cost ~6% of
-/// the bridge's CPU under load (swift_beginAccess on every frame and packet); debug builds — and so every test —
-/// keep them on, so a violation is still caught there. Measured in docs/PERFORMANCE.md.
+/// The relay's hot path (frames, packets, glue) in release builds: no runtime exclusivity checks. With them on, a
+/// relayed message costs 23% (broker → client) and 59% (client → broker) more instructions (swift_beginAccess on every
+/// frame, packet and buffer access; Benchmarks/RelayCost, docs/PERFORMANCE.md "Relay cost per message"); debug
+/// builds — and so every test — keep them on, so a violation is still caught there.
 let hotPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let nio: [Target.Dependency] = [
