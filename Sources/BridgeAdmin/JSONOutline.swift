@@ -183,8 +183,7 @@ extension JSONOutline {
 
         private mutating func reportSurrogate(_ offset: Int, _ message: String) {
             guard loneSurrogate == nil else { return }
-            let field = path.joined(separator: ".")
-            loneSurrogate = JSONSyntaxError(offset: offset, message: message, field: field.isEmpty ? nil : field)
+            loneSurrogate = JSONSyntaxError(offset: offset, message: message, path: path)
         }
 
         /// A member name as Foundation reads it (escapes decoded); as written if that fails.

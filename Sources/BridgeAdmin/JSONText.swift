@@ -22,6 +22,20 @@ enum JSONText {
         try? JSONDecoder().decode(type, from: Data(text))
     }
 
+    /// A member name as a message quotes it: in double quotes, with control characters written as `\u{…}`, so that a
+    /// message naming a client's member is always one line of plain text (found by the admin-publish fuzz target).
+    static func quoted(_ name: String) -> String {
+        var text = "\""
+        for scalar in name.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                text += "\\u{" + String(scalar.value, radix: 16) + "}"
+            } else {
+                text.unicodeScalars.append(scalar)
+            }
+        }
+        return text + "\""
+    }
+
     /// The text of a JSON string without its quotes, escapes decoded.
     static func decodeString(_ raw: [UInt8]) -> String? {
         decode(String.self, from: [UInt8(ascii: "\"")] + raw + [UInt8(ascii: "\"")])
@@ -35,12 +49,10 @@ enum JSONText {
             // Foundation says what but not where (lone surrogate escapes, an unexpected end): find it ourselves.
             if let problem = JSONOutline.loneSurrogate(in: bytes) { return problem }
             let atEnd = description.contains("end of file")
-            let field = atEnd ? JSONOutline.path(at: bytes.count, in: bytes).joined(separator: ".") : ""
-            return JSONSyntaxError(
-                offset: atEnd ? bytes.count : nil, message: trimmed(description), field: field.isEmpty ? nil : field)
+            let path = atEnd ? JSONOutline.path(at: bytes.count, in: bytes) : []
+            return JSONSyntaxError(offset: atEnd ? bytes.count : nil, message: trimmed(description), path: path)
         }
-        let field = JSONOutline.path(at: offset, in: bytes).joined(separator: ".")
-        return JSONSyntaxError(offset: offset, message: message, field: field.isEmpty ? nil : field)
+        return JSONSyntaxError(offset: offset, message: message, path: JSONOutline.path(at: offset, in: bytes))
     }
 
     /// `… around character 17.`, `… starting from character 11.`, `… at 8.`: the number, and the text before it.
@@ -67,9 +79,19 @@ struct JSONSyntaxError: Error, Sendable, Equatable {
     var message: String
     /// The member path at the error (`user_properties.source`), nil at the top level.
     var field: String?
+    /// The top-level member the error is in (`user_properties`), as its name is written: a name may itself contain
+    /// dots, so it is kept apart rather than cut out of `field`.
+    var topLevelMember: String?
+
+    init(offset: Int?, message: String, path: [String]) {
+        self.offset = offset
+        self.message = message
+        self.field = path.isEmpty ? nil : path.joined(separator: ".")
+        self.topLevelMember = path.first
+    }
 
     var description: String {
         let place = offset.map { " at byte \($0)" } ?? ""
-        return "invalid JSON\(place)\(field.map { " (in \"\($0)\")" } ?? ""): \(message)"
+        return "invalid JSON\(place)\(field.map { " (in \(JSONText.quoted($0)))" } ?? ""): \(message)"
     }
 }

