@@ -49,13 +49,16 @@ struct WebSocketFrameReader {
         case close(code: WebSocketCloseCode?, reason: String)
     }
 
+    /// A trivial value on purpose (the control payload being collected lives beside it): the state changes at least
+    /// once per frame, and an enum holding a buffer is copied and destroyed through outlined value witnesses.
     private enum State {
         /// Waiting for a frame header (bytes of a split one are in `partialHeader`).
         case header
-        /// Inside a data frame's payload.
+        /// Inside a data frame's payload, split across reads.
         case dataPayload(remaining: Int, key: WebSocketMaskingKey?, keyOffset: Int, fin: Bool)
-        /// Inside a control frame's payload (at most 125 bytes, collected unmasked before it is reported).
-        case controlPayload(opcode: WebSocketOpcode, remaining: Int, key: WebSocketMaskingKey?, collected: ByteBuffer)
+        /// Inside a control frame's payload (at most 125 bytes, collected unmasked in `controlPayload` before it is
+        /// reported).
+        case controlPayload(opcode: WebSocketOpcode, remaining: Int, key: WebSocketMaskingKey?)
         /// After a violation or the peer's close frame: input is consumed unread.
         case finished
     }
@@ -74,6 +77,8 @@ struct WebSocketFrameReader {
     private var state = State.header
     /// Bytes of a frame header split across reads (at most 13).
     private var partialHeader: ByteBuffer?
+    /// The unmasked payload of the control frame being read (state `.controlPayload`).
+    private var controlPayload: ByteBuffer?
     private var message: MessageInProgress?
 
     init(configuration: Configuration) {
@@ -90,6 +95,7 @@ struct WebSocketFrameReader {
     mutating func finish() {
         self.state = .finished
         self.partialHeader = nil
+        self.controlPayload = nil
         self.message = nil
     }
 
@@ -116,6 +122,14 @@ struct WebSocketFrameReader {
                 switch try self.begin(header) {
                 case .continueReading:
                     continue
+                case .dataFrame(let length, let key, let fin):
+                    // The whole payload is in this read (the usual case for small messages): no state to keep.
+                    guard input.readableBytes >= length else {
+                        self.state = .dataPayload(remaining: length, key: key, keyOffset: 0, fin: fin)
+                        continue
+                    }
+                    let payload = input.readSlice(length: length)!
+                    return .data(self.fragment(payload, key: key, keyOffset: 0, endsMessage: fin))
                 case .emptyControlFrame(let opcode):
                     return try self.controlEvent(opcode, payload: ByteBuffer())
                 case .emptyDataFrame(let key, let fin):
@@ -131,17 +145,20 @@ struct WebSocketFrameReader {
                 self.state = ends ? .header : .dataPayload(remaining: remaining - count, key: key, keyOffset: keyOffset + count, fin: fin)
                 return .data(self.fragment(payload, key: key, keyOffset: keyOffset, endsMessage: ends && fin))
 
-            case .controlPayload(let opcode, let remaining, let key, var collected):
+            case .controlPayload(let opcode, let remaining, let key):
                 guard input.readableBytes > 0 else { return nil }
                 let count = min(remaining, input.readableBytes)
                 let chunk = input.readSlice(length: count)!
+                // Set when the state was entered.
+                var collected = self.controlPayload.take()!
                 if let key {
                     collected.writeMaskedBytes(of: chunk, key: key, keyOffset: collected.readableBytes)
                 } else {
                     collected.writeImmutableBuffer(chunk)
                 }
                 guard remaining == count else {
-                    self.state = .controlPayload(opcode: opcode, remaining: remaining - count, key: key, collected: collected)
+                    self.controlPayload = collected
+                    self.state = .controlPayload(opcode: opcode, remaining: remaining - count, key: key)
                     return nil
                 }
                 self.state = .header
@@ -194,8 +211,11 @@ struct WebSocketFrameReader {
     /// What a frame's header leaves to do. A trivial value on purpose: `begin` runs for every frame, and an `Event?`
     /// returned from it (almost always nil) is a non-trivial value to move and destroy on the hot path.
     private enum FrameStart {
-        /// Nothing to report yet: the payload is read next, or it was an empty frame in the middle of a message.
+        /// Nothing to report yet: a control frame's payload is read next, or it was an empty frame in the middle of a
+        /// message.
         case continueReading
+        /// A data frame with a payload of `length` bytes, read next.
+        case dataFrame(length: Int, key: WebSocketMaskingKey?, fin: Bool)
         case emptyControlFrame(WebSocketOpcode)
         /// An empty data frame that starts or ends a message (the caller may need to know either).
         case emptyDataFrame(key: WebSocketMaskingKey?, fin: Bool)
@@ -231,8 +251,8 @@ struct WebSocketFrameReader {
             if header.payloadLength == 0 {
                 return .emptyControlFrame(header.opcode)
             }
-            let collected = ByteBufferAllocator().buffer(capacity: header.payloadLength)
-            self.state = .controlPayload(opcode: header.opcode, remaining: header.payloadLength, key: key, collected: collected)
+            self.controlPayload = ByteBufferAllocator().buffer(capacity: header.payloadLength)
+            self.state = .controlPayload(opcode: header.opcode, remaining: header.payloadLength, key: key)
             return .continueReading
         }
 
@@ -259,8 +279,7 @@ struct WebSocketFrameReader {
             throw WebSocketProtocolError(.messageTooBig, "message exceeds the limit of \(self.configuration.maximumMessageSize) bytes")
         }
         if header.payloadLength > 0 {
-            self.state = .dataPayload(remaining: header.payloadLength, key: key, keyOffset: 0, fin: header.fin)
-            return .continueReading
+            return .dataFrame(length: header.payloadLength, key: key, fin: header.fin)
         }
         // An empty frame: reported only when it starts or ends a message.
         guard header.fin || !self.message!.started else { return .continueReading }
