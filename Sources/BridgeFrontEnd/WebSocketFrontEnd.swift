@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeRelay
 import ClientAddress
 import Logging
@@ -27,7 +26,7 @@ public final class WebSocketFrontEnd: Sendable {
     let staticFiles: StaticFileResponder?
 
     public init(
-        configuration: BridgeConfiguration,
+        settings: FrontEndSettings,
         upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
@@ -37,21 +36,20 @@ public final class WebSocketFrontEnd: Sendable {
         routeAuth: [String: RouteEdgeAuth] = [:]
     ) {
         self.sessions = sessions
-        self.sendsProxyProtocol = configuration.upstream.proxyProtocol
+        self.sendsProxyProtocol = settings.sendsProxyProtocol
 
         self.admission = ClientAdmission(
-            maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
-            burst: configuration.limits.connectionBurstPerIP)
-        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers, routeAuth: routeAuth)
-        self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
-        self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
+            maxSessions: settings.maxSessionsPerAddress, rate: settings.connectionRatePerAddress,
+            burst: settings.connectionBurstPerAddress)
+        self.routes = RouteTable(settings: settings, topicAuthorizers: topicAuthorizers, routeAuth: routeAuth)
+        self.handshakeTimeout = TimeAmount(settings.handshakeTimeout)
+        self.maxRequestHeadSize = settings.maxRequestHeadSize
         self.upstream = upstream
         self.metrics = metrics
         self.logger = logger
         self.accessLogger = accessLogger
         // Read once here, at start-up and off the event loops (see StaticFileSet).
-        self.staticFiles =
-            configuration.staticFiles.enabled ? StaticFileResponder(configuration: configuration.staticFiles, logger: logger) : nil
+        self.staticFiles = settings.staticFiles.map { StaticFileResponder(settings: $0, logger: logger) }
     }
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).

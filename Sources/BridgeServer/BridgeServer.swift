@@ -13,6 +13,7 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import SessionRegistry
+import SettingsSupport
 import Synchronization
 import UpstreamPool
 
@@ -42,7 +43,7 @@ public final class BridgeServer: Service, Sendable {
 
         /// `127.0.0.1:8443` or `[::]:8443`.
         public var hostAndPort: String {
-            BridgeConfig.hostAndPort(self.address.ipAddress ?? "?", self.port)
+            SettingsSupport.hostAndPort(self.address.ipAddress ?? "?", self.port)
         }
     }
 
@@ -111,7 +112,7 @@ public final class BridgeServer: Service, Sendable {
         }
         self.certificateStores = stores
         self.tlsContexts = contexts
-        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(tls) {
+        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(UpstreamTLSSettings(tls)) {
             logger.info(
                 "upstream TLS policy",
                 metadata: [
@@ -124,7 +125,7 @@ public final class BridgeServer: Service, Sendable {
         }
         self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
-            configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
+            settings: FrontEndSettings(configuration), upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers,
             sessions: self.sessions, routeAuth: routeAuth)
         self.started = group.next().makePromise(of: [BoundListener].self)
@@ -167,24 +168,18 @@ public final class BridgeServer: Service, Sendable {
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
                 stores[listener.name] = try Self.startupCheck { () throws(TLSConfigurationError) in
-                    try CertificateStore(listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                    try CertificateStore(
+                        listener: listener.name, tls: ListenerTLSSettings(tls), logger: logger, metricsFactory: metricsFactory)
                 }
             }
         }
         if let tls = configuration.upstream.tls {
-            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(UpstreamTLSSettings(tls)) }
         }
         let servers = try UpstreamPoolWiring.selector(configuration.upstream, eventLoops: eventLoops, logger: logger)
         if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
-            switch configuration.upstream.kind {
-            case .tcp:
-                return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
-            case .ws:
-                return (
-                    stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers)
-                )
-            }
+            return (stores, Upstream(connector: try UpstreamConnectors.make(configuration.upstream), servers: servers))
         } catch {
             throw StartupError("upstream.tls: \(error)")
         }

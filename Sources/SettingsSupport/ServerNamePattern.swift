@@ -2,7 +2,8 @@
 /// for exactly one leftmost label (`*.example.com`), the same rule certificates use (RFC 6125 §6.4.3), so a
 /// pattern selects the certificate that can actually serve the name.
 ///
-/// It lives in the configuration module because validation and the runtime lookup must agree on what a name is.
+/// It lives in SettingsSupport because configuration validation (BridgeConfig) and the runtime lookup (BridgeTLS) must
+/// agree on what a name is.
 public struct ServerNamePattern: Sendable, Hashable, CustomStringConvertible {
     /// Why a text is not a usable pattern; the message describes the value, the caller adds the key.
     public struct Invalid: Error, Sendable, CustomStringConvertible {
