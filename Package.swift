@@ -3,6 +3,14 @@
 // mqtt-ws-bridge: MQTT over WebSocket (wss) in front of Mosquitto.
 // Module map and the reasons behind it: docs/ARCHITECTURE.md.
 // Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport, BridgeTLS}.
+// Only BridgeServer (its Assembly/ maps the file's schema onto each module's settings) and the executable import
+// BridgeConfig; the runtime modules take their own settings structs.
+//
+// Access: what only this package's modules, executables, benchmarks and tests use is `package`. `public` is kept only
+// for what a separate package uses: Fuzzing/ (MQTTWire, ClientAddress, BridgeConfig, BridgeFrontEnd's upgrade decision
+// and route settings, BridgeServer's FrontEndSettings(_:), BridgeAdmin's PublishRequest, MosquittoClient, EdgeAuth)
+// and Benchmarks/Micro, Pool and EdgeAuth (MQTTWire, WebSocketTransport, BridgeRelay, UpstreamPool, EdgeAuth). Those
+// modules are still public throughout except where a declaration had to become `package` (it names a package type).
 
 import PackageDescription
 

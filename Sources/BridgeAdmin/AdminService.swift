@@ -17,7 +17,7 @@ import UpstreamPool
 /// group shuts services down in reverse order, so on SIGTERM the bridge drains first — `/readyz` turns 503 the moment
 /// the bridge's phase becomes `draining` — while this listener keeps answering health checks and scrapes; it stops
 /// last, then the pool disconnects. The executable calls `MosquittoLibrary.shutdown()` after the group has returned.
-public final class AdminService: Service, Sendable {
+package final class AdminService: Service, Sendable {
     /// HTTP request heads: no admin request needs more.
     static let headFieldLimit = 8 * 1024
     static let headListLimit = 16 * 1024
@@ -49,7 +49,7 @@ public final class AdminService: Service, Sendable {
     ///   - sessions: the bridge's open sessions, for the sessions API and the event stream; nil answers them with 404.
     ///   - refusals: the bridge's last refused handshakes (`BridgeMetrics.refusals`), for the event stream.
     ///   - eventInterval: time between two events of `/api/v1/events`.
-    public init(
+    package init(
         settings admin: AdminSettings,
         bridgePhase: @escaping @Sendable () -> BridgePhase,
         metrics export: MetricsExport,
@@ -89,7 +89,7 @@ public final class AdminService: Service, Sendable {
     }
 
     /// What `init` checks, for `--check-config`.
-    public static func validate(_ settings: AdminSettings) throws(AdminStartupError) {
+    package static func validate(_ settings: AdminSettings) throws(AdminStartupError) {
         _ = try makePublisher(settings, logger: Logger(label: "mqtt_ws_bridge.admin"))
     }
 
@@ -127,20 +127,20 @@ public final class AdminService: Service, Sendable {
     }
 
     /// The bound address, once listening (port 0 in the configuration → the port picked); throws the bind error.
-    public func address() async throws -> SocketAddress {
+    package func address() async throws -> SocketAddress {
         try await started.futureResult.get()
     }
 
     /// What `/readyz` would answer now.
-    public var readiness: Readiness { monitor.current() }
+    package var readiness: Readiness { monitor.current() }
 
     /// Open admin connections.
-    public var connectionCount: Int { connections.count }
+    package var connectionCount: Int { connections.count }
 
     /// Publisher pool connections currently up (0 when the publish API is disabled).
-    public var publisherConnections: Int { publisher?.connectedCount ?? 0 }
+    package var publisherConnections: Int { publisher?.connectedCount ?? 0 }
 
-    public func run() async throws {
+    package func run() async throws {
         let server: NIOAsyncChannel<AcceptedAdminConnection, Never>
         do {
             server = try await bind()

@@ -4,19 +4,19 @@ import UpstreamPool
 /// What the admin listener needs, as plain values. BridgeServer's assembly maps the configuration file's `admin`
 /// section and the `upstream` keys its MQTT client shares with the relay onto it, so this module never sees the file's
 /// schema.
-public struct AdminSettings: Sendable {
+package struct AdminSettings: Sendable {
     /// `/readyz` with a single broker: a libmosquitto CONNECT/CONNACK every `interval`, with hysteresis.
-    public struct Readiness: Sendable {
+    package struct Readiness: Sendable {
         /// The broker, credentials and TLS of the probe; its timeouts bound the whole probe.
-        public var probe: MosquittoConnectionOptions
-        public var interval: Duration
+        package var probe: MosquittoConnectionOptions
+        package var interval: Duration
         /// A result older than this counts as not ready.
-        public var staleAfter: Duration
+        package var staleAfter: Duration
         /// Consecutive failures before not ready, consecutive successes before ready again.
-        public var failureThreshold: Int
-        public var successThreshold: Int
+        package var failureThreshold: Int
+        package var successThreshold: Int
 
-        public init(
+        package init(
             probe: MosquittoConnectionOptions, interval: Duration, staleAfter: Duration, failureThreshold: Int, successThreshold: Int
         ) {
             self.probe = probe
@@ -28,14 +28,14 @@ public struct AdminSettings: Sendable {
     }
 
     /// `POST /api/v1/publish`: a pool of libmosquitto publishers.
-    public struct Publish: Sendable {
+    package struct Publish: Sendable {
         /// Each member's broker, credentials and TLS; `ackTimeout` bounds one publish.
-        public var options: MosquittoConnectionOptions
-        public var poolSize: Int
+        package var options: MosquittoConnectionOptions
+        package var poolSize: Int
         /// The largest request body accepted.
-        public var maxBodySize: Int
+        package var maxBodySize: Int
 
-        public init(options: MosquittoConnectionOptions, poolSize: Int, maxBodySize: Int) {
+        package init(options: MosquittoConnectionOptions, poolSize: Int, maxBodySize: Int) {
             self.options = options
             self.poolSize = poolSize
             self.maxBodySize = maxBodySize
@@ -43,27 +43,27 @@ public struct AdminSettings: Sendable {
     }
 
     /// The listen address and port (0: any free port).
-    public var address: String
-    public var port: Int
+    package var address: String
+    package var port: Int
     /// The bearer token every endpoint but the probes and `/metrics` requires; nil: open (loopback only).
-    public var token: String?
+    package var token: String?
     /// A bearer token for the publish API alone (besides `token`); asked for even while the API is off.
-    public var publishToken: String?
-    public var idleTimeout: Duration
-    public var writeTimeout: Duration
-    public var maxConnections: Int
+    package var publishToken: String?
+    package var idleTimeout: Duration
+    package var writeTimeout: Duration
+    package var maxConnections: Int
     /// The sessions API and the event stream.
-    public var sessionsEnabled: Bool
-    public var readiness: Readiness
+    package var sessionsEnabled: Bool
+    package var readiness: Readiness
     /// nil: the publish API is off.
-    public var publish: Publish?
+    package var publish: Publish?
     /// The brokers of the upstream pool; empty: the single broker the probe dials.
-    public var upstreamServers: [UpstreamServer]
+    package var upstreamServers: [UpstreamServer]
     /// The TLS server name the relay verifies the broker as, if it is not the broker's host: libmosquitto cannot use
     /// it (it verifies against the host), which is logged as a warning.
-    public var upstreamTLSServerName: String?
+    package var upstreamTLSServerName: String?
 
-    public init(
+    package init(
         address: String, port: Int, token: String?, publishToken: String?, idleTimeout: Duration, writeTimeout: Duration,
         maxConnections: Int,
         sessionsEnabled: Bool, readiness: Readiness, publish: Publish?, upstreamServers: [UpstreamServer],

@@ -13,7 +13,7 @@ extension AdminService {
     /// - Parameters:
     ///   - readinessProbe: `AdminSettings.readiness.probe`; a server not in `servers` gets it as it is.
     ///   - servers: the pool's servers.
-    public static func upstreamHealthProbe(
+    package static func upstreamHealthProbe(
         readinessProbe: MosquittoConnectionOptions, servers: [UpstreamServer], timeout: Duration
     ) -> UpstreamHealthChecker.Probe {
         let options = Dictionary(

@@ -7,7 +7,7 @@ import SessionRegistry
 import WebSocketTransport
 
 /// Everything the HTTP/WebSocket front end needs, built once at start-up and shared by all connections.
-public final class WebSocketFrontEnd: Sendable {
+package final class WebSocketFrontEnd: Sendable {
     let routes: RouteTable
     let handshakeTimeout: TimeAmount
     let maxRequestHeadSize: Int
@@ -19,13 +19,13 @@ public final class WebSocketFrontEnd: Sendable {
     /// The open sessions, for the admin API; nil: sessions do not register.
     let sessions: SessionRegistry?
     /// Per-client-address session and rate limits.
-    public let admission: ClientAdmission
+    package let admission: ClientAdmission
     /// `upstream.proxy_protocol`: each broker connection starts with a PROXY v2 header naming the client.
     let sendsProxyProtocol: Bool
     /// `static_files`: answers plain GET/HEAD requests for paths that are not routes; `nil` when switched off.
     let staticFiles: StaticFileResponder?
 
-    public init(
+    package init(
         settings: FrontEndSettings,
         upstream: Upstream,
         metrics: BridgeMetrics,
@@ -54,7 +54,7 @@ public final class WebSocketFrontEnd: Sendable {
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
     /// Must run on the channel's event loop.
-    public func configureHandshake(
+    package func configureHandshake(
         on pipeline: ChannelPipeline.SynchronousOperations, listener: ListenerSettings, proxy: ProxyProtocolOutcome? = nil
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()
