@@ -3,6 +3,14 @@
 // mqtt-ws-bridge: MQTT over WebSocket (wss) in front of Mosquitto.
 // Module map and the reasons behind it: docs/ARCHITECTURE.md.
 // Imports point one way: executable → BridgeServer → BridgeFrontEnd → BridgeRelay → {MQTTWire, WebSocketTransport, BridgeTLS}.
+// Only BridgeServer (its Assembly/ maps the file's schema onto each module's settings) and the executable import
+// BridgeConfig; the runtime modules take their own settings structs.
+//
+// Access: what only this package's modules, executables, benchmarks and tests use is `package`. `public` is kept only
+// for what a separate package uses: Fuzzing/ (MQTTWire, ClientAddress, BridgeConfig, BridgeFrontEnd's upgrade decision
+// and route settings, BridgeServer's FrontEndSettings(_:), BridgeAdmin's PublishRequest, MosquittoClient, EdgeAuth)
+// and Benchmarks/Micro, Pool and EdgeAuth (MQTTWire, WebSocketTransport, BridgeRelay, UpstreamPool, EdgeAuth). Those
+// modules are still public throughout except where a declaration had to become `package` (it names a package type).
 
 import PackageDescription
 
@@ -38,6 +46,8 @@ let package = Package(
         .library(name: "BridgeConfig", targets: ["BridgeConfig"]),
         .library(name: "BridgeFrontEnd", targets: ["BridgeFrontEnd"]),
         .library(name: "BridgeAdmin", targets: ["BridgeAdmin"]),
+        // The assembly (configuration → each module's settings), for the http-upgrade fuzz target's route tables.
+        .library(name: "BridgeServer", targets: ["BridgeServer"]),
         .library(name: "MosquittoClient", targets: ["MosquittoClient"]),
     ],
     dependencies: [
@@ -64,6 +74,9 @@ let package = Package(
     targets: [
         // Trimming ASCII whitespace from protocol text, for the modules that stay free of Foundation.
         .target(name: "TextTrimming"),
+        // What configuration checking and the modules that take settings must agree on: `host:port` text, loopback
+        // addresses, SNI server-name patterns, "did you mean" suggestions.
+        .target(name: "SettingsSupport"),
         // MQTT wire format: fixed header, variable byte integers, framing, CONNECT inspection.
         .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         // The OS CSPRNG in batches (getrandom), for WebSocket masking keys.
@@ -125,7 +138,7 @@ let package = Package(
             name: "BridgeConfig",
             dependencies: [
                 // upstream.servers are parsed and checked by the pool's own rules (one parser, one validation).
-                "UpstreamPool",
+                "UpstreamPool", "SettingsSupport",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Configuration", package: "swift-configuration"),
             ]
@@ -135,7 +148,7 @@ let package = Package(
         .target(
             name: "BridgeTLS",
             dependencies: [
-                "BridgeConfig",
+                "SettingsSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -150,7 +163,7 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeConfig", "BridgeTLS", "TextTrimming", "UpstreamPool", "SessionRegistry", "EdgeAuth",
+                "MQTTWire", "WebSocketTransport", "BridgeTLS", "SettingsSupport", "TextTrimming", "UpstreamPool", "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
@@ -163,7 +176,7 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
-                "BridgeRelay", "WebSocketTransport", "BridgeConfig", "ClientAddress", "TextTrimming", "SessionRegistry", "EdgeAuth",
+                "BridgeRelay", "WebSocketTransport", "SettingsSupport", "ClientAddress", "TextTrimming", "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -174,8 +187,8 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
-                "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "MosquittoClient", "ClientAddress", "ListenerSupport",
-                "EdgeAuth", "UpstreamPool", "SessionRegistry",
+                "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "BridgeAdmin", "MosquittoClient", "ClientAddress",
+                "ListenerSupport", "EdgeAuth", "UpstreamPool", "SessionRegistry", "SettingsSupport", "WebSocketTransport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,7 +215,7 @@ let package = Package(
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
-                "MosquittoClient", "BridgeConfig", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool", "SessionRegistry",
+                "MosquittoClient", "SettingsSupport", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool", "SessionRegistry",
                 "ClientAddress",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
@@ -290,7 +303,7 @@ let package = Package(
         .testTarget(name: "SessionRegistryTests", dependencies: ["SessionRegistry", "ClientAddress"]),
         .testTarget(
             name: "BridgeTLSTests",
-            dependencies: ["BridgeTLS", "BridgeConfig", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+            dependencies: ["BridgeTLS", .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .testTarget(
             name: "BridgeLoggingTests",
@@ -322,7 +335,7 @@ let package = Package(
         .testTarget(
             name: "BridgeRelayTests",
             dependencies: [
-                "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
+                "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "BridgeServer", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
                 "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -337,7 +350,7 @@ let package = Package(
             dependencies: [
                 "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
                 "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd", "EdgeAuth",
-                "UpstreamPool", "SessionRegistry",
+                "UpstreamPool", "SessionRegistry", "SettingsSupport",
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -47,7 +47,7 @@ let package = Package(
         fuzzTarget("proxy-protocol", ["ClientAddress"], [.product(name: "NIOCore", package: "swift-nio")]),
         fuzzTarget("configuration", ["BridgeConfig"]),
         fuzzTarget(
-            "http-upgrade", ["BridgeFrontEnd", "BridgeConfig"],
+            "http-upgrade", ["BridgeFrontEnd", "BridgeConfig", "BridgeServer"],
             [
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),

@@ -1,7 +1,7 @@
 /// Why one connection of the generator failed. Counted per kind in the report; the first messages are kept.
-public struct BenchClientError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct BenchClientError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Where in a connection's life the failure happened.
-    public enum Kind: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
+    package enum Kind: String, Sendable, Hashable, Codable, CaseIterable, Comparable {
         /// TCP connect refused, unreachable, or no file descriptors left.
         case connect
         /// TLS handshake or certificate verification.
@@ -17,16 +17,16 @@ public struct BenchClientError: Error, Sendable, Hashable, CustomStringConvertib
         /// The server closed an established connection before the run ended.
         case closed
 
-        public static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.rawValue < rhs.rawValue }
+        package static func < (lhs: Kind, rhs: Kind) -> Bool { lhs.rawValue < rhs.rawValue }
     }
 
-    public var kind: Kind
-    public var message: String
+    package var kind: Kind
+    package var message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
-    public var description: String { "\(self.kind.rawValue): \(self.message)" }
+    package var description: String { "\(self.kind.rawValue): \(self.message)" }
 }

@@ -1,5 +1,5 @@
 /// What one connection of the generator does once its CONNACK has arrived.
-public enum BenchClientRole: Sendable, Hashable {
+package enum BenchClientRole: Sendable, Hashable {
     /// Publishes to one topic when told to start (`LoopWorker.startPublishing`).
     case publisher(index: Int, topicIndex: Int)
     /// Subscribes to one topic and counts, times and checks what arrives.

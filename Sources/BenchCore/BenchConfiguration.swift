@@ -3,18 +3,18 @@ import NIOCore
 
 /// Everything one run needs, validated. Built from the command line by `BenchOptions`, or directly by tests and
 /// other programs that embed the generator.
-public struct BenchConfiguration: Sendable {
+package struct BenchConfiguration: Sendable {
     /// How TLS (`wss://`) is verified.
-    public struct TLS: Sendable, Hashable {
+    package struct TLS: Sendable, Hashable {
         /// PEM file with the certificates to trust; nil uses the system trust store.
-        public var caFile: String?
+        package var caFile: String?
         /// Skip certificate verification entirely (self-signed test servers).
-        public var insecure: Bool
+        package var insecure: Bool
         /// SNI and the name checked against the certificate; nil uses the target host (an IP literal is not sent
         /// as SNI, and is then checked against the certificate's IP addresses).
-        public var serverName: String?
+        package var serverName: String?
 
-        public init(caFile: String? = nil, insecure: Bool = false, serverName: String? = nil) {
+        package init(caFile: String? = nil, insecure: Bool = false, serverName: String? = nil) {
             self.caFile = caFile
             self.insecure = insecure
             self.serverName = serverName
@@ -22,85 +22,85 @@ public struct BenchConfiguration: Sendable {
     }
 
     /// A process whose CPU time and memory are sampled during the run (Linux `/proc`), e.g. the proxy under test.
-    public struct WatchedProcess: Sendable, Hashable, Codable {
+    package struct WatchedProcess: Sendable, Hashable, Codable {
         /// A name for the report, e.g. "bridge" or "nginx".
-        public var label: String
+        package var label: String
         /// All processes that make up the program (nginx: master and workers); their figures are summed.
-        public var pids: [Int32]
+        package var pids: [Int32]
 
-        public init(label: String, pids: [Int32]) {
+        package init(label: String, pids: [Int32]) {
             self.label = label
             self.pids = pids
         }
     }
 
-    public var scenario: BenchScenario
-    public var target: BenchTarget
-    public var tls: TLS
+    package var scenario: BenchScenario
+    package var target: BenchTarget
+    package var tls: TLS
     /// The `Sec-WebSocket-Protocol` value offered; nil offers none (what WeChat's `wx.connectSocket` does).
-    public var subprotocol: String?
-    public var mqttVersion: MQTTProtocolVersion
-    public var username: String?
-    public var password: String?
+    package var subprotocol: String?
+    package var mqttVersion: MQTTProtocolVersion
+    package var username: String?
+    package var password: String?
 
     /// Event-loop threads of the generator.
-    public var threads: Int
-    public var publishers: Int
-    public var subscribers: Int
+    package var threads: Int
+    package var publishers: Int
+    package var subscribers: Int
     /// Publisher p publishes to topic p % topics; subscriber s subscribes to topic s % topics.
-    public var topics: Int
+    package var topics: Int
     /// 0 or 1, for PUBLISH and SUBSCRIBE alike.
-    public var qos: UInt8
+    package var qos: UInt8
     /// Application payload bytes per message. From `LatencyStamp.length` bytes on, each payload carries a send
     /// timestamp and a sequence number, which gives latency, loss and duplicate counts.
-    public var payloadSize: Int
+    package var payloadSize: Int
     /// Traffic before the measurement window starts (connections up, caches warm, queues in steady state).
-    public var warmup: Duration
+    package var warmup: Duration
     /// The measurement window.
-    public var duration: Duration
+    package var duration: Duration
     /// Total messages per second over all publishers; nil publishes as fast as writability (and the QoS 1
     /// window) allows.
-    public var rate: Double?
+    package var rate: Double?
     /// Unacknowledged QoS 1 PUBLISHes allowed per publisher.
-    public var inflight: Int
+    package var inflight: Int
     /// Publishers pause while more than this many deliveries are outstanding (published × subscribers of the
     /// topic, minus delivered), over all connections; nil: no limit. See `OutstandingWindow`.
-    public var maxOutstanding: Int?
+    package var maxOutstanding: Int?
     /// Each publisher sends its next message only once every subscriber got the previous ones: the latency is
     /// then the time one message takes end to end, unloaded (e.g. 1 MiB messages). Needs `threads == 1`, so that
     /// publishers and subscribers share one event loop and its counters.
-    public var closedLoop: Bool
+    package var closedLoop: Bool
 
     /// connect: connections to make; hold: connections to hold.
-    public var connections: Int
+    package var connections: Int
     /// connect/hold: handshakes in progress at once.
-    public var concurrency: Int
+    package var concurrency: Int
     /// hold: how long the connections are held once all are up.
-    public var holdDuration: Duration
+    package var holdDuration: Duration
     /// Bind connections to these local addresses in turn; nil lets the kernel choose.
-    public var sourceAddresses: SourceAddressList?
+    package var sourceAddresses: SourceAddressList?
 
     /// MQTT keep-alive sent in CONNECT; idle (hold) connections send PINGREQ at this interval. 0 disables it.
-    public var keepAlive: UInt16
+    package var keepAlive: UInt16
     /// Per connection, from the TCP connect to the CONNACK (and SUBACK).
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// After publishers stop: how long to wait for the last messages before counting the rest as lost.
-    public var drainTimeout: Duration
+    package var drainTimeout: Duration
     /// Topics are "<prefix>/<index>". A per-run default keeps runs from seeing each other's messages.
-    public var topicPrefix: String
+    package var topicPrefix: String
     /// Client ids are "<prefix>-<role><index>".
-    public var clientIDPrefix: String
+    package var clientIDPrefix: String
     /// Processes sampled during the measurement (CPU seconds, RSS).
-    public var watchedProcesses: [WatchedProcess]
+    package var watchedProcesses: [WatchedProcess]
     /// hold: a file created once all connections are up (for scripts that sample memory while they are held).
-    public var readyFile: String?
+    package var readyFile: String?
     /// Upper bound of one write batch (many PUBLISHes encoded into one buffer, one flush).
-    public var batchBytes: Int
+    package var batchBytes: Int
     /// Stop opening connections after this many failed (a server that refuses everything, or times out every
     /// handshake, should not keep a 20,000-connection run going for minutes).
-    public var maxFailures: Int
+    package var maxFailures: Int
 
-    public init(scenario: BenchScenario, target: BenchTarget) {
+    package init(scenario: BenchScenario, target: BenchTarget) {
         self.scenario = scenario
         self.target = target
         self.tls = TLS()
@@ -137,10 +137,10 @@ public struct BenchConfiguration: Sendable {
     }
 
     /// One event loop per core: the generator should not be the bottleneck.
-    public static var defaultThreadCount: Int { System.coreCount }
+    package static var defaultThreadCount: Int { System.coreCount }
 
     /// Checks the combination of values; the message names the option.
-    public func validate() throws(BenchUsageError) {
+    package func validate() throws(BenchUsageError) {
         func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(BenchUsageError) {
             if !condition { throw BenchUsageError(message()) }
         }
@@ -199,17 +199,17 @@ public struct BenchConfiguration: Sendable {
     }
 
     /// The per-publisher rate, or nil when unlimited.
-    public var ratePerPublisher: Double? {
+    package var ratePerPublisher: Double? {
         self.rate.map { $0 / Double(self.publishers) }
     }
 
     /// How many subscribers subscribe to topic `index` (subscriber s uses topic s % topics).
-    public func subscribers(ofTopic index: Int) -> Int {
+    package func subscribers(ofTopic index: Int) -> Int {
         self.subscribers / self.topics + (index < self.subscribers % self.topics ? 1 : 0)
     }
 
     /// Whether payloads carry a `LatencyStamp` (timestamp, publisher, sequence).
-    public var stampsPayloads: Bool { self.payloadSize >= LatencyStamp.length }
+    package var stampsPayloads: Bool { self.payloadSize >= LatencyStamp.length }
 
     static func makeRunID() -> String {
         var generator = SystemRandomNumberGenerator()

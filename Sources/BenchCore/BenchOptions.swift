@@ -6,149 +6,149 @@ import MQTTWire
 ///
 /// Values are read as text and parsed by `BenchValueParsing`, so that `10s`, `500ms`, `1MiB`, `5k` work and
 /// errors name the option.
-public struct BenchOptions: ParsableArguments {
+package struct BenchOptions: ParsableArguments {
     @Argument(help: ArgumentHelp("throughput, latency, connect or hold.", valueName: "scenario"))
-    public var scenario: String
+    package var scenario: String
 
     @Argument(help: ArgumentHelp("mqtt://host[:port], ws://host[:port]/path or wss://host[:port]/path.", valueName: "url"))
-    public var url: String
+    package var url: String
 
     // Transport.
     @Option(name: .customLong("ca-file"), help: ArgumentHelp("wss: PEM file with the CA certificates to trust.", valueName: "path"))
-    public var caFile: String?
+    package var caFile: String?
 
     @Flag(help: "wss: do not verify the server certificate.")
-    public var insecure = false
+    package var insecure = false
 
     @Option(help: ArgumentHelp("wss: server name for SNI and certificate checks (default: the URL's host).", valueName: "name"))
-    public var sni: String?
+    package var sni: String?
 
     @Option(help: ArgumentHelp("ws/wss: the Sec-WebSocket-Protocol to offer.", valueName: "token"))
-    public var subprotocol: String = "mqtt"
+    package var subprotocol: String = "mqtt"
 
     @Flag(name: .customLong("no-subprotocol"), help: "ws/wss: offer no Sec-WebSocket-Protocol (what WeChat's wx.connectSocket does).")
-    public var noSubprotocol = false
+    package var noSubprotocol = false
 
     @Option(name: .customLong("mqtt-version"), help: ArgumentHelp("3.1.1 or 5.", valueName: "version"))
-    public var mqttVersion: String = "3.1.1"
+    package var mqttVersion: String = "3.1.1"
 
     @Option(help: "MQTT user name.")
-    public var username: String?
+    package var username: String?
 
     @Option(help: "MQTT password.")
-    public var password: String?
+    package var password: String?
 
     // Load shape.
     @Option(help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
-    public var threads: Int?
+    package var threads: Int?
 
     @Option(name: [.customShort("P"), .long], help: ArgumentHelp("throughput/latency: publishers.", valueName: "n"))
-    public var publishers: Int = 10
+    package var publishers: Int = 10
 
     @Option(name: [.customShort("S"), .long], help: ArgumentHelp("throughput/latency: subscribers.", valueName: "n"))
-    public var subscribers: Int = 10
+    package var subscribers: Int = 10
 
     @Option(
         name: [.customShort("T"), .long],
         help: ArgumentHelp("throughput/latency: topics; publisher/subscriber i uses topic i % T.", valueName: "n"))
-    public var topics: Int = 10
+    package var topics: Int = 10
 
     @Option(help: ArgumentHelp("throughput/latency: 0 or 1.", valueName: "qos"))
-    public var qos: Int = 0
+    package var qos: Int = 0
 
     @Option(
         help: ArgumentHelp(
             "throughput/latency: payload size (e.g. 64, 16KiB, 1MiB); from 24 B on it carries a timestamp.", valueName: "size"))
-    public var payload: String = "64"
+    package var payload: String = "64"
 
     @Option(help: ArgumentHelp("throughput/latency: traffic before the measurement (e.g. 2s).", valueName: "duration"))
-    public var warmup: String = "2s"
+    package var warmup: String = "2s"
 
     @Option(help: ArgumentHelp("throughput/latency: measurement window (e.g. 10s).", valueName: "duration"))
-    public var duration: String = "10s"
+    package var duration: String = "10s"
 
     @Option(help: ArgumentHelp("Total msg/s over all publishers, or unlimited (default: unlimited; latency: 5000).", valueName: "rate"))
-    public var rate: String?
+    package var rate: String?
 
     @Option(help: ArgumentHelp("QoS 1: unacknowledged PUBLISHes per publisher.", valueName: "n"))
-    public var inflight: Int = 64
+    package var inflight: Int = 64
 
     @Option(
         name: .customLong("max-outstanding"),
         help: ArgumentHelp(
             "throughput/latency: publishers pause while more than n deliveries are outstanding (default: no limit).", valueName: "n"))
-    public var maxOutstanding: Int?
+    package var maxOutstanding: Int?
 
     @Flag(
         name: .customLong("closed-loop"),
         help: "throughput/latency: send the next message only after every subscriber got the previous one (implies --threads 1).")
-    public var closedLoop = false
+    package var closedLoop = false
 
     @Option(
         name: [.customShort("C"), .long], help: ArgumentHelp("connect: connections to make; hold: connections to hold.", valueName: "n"))
-    public var connections: Int = 1000
+    package var connections: Int = 1000
 
     @Option(
         name: [.customShort("K"), .long],
         help: ArgumentHelp("connect/hold: handshakes in progress at once (default: connect 20, hold 100).", valueName: "n"))
-    public var concurrency: Int?
+    package var concurrency: Int?
 
     @Option(help: ArgumentHelp("hold: how long to hold the connections once all are up.", valueName: "duration"))
-    public var hold: String = "10s"
+    package var hold: String = "10s"
 
     @Option(
         name: .customLong("source-ips"),
         help: ArgumentHelp("Bind connections to these local addresses in turn, e.g. 127.0.0.1-127.0.0.20.", valueName: "list"))
-    public var sourceIPs: String?
+    package var sourceIPs: String?
 
     @Option(
         name: .customLong("keep-alive"),
         help: ArgumentHelp("MQTT keep-alive in seconds (idle connections ping at this interval).", valueName: "seconds"))
-    public var keepAlive: Int = 60
+    package var keepAlive: Int = 60
 
     @Option(name: .customLong("connect-timeout"), help: ArgumentHelp("Per connection, until CONNACK (and SUBACK).", valueName: "duration"))
-    public var connectTimeout: String = "10s"
+    package var connectTimeout: String = "10s"
 
     @Option(
         name: .customLong("drain-timeout"),
         help: ArgumentHelp("After publishing stops, how long to wait for the last messages.", valueName: "duration"))
-    public var drainTimeout: String = "5s"
+    package var drainTimeout: String = "5s"
 
     @Option(
         name: .customLong("topic-prefix"),
         help: ArgumentHelp("Topics are <prefix>/<i> (default: mqtt-ws-bench/<run id>).", valueName: "prefix"))
-    public var topicPrefix: String?
+    package var topicPrefix: String?
 
     @Option(
         name: .customLong("client-id-prefix"),
         help: ArgumentHelp("Client ids are <prefix>-p<i>, -s<i>, -c<i> (default: bench-<run id>).", valueName: "prefix"))
-    public var clientIDPrefix: String?
+    package var clientIDPrefix: String?
 
     @Option(
         name: .customLong("batch-bytes"),
         help: ArgumentHelp("Largest write batch of a publisher (many PUBLISHes, one flush).", valueName: "size"))
-    public var batchBytes: String = "64KiB"
+    package var batchBytes: String = "64KiB"
 
     @Option(name: .customLong("max-failures"), help: ArgumentHelp("Stop opening connections after this many failed.", valueName: "n"))
-    public var maxFailures: Int = 100
+    package var maxFailures: Int = 100
 
     // Measurement.
     @Option(help: ArgumentHelp("Sample a process's CPU and RSS (Linux): label=PID[,PID…]; repeatable.", valueName: "label=pids"))
-    public var watch: [String] = []
+    package var watch: [String] = []
 
     @Option(name: .customLong("ready-file"), help: ArgumentHelp("hold: create this file once all connections are up.", valueName: "path"))
-    public var readyFile: String?
+    package var readyFile: String?
 
     @Flag(help: "Print the report as one JSON object on stdout (the summary goes to stderr).")
-    public var json = false
+    package var json = false
 
     @Flag(name: .shortAndLong, help: "No progress lines.")
-    public var quiet = false
+    package var quiet = false
 
-    public init() {}
+    package init() {}
 
     /// Validates and converts the options.
-    public func makeConfiguration() throws(BenchUsageError) -> BenchConfiguration {
+    package func makeConfiguration() throws(BenchUsageError) -> BenchConfiguration {
         guard let scenario = BenchScenario(rawValue: self.scenario.lowercased()) else {
             throw BenchUsageError("unknown scenario \"\(self.scenario)\" (throughput, latency, connect, hold)")
         }

@@ -1,6 +1,6 @@
 extension BenchReport {
     /// A few lines for people: the headline figures, the generator's load and the problems.
-    public func humanSummary() -> String {
+    package func humanSummary() -> String {
         var lines: [String] = []
         let offer = self.transport == .mqtt ? "" : ", subprotocol \(self.subprotocol ?? "none")"
         lines.append(

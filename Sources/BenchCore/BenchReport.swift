@@ -3,154 +3,154 @@ import Foundation
 /// The result of one run: what `--json` prints (one object, snake_case keys) and what the human summary shows.
 ///
 /// Sections that do not apply to the scenario are absent (null), so a script can tell "not measured" from zero.
-public struct BenchReport: Sendable, Codable {
+package struct BenchReport: Sendable, Codable {
     /// The settings the run used.
-    public struct Settings: Sendable, Codable, Hashable {
-        public var threads: Int
-        public var mqttVersion: String
-        public var publishers: Int?
-        public var subscribers: Int?
-        public var topics: Int?
-        public var qos: Int?
-        public var payloadBytes: Int?
-        public var warmupSeconds: Double?
-        public var durationSeconds: Double?
+    package struct Settings: Sendable, Codable, Hashable {
+        package var threads: Int
+        package var mqttVersion: String
+        package var publishers: Int?
+        package var subscribers: Int?
+        package var topics: Int?
+        package var qos: Int?
+        package var payloadBytes: Int?
+        package var warmupSeconds: Double?
+        package var durationSeconds: Double?
         /// Total messages per second over all publishers; null = unlimited.
-        public var rateTotal: Double?
-        public var inflight: Int?
-        public var closedLoop: Bool?
-        public var maxOutstanding: Int?
-        public var connections: Int?
-        public var concurrency: Int?
-        public var holdSeconds: Double?
-        public var sourceAddresses: Int?
+        package var rateTotal: Double?
+        package var inflight: Int?
+        package var closedLoop: Bool?
+        package var maxOutstanding: Int?
+        package var connections: Int?
+        package var concurrency: Int?
+        package var holdSeconds: Double?
+        package var sourceAddresses: Int?
     }
 
-    public struct Errors: Sendable, Codable, Hashable {
-        public var total: UInt64
+    package struct Errors: Sendable, Codable, Hashable {
+        package var total: UInt64
         /// Count per `BenchClientError.Kind` raw value.
-        public var byKind: [String: UInt64]
+        package var byKind: [String: UInt64]
         /// The first distinct messages.
-        public var messages: [String]
+        package var messages: [String]
 
-        public init(_ tally: ErrorTally) {
+        package init(_ tally: ErrorTally) {
             self.total = tally.total
             self.byKind = Dictionary(uniqueKeysWithValues: tally.counts.map { ($0.key.rawValue, $0.value) })
             self.messages = tally.messages
         }
     }
 
-    public struct Connections: Sendable, Codable, Hashable {
-        public var attempted: Int
-        public var established: Int
-        public var failed: Int
+    package struct Connections: Sendable, Codable, Hashable {
+        package var attempted: Int
+        package var established: Int
+        package var failed: Int
     }
 
     /// throughput and latency: the messages of the measurement window, plus loss over the whole run.
-    public struct Traffic: Sendable, Codable, Hashable {
-        public var windowSeconds: Double
-        public var published: UInt64
-        public var delivered: UInt64
-        public var publishedPerSecond: Double
-        public var deliveredPerSecond: Double
-        public var deliveredBytesPerSecond: Double
+    package struct Traffic: Sendable, Codable, Hashable {
+        package var windowSeconds: Double
+        package var published: UInt64
+        package var delivered: UInt64
+        package var publishedPerSecond: Double
+        package var deliveredPerSecond: Double
+        package var deliveredBytesPerSecond: Double
         /// Over the whole run (warm-up and drain included).
-        public var publishedTotal: UInt64
-        public var deliveredTotal: UInt64
+        package var publishedTotal: UInt64
+        package var deliveredTotal: UInt64
         /// Each published message times the subscribers of its topic.
-        public var expectedDeliveries: UInt64
+        package var expectedDeliveries: UInt64
         /// Expected deliveries that never arrived (after the drain); needs stamped payloads to be exact.
-        public var lost: UInt64
-        public var duplicated: UInt64
+        package var lost: UInt64
+        package var duplicated: UInt64
         /// QoS 1: PUBACKs received by publishers over the whole run.
-        public var acknowledged: UInt64
+        package var acknowledged: UInt64
         /// Paced runs: messages that could not be sent on schedule (backpressure): the target rate was not met.
-        public var rateSkipped: UInt64
+        package var rateSkipped: UInt64
         /// True when every expected message arrived before the drain timeout.
-        public var drained: Bool
+        package var drained: Bool
     }
 
-    public struct Connect: Sendable, Codable, Hashable {
-        public var elapsedSeconds: Double
-        public var connectionsPerSecond: Double
+    package struct Connect: Sendable, Codable, Hashable {
+        package var elapsedSeconds: Double
+        package var connectionsPerSecond: Double
         /// From the start of the TCP connect to CONNACK (TLS and the upgrade included).
-        public var handshake: LatencySummary?
+        package var handshake: LatencySummary?
     }
 
-    public struct Hold: Sendable, Codable, Hashable {
-        public var held: Int
-        public var rampSeconds: Double
-        public var holdSeconds: Double
+    package struct Hold: Sendable, Codable, Hashable {
+        package var held: Int
+        package var rampSeconds: Double
+        package var holdSeconds: Double
         /// Connections the server closed during the hold.
-        public var dropped: UInt64
-        public var handshake: LatencySummary?
+        package var dropped: UInt64
+        package var handshake: LatencySummary?
     }
 
     /// The generator's own CPU use: a saturated generator measures itself, not the server.
-    public struct Generator: Sendable, Codable, Hashable {
-        public var threads: Int
-        public var wallSeconds: Double
-        public var cpuSeconds: Double
+    package struct Generator: Sendable, Codable, Hashable {
+        package var threads: Int
+        package var wallSeconds: Double
+        package var cpuSeconds: Double
         /// cpuSeconds / wallSeconds.
-        public var cores: Double
+        package var cores: Double
         /// Per event-loop thread: CPU time / wall time (Linux only).
-        public var threadBusy: [Double]?
+        package var threadBusy: [Double]?
         /// True when an event loop was busy more than 90% of the time (or, without per-thread figures, the
         /// process used more than 90% of all its threads).
-        public var saturated: Bool
+        package var saturated: Bool
         /// The machine's 1-minute load average when the run started and ended (Linux), for judging noise.
-        public var loadAverageStart: Double?
-        public var loadAverageEnd: Double?
+        package var loadAverageStart: Double?
+        package var loadAverageEnd: Double?
     }
 
     /// A watched process (the proxy, the broker) over the measurement window.
-    public struct Watched: Sendable, Codable, Hashable {
-        public var label: String
-        public var pids: [Int32]
-        public var cpuSeconds: Double
+    package struct Watched: Sendable, Codable, Hashable {
+        package var label: String
+        package var pids: [Int32]
+        package var cpuSeconds: Double
         /// throughput/latency: CPU seconds per million delivered messages.
-        public var cpuSecondsPerMillionMessages: Double?
-        public var rssKibStart: UInt64
-        public var rssKibEnd: UInt64
-        public var rssKibPeak: UInt64
+        package var cpuSecondsPerMillionMessages: Double?
+        package var rssKibStart: UInt64
+        package var rssKibEnd: UInt64
+        package var rssKibPeak: UInt64
         /// hold: (RSS while holding − RSS before connecting) / connections held.
-        public var rssKibPerConnection: Double?
+        package var rssKibPerConnection: Double?
         /// connect: CPU seconds per thousand connections.
-        public var cpuSecondsPerThousandConnections: Double?
+        package var cpuSecondsPerThousandConnections: Double?
         /// read/write-family system calls during the window (all threads; see `ProcessWatcher.Sample`), and per
         /// delivered message (throughput/latency) or per connection (connect). send/recv-family calls (nginx's
         /// upstream side, libwebsockets) are not counted, so compare only programs that use read/write.
-        public var readWriteSyscalls: UInt64?
-        public var readWriteSyscallsPerMessage: Double?
+        package var readWriteSyscalls: UInt64?
+        package var readWriteSyscallsPerMessage: Double?
         /// Context switches during the window (all threads), and per delivered message or per connection.
-        public var contextSwitches: UInt64?
-        public var contextSwitchesPerMessage: Double?
-        public var missingPids: [Int32]
+        package var contextSwitches: UInt64?
+        package var contextSwitchesPerMessage: Double?
+        package var missingPids: [Int32]
     }
 
-    public var tool = "mqtt-ws-bench"
-    public var formatVersion = 1
-    public var scenario: BenchScenario
-    public var target: String
-    public var transport: BenchTarget.Transport
+    package var tool = "mqtt-ws-bench"
+    package var formatVersion = 1
+    package var scenario: BenchScenario
+    package var target: String
+    package var transport: BenchTarget.Transport
     /// The subprotocol offered; null = none (WeChat style).
-    public var subprotocol: String?
-    public var startedAt: String
-    public var settings: Settings
+    package var subprotocol: String?
+    package var startedAt: String
+    package var settings: Settings
     /// False when anything in `problems` happened; the exit code is then 1.
-    public var ok: Bool
-    public var problems: [String]
-    public var errors: Errors
-    public var connections: Connections
-    public var traffic: Traffic?
-    public var latency: LatencySummary?
-    public var connect: Connect?
-    public var hold: Hold?
-    public var generator: Generator
-    public var watched: [Watched]
+    package var ok: Bool
+    package var problems: [String]
+    package var errors: Errors
+    package var connections: Connections
+    package var traffic: Traffic?
+    package var latency: LatencySummary?
+    package var connect: Connect?
+    package var hold: Hold?
+    package var generator: Generator
+    package var watched: [Watched]
 
     /// One line of JSON.
-    public func jsonLine() -> String {
+    package func jsonLine() -> String {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -159,7 +159,7 @@ public struct BenchReport: Sendable, Codable {
     }
 
     /// Parses a line written by `jsonLine()`.
-    public static func decode(json: String) throws -> BenchReport {
+    package static func decode(json: String) throws -> BenchReport {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return try decoder.decode(BenchReport.self, from: Data(json.utf8))

@@ -12,13 +12,13 @@ import NIOPosix
 /// let report = try await BenchRunner.run(configuration) { print($0) }
 /// print(report.traffic?.deliveredPerSecond ?? 0)
 /// ```
-public enum BenchRunner {
+package enum BenchRunner {
     /// Runs `configuration` (validated first).
     ///
     /// - Parameter progress: called with one line per phase ("connecting 10 subscribers", "measuring 10 s", …).
     /// - Throws: `BenchUsageError` for an invalid configuration, an unresolvable host or an unusable CA file.
     ///   Connection failures do not throw: they are counted in the report, whose `ok` is then false.
-    public static func run(
+    package static func run(
         _ configuration: BenchConfiguration,
         progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> BenchReport {

@@ -1,5 +1,5 @@
 /// What a run measures.
-public enum BenchScenario: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
+package enum BenchScenario: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     /// P publishers → broker → S subscribers as fast as writability allows (or at a target rate):
     /// delivered messages per second.
     case throughput
@@ -11,6 +11,6 @@ public enum BenchScenario: String, Sendable, Hashable, Codable, CaseIterable, Cu
     /// N idle connections held for a while: what each costs the server (watch its RSS) and whether all survive.
     case hold
 
-    public var description: String { self.rawValue }
+    package var description: String { self.rawValue }
 
 }

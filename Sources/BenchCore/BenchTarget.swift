@@ -3,9 +3,9 @@
 /// Parsed by hand rather than with Foundation's `URL` so that the rules are explicit and identical on every
 /// platform: a scheme is required, the port defaults per scheme (1883, 80, 443), IPv6 literals go in brackets,
 /// the path (and query, kept as is for the request line) only exists for WebSocket targets.
-public struct BenchTarget: Sendable, Hashable, CustomStringConvertible {
+package struct BenchTarget: Sendable, Hashable, CustomStringConvertible {
     /// How bytes reach the server.
-    public enum Transport: String, Sendable, Hashable, Codable, CaseIterable {
+    package enum Transport: String, Sendable, Hashable, Codable, CaseIterable {
         /// MQTT straight over TCP (a broker's MQTT listener).
         case mqtt
         /// MQTT over WebSocket, no TLS.
@@ -14,7 +14,7 @@ public struct BenchTarget: Sendable, Hashable, CustomStringConvertible {
         case wss
 
         /// The port used when the URL names none.
-        public var defaultPort: Int {
+        package var defaultPort: Int {
             switch self {
             case .mqtt: 1883
             case .ws: 80
@@ -23,20 +23,20 @@ public struct BenchTarget: Sendable, Hashable, CustomStringConvertible {
         }
 
         /// True when the transport carries MQTT inside WebSocket frames.
-        public var isWebSocket: Bool { self != .mqtt }
+        package var isWebSocket: Bool { self != .mqtt }
 
         /// True when the transport is TLS.
-        public var usesTLS: Bool { self == .wss }
+        package var usesTLS: Bool { self == .wss }
     }
 
-    public var transport: Transport
+    package var transport: Transport
     /// A host name or an IP literal (IPv6 without the brackets).
-    public var host: String
-    public var port: Int
+    package var host: String
+    package var port: Int
     /// The request target of the upgrade request ("/" when the URL has no path); always "/" for `mqtt`.
-    public var path: String
+    package var path: String
 
-    public init(transport: Transport, host: String, port: Int? = nil, path: String = "/") {
+    package init(transport: Transport, host: String, port: Int? = nil, path: String = "/") {
         self.transport = transport
         self.host = host
         self.port = port ?? transport.defaultPort
@@ -46,7 +46,7 @@ public struct BenchTarget: Sendable, Hashable, CustomStringConvertible {
     /// Parses a target URL.
     ///
     /// - Throws: `BenchUsageError` naming what is wrong (unknown scheme, missing host, bad port, a path on `mqtt://`).
-    public init(parsing text: String) throws(BenchUsageError) {
+    package init(parsing text: String) throws(BenchUsageError) {
         guard let schemeEnd = text.range(of: "://") else {
             throw BenchUsageError("target \"\(text)\": expected mqtt://host[:port], ws://host[:port]/path or wss://host[:port]/path")
         }
@@ -105,12 +105,12 @@ public struct BenchTarget: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The `Host` header value: the host (bracketed when IPv6) plus the port when it is not the default.
-    public var hostHeader: String {
+    package var hostHeader: String {
         let bracketed = self.host.contains(":") ? "[\(self.host)]" : self.host
         return self.port == self.transport.defaultPort ? bracketed : "\(bracketed):\(self.port)"
     }
 
-    public var description: String {
+    package var description: String {
         let bracketed = self.host.contains(":") ? "[\(self.host)]" : self.host
         let suffix = self.transport.isWebSocket ? self.path : ""
         return "\(self.transport.rawValue)://\(bracketed):\(self.port)\(suffix)"

@@ -1,11 +1,11 @@
 /// A problem with the command line or the configuration, reported before any connection is opened.
-public struct BenchUsageError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct BenchUsageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// One sentence naming the option or value and what is wrong with it.
-    public var message: String
+    package var message: String
 
-    public init(_ message: String) {
+    package init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { self.message }
+    package var description: String { self.message }
 }

@@ -4,9 +4,9 @@ import Foundation
 ///
 /// The syntax follows the bridge's configuration: durations `10s`, `500ms`, `2m` or a bare number of seconds;
 /// sizes `64`, `16KiB`, `1MiB` (1024-based) or `1KB`, `1MB` (1000-based).
-public enum BenchValueParsing {
+package enum BenchValueParsing {
     /// A duration: a number (decimals allowed) with an optional unit `ns`, `us`, `ms`, `s`, `m`, `h` (default `s`).
-    public static func duration(_ text: String, option: String) throws(BenchUsageError) -> Duration {
+    package static func duration(_ text: String, option: String) throws(BenchUsageError) -> Duration {
         let (number, unit) = Self.splitNumber(Substring(text.trimmingCharacters(in: .whitespaces)))
         guard let value = Double(number), value >= 0, value.isFinite else {
             throw BenchUsageError("\(option): \"\(text)\" is not a duration (e.g. 10s, 500ms, 2m)")
@@ -31,7 +31,7 @@ public enum BenchValueParsing {
 
     /// A byte count: an integer with an optional unit `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB`, `GB` (case-insensitive
     /// `k`/`m`/`g` shorthands are 1024-based).
-    public static func size(_ text: String, option: String) throws(BenchUsageError) -> Int {
+    package static func size(_ text: String, option: String) throws(BenchUsageError) -> Int {
         let (number, unit) = Self.splitNumber(Substring(text.trimmingCharacters(in: .whitespaces)))
         guard let value = Double(number), value >= 0, value.isFinite else {
             throw BenchUsageError("\(option): \"\(text)\" is not a size (e.g. 64, 16KiB, 1MiB)")
@@ -56,7 +56,7 @@ public enum BenchValueParsing {
     }
 
     /// A message rate in messages per second; `0`, `unlimited` or `max` mean "as fast as the writability allows".
-    public static func rate(_ text: String, option: String) throws(BenchUsageError) -> Double? {
+    package static func rate(_ text: String, option: String) throws(BenchUsageError) -> Double? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
         if trimmed == "unlimited" || trimmed == "max" {
             return nil

@@ -1,18 +1,18 @@
 /// Errors of many connections, summarised: a count per kind and the first distinct messages (a run with
 /// 20,000 identical refusals must not print 20,000 lines).
-public struct ErrorTally: Sendable, Hashable {
+package struct ErrorTally: Sendable, Hashable {
     /// How many distinct messages are kept.
-    public static let keptMessages = 10
+    package static let keptMessages = 10
 
-    public private(set) var counts: [BenchClientError.Kind: UInt64] = [:]
-    public private(set) var messages: [String] = []
+    package private(set) var counts: [BenchClientError.Kind: UInt64] = [:]
+    package private(set) var messages: [String] = []
 
-    public init() {}
+    package init() {}
 
-    public var total: UInt64 { self.counts.values.reduce(0, +) }
-    public var isEmpty: Bool { self.counts.isEmpty }
+    package var total: UInt64 { self.counts.values.reduce(0, +) }
+    package var isEmpty: Bool { self.counts.isEmpty }
 
-    public mutating func record(_ error: BenchClientError) {
+    package mutating func record(_ error: BenchClientError) {
         self.counts[error.kind, default: 0] += 1
         let text = error.description
         if self.messages.count < Self.keptMessages, !self.messages.contains(text) {
@@ -20,7 +20,7 @@ public struct ErrorTally: Sendable, Hashable {
         }
     }
 
-    public mutating func merge(_ other: ErrorTally) {
+    package mutating func merge(_ other: ErrorTally) {
         for (kind, count) in other.counts {
             self.counts[kind, default: 0] += count
         }

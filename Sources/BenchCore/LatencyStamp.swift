@@ -7,18 +7,18 @@ import NIOCore
 /// Layout (big-endian, 24 bytes): magic `"MWB1"` (UInt32), publisher index (UInt32), sequence number (UInt64,
 /// from 1), send time (UInt64, `NIODeadline.now().uptimeNanoseconds`: monotonic, comparable across the
 /// generator's threads, meaningless across processes).
-public struct LatencyStamp: Sendable, Hashable {
+package struct LatencyStamp: Sendable, Hashable {
     /// "MWB1": tells the generator's own messages from anything else on the topic.
-    public static let magic: UInt32 = 0x4D57_4231
+    package static let magic: UInt32 = 0x4D57_4231
     /// Bytes the stamp occupies at the front of the payload.
-    public static let length = 24
+    package static let length = 24
 
-    public var publisher: UInt32
-    public var sequence: UInt64
+    package var publisher: UInt32
+    package var sequence: UInt64
     /// Monotonic nanoseconds (`NIODeadline.uptimeNanoseconds`) when the PUBLISH was encoded.
-    public var sentAt: UInt64
+    package var sentAt: UInt64
 
-    public init(publisher: UInt32, sequence: UInt64, sentAt: UInt64) {
+    package init(publisher: UInt32, sequence: UInt64, sentAt: UInt64) {
         self.publisher = publisher
         self.sequence = sequence
         self.sentAt = sentAt
@@ -28,7 +28,7 @@ public struct LatencyStamp: Sendable, Hashable {
     ///
     /// - Precondition: `payload.readableBytes >= LatencyStamp.length`.
     @inlinable
-    public func write(into payload: inout ByteBuffer) {
+    package func write(into payload: inout ByteBuffer) {
         let start = payload.readerIndex
         payload.setInteger(Self.magic, at: start)
         payload.setInteger(self.publisher, at: start + 4)
@@ -39,7 +39,7 @@ public struct LatencyStamp: Sendable, Hashable {
     /// Reads the stamp at the front of `payload` (without moving its reader index); nil when the payload is too
     /// short or does not start with the magic.
     @inlinable
-    public init?(readingFrom payload: ByteBuffer) {
+    package init?(readingFrom payload: ByteBuffer) {
         let start = payload.readerIndex
         guard payload.readableBytes >= Self.length,
             payload.getInteger(at: start, as: UInt32.self) == Self.magic,
@@ -54,7 +54,7 @@ public struct LatencyStamp: Sendable, Hashable {
 
     /// A payload of `size` bytes: zeros where the stamp goes, then a repeating filler (not all zeros, so that
     /// nothing along the way can get away with compressing it).
-    public static func makePayloadTemplate(size: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
+    package static func makePayloadTemplate(size: Int, allocator: ByteBufferAllocator = ByteBufferAllocator()) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: size)
         let stampBytes = min(size, Self.length)
         buffer.writeRepeatingByte(0, count: stampBytes)

@@ -1,16 +1,16 @@
 import Histogram
 
 /// Percentiles of a latency histogram, in milliseconds (3 decimals: microsecond resolution).
-public struct LatencySummary: Sendable, Hashable, Codable {
-    public var count: UInt64
-    public var p50Ms: Double
-    public var p90Ms: Double
-    public var p99Ms: Double
-    public var p999Ms: Double
-    public var maxMs: Double
-    public var meanMs: Double
+package struct LatencySummary: Sendable, Hashable, Codable {
+    package var count: UInt64
+    package var p50Ms: Double
+    package var p90Ms: Double
+    package var p99Ms: Double
+    package var p999Ms: Double
+    package var maxMs: Double
+    package var meanMs: Double
 
-    public init(count: UInt64, p50Ms: Double, p90Ms: Double, p99Ms: Double, p999Ms: Double, maxMs: Double, meanMs: Double) {
+    package init(count: UInt64, p50Ms: Double, p90Ms: Double, p99Ms: Double, p999Ms: Double, maxMs: Double, meanMs: Double) {
         self.count = count
         self.p50Ms = p50Ms
         self.p90Ms = p90Ms
@@ -21,7 +21,7 @@ public struct LatencySummary: Sendable, Hashable, Codable {
     }
 
     /// Summarises a histogram of nanosecond values; nil when it holds no value.
-    public init?(nanoseconds histogram: Histogram<UInt64>) {
+    package init?(nanoseconds histogram: Histogram<UInt64>) {
         guard histogram.totalCount > 0 else { return nil }
         func milliseconds(_ value: UInt64) -> Double { Self.round(Double(value) / 1e6) }
         self.count = histogram.totalCount

@@ -5,32 +5,32 @@ import Foundation
 ///
 /// CPU time is `utime + stime` of `/proc/PID/stat` (all threads of the process; clock ticks, usually 10 ms);
 /// memory is `VmRSS` of `/proc/PID/status`. Figures of several PIDs (nginx's master and workers) are summed.
-public struct ProcessWatcher: Sendable {
+package struct ProcessWatcher: Sendable {
     /// One reading of one watched program.
-    public struct Sample: Sendable, Hashable, Codable {
-        public var cpuSeconds: Double
-        public var rssKiB: UInt64
+    package struct Sample: Sendable, Hashable, Codable {
+        package var cpuSeconds: Double
+        package var rssKiB: UInt64
         /// read(2)/write(2)-family system calls so far (`syscr` + `syscw` of `/proc/PID/io`, all threads: read,
         /// readv, write, writev…; the send/recv family is not counted). Per message they show how well a relay
         /// batches — exact for SwiftNIO programs, which use only the read/write family on TCP sockets.
-        public var readWriteSyscalls: UInt64 = 0
+        package var readWriteSyscalls: UInt64 = 0
         /// Voluntary + involuntary context switches of all threads (`/proc/PID/task/*/status`).
-        public var contextSwitches: UInt64 = 0
+        package var contextSwitches: UInt64 = 0
         /// PIDs that could not be read (exited, or not Linux).
-        public var missing: [Int32]
+        package var missing: [Int32]
     }
 
-    public let processes: [BenchConfiguration.WatchedProcess]
+    package let processes: [BenchConfiguration.WatchedProcess]
     private let ticksPerSecond: Double
 
-    public init(processes: [BenchConfiguration.WatchedProcess]) {
+    package init(processes: [BenchConfiguration.WatchedProcess]) {
         self.processes = processes
         let ticks = sysconf(Int32(_SC_CLK_TCK))
         self.ticksPerSecond = ticks > 0 ? Double(ticks) : 100
     }
 
     /// Reads every watched program now.
-    public func sample() -> [String: Sample] {
+    package func sample() -> [String: Sample] {
         var samples: [String: Sample] = [:]
         for process in self.processes {
             var sample = Sample(cpuSeconds: 0, rssKiB: 0, missing: [])
@@ -95,7 +95,7 @@ public struct ProcessWatcher: Sendable {
 
     /// The 1-minute load average (`/proc/loadavg`), or nil: a load above the core count while measuring means
     /// other programs competed for the CPU and the figures are not comparable.
-    public static func loadAverage() -> Double? {
+    package static func loadAverage() -> Double? {
         guard let text = Self.readSmallFile("/proc/loadavg"), let first = text.split(separator: " ").first else { return nil }
         return Double(first)
     }

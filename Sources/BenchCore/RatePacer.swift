@@ -4,19 +4,19 @@
 /// publisher that was held back by backpressure catches up — but by at most `maximumBurst` messages at once,
 /// so that a long stall is not followed by a burst that distorts latency for everyone else. Messages skipped
 /// that way are counted in `skipped`: the achieved rate is then visibly below the target.
-public struct RatePacer: Sendable, Hashable {
+package struct RatePacer: Sendable, Hashable {
     /// Messages per second (> 0).
-    public let rate: Double
+    package let rate: Double
     /// The most messages one call to `due(at:)` returns.
-    public let maximumBurst: Int
+    package let maximumBurst: Int
     /// When the schedule starts (nanoseconds on any monotonic clock; the caller's choice).
-    public private(set) var startNanoseconds: UInt64
+    package private(set) var startNanoseconds: UInt64
     /// Messages taken from the schedule so far (sent, or skipped).
-    public private(set) var scheduled: UInt64 = 0
+    package private(set) var scheduled: UInt64 = 0
     /// Messages dropped from the schedule because the publisher fell more than `maximumBurst` behind.
-    public private(set) var skipped: UInt64 = 0
+    package private(set) var skipped: UInt64 = 0
 
-    public init(rate: Double, startNanoseconds: UInt64, maximumBurst: Int = 1000) {
+    package init(rate: Double, startNanoseconds: UInt64, maximumBurst: Int = 1000) {
         precondition(rate > 0 && rate.isFinite, "rate must be positive")
         precondition(maximumBurst >= 1, "maximumBurst must be at least 1")
         self.rate = rate
@@ -25,7 +25,7 @@ public struct RatePacer: Sendable, Hashable {
     }
 
     /// How many messages the schedule holds up to `now` in total (0 before the start).
-    public func scheduledTotal(at nowNanoseconds: UInt64) -> UInt64 {
+    package func scheduledTotal(at nowNanoseconds: UInt64) -> UInt64 {
         guard nowNanoseconds >= self.startNanoseconds else { return 0 }
         // Multiply before dividing: whole-millisecond times at whole rates then stay exact in floating point.
         let elapsedMessages = Double(nowNanoseconds - self.startNanoseconds) * self.rate / 1e9
@@ -33,7 +33,7 @@ public struct RatePacer: Sendable, Hashable {
     }
 
     /// Takes the messages due at `now` (at most `maximumBurst`) from the schedule and returns their number.
-    public mutating func due(at nowNanoseconds: UInt64) -> Int {
+    package mutating func due(at nowNanoseconds: UInt64) -> Int {
         let total = self.scheduledTotal(at: nowNanoseconds)
         guard total > self.scheduled else { return 0 }
         let behind = total - self.scheduled
@@ -48,12 +48,12 @@ public struct RatePacer: Sendable, Hashable {
 
     /// Gives back `count` messages taken by `due(at:)` but not sent (the channel stopped being writable):
     /// they are due again at the next call.
-    public mutating func giveBack(_ count: Int) {
+    package mutating func giveBack(_ count: Int) {
         self.scheduled -= UInt64(min(count, Int(self.scheduled)))
     }
 
     /// Nanoseconds from `now` until the next message is due (0 when one is due already).
-    public func nanosecondsUntilNext(at nowNanoseconds: UInt64) -> UInt64 {
+    package func nanosecondsUntilNext(at nowNanoseconds: UInt64) -> UInt64 {
         let nextOffset = Double(self.scheduled) * 1e9 / self.rate
         let dueAt = self.startNanoseconds + UInt64(nextOffset.rounded(.up))
         return dueAt > nowNanoseconds ? dueAt - nowNanoseconds : 0

@@ -8,9 +8,9 @@ import Darwin
 
 /// CPU time of this process and of the calling thread (`getrusage`), so that a report shows whether the generator
 /// itself was the bottleneck.
-public enum ResourceUsage {
+package enum ResourceUsage {
     /// User + system CPU time of the whole process, in nanoseconds.
-    public static func processCPUNanoseconds() -> UInt64 {
+    package static func processCPUNanoseconds() -> UInt64 {
         var usage = rusage()
         #if os(Linux)
         let who = __rusage_who_t(RUSAGE_SELF.rawValue)
@@ -22,7 +22,7 @@ public enum ResourceUsage {
     }
 
     /// User + system CPU time of the calling thread, in nanoseconds; nil where `RUSAGE_THREAD` does not exist.
-    public static func currentThreadCPUNanoseconds() -> UInt64? {
+    package static func currentThreadCPUNanoseconds() -> UInt64? {
         #if os(Linux)
         var usage = rusage()
         // RUSAGE_THREAD (1, Linux ≥ 2.6.26): glibc only declares it with _GNU_SOURCE, so Swift does not see it.
@@ -43,7 +43,7 @@ public enum ResourceUsage {
     /// Raises the soft limit on open files to the hard limit (idle-connection runs need one per connection) and
     /// returns the resulting soft limit.
     @discardableResult
-    public static func raiseOpenFileLimit() -> UInt64 {
+    package static func raiseOpenFileLimit() -> UInt64 {
         var limit = rlimit()
         #if os(Linux)
         let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)

@@ -3,24 +3,24 @@
 /// MQTT keeps the order of messages from one publisher on one topic to one subscriber (for QoS 0 and 1 within a
 /// session), so for each publisher the sequence numbers arrive increasing: a number at or below the last one is a
 /// duplicate (or a reordering, which MQTT does not allow either); a jump forward leaves a gap of lost messages.
-public struct SequenceTracker: Sendable {
+package struct SequenceTracker: Sendable {
     /// Publisher indexes above this are not tracked (counted as foreign): keeps a corrupt stamp from allocating.
-    public static let maximumPublisherIndex = 1 << 20
+    package static let maximumPublisherIndex = 1 << 20
 
     private var lastSequence: [UInt64] = []
     /// Messages received with a sequence number seen before.
-    public private(set) var duplicates: UInt64 = 0
+    package private(set) var duplicates: UInt64 = 0
     /// Messages never received that later ones prove were sent (jumps in the sequence).
-    public private(set) var gaps: UInt64 = 0
+    package private(set) var gaps: UInt64 = 0
     /// Distinct messages received.
-    public private(set) var unique: UInt64 = 0
+    package private(set) var unique: UInt64 = 0
     /// Messages whose stamp named an impossible publisher.
-    public private(set) var foreign: UInt64 = 0
+    package private(set) var foreign: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
     /// What one received message turned out to be.
-    public enum Outcome: Sendable, Hashable {
+    package enum Outcome: Sendable, Hashable {
         /// Not seen before; `gap` messages from the same publisher were skipped since the previous one.
         case new(gap: UInt64)
         case duplicate
@@ -30,7 +30,7 @@ public struct SequenceTracker: Sendable {
 
     /// Records one received message.
     @discardableResult
-    public mutating func record(publisher: UInt32, sequence: UInt64) -> Outcome {
+    package mutating func record(publisher: UInt32, sequence: UInt64) -> Outcome {
         let index = Int(publisher)
         guard index <= Self.maximumPublisherIndex, sequence > 0 else {
             self.foreign += 1

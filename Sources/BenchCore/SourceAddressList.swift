@@ -5,19 +5,19 @@ import Foundation
 /// One source address gives at most ~28,000 connections to one destination (the ephemeral port range); holding
 /// more idle connections on loopback needs several source addresses, and all of 127.0.0.0/8 is loopback on Linux.
 /// Accepted syntax: `127.0.0.1`, `127.0.0.1-127.0.0.20` (inclusive range), or a comma-separated list of both.
-public struct SourceAddressList: Sendable, Hashable, CustomStringConvertible {
+package struct SourceAddressList: Sendable, Hashable, CustomStringConvertible {
     /// The addresses in dotted-quad form, in the order connections use them.
-    public private(set) var addresses: [String]
+    package private(set) var addresses: [String]
 
     /// The largest range accepted: more addresses than this is almost certainly a typo.
-    public static let maximumCount = 65_536
+    package static let maximumCount = 65_536
 
-    public init(addresses: [String]) {
+    package init(addresses: [String]) {
         self.addresses = addresses
     }
 
     /// Parses the `--source-ips` syntax.
-    public init(parsing text: String) throws(BenchUsageError) {
+    package init(parsing text: String) throws(BenchUsageError) {
         var addresses: [String] = []
         for part in text.split(separator: ",") {
             let item = Substring(part.trimmingCharacters(in: .whitespaces))
@@ -49,11 +49,11 @@ public struct SourceAddressList: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The address for the `index`-th connection.
-    public func address(for index: Int) -> String {
+    package func address(for index: Int) -> String {
         self.addresses[index % self.addresses.count]
     }
 
-    public var description: String {
+    package var description: String {
         self.addresses.count == 1
             ? self.addresses[0] : "\(self.addresses[0])…\(self.addresses[self.addresses.count - 1]) (\(self.addresses.count) addresses)"
     }

@@ -1,28 +1,28 @@
 /// Message counters, kept per event loop and summed for the report. Values only grow, so the traffic of a window
 /// is the difference of two snapshots.
-public struct TrafficCounters: Sendable, Hashable {
+package struct TrafficCounters: Sendable, Hashable {
     /// PUBLISH packets written by publishers.
-    public var published: UInt64 = 0
+    package var published: UInt64 = 0
     /// Payload bytes of those.
-    public var publishedBytes: UInt64 = 0
+    package var publishedBytes: UInt64 = 0
     /// PUBLISH packets received by subscribers.
-    public var delivered: UInt64 = 0
+    package var delivered: UInt64 = 0
     /// Payload bytes of those.
-    public var deliveredBytes: UInt64 = 0
+    package var deliveredBytes: UInt64 = 0
     /// Received messages carrying a stamp from this run, seen for the first time by their subscriber.
-    public var uniqueStamped: UInt64 = 0
+    package var uniqueStamped: UInt64 = 0
     /// Received messages seen before by the same subscriber.
-    public var duplicates: UInt64 = 0
+    package var duplicates: UInt64 = 0
     /// Messages a subscriber never got although a later one from the same publisher arrived.
-    public var gaps: UInt64 = 0
+    package var gaps: UInt64 = 0
     /// PUBACKs received by QoS 1 publishers.
-    public var acknowledged: UInt64 = 0
+    package var acknowledged: UInt64 = 0
     /// Messages a rate-paced publisher could not send on time (it was held back by backpressure).
-    public var rateSkipped: UInt64 = 0
+    package var rateSkipped: UInt64 = 0
 
-    public init() {}
+    package init() {}
 
-    public static func + (lhs: TrafficCounters, rhs: TrafficCounters) -> TrafficCounters {
+    package static func + (lhs: TrafficCounters, rhs: TrafficCounters) -> TrafficCounters {
         var sum = lhs
         sum.published += rhs.published
         sum.publishedBytes += rhs.publishedBytes
@@ -37,7 +37,7 @@ public struct TrafficCounters: Sendable, Hashable {
     }
 
     /// The traffic between two snapshots (`self` the later one).
-    public func since(_ earlier: TrafficCounters) -> TrafficCounters {
+    package func since(_ earlier: TrafficCounters) -> TrafficCounters {
         var difference = self
         difference.published -= earlier.published
         difference.publishedBytes -= earlier.publishedBytes

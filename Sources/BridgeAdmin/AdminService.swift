@@ -1,4 +1,3 @@
-import BridgeConfig
 import ListenerSupport
 import Logging
 import MosquittoClient
@@ -8,6 +7,7 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import SessionRegistry
+import SettingsSupport
 import UpstreamPool
 
 /// The admin listener as a swift-service-lifecycle `Service`: `/healthz`, `/readyz`, `/metrics` and
@@ -17,7 +17,7 @@ import UpstreamPool
 /// group shuts services down in reverse order, so on SIGTERM the bridge drains first — `/readyz` turns 503 the moment
 /// the bridge's phase becomes `draining` — while this listener keeps answering health checks and scrapes; it stops
 /// last, then the pool disconnects. The executable calls `MosquittoLibrary.shutdown()` after the group has returned.
-public final class AdminService: Service, Sendable {
+package final class AdminService: Service, Sendable {
     /// HTTP request heads: no admin request needs more.
     static let headFieldLimit = 8 * 1024
     static let headListLimit = 16 * 1024
@@ -25,7 +25,7 @@ public final class AdminService: Service, Sendable {
     /// `SO_SNDBUF` of admin connections.
     static let sendBufferSize: SocketOptionValue = 64 * 1024
 
-    private let configuration: AdminConfiguration
+    private let configuration: AdminSettings
     private let group: any EventLoopGroup
     private let logger: Logger
     private let monitor: ReadinessMonitor
@@ -39,7 +39,7 @@ public final class AdminService: Service, Sendable {
     private let started: EventLoopPromise<SocketAddress>
 
     /// Checks what can be checked without opening anything (the options libmosquitto would refuse, the token rule);
-    /// `BridgeConfiguration.validate()` is assumed to have passed.
+    /// the configuration's own validation is assumed to have passed.
     ///
     /// - Parameters:
     ///   - bridgePhase: the bridge's phase, read on every readiness evaluation (cheap, never blocking).
@@ -49,8 +49,8 @@ public final class AdminService: Service, Sendable {
     ///   - sessions: the bridge's open sessions, for the sessions API and the event stream; nil answers them with 404.
     ///   - refusals: the bridge's last refused handshakes (`BridgeMetrics.refusals`), for the event stream.
     ///   - eventInterval: time between two events of `/api/v1/events`.
-    public init(
-        configuration: BridgeConfiguration,
+    package init(
+        settings admin: AdminSettings,
         bridgePhase: @escaping @Sendable () -> BridgePhase,
         metrics export: MetricsExport,
         sessions: SessionRegistry? = nil,
@@ -60,63 +60,61 @@ public final class AdminService: Service, Sendable {
         logger: Logger = Logger(label: "mqtt_ws_bridge.admin"),
         upstreamPool: UpstreamPool? = nil
     ) throws(AdminStartupError) {
-        let admin = configuration.admin
         self.configuration = admin
         self.group = group
         self.logger = logger
-        let publisher = try Self.makePublisher(configuration, upstreamPool: upstreamPool, logger: logger)
+        let publisher = try Self.makePublisher(admin, upstreamPool: upstreamPool, logger: logger)
         self.publisher = publisher
         let metrics = AdminMetrics(factory: export.factory, upstreamServers: upstreamPool?.servers ?? [])
         monitor = ReadinessMonitor(
-            probe: MosquittoProbe(options: .readinessProbe(configuration)),
+            probe: MosquittoProbe(options: admin.readiness.probe),
             interval: admin.readiness.interval, staleAfter: admin.readiness.staleAfter,
             failureThreshold: admin.readiness.failureThreshold, successThreshold: admin.readiness.successThreshold,
             bridgePhase: bridgePhase, metrics: metrics, logger: logger, pool: upstreamPool)
         endpoints = AdminEndpoints(
             monitor: monitor, publisher: publisher, export: export, metrics: metrics,
-            access: AdminAccess(adminToken: admin.token, publishToken: admin.publish.token),
+            access: AdminAccess(adminToken: admin.token, publishToken: admin.publishToken),
             sessions: admin.sessionsEnabled ? sessions : nil,
-            refusals: refusals, eventInterval: eventInterval, maxBodySize: admin.publish.maxBodySize,
-            ackTimeout: admin.publish.ackTimeout, broker: Self.brokerDescription(configuration), logger: logger)
+            // Both unused without a publisher.
+            refusals: refusals, eventInterval: eventInterval, maxBodySize: admin.publish?.maxBodySize ?? 0,
+            ackTimeout: admin.publish?.options.ackTimeout ?? .zero, broker: Self.brokerDescription(admin), logger: logger)
         connections = ConnectionLimit(limit: admin.maxConnections)
         quiescing = ServerQuiescingHelper(group: group)
         started = group.next().makePromise(of: SocketAddress.self)
-        if let serverName = configuration.upstream.tls?.serverName, serverName != configuration.upstream.host {
+        if let serverName = admin.upstreamTLSServerName, serverName != admin.readiness.probe.host {
             logger.warning(
                 "upstream.tls.server_name does not apply to the readiness probe and the publish API: libmosquitto verifies the broker's certificate against upstream.host",
-                metadata: ["server_name": "\(serverName)", "host": "\(configuration.upstream.host)"])
+                metadata: ["server_name": "\(serverName)", "host": "\(admin.readiness.probe.host)"])
         }
     }
 
     /// What `init` checks, for `--check-config`.
-    public static func validate(_ configuration: BridgeConfiguration) throws(AdminStartupError) {
-        guard configuration.admin.enabled else { return }
-        _ = try makePublisher(configuration, logger: Logger(label: "mqtt_ws_bridge.admin"))
+    package static func validate(_ settings: AdminSettings) throws(AdminStartupError) {
+        _ = try makePublisher(settings, logger: Logger(label: "mqtt_ws_bridge.admin"))
     }
 
     private static func makePublisher(
-        _ configuration: BridgeConfiguration, upstreamPool: UpstreamPool? = nil, logger: Logger
+        _ settings: AdminSettings, upstreamPool: UpstreamPool? = nil, logger: Logger
     ) throws(AdminStartupError) -> MosquittoPublisherPool? {
-        let publish = configuration.admin.publish
-        // Configuration validation says the same; repeated here for configurations built in code.
-        if !LoopbackAddress.isLoopback(configuration.admin.address) {
-            if configuration.admin.token == nil && configuration.admin.sessionsEnabled {
+        // Configuration validation says the same; repeated here for settings made in code.
+        if !LoopbackAddress.isLoopback(settings.address) {
+            if settings.token == nil && settings.sessionsEnabled {
                 throw AdminStartupError("admin.token: is required when admin.address is not a loopback address")
             }
-            if configuration.admin.token == nil && publish.token == nil && publish.enabled {
+            if settings.token == nil && settings.publishToken == nil && settings.publish != nil {
                 throw AdminStartupError("admin.publish.token: is required when admin.address is not a loopback address")
             }
         }
         // The probe's options get the same checks: a pool's initialiser validates without connecting.
         do {
-            _ = try MosquittoPublisherPool(options: .readinessProbe(configuration), size: 1, logger: logger)
+            _ = try MosquittoPublisherPool(options: settings.readiness.probe, size: 1, logger: logger)
         } catch {
             throw AdminStartupError("admin.readiness / upstream: \(error.reason)")
         }
-        guard publish.enabled else { return nil }
+        guard let publish = settings.publish else { return nil }
         do {
             return try MosquittoPublisherPool(
-                options: .publisher(configuration), size: publish.poolSize, logger: logger,
+                options: publish.options, size: publish.poolSize, logger: logger,
                 broker: upstreamPool.map(Self.publisherBroker))
         } catch {
             throw AdminStartupError("admin.publish / upstream: \(error.reason)")
@@ -129,20 +127,20 @@ public final class AdminService: Service, Sendable {
     }
 
     /// The bound address, once listening (port 0 in the configuration → the port picked); throws the bind error.
-    public func address() async throws -> SocketAddress {
+    package func address() async throws -> SocketAddress {
         try await started.futureResult.get()
     }
 
     /// What `/readyz` would answer now.
-    public var readiness: Readiness { monitor.current() }
+    package var readiness: Readiness { monitor.current() }
 
     /// Open admin connections.
-    public var connectionCount: Int { connections.count }
+    package var connectionCount: Int { connections.count }
 
     /// Publisher pool connections currently up (0 when the publish API is disabled).
-    public var publisherConnections: Int { publisher?.connectedCount ?? 0 }
+    package var publisherConnections: Int { publisher?.connectedCount ?? 0 }
 
-    public func run() async throws {
+    package func run() async throws {
         let server: NIOAsyncChannel<AcceptedAdminConnection, Never>
         do {
             server = try await bind()
@@ -160,7 +158,7 @@ public final class AdminService: Service, Sendable {
                 "address": "\(address.map(Self.hostAndPort) ?? "?")",
                 "admin_api": "\(configuration.token == nil ? "no token" : "bearer token")",
                 "publish_api":
-                    "\(publisher == nil ? "disabled" : configuration.token == nil && configuration.publish.token == nil ? "enabled, no token" : "enabled, bearer token")",
+                    "\(publisher == nil ? "disabled" : configuration.token == nil && configuration.publishToken == nil ? "enabled, no token" : "enabled, bearer token")",
             ])
         publisher?.start()
 
@@ -261,14 +259,14 @@ public final class AdminService: Service, Sendable {
     }
 
     /// `127.0.0.1:1883`, `[::1]:1883`: for `/readyz` and logs; with `upstream.servers`, every server.
-    static func brokerDescription(_ configuration: BridgeConfiguration) -> String {
-        if !configuration.upstream.servers.isEmpty {
-            return configuration.upstream.servers.map(\.description).joined(separator: ", ")
+    static func brokerDescription(_ settings: AdminSettings) -> String {
+        if !settings.upstreamServers.isEmpty {
+            return settings.upstreamServers.map(\.description).joined(separator: ", ")
         }
-        return BridgeConfig.hostAndPort(configuration.upstream.host, configuration.admin.brokerPort ?? configuration.upstream.port)
+        return SettingsSupport.hostAndPort(settings.readiness.probe.host, settings.readiness.probe.port)
     }
 
     static func hostAndPort(_ address: SocketAddress) -> String {
-        BridgeConfig.hostAndPort(address.ipAddress ?? "?", address.port ?? 0)
+        SettingsSupport.hostAndPort(address.ipAddress ?? "?", address.port ?? 0)
     }
 }

@@ -2,7 +2,7 @@
 ///
 /// The admin module does not import the server module: the executable hands `AdminService` a closure that reports
 /// this, so the admin listener can run (and be tested) with anything that has a phase.
-public enum BridgePhase: String, Sendable, Hashable, CaseIterable {
+package enum BridgePhase: String, Sendable, Hashable, CaseIterable {
     /// Not yet listening: binding, or not started.
     case starting
     /// Accepting WebSocket connections.

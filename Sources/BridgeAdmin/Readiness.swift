@@ -3,26 +3,26 @@ import UpstreamPool
 
 /// What `/readyz` answers: ready only when the bridge is listening **and** the last readiness probe (a real MQTT
 /// CONNECT/CONNACK with the broker) succeeded **and** that result is recent.
-public struct Readiness: Sendable, Hashable {
-    public var isReady: Bool
+package struct Readiness: Sendable, Hashable {
+    package var isReady: Bool
     /// Why not, as a short word a load balancer log or an alert can show: `draining`, `stopped`, `starting`, `stale`,
     /// or the probe's failure (`unreachable`, `timeout`, `not authorised`, `refused`, `TLS error`, …). Nil when ready.
-    public var reason: String?
+    package var reason: String?
     /// The details behind `reason`, in libmosquitto's or the OS's words where they exist (`Connection refused`,
     /// `Connection Refused: not authorised.`, `no CONNACK within 2s`).
-    public var detail: String?
+    package var detail: String?
     /// The bridge's phase when this was computed.
-    public var bridge: BridgePhase
+    package var bridge: BridgePhase
     /// How long ago the last probe finished; nil before the first one.
-    public var probeAge: Duration?
+    package var probeAge: Duration?
     /// The last successful probe's CONNECT → CONNACK time; nil unless the last probe succeeded.
-    public var probeLatency: Duration?
+    package var probeLatency: Duration?
     /// Probes failed in a row: while ready, failures below `admin.readiness.failure_threshold` are tolerated.
-    public var probeFailures: Int
+    package var probeFailures: Int
     /// With `upstream.servers`: every server's health and sessions, as the pool saw them.
-    public var servers: UpstreamPoolStatus?
+    package var servers: UpstreamPoolStatus?
 
-    public init(
+    package init(
         isReady: Bool, reason: String? = nil, detail: String? = nil, bridge: BridgePhase,
         probeAge: Duration? = nil, probeLatency: Duration? = nil, probeFailures: Int = 0
     ) {

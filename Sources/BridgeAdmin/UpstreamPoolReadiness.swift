@@ -1,4 +1,3 @@
-import BridgeConfig
 import MosquittoClient
 import UpstreamPool
 
@@ -7,16 +6,27 @@ import UpstreamPool
 
 extension AdminService {
     /// The health check of one pool server: a libmosquitto CONNECT/CONNACK, as the single-broker readiness probe does
-    /// it (same credentials, client id and TLS), at the server's own address, within `upstream.health_check.timeout`.
-    /// The executable hands it to `BridgeServer`, which runs the checks whether or not the admin listener is enabled.
-    public static func upstreamHealthProbe(_ configuration: BridgeConfiguration) -> UpstreamHealthChecker.Probe {
+    /// it (same credentials, client id and TLS), at the server's own address, within `timeout`
+    /// (`upstream.health_check.timeout`). The executable hands it to `BridgeServer`, which runs the checks whether or
+    /// not the admin listener is enabled.
+    ///
+    /// - Parameters:
+    ///   - readinessProbe: `AdminSettings.readiness.probe`; a server not in `servers` gets it as it is.
+    ///   - servers: the pool's servers.
+    package static func upstreamHealthProbe(
+        readinessProbe: MosquittoConnectionOptions, servers: [UpstreamServer], timeout: Duration
+    ) -> UpstreamHealthChecker.Probe {
         let options = Dictionary(
-            uniqueKeysWithValues: configuration.upstream.serverList.map {
-                ($0, MosquittoConnectionOptions.healthCheck(configuration, server: $0))
+            uniqueKeysWithValues: servers.map { server in
+                var options = readinessProbe
+                options.host = server.host
+                options.port = server.port
+                options.connectTimeout = timeout
+                options.ackTimeout = timeout
+                return (server, options)
             })
-        let fallback = MosquittoConnectionOptions.readinessProbe(configuration)
         return { pooled in
-            switch await MosquittoProbe(options: options[pooled.server] ?? fallback).probe() {
+            switch await MosquittoProbe(options: options[pooled.server] ?? readinessProbe).probe() {
             case .ready(let latency): .up(latency: latency)
             case .notReady(let error): .down(reason: error.description)
             }

@@ -1,3 +1,5 @@
+import SettingsSupport
+
 /// Rules that hold whatever the configuration was made from: the file, overrides, or code (tests).
 ///
 /// Decoding only checks that each value has the right form (a port is a number); these rules check that the values

@@ -1,3 +1,4 @@
+import SettingsSupport
 import Yams
 
 /// What the layers say about one key path.

@@ -1,3 +1,4 @@
+import SettingsSupport
 import Yams
 
 /// Reads one section of the configuration (a YAML mapping such as `upstream` or `routes.browser`), key by key.

@@ -1,3 +1,4 @@
+import SettingsSupport
 import Yams
 
 /// One value as a layer gave it (the file, an environment variable or a `--set`), before it is given a type.

@@ -1,6 +1,6 @@
-import BridgeConfig
 import ClientAddress
 import NIOCore
+import SettingsSupport
 
 /// What a listener believes about where its connections come from.
 public struct ListenerSettings: Sendable {

@@ -1,4 +1,3 @@
-import BridgeConfig
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -36,11 +35,11 @@ final class StaticFileResponder: Sendable {
     private let maxRequestsPerIP: Int
 
     /// Loads the directory (blocking: call at start-up, not on an event loop) and logs what will be served.
-    init(configuration: StaticFilesConfiguration, logger: Logger) {
+    init(settings configuration: StaticFileSettings, logger: Logger) {
         self.logger = logger
         self.sendTimeout = TimeAmount(configuration.sendTimeout)
-        self.maxRequestsPerIP = configuration.maxRequestsPerIP
-        self.requestsPerAddress = ClientAdmission(maxSessions: configuration.maxRequestsPerIP, rate: 0, burst: 1)
+        self.maxRequestsPerIP = configuration.maxRequestsPerAddress
+        self.requestsPerAddress = ClientAdmission(maxSessions: configuration.maxRequestsPerAddress, rate: 0, burst: 1)
         do {
             let set = try StaticFileSet.load(directory: configuration.directory, maxSize: configuration.maxSize)
             for (path, reason) in set.skipped {

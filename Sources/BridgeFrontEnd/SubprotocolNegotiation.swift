@@ -1,5 +1,3 @@
-import BridgeConfig
-
 /// The answer to a client's `Sec-WebSocket-Protocol` offer on a route.
 public enum SubprotocolDecision: Hashable, Sendable {
     /// Upgrade; put `echo` in the 101's `Sec-WebSocket-Protocol`, or no such header when nil.
@@ -8,7 +6,7 @@ public enum SubprotocolDecision: Hashable, Sendable {
     case refuse(reason: String)
 }
 
-extension RouteConfiguration {
+extension RouteSettings {
     /// Applies the route's policy to the values the client offered (in the client's order).
     ///
     /// - `miniprogram`: no offer → accept without the header (WeChat fails a 101 that carries a

@@ -48,7 +48,7 @@ public enum UpgradeDecision: Sendable {
         guard let route = routes[path] else {
             return .refused(UpgradeRefusal(404, "no WebSocket endpoint at \(path)", result: "not_found", route: nil))
         }
-        let name = route.configuration.name
+        let name = route.settings.name
         let headers = head.headers
         guard head.method == .GET else {
             return .refused(
@@ -93,7 +93,7 @@ public enum UpgradeDecision: Sendable {
             return .refused(UpgradeRefusal(403, reason, result: "origin_forbidden", route: name))
         }
         let offered = WebSocketHandshake.tokens(in: headers["Sec-WebSocket-Protocol"])
-        switch route.configuration.negotiateSubprotocol(offered: offered) {
+        switch route.settings.negotiateSubprotocol(offered: offered) {
         case .refuse(let reason):
             return .refused(UpgradeRefusal(400, reason, result: "subprotocol_refused", route: name))
         case .accept(let echo):
@@ -104,7 +104,7 @@ public enum UpgradeDecision: Sendable {
     /// The last step: the client's allowance, then what the 101 needs.
     private static func admitting(_ request: ValidRequest, admit: () -> ClientAdmission.Decision) -> UpgradeDecision {
         let route = request.route
-        let name = route.configuration.name
+        let name = route.settings.name
         switch admit() {
         case .admitted(let admissionKey):
             return .accept(
@@ -112,7 +112,7 @@ public enum UpgradeDecision: Sendable {
                     route: route, acceptValue: WebSocketHandshake.acceptValue(forKey: request.key),
                     subprotocol: SubprotocolOffer(
                         offered: request.offered, routeAnswer: request.echo,
-                        forwardsBrokerAnswer: route.configuration.policy == .passthrough),
+                        forwardsBrokerAnswer: route.settings.policy == .passthrough),
                     compression: route.compression.flatMap {
                         PerMessageDeflate.negotiate(offers: request.headers["Sec-WebSocket-Extensions"], settings: $0)
                     },

@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeRelay
 import ClientAddress
 import Logging
@@ -8,7 +7,7 @@ import SessionRegistry
 import WebSocketTransport
 
 /// Everything the HTTP/WebSocket front end needs, built once at start-up and shared by all connections.
-public final class WebSocketFrontEnd: Sendable {
+package final class WebSocketFrontEnd: Sendable {
     let routes: RouteTable
     let handshakeTimeout: TimeAmount
     let maxRequestHeadSize: Int
@@ -20,14 +19,14 @@ public final class WebSocketFrontEnd: Sendable {
     /// The open sessions, for the admin API; nil: sessions do not register.
     let sessions: SessionRegistry?
     /// Per-client-address session and rate limits.
-    public let admission: ClientAdmission
+    package let admission: ClientAdmission
     /// `upstream.proxy_protocol`: each broker connection starts with a PROXY v2 header naming the client.
     let sendsProxyProtocol: Bool
     /// `static_files`: answers plain GET/HEAD requests for paths that are not routes; `nil` when switched off.
     let staticFiles: StaticFileResponder?
 
-    public init(
-        configuration: BridgeConfiguration,
+    package init(
+        settings: FrontEndSettings,
         upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
@@ -37,26 +36,25 @@ public final class WebSocketFrontEnd: Sendable {
         routeAuth: [String: RouteEdgeAuth] = [:]
     ) {
         self.sessions = sessions
-        self.sendsProxyProtocol = configuration.upstream.proxyProtocol
+        self.sendsProxyProtocol = settings.sendsProxyProtocol
 
         self.admission = ClientAdmission(
-            maxSessions: configuration.limits.maxSessionsPerIP, rate: configuration.limits.connectionRatePerIP,
-            burst: configuration.limits.connectionBurstPerIP)
-        self.routes = RouteTable(configuration: configuration, topicAuthorizers: topicAuthorizers, routeAuth: routeAuth)
-        self.handshakeTimeout = TimeAmount(configuration.timeouts.handshake)
-        self.maxRequestHeadSize = configuration.limits.maxRequestHeadSize
+            maxSessions: settings.maxSessionsPerAddress, rate: settings.connectionRatePerAddress,
+            burst: settings.connectionBurstPerAddress)
+        self.routes = RouteTable(settings: settings, topicAuthorizers: topicAuthorizers, routeAuth: routeAuth)
+        self.handshakeTimeout = TimeAmount(settings.handshakeTimeout)
+        self.maxRequestHeadSize = settings.maxRequestHeadSize
         self.upstream = upstream
         self.metrics = metrics
         self.logger = logger
         self.accessLogger = accessLogger
         // Read once here, at start-up and off the event loops (see StaticFileSet).
-        self.staticFiles =
-            configuration.staticFiles.enabled ? StaticFileResponder(configuration: configuration.staticFiles, logger: logger) : nil
+        self.staticFiles = settings.staticFiles.map { StaticFileResponder(settings: $0, logger: logger) }
     }
 
     /// Adds the HTTP handshake handlers to a freshly accepted connection (after TLS, if any).
     /// Must run on the channel's event loop.
-    public func configureHandshake(
+    package func configureHandshake(
         on pipeline: ChannelPipeline.SynchronousOperations, listener: ListenerSettings, proxy: ProxyProtocolOutcome? = nil
     ) throws {
         var limits = NIOHTTPDecoderLimitConfiguration()

@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeRelay
 import ClientAddress
 import EdgeAuth
@@ -267,7 +266,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
     ) {
         let route = acceptance.route
         let descriptor = SessionDescriptor(
-            clientAddress: self.client.display, listener: self.listener.name, route: route.configuration.name, subprotocol: nil,
+            clientAddress: self.client.display, listener: self.listener.name, route: route.settings.name, subprotocol: nil,
             upstreamPrelude: upstreamPrelude)
         let session = ClientSessionHandler(
             descriptor: descriptor, settings: route.session, upstream: self.frontEnd.upstream,
@@ -283,7 +282,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
             case .success(.badGateway):
                 // The relay logged why; the client learns only that the broker is unavailable.
                 self.refuse(
-                    UpgradeRefusal(502, "broker unavailable", result: "bad_gateway", route: route.configuration.name), context: context)
+                    UpgradeRefusal(502, "broker unavailable", result: "bad_gateway", route: route.settings.name), context: context)
             case .failure:
                 self.state = .done  // the client is gone
             }
@@ -312,7 +311,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
                 // Before the session: it sees the CONNECT only once edge authentication has accepted it.
                 let gate = ConnectAuthHandler(
                     auth: auth, upgrade: outcome, clientAddress: self.client.ip, maximumPacketSize: route.session.maximumPacketSize,
-                    metrics: self.frontEnd.metrics.route(route.configuration.name))
+                    metrics: self.frontEnd.metrics.route(route.settings.name))
                 try pipeline.addHandler(gate, position: .after(codec))
                 try pipeline.addHandler(session, position: .after(gate))
             } else {
@@ -330,7 +329,7 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
             decoderRemoved.futureResult.assumeIsolated().whenSuccess {
                 channel.pipeline.syncOperations.fireChannelReadComplete()
             }
-            self.frontEnd.metrics.route(route.configuration.name).handshake("accepted")
+            self.frontEnd.metrics.route(route.settings.name).handshake("accepted")
         } catch {
             self.frontEnd.logger.error("could not switch the pipeline to WebSocket", metadata: ["error": "\(error)"])
             context.close(promise: nil)

@@ -9,16 +9,16 @@
 /// instructions as this (220,000 against 36,000 per 19-field line, callgrind), which a single writer thread feels
 /// during a reconnect storm; and for whole objects it orders keys by hash, where the log and the admin's answers
 /// keep the order they are written in.
-public enum JSONString {
+package enum JSONString {
     /// `text` as a quoted JSON string, appended to `bytes`.
-    public static func append(_ text: String, to bytes: inout [UInt8]) {
+    package static func append(_ text: String, to bytes: inout [UInt8]) {
         bytes.append(UInt8(ascii: "\""))
         appendEscaped(text, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
     }
 
     /// `text` escaped as inside a JSON string, without the quotes.
-    public static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
+    package static func appendEscaped(_ text: String, to bytes: inout [UInt8]) {
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])

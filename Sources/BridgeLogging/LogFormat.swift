@@ -15,12 +15,12 @@ import Darwin
 /// 2026-05-04T10:20:30.123Z info mqtt_ws_bridge.access: session client=203.0.113.7:51234 reason="client closed"
 /// {"ts":"2026-05-04T10:20:30.123Z","level":"info","logger":"mqtt_ws_bridge.access","msg":"session","client":"203.0.113.7:51234"}
 /// ```
-public enum LogFormat: String, Sendable, Hashable, CaseIterable {
+package enum LogFormat: String, Sendable, Hashable, CaseIterable {
     case text
     case json
 
     /// The line for `record`, without the line feed.
-    public func line(_ record: LogRecord) -> [UInt8] {
+    package func line(_ record: LogRecord) -> [UInt8] {
         let timestamp = Self.timestamp(seconds: record.seconds, nanoseconds: record.nanoseconds)
         var line: [UInt8] = []
         line.reserveCapacity(128 + 32 * record.metadata.count)

@@ -11,16 +11,16 @@ import Darwin
 /// One log event as the caller saw it: everything that must be captured on the caller's thread (the time, the
 /// merged metadata, which may come from task-local metadata providers). Turning it into text happens later, on the
 /// writer's thread.
-public struct LogRecord: Sendable {
+package struct LogRecord: Sendable {
     /// Wall-clock time, UTC.
-    public var seconds: Int
-    public var nanoseconds: Int
-    public var level: Logger.Level
-    public var label: String
-    public var message: String
-    public var metadata: Logger.Metadata
+    package var seconds: Int
+    package var nanoseconds: Int
+    package var level: Logger.Level
+    package var label: String
+    package var message: String
+    package var metadata: Logger.Metadata
 
-    public init(seconds: Int, nanoseconds: Int, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) {
+    package init(seconds: Int, nanoseconds: Int, level: Logger.Level, label: String, message: String, metadata: Logger.Metadata) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
         self.level = level

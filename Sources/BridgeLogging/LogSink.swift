@@ -2,7 +2,7 @@ import Synchronization
 
 /// Where `StructuredLogHandler`s send their records: standard output through a `LogWriter` (the bridge), or an
 /// in-memory list of formatted lines (tests, which read them back at once).
-public final class LogSink: Sendable {
+package final class LogSink: Sendable {
     private enum Destination: Sendable {
         case writer(LogWriter)
         case collecting(LineCollector)
@@ -15,14 +15,14 @@ public final class LogSink: Sendable {
     private let destination: Destination
 
     /// Standard output, written off the calling thread by one `LogWriter` for the whole process.
-    public static let standardOutput = LogSink(writer: .standardOutput)
+    package static let standardOutput = LogSink(writer: .standardOutput)
 
-    public init(writer: LogWriter) {
+    package init(writer: LogWriter) {
         destination = .writer(writer)
     }
 
     /// `collecting: true` keeps formatted lines in memory (`collected`); false is standard output.
-    public convenience init(collecting: Bool) {
+    package convenience init(collecting: Bool) {
         if collecting {
             self.init(collectingLines: ())
         } else {
@@ -45,13 +45,13 @@ public final class LogSink: Sendable {
     }
 
     /// The writer behind a standard-output sink: for `flush(timeout:)` and `countDrops(with:)`.
-    public var writer: LogWriter? {
+    package var writer: LogWriter? {
         guard case .writer(let writer) = destination else { return nil }
         return writer
     }
 
     /// Lines collected so far (collecting sinks only).
-    public var collected: [String] {
+    package var collected: [String] {
         guard case .collecting(let collector) = destination else { return [] }
         return collector.lines.withLock { $0 }
     }

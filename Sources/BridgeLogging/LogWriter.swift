@@ -20,9 +20,9 @@ import Darwin
 ///
 /// `flush(timeout:)` waits until everything logged so far is written: the executable calls it before exiting, so the
 /// drain's last access lines and "stopped" are never lost.
-public final class LogWriter: @unchecked Sendable {
+package final class LogWriter: @unchecked Sendable {
     /// Records waiting for the writer thread: at most this many, then new ones are dropped.
-    public let capacity: Int
+    package let capacity: Int
     private let descriptor: Int32
     /// Guards everything below, and wakes the writer (records queued) and flushers (records written).
     private let condition = NSCondition()
@@ -36,17 +36,17 @@ public final class LogWriter: @unchecked Sendable {
     private var started = false
 
     /// The process's standard output: one writer, so lines from every logger stay whole and in order.
-    public static let standardOutput = LogWriter(descriptor: STDOUT_FILENO)
+    package static let standardOutput = LogWriter(descriptor: STDOUT_FILENO)
 
     /// - Parameter descriptor: where lines go (`STDOUT_FILENO` for the bridge, a pipe in tests); never closed here.
-    public init(descriptor: Int32, capacity: Int = 16_384) {
+    package init(descriptor: Int32, capacity: Int = 16_384) {
         self.descriptor = descriptor
         self.capacity = max(1, capacity)
     }
 
     /// From now on, dropped records also count in `mqtt_ws_bridge_log_lines_dropped_total` of `factory` (created at
     /// once, so the series exists at 0).
-    public func countDrops(with factory: any MetricsFactory) {
+    package func countDrops(with factory: any MetricsFactory) {
         let counter = CoreMetrics.Counter(label: "mqtt_ws_bridge_log_lines_dropped_total", factory: factory)
         condition.withLock { droppedCounter = counter }
     }
@@ -57,7 +57,7 @@ public final class LogWriter: @unchecked Sendable {
     }
 
     /// Queues `record`, to be written in `format`, or drops it when the queue is full. Never blocks on the output.
-    public func enqueue(_ record: LogRecord, format: LogFormat) {
+    package func enqueue(_ record: LogRecord, format: LogFormat) {
         condition.lock()
         if !started {
             started = true
@@ -79,7 +79,7 @@ public final class LogWriter: @unchecked Sendable {
     /// Waits until every record queued before this call has been written, at most `timeout`; returns whether it
     /// got there (false: the output is stalled).
     @discardableResult
-    public func flush(timeout: Duration) -> Bool {
+    package func flush(timeout: Duration) -> Bool {
         let (seconds, attoseconds) = timeout.components
         let deadline = Date(timeIntervalSinceNow: Double(seconds) + Double(attoseconds) / 1e18)
         condition.lock()

@@ -135,7 +135,7 @@ public final class BridgeMetrics: Sendable {
     let upstreamConnectDuration: CoreMetrics.Timer
     let upstreamConnectFailures: Counter
     /// The last refused handshakes (all routes), for the admin listener's event stream.
-    public let refusals: RefusalLog
+    package let refusals: RefusalLog
 
     public init(routeNames: [String], factory: any MetricsFactory = MetricsSystem.factory) {
         let refusals = RefusalLog()

@@ -70,14 +70,25 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     let registry: SessionRegistry?
     var registration: SessionRegistration?
 
-    public init(
+    /// A session that registers nowhere (the microbenchmarks, a separate package, make it so).
+    public convenience init(
+        descriptor: SessionDescriptor, settings: SessionSettings, upstream: Upstream, metrics: BridgeMetrics, logger: Logger,
+        accessLogger: Logger?
+    ) {
+        self.init(
+            descriptor: descriptor, settings: settings, upstream: upstream, metrics: metrics, logger: logger,
+            accessLogger: accessLogger, registry: nil)
+    }
+
+    /// - Parameter registry: the admin API's open sessions; nil: the session registers nowhere.
+    package init(
         descriptor: SessionDescriptor,
         settings: SessionSettings,
         upstream: Upstream,
         metrics: BridgeMetrics,
         logger: Logger,
         accessLogger: Logger?,
-        registry: SessionRegistry? = nil
+        registry: SessionRegistry?
     ) {
         self.registry = registry
         self.descriptor = descriptor

@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeTLS
 import NIOCore
 import NIOPosix
@@ -69,8 +68,9 @@ public struct TCPUpstreamConnector: UpstreamConnector {
     /// The context, and `upstream.tls.server_name` (nil: each server's own host).
     private let tls: (context: NIOSSLContext, configuredServerName: String?)?
 
-    public init(configuration: UpstreamConfiguration) throws {
-        self.tls = try configuration.tls.map { (try UpstreamTLS.makeContext($0, host: configuration.host).context, $0.serverName) }
+    /// - Parameter tls: nil: plain TCP.
+    package init(tls: UpstreamTLSSettings?) throws {
+        self.tls = try tls.map { (try UpstreamTLS.makeContext($0), $0.serverName) }
     }
 
     public var dialsBeforeUpgrade: Bool { false }

@@ -1,5 +1,5 @@
-import BridgeConfig
 import NIOCore
+import SettingsSupport
 
 /// One broker address.
 public struct UpstreamServer: Hashable, Sendable, CustomStringConvertible {

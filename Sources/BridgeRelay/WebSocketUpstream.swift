@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeTLS
 import NIOCore
 import NIOPosix
@@ -17,9 +16,12 @@ public struct WebSocketUpstreamConnector: UpstreamConnector {
     /// The context, and `upstream.tls.server_name` (nil: each server's own host).
     private let tls: (context: NIOSSLContext, configuredServerName: String?)?
 
-    public init(configuration: UpstreamConfiguration) throws {
-        self.path = configuration.path
-        self.tls = try configuration.tls.map { (try UpstreamTLS.makeContext($0, host: configuration.host).context, $0.serverName) }
+    /// - Parameters:
+    ///   - path: the request path on the broker's WebSocket listener.
+    ///   - tls: nil: plain `ws`.
+    package init(path: String, tls: UpstreamTLSSettings?) throws {
+        self.path = path
+        self.tls = try tls.map { (try UpstreamTLS.makeContext($0), $0.serverName) }
     }
 
     public var dialsBeforeUpgrade: Bool { true }

@@ -8,7 +8,7 @@ extension BridgeServer {
     /// Builds edge authentication for `configuration`: nil when no route has `auth`. Reads and checks the key files
     /// (`auth.jwt`) and the callout's settings (`auth.http`); every problem is a start-up error naming its key or file.
     /// Pass the result to `init(… edgeAuthenticator:)`; the server runs its key reload timer and closes it after the drain.
-    public static func makeEdgeAuthenticator(
+    package static func makeEdgeAuthenticator(
         for configuration: BridgeConfiguration, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "mqtt_ws_bridge")
     ) async throws(StartupError) -> EdgeAuthenticator? {
@@ -23,7 +23,7 @@ extension BridgeServer {
     }
 
     /// What `--check-config` runs for edge authentication: the same checks and key loading, nothing opened.
-    public static func validateEdgeAuth(_ configuration: BridgeConfiguration) async throws(StartupError) {
+    package static func validateEdgeAuth(_ configuration: BridgeConfiguration) async throws(StartupError) {
         let settings = try EdgeAuthSettings(configuration)
         guard !settings.routes.isEmpty else { return }
         do {
@@ -37,7 +37,7 @@ extension BridgeServer {
     /// refused keeps its previous keys, the others are taken for new sessions; open sessions are not touched. Logged
     /// by the verifier, file by file, and summed up here. Nil when no route has `auth`.
     @discardableResult
-    public func reloadAuthKeys() async -> KeyReloadReport? {
+    package func reloadAuthKeys() async -> KeyReloadReport? {
         guard let authenticator = self.edgeAuthenticator else { return nil }
         let report = await authenticator.reloadKeys()
         let count = { (match: (KeyReloadReport.Outcome) -> Bool) in report.entries.filter { match($0.outcome) }.count }

@@ -13,6 +13,7 @@ import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import SessionRegistry
+import SettingsSupport
 import Synchronization
 import UpstreamPool
 
@@ -27,35 +28,35 @@ import UpstreamPool
 /// Certificates: each TLS listener has one `NIOSSLContext`, built here, that takes its certificate per handshake from
 /// a `CertificateStore` (SNI selection, reload without restart). `reloadCertificates()` re-reads them (the executable
 /// calls it on SIGHUP); `listeners.<name>.tls.reload_interval` also re-reads them on a timer while `run()` runs.
-public final class BridgeServer: Service, Sendable {
-    public enum Phase: String, Sendable {
+package final class BridgeServer: Service, Sendable {
+    package enum Phase: String, Sendable {
         case starting, listening, draining, stopped
     }
 
     /// A bound listener, for logs and for tests that bind port 0.
-    public struct BoundListener: Sendable {
-        public var name: String
-        public var address: SocketAddress
-        public var mode: ListenerMode
-        public var isTLS: Bool { self.mode != .plain }
-        public var port: Int { self.address.port ?? 0 }
+    package struct BoundListener: Sendable {
+        package var name: String
+        package var address: SocketAddress
+        package var mode: ListenerMode
+        package var isTLS: Bool { self.mode != .plain }
+        package var port: Int { self.address.port ?? 0 }
 
         /// `127.0.0.1:8443` or `[::]:8443`.
-        public var hostAndPort: String {
-            BridgeConfig.hostAndPort(self.address.ipAddress ?? "?", self.port)
+        package var hostAndPort: String {
+            SettingsSupport.hostAndPort(self.address.ipAddress ?? "?", self.port)
         }
     }
 
     private let configuration: BridgeConfiguration
     private let group: any EventLoopGroup
     let logger: Logger
-    public let metrics: BridgeMetrics
+    package let metrics: BridgeMetrics
     /// The open sessions (from their CONNECT until they close), for the admin API.
-    public let sessions = SessionRegistry()
+    package let sessions = SessionRegistry()
     private let frontEnd: WebSocketFrontEnd
     private let upstreamDescription: String
     /// The brokers of `upstream.servers`; nil with the one-server form (`upstream.host`, `upstream.port`).
-    public let upstreamPool: UpstreamPool?
+    package let upstreamPool: UpstreamPool?
     /// Probes every server of `upstreamPool` while the bridge runs; nil without a pool or a probe.
     private let healthChecker: UpstreamHealthChecker?
     private let tlsContexts: [String: NIOSSLContext]
@@ -77,7 +78,7 @@ public final class BridgeServer: Service, Sendable {
     ///
     /// `metricsFactory` receives the certificate gauges, and the session metrics when `metrics` is nil (tests pass a
     /// recording factory); default: the bootstrapped `MetricsSystem`.
-    public init(
+    package init(
         configuration: BridgeConfiguration,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "mqtt_ws_bridge"),
@@ -111,7 +112,7 @@ public final class BridgeServer: Service, Sendable {
         }
         self.certificateStores = stores
         self.tlsContexts = contexts
-        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(tls) {
+        if let tls = configuration.upstream.tls, let policy = try? UpstreamTLS.policy(UpstreamTLSSettings(tls)) {
             logger.info(
                 "upstream TLS policy",
                 metadata: [
@@ -124,7 +125,7 @@ public final class BridgeServer: Service, Sendable {
         }
         self.upstreamDescription = upstream.description
         self.frontEnd = WebSocketFrontEnd(
-            configuration: configuration, upstream: upstream, metrics: metrics, logger: logger,
+            settings: FrontEndSettings(configuration), upstream: upstream, metrics: metrics, logger: logger,
             accessLogger: configuration.logging.accessLog ? accessLogger : nil, topicAuthorizers: topicAuthorizers,
             sessions: self.sessions, routeAuth: routeAuth)
         self.started = group.next().makePromise(of: [BoundListener].self)
@@ -132,7 +133,7 @@ public final class BridgeServer: Service, Sendable {
 
     /// Checks what start-up checks (certificates, keys, upstream TLS files, topic filters, trusted proxy
     /// ranges) without opening anything: `--check-config` uses it.
-    public static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
+    package static func validate(_ configuration: BridgeConfiguration) throws(StartupError) {
         let quiet = Logger(label: "mqtt_ws_bridge.check") { _ in SwiftLogNoOpLogHandler() }
         let stores = try Self.prepare(
             configuration, connector: nil, eventLoops: [], logger: quiet, metricsFactory: NOOPMetricsHandler.instance
@@ -167,24 +168,18 @@ public final class BridgeServer: Service, Sendable {
         for listener in configuration.listeners where listener.enabled {
             if let tls = listener.tls {
                 stores[listener.name] = try Self.startupCheck { () throws(TLSConfigurationError) in
-                    try CertificateStore(listener: listener.name, tls: tls, logger: logger, metricsFactory: metricsFactory)
+                    try CertificateStore(
+                        listener: listener.name, tls: ListenerTLSSettings(tls), logger: logger, metricsFactory: metricsFactory)
                 }
             }
         }
         if let tls = configuration.upstream.tls {
-            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(tls) }
+            _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(UpstreamTLSSettings(tls)) }
         }
         let servers = try UpstreamPoolWiring.selector(configuration.upstream, eventLoops: eventLoops, logger: logger)
         if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
         do {
-            switch configuration.upstream.kind {
-            case .tcp:
-                return (stores, Upstream(connector: try TCPUpstreamConnector(configuration: configuration.upstream), servers: servers))
-            case .ws:
-                return (
-                    stores, Upstream(connector: try WebSocketUpstreamConnector(configuration: configuration.upstream), servers: servers)
-                )
-            }
+            return (stores, Upstream(connector: try UpstreamConnectors.make(configuration.upstream), servers: servers))
         } catch {
             throw StartupError("upstream.tls: \(error)")
         }
@@ -204,10 +199,10 @@ public final class BridgeServer: Service, Sendable {
         self.started.fail(CancellationError())
     }
 
-    public var phase: Phase { self.phaseBox.withLock { $0 } }
+    package var phase: Phase { self.phaseBox.withLock { $0 } }
 
     /// Number of open client connections (handshakes included).
-    public var connectionCount: Int { self.connections.count }
+    package var connectionCount: Int { self.connections.count }
 
     /// Re-reads the certificate files of every TLS listener and puts each pair that changed and passes its checks
     /// (readable, key matches the certificate, valid now) into use for new handshakes; open sessions are not touched.
@@ -216,7 +211,7 @@ public final class BridgeServer: Service, Sendable {
     /// The executable calls this on SIGHUP. Safe to call at any time, from any task (the file I/O runs on NIO's
     /// blocking thread pool); concurrent calls run one after the other.
     @discardableResult
-    public func reloadCertificates() async -> CertificateReloadReport {
+    package func reloadCertificates() async -> CertificateReloadReport {
         var entries: [CertificateReloadReport.Entry] = []
         for name in self.certificateStores.keys.sorted() {
             if let store = self.certificateStores[name] {
@@ -240,16 +235,16 @@ public final class BridgeServer: Service, Sendable {
     }
 
     /// The certificates every TLS listener serves now, by listener name then default pair first.
-    public var certificates: [CertificateStatus] {
+    package var certificates: [CertificateStatus] {
         self.certificateStores.keys.sorted().flatMap { self.certificateStores[$0]?.status ?? [] }
     }
 
     /// Waits until every listener is bound (or throws the bind error).
-    public func listeners() async throws -> [BoundListener] {
+    package func listeners() async throws -> [BoundListener] {
         try await self.started.futureResult.get()
     }
 
-    public func run() async throws {
+    package func run() async throws {
         let listeners: [ServerQuiescingHelper]
         let bound: [BoundListener]
         do {

@@ -1,7 +1,7 @@
-import BridgeConfig
 import Crypto
 import Foundation
 import NIOSSL
+import SettingsSupport
 import X509
 
 /// A certificate chain and private key that passed every check and can be served: the files parse, the key belongs

@@ -1,7 +1,7 @@
 /// What a certificate reload did, pair by pair: `BridgeServer.reloadCertificates()` returns it (tests, an admin
 /// endpoint) and the log carries the same facts.
-public struct CertificateReloadReport: Sendable, CustomStringConvertible {
-    public enum Outcome: Sendable, Equatable {
+package struct CertificateReloadReport: Sendable, CustomStringConvertible {
+    package enum Outcome: Sendable, Equatable {
         /// A new pair is in use for new handshakes; open sessions keep the one they started with.
         case loaded(serial: String, previousSerial: String)
         /// The files hold the pair already in use (it was checked again, and is still valid).
@@ -10,36 +10,36 @@ public struct CertificateReloadReport: Sendable, CustomStringConvertible {
         case refused(reason: String, keptSerial: String)
     }
 
-    public struct Entry: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// The listener's name (`listeners.<name>`).
-        public var listener: String
+        package var listener: String
         /// `default` for the listener's own pair, else the `tls.sni.<name>` entry.
-        public var name: String
-        public var outcome: Outcome
+        package var name: String
+        package var outcome: Outcome
     }
 
     /// Listeners in name order, each with its default pair first.
-    public var entries: [Entry]
+    package var entries: [Entry]
 
     package init(entries: [Entry]) {
         self.entries = entries
     }
 
     /// True when nothing was refused.
-    public var isSuccess: Bool { self.refused.isEmpty }
+    package var isSuccess: Bool { self.refused.isEmpty }
 
     /// The entries whose new files were refused.
-    public var refused: [Entry] {
+    package var refused: [Entry] {
         self.entries.filter { if case .refused = $0.outcome { true } else { false } }
     }
 
     /// The outcome for one pair, if the reload covered it.
-    public func outcome(listener: String, name: String = "default") -> Outcome? {
+    package func outcome(listener: String, name: String = "default") -> Outcome? {
         self.entries.first { $0.listener == listener && $0.name == name }?.outcome
     }
 
     /// One line per pair, e.g. `wss/default: loaded 3A…F2 (was 11…07)`.
-    public var description: String {
+    package var description: String {
         guard !self.entries.isEmpty else { return "no TLS listener: nothing to reload" }
         return self.entries.map { entry in
             let what =

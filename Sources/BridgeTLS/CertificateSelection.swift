@@ -1,5 +1,5 @@
-import BridgeConfig
 import NIOSSL
+import SettingsSupport
 
 /// The pairs a listener serves at one moment, and which one a client's SNI server name gets.
 ///

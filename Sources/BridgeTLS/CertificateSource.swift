@@ -1,4 +1,4 @@
-import BridgeConfig
+import SettingsSupport
 
 /// Where one certificate pair of a listener comes from: its files, the configuration keys that name them (every
 /// message about the pair names the key), and the SNI server names it serves.
@@ -13,12 +13,16 @@ struct CertificateSource: Sendable {
     /// Empty for the default pair.
     var serverNames: [ServerNamePattern]
 
+    /// The `name` of the listener's own pair (`tls.certificate`/`tls.key`) in logs and metrics; the configuration
+    /// reserves it.
+    static let defaultPairName = "default"
+
     /// The listener's default pair first, then its `sni` entries in configuration order (sorted by name).
-    static func sources(for tls: ListenerTLSConfiguration, listener: String) throws(TLSConfigurationError) -> [CertificateSource] {
+    static func sources(for tls: ListenerTLSSettings, listener: String) throws(TLSConfigurationError) -> [CertificateSource] {
         let prefix = "listeners.\(listener).tls"
         var sources = [
             CertificateSource(
-                name: SNICertificateConfiguration.defaultPairName, keyPrefix: prefix,
+                name: Self.defaultPairName, keyPrefix: prefix,
                 certificatePath: tls.certificatePath, keyPath: tls.keyPath, chainPath: tls.chainPath, serverNames: [])
         ]
         for entry in tls.sni {

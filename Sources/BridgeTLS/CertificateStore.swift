@@ -1,4 +1,3 @@
-import BridgeConfig
 import CoreMetrics
 import Foundation
 import Logging
@@ -52,7 +51,7 @@ package final class CertificateStore: Sendable {
 
     /// Loads and checks every pair; a pair that fails is a start-up error naming its key.
     package init(
-        listener: String, tls: ListenerTLSConfiguration, logger: Logger, metricsFactory: any MetricsFactory,
+        listener: String, tls: ListenerTLSSettings, logger: Logger, metricsFactory: any MetricsFactory,
         now: Date = Date()
     ) throws(TLSConfigurationError) {
         let section = "listeners.\(listener).tls"

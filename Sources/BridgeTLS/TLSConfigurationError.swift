@@ -1,10 +1,10 @@
 /// A TLS setting that cannot be used, found at start-up (or by `--check-config`): the configuration key and what is
 /// wrong with it, in words an operator can act on. `BridgeServer` turns it into its start-up error unchanged.
-public struct TLSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct TLSConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The configuration key the problem is about, e.g. `listeners.wss.tls.ciphers[1]`.
-    public let key: String
+    package let key: String
     /// What is wrong, without the key.
-    public let reason: String
+    package let reason: String
 
     package init(key: String, _ reason: String) {
         self.key = key
@@ -12,5 +12,5 @@ public struct TLSConfigurationError: Error, Sendable, Equatable, CustomStringCon
     }
 
     /// `listeners.wss.tls.ciphers[1]: 'ECDHE-RSA-AES128-SHA' is a CBC suite …`.
-    public var description: String { "\(self.key): \(self.reason)" }
+    package var description: String { "\(self.key): \(self.reason)" }
 }

@@ -1,5 +1,5 @@
-import BridgeConfig
 import NIOSSL
+import SettingsSupport
 
 /// What one TLS endpoint offers — a listener, or the bridge as the broker's client: the oldest TLS version and the
 /// TLS 1.2 cipher suites. Made from `profile`, `ciphers` (and a listener's `min_version`) and checked once, at start.
@@ -18,16 +18,16 @@ import NIOSSL
 /// chooses"); with `old` a client that lists a CBC or RSA suite first gets it. The lists keep Mozilla's order so that
 /// server preference is one line once the library offers it.
 package struct TLSPolicy: Sendable, Equatable {
-    package let profile: TLSProfile
+    package let profile: Profile
     /// `.v1_3` means TLS 1.2 is off (and `tls12Suites` is empty).
-    package let minimumVersion: TLSMinimumVersion
+    package let minimumVersion: MinimumVersion
     /// The TLS 1.2 suites offered, in order; empty when TLS 1.2 is off.
     package let tls12Suites: [TLSCipherSuite]
 
     /// Resolves a section's settings. `section` is the key of the `tls` section (`listeners.wss.tls`,
     /// `upstream.tls`); every error names the key it is about.
     package init(
-        profile: TLSProfile, cipherNames: [String]?, minimumVersion: TLSMinimumVersion = .v1_2, section: String
+        profile: Profile, cipherNames: [String]?, minimumVersion: MinimumVersion = .v1_2, section: String
     ) throws(TLSConfigurationError) {
         self.profile = profile
         let ciphersKey = "\(section).ciphers"
@@ -86,7 +86,7 @@ package struct TLSPolicy: Sendable, Equatable {
     }
 
     private static func suite(
-        named name: String, key: String, profile: TLSProfile, allowed: [TLSCipherSuite], section: String
+        named name: String, key: String, profile: Profile, allowed: [TLSCipherSuite], section: String
     ) throws(TLSConfigurationError) -> TLSCipherSuite {
         guard let suite = TLSCipherSuite.named(name) else {
             throw TLSConfigurationError(key: key, self.unknownSuiteReason(name))

@@ -1,17 +1,15 @@
-import BridgeConfig
 import NIOCore
 import NIOSSL
 
 /// The TLS client context towards the broker, shared by the `tcp` and `ws` upstream kinds.
 package enum UpstreamTLS {
     /// `upstream.tls.profile` and `upstream.tls.ciphers`, checked (errors name the key).
-    package static func policy(_ configuration: UpstreamTLSConfiguration) throws(TLSConfigurationError) -> TLSPolicy {
+    package static func policy(_ configuration: UpstreamTLSSettings) throws(TLSConfigurationError) -> TLSPolicy {
         try TLSPolicy(profile: configuration.profile, cipherNames: configuration.cipherSuites, section: "upstream.tls")
     }
 
-    package static func makeContext(
-        _ configuration: UpstreamTLSConfiguration, host: String
-    ) throws -> (context: NIOSSLContext, serverName: String?) {
+    /// One context for every server; each connection names its own server (`serverName(configured:host:)`).
+    package static func makeContext(_ configuration: UpstreamTLSSettings) throws -> NIOSSLContext {
         var tls = TLSConfiguration.makeClientConfiguration()
         try self.policy(configuration).apply(to: &tls)
         if let caFile = configuration.caFilePath {
@@ -24,7 +22,7 @@ package enum UpstreamTLS {
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certificate).map { .certificate($0) }
             tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
         }
-        return (try NIOSSLContext(configuration: tls), self.serverName(configured: configuration.serverName, host: host))
+        return try NIOSSLContext(configuration: tls)
     }
 
     /// The name one server is asked for (SNI) and verified against: `upstream.tls.server_name` when set, else the

@@ -6,15 +6,15 @@ import MQTTWire
 ///
 /// The bridge section (from `connection` to the end of `a`'s configuration) comes from the caller, usually read from
 /// the shipped `Config/cluster/mosquitto-a.conf` with only its `address` replaced (`bridgeSection(fromConfig:…)`).
-public struct BridgedMosquittos: Sendable {
+package struct BridgedMosquittos: Sendable {
     /// Holds the bridge connection.
-    public let a: MosquittoProcess
+    package let a: MosquittoProcess
     /// Accepts it like any client.
-    public let b: MosquittoProcess
+    package let b: MosquittoProcess
 
     /// Starts `b`, then `a` with the bridge section that `bridgeSection` returns for `b`'s `host:port`, and waits until
     /// a message crosses the bridge both ways.
-    public static func start(
+    package static func start(
         timeout: Duration = .seconds(20), bridgeSection: @Sendable (_ remote: String) throws -> String
     ) async throws -> BridgedMosquittos {
         let b = try await MosquittoProcess.start()
@@ -37,7 +37,7 @@ public struct BridgedMosquittos: Sendable {
 
     /// The bridge section of a Mosquitto configuration file: from its `connection` line to the end, with every
     /// `address` line pointing at `remote` instead. Everything else is kept as written.
-    public static func bridgeSection(fromConfig path: String, remote: String) throws -> String {
+    package static func bridgeSection(fromConfig path: String, remote: String) throws -> String {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         guard let start = lines.firstIndex(where: { $0.hasPrefix("connection ") }) else {
@@ -48,7 +48,7 @@ public struct BridgedMosquittos: Sendable {
 
     /// Publishes probes on each side until one reaches a subscriber on the other (the bridge connects, and subscribes
     /// on both brokers, a moment after `a` starts).
-    public func waitUntilJoined(timeout: Duration) async throws {
+    package func waitUntilJoined(timeout: Duration) async throws {
         let deadline = ContinuousClock.now + timeout
         for (from, to) in [(a, b), (b, a)] {
             let topic = "bridged-mosquittos/probe/\(UUID().uuidString.prefix(8))"
@@ -74,7 +74,7 @@ public struct BridgedMosquittos: Sendable {
     }
 
     /// A connected MQTT 3.1.1 client (raw bytes) on `broker`.
-    public static func client(_ broker: MosquittoProcess, _ clientID: String) async throws -> TestTCPClient {
+    package static func client(_ broker: MosquittoProcess, _ clientID: String) async throws -> TestTCPClient {
         let client = try await TestTCPClient.connect(host: broker.host, port: broker.port)
         try await client.send(MQTTTestPackets.connect(clientID: "\(clientID)-\(UUID().uuidString.prefix(6))"))
         let connack = try await client.receivePacket()
@@ -84,7 +84,7 @@ public struct BridgedMosquittos: Sendable {
         return client
     }
 
-    public func stop() async {
+    package func stop() async {
         await a.stop()
         await b.stop()
     }

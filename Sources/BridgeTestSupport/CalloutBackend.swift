@@ -6,25 +6,25 @@ import Synchronization
 
 /// A real HTTP server on an ephemeral loopback port, standing in for the auth backend: it records every request
 /// body and answers with what `respond` says (nil: never answer, to test the timeout).
-public final class CalloutBackend: Sendable {
-    public struct Answer: Sendable {
-        public var status: HTTPResponseStatus = .ok
-        public var body: String
+package final class CalloutBackend: Sendable {
+    package struct Answer: Sendable {
+        package var status: HTTPResponseStatus = .ok
+        package var body: String
 
-        public init(status: HTTPResponseStatus = .ok, body: String) {
+        package init(status: HTTPResponseStatus = .ok, body: String) {
             self.status = status
             self.body = body
         }
     }
 
-    public let channel: any Channel
+    package let channel: any Channel
     private let received = Mutex<[Data]>([])
     private let respond: @Sendable ([String: Any]) -> Answer?
 
-    public var url: String { "http://127.0.0.1:\(self.channel.localAddress?.port ?? 0)/auth" }
+    package var url: String { "http://127.0.0.1:\(self.channel.localAddress?.port ?? 0)/auth" }
 
     /// Every request body, parsed as a JSON object.
-    public var requests: [[String: Any]] { self.received.withLock { $0 }.map(Self.parse) }
+    package var requests: [[String: Any]] { self.received.withLock { $0 }.map(Self.parse) }
 
     private static func parse(_ body: Data) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
@@ -35,7 +35,7 @@ public final class CalloutBackend: Sendable {
         self.respond = respond
     }
 
-    public static func with<T>(
+    package static func with<T>(
         respond: @escaping @Sendable ([String: Any]) -> Answer?, _ body: (CalloutBackend) async throws -> T
     ) async throws -> T {
         let box = Mutex<CalloutBackend?>(nil)

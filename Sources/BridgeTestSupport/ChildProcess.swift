@@ -12,14 +12,14 @@ import Darwin
 /// worker threads block most signals, and a child inherits the mask of the thread that forks it — with
 /// Foundation's `Process` started from a test task, the child then ignores SIGTERM (and SIGHUP), which
 /// hides exactly the shutdown and reload behaviour the tests are about.
-public final class ChildProcess: Sendable {
-    public let pid: pid_t
-    public let executable: String
+package final class ChildProcess: Sendable {
+    package let pid: pid_t
+    package let executable: String
     private let exitStatus = Mutex<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; stdout and stderr are appended to `outputPath` (or
     /// discarded), stdin is /dev/null.
-    public static func spawn(
+    package static func spawn(
         executable: String,
         arguments: [String],
         environment: [String: String]? = nil,
@@ -68,13 +68,13 @@ public final class ChildProcess: Sendable {
     }
 
     /// Sends `signal` (e.g. SIGTERM, SIGHUP) if the process is still running.
-    public func send(_ signal: Int32) {
+    package func send(_ signal: Int32) {
         guard self.isRunning else { return }
         kill(self.pid, signal)
     }
 
     /// Whether the process has not exited yet (reaps it when it has).
-    public var isRunning: Bool {
+    package var isRunning: Bool {
         self.exitStatus.withLock { status in
             if status != nil { return false }
             var raw: Int32 = 0
@@ -88,13 +88,13 @@ public final class ChildProcess: Sendable {
     }
 
     /// The exit status once exited: the exit code, or 128 + signal number when killed by a signal.
-    public var exitCode: Int32? {
+    package var exitCode: Int32? {
         _ = self.isRunning
         return self.exitStatus.withLock { $0 }
     }
 
     /// Waits until the process exits or `timeout` passes; returns the exit code, or nil on timeout.
-    public func waitForExit(timeout: Duration) async -> Int32? {
+    package func waitForExit(timeout: Duration) async -> Int32? {
         let deadline = ContinuousClock.now + timeout
         while self.isRunning {
             guard ContinuousClock.now < deadline else { return nil }
@@ -104,7 +104,7 @@ public final class ChildProcess: Sendable {
     }
 
     /// SIGTERM, then SIGKILL after `timeout` if it has not exited. Safe to call more than once.
-    public func stop(timeout: Duration = .seconds(5)) async {
+    package func stop(timeout: Duration = .seconds(5)) async {
         self.send(SIGTERM)
         if await self.waitForExit(timeout: timeout) == nil {
             self.send(SIGKILL)

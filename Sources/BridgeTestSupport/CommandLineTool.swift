@@ -2,15 +2,15 @@ import Foundation
 
 /// Short-lived command line tools for tests (openssl, mosquitto_passwd): found on PATH or where Debian puts
 /// them, run to completion, output captured. Not for servers: those are `ChildProcess`.
-public enum CommandLineTool {
-    public struct Result: Sendable {
-        public var status: Int32
+package enum CommandLineTool {
+    package struct Result: Sendable {
+        package var status: Int32
         /// Standard output and standard error together.
-        public var output: String
+        package var output: String
     }
 
     /// The path of `name`: on PATH, or in the sbin directories a non-root PATH often lacks.
-    public static func path(_ name: String) throws -> String {
+    package static func path(_ name: String) throws -> String {
         if name.hasPrefix("/") { return name }
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         let directories =
@@ -28,7 +28,7 @@ public enum CommandLineTool {
     /// Standard input is empty (`/dev/null`), so a tool that reads it (`openssl s_client`) ends instead of waiting
     /// on the test runner's terminal. A tool still running after `timeout` is terminated (SIGTERM).
     @discardableResult
-    public static func run(_ name: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Result {
+    package static func run(_ name: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try self.path(name))
         process.arguments = arguments
@@ -47,7 +47,7 @@ public enum CommandLineTool {
 
     /// Like `run`, but a non-zero exit status throws with the tool's output.
     @discardableResult
-    public static func runChecked(_ name: String, _ arguments: [String]) throws -> String {
+    package static func runChecked(_ name: String, _ arguments: [String]) throws -> String {
         let result = try self.run(name, arguments)
         guard result.status == 0 else {
             throw TestSupportError("\(name) \(arguments.joined(separator: " ")) failed (\(result.status)): \(result.output)")

@@ -7,18 +7,18 @@ import Synchronization
 ///
 /// HAProxy's own log (stdout and stderr, with `log stdout` in the file) goes to `logPath`, kept after the test.
 /// `stop()` ends only the process this object started (SIGTERM, then SIGKILL after 5 s).
-public final class HAProxyProcess: Sendable {
-    public let host = "127.0.0.1"
+package final class HAProxyProcess: Sendable {
+    package let host = "127.0.0.1"
     /// The free port given to each variable named in `start(portVariables:)`.
-    public let ports: [String: Int]
-    public let directory: URL
-    public var logPath: String { directory.appendingPathComponent("haproxy.log").path }
+    package let ports: [String: Int]
+    package let directory: URL
+    package var logPath: String { directory.appendingPathComponent("haproxy.log").path }
 
     private let process: Mutex<ChildProcess?>
 
     /// Starts `haproxy -db -f configPath` with `environment` and a free loopback port for each of `portVariables`
     /// (frontends and the stats page), and waits until every one of those ports accepts connections.
-    public static func start(
+    package static func start(
         configPath: String, environment: [String: String], portVariables: [String], timeout: Duration = .seconds(10)
     ) async throws -> HAProxyProcess {
         var lastError: (any Error)?
@@ -45,7 +45,7 @@ public final class HAProxyProcess: Sendable {
     }
 
     /// The port given to `variable`.
-    public func port(_ variable: String) throws -> Int {
+    package func port(_ variable: String) throws -> Int {
         guard let port = ports[variable] else { throw TestSupportError("no port was allocated for \(variable)") }
         return port
     }
@@ -67,16 +67,16 @@ public final class HAProxyProcess: Sendable {
     }
 
     /// The path of the `haproxy` binary (Debian: /usr/sbin/haproxy; Scripts/install-deps installs it).
-    public static func executablePath() throws -> String {
+    package static func executablePath() throws -> String {
         try CommandLineTool.path("haproxy")
     }
 
-    public var pid: Int32? {
+    package var pid: Int32? {
         process.withLock { $0?.isRunning == true ? $0?.pid : nil }
     }
 
     /// SIGTERM, then SIGKILL if HAProxy has not exited after 5 s. Safe to call twice.
-    public func stop() async {
+    package func stop() async {
         guard
             let process = self.process.withLock({ p -> ChildProcess? in
                 defer { p = nil }; return p
@@ -86,13 +86,13 @@ public final class HAProxyProcess: Sendable {
     }
 
     /// HAProxy's log so far (for failure messages).
-    public func log() -> String {
+    package func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "<no log>"
     }
 
     /// The check status of each server of `backend` (`UP`, `DOWN`, `MAINT`, `no check`, and transitions such as
     /// `UP 1/2`), by server name, from the stats page's CSV export at `statsPortVariable`'s port (`stats uri /stats`).
-    public func serverStatuses(backend: String, statsPortVariable: String, uri: String = "/stats") async throws -> [String: String] {
+    package func serverStatuses(backend: String, statsPortVariable: String, uri: String = "/stats") async throws -> [String: String] {
         let client = try await TestTCPClient.connect(host: host, port: try port(statsPortVariable))
         defer { Task { await client.close() } }
         try await client.send(Array("GET \(uri);csv HTTP/1.0\r\nHost: haproxy\r\n\r\n".utf8))

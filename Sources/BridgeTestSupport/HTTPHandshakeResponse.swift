@@ -4,20 +4,20 @@ import Foundation
 ///
 /// Headers are kept in order and with their original spelling so tests can assert what went over the wire
 /// (e.g. that no `Sec-WebSocket-Protocol` header exists at all, or that it appears once).
-public struct HTTPHandshakeResponse: Sendable, CustomStringConvertible {
+package struct HTTPHandshakeResponse: Sendable, CustomStringConvertible {
     /// `HTTP/1.1` as sent.
-    public var version: String
-    public var status: Int
-    public var reason: String
-    public var headers: [(name: String, value: String)]
+    package var version: String
+    package var status: Int
+    package var reason: String
+    package var headers: [(name: String, value: String)]
     /// The body decoded as UTF-8 (invalid bytes replaced); `bodyBytes` has the exact bytes.
     /// A chunked body is de-chunked. A 101 has no body.
-    public var body: String { String(decoding: bodyBytes, as: UTF8.self) }
-    public var bodyBytes: [UInt8]
+    package var body: String { String(decoding: bodyBytes, as: UTF8.self) }
+    package var bodyBytes: [UInt8]
     /// The status line and header lines exactly as received, including the terminating empty line (`\r\n\r\n`).
-    public var rawHead: String
+    package var rawHead: String
 
-    public init(
+    package init(
         version: String, status: Int, reason: String, headers: [(name: String, value: String)],
         bodyBytes: [UInt8], rawHead: String
     ) {
@@ -30,20 +30,20 @@ public struct HTTPHandshakeResponse: Sendable, CustomStringConvertible {
     }
 
     /// Every value of the header `name` (case-insensitive), in order; empty when the header is absent.
-    public func values(_ name: String) -> [String] {
+    package func values(_ name: String) -> [String] {
         let wanted = name.lowercased()
         return headers.filter { $0.name.lowercased() == wanted }.map(\.value)
     }
 
     /// The comma-separated tokens of every `name` header, lowercased and trimmed
     /// (`Connection: keep-alive, Upgrade` → `["keep-alive", "upgrade"]`).
-    public func tokens(_ name: String) -> [String] {
+    package func tokens(_ name: String) -> [String] {
         values(name).flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
             .filter { !$0.isEmpty }
     }
 
-    public var description: String {
+    package var description: String {
         rawHead + (bodyBytes.isEmpty ? "" : body)
     }
 }

@@ -7,15 +7,15 @@ import Synchronization
 ///
 /// The broker's own log goes to `logPath` (kept after the test, useful when a test fails).
 /// `stop()` ends only the process this object started (SIGTERM, then SIGKILL after 5 s).
-public final class MosquittoProcess: Sendable {
-    public let host = "127.0.0.1"
+package final class MosquittoProcess: Sendable {
+    package let host = "127.0.0.1"
     /// The plain MQTT (TCP) listener.
-    public let port: Int
+    package let port: Int
     /// The websockets listener, when one was asked for.
-    public let websocketsPort: Int?
-    public let directory: URL
-    public var logPath: String { directory.appendingPathComponent("mosquitto.log").path }
-    public var configPath: String { directory.appendingPathComponent("mosquitto.conf").path }
+    package let websocketsPort: Int?
+    package let directory: URL
+    package var logPath: String { directory.appendingPathComponent("mosquitto.log").path }
+    package var configPath: String { directory.appendingPathComponent("mosquitto.conf").path }
 
     private let process = Mutex<ChildProcess?>(nil)
     private let environment: [String: String]
@@ -23,7 +23,7 @@ public final class MosquittoProcess: Sendable {
     /// Starts a broker. `extraConfig` is appended to the generated configuration (password files, limits…).
     /// Without a `password_file` line in it, anonymous clients are allowed. `environment` is added to the broker's
     /// (e.g. `OPENSSL_CONF`, for TLS settings Mosquitto has no option for).
-    public static func start(
+    package static func start(
         extraConfig: String = "", websockets: Bool = false, environment: [String: String] = [:]
     ) async throws -> MosquittoProcess {
         var lastError: Error?
@@ -75,7 +75,7 @@ public final class MosquittoProcess: Sendable {
     }
 
     /// The path of the `mosquitto` binary (Debian installs it in /usr/sbin, often not on a user's PATH).
-    public static func executablePath() throws -> String {
+    package static func executablePath() throws -> String {
         try CommandLineTool.path("mosquitto")
     }
 
@@ -91,18 +91,18 @@ public final class MosquittoProcess: Sendable {
     }
 
     /// Starts the same broker again on the same port(s), e.g. after `stop()`.
-    public func restart() async throws {
+    package func restart() async throws {
         await stop()
         try await launch()
     }
 
     /// The process id while running.
-    public var pid: Int32? {
+    package var pid: Int32? {
         process.withLock { $0?.isRunning == true ? $0?.pid : nil }
     }
 
     /// SIGTERM, then SIGKILL if the broker has not exited after 5 s. Safe to call twice.
-    public func stop() async {
+    package func stop() async {
         guard
             let process = self.process.withLock({ p -> ChildProcess? in
                 defer { p = nil }; return p
@@ -112,7 +112,7 @@ public final class MosquittoProcess: Sendable {
     }
 
     /// The broker's log so far (for failure messages).
-    public func log() -> String {
+    package func log() -> String {
         (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "<no log>"
     }
 
@@ -125,8 +125,8 @@ public final class MosquittoProcess: Sendable {
 }
 
 /// A free TCP port on 127.0.0.1, found by binding port 0 and closing the socket again.
-public enum FreePort {
-    public static func allocate() throws -> Int {
+package enum FreePort {
+    package static func allocate() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestSupportError("socket() failed: \(errno)") }
         defer { close(fd) }
@@ -148,7 +148,7 @@ public enum FreePort {
 }
 
 /// An error from the test harness itself (not from the code under test).
-public struct TestSupportError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+package struct TestSupportError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }

@@ -6,13 +6,13 @@ import Synchronization
 /// A TCP (optionally TLS) server on 127.0.0.1 and an ephemeral port that answers from a script: a fake broker
 /// that misbehaves on cue (refuses, answers garbage, never answers), a canned HTTP server to test the test
 /// clients, or an echo server behind TLS to check certificates.
-public final class ScriptedTCPServer: Sendable {
+package final class ScriptedTCPServer: Sendable {
     /// Bytes to send back, and whether to close the connection after sending them.
-    public struct Reply: Sendable {
-        public var bytes: [UInt8]
-        public var close: Bool
+    package struct Reply: Sendable {
+        package var bytes: [UInt8]
+        package var close: Bool
 
-        public init(bytes: [UInt8], close: Bool = false) {
+        package init(bytes: [UInt8], close: Bool = false) {
             self.bytes = bytes
             self.close = close
         }
@@ -21,22 +21,22 @@ public final class ScriptedTCPServer: Sendable {
     /// Called per connection with the bytes not yet consumed: once when the connection opens (with nothing), then
     /// after every read. It removes what it consumed and returns a reply, or nil to wait for more. While it returns
     /// replies *and* consumes bytes it is called again, so several requests in one read get several replies.
-    public typealias Script = @Sendable (_ unconsumed: inout [UInt8]) -> Reply?
+    package typealias Script = @Sendable (_ unconsumed: inout [UInt8]) -> Reply?
 
     /// Sends every byte back.
-    public static let echo: Script = { unconsumed in
+    package static let echo: Script = { unconsumed in
         guard !unconsumed.isEmpty else { return nil }
         defer { unconsumed.removeAll() }
         return Reply(bytes: unconsumed)
     }
 
     /// Certificate and key (PEM files) for a TLS server; TLS 1.2 minimum like the bridge.
-    public struct TLS: Sendable {
-        public var certificatePEMPath: String
-        public var privateKeyPEMPath: String
-        public var minimumVersion: TLSVersion
+    package struct TLS: Sendable {
+        package var certificatePEMPath: String
+        package var privateKeyPEMPath: String
+        package var minimumVersion: TLSVersion
 
-        public init(certificatePEMPath: String, privateKeyPEMPath: String, minimumVersion: TLSVersion = .tlsv12) {
+        package init(certificatePEMPath: String, privateKeyPEMPath: String, minimumVersion: TLSVersion = .tlsv12) {
             self.certificatePEMPath = certificatePEMPath
             self.privateKeyPEMPath = privateKeyPEMPath
             self.minimumVersion = minimumVersion
@@ -49,13 +49,13 @@ public final class ScriptedTCPServer: Sendable {
         var errors: [String] = []
     }
 
-    public let host: String
-    public let port: Int
+    package let host: String
+    package let port: Int
     private let serverChannel: any Channel
     private let shared: Shared
 
     /// Starts listening; the port is in `port`.
-    public static func start(host: String = "127.0.0.1", tls: TLS? = nil, script: @escaping Script) async throws -> ScriptedTCPServer {
+    package static func start(host: String = "127.0.0.1", tls: TLS? = nil, script: @escaping Script) async throws -> ScriptedTCPServer {
         let sslContext = try tls.map { tls in
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificatePEMPath).map { .certificate($0) },
@@ -98,14 +98,14 @@ public final class ScriptedTCPServer: Sendable {
     }
 
     /// How many connections were accepted so far.
-    public var acceptedConnections: Int { shared.state.withLock { $0.received.count } }
+    package var acceptedConnections: Int { shared.state.withLock { $0.received.count } }
     /// Every byte received, per connection in accept order.
-    public var receivedByConnection: [[UInt8]] { shared.state.withLock { $0.received } }
+    package var receivedByConnection: [[UInt8]] { shared.state.withLock { $0.received } }
     /// Errors on accepted connections (e.g. a client that refused our certificate).
-    public var errors: [String] { shared.state.withLock { $0.errors } }
+    package var errors: [String] { shared.state.withLock { $0.errors } }
 
     /// Closes the listener and every open connection.
-    public func stop() async {
+    package func stop() async {
         try? await serverChannel.close()
         let open = shared.state.withLock { Array($0.connections.values) }
         for channel in open { try? await channel.close() }

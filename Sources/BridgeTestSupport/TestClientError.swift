@@ -3,8 +3,8 @@
 /// `kind` lets a test tell "the server closed the connection" from "nothing arrived in time" without parsing
 /// text; `description` is written for the person reading a failed test: it says what was awaited and what
 /// had been received so far.
-public struct TestClientError: Error, CustomStringConvertible, Sendable {
-    public enum Kind: Sendable, Equatable {
+package struct TestClientError: Error, CustomStringConvertible, Sendable {
+    package enum Kind: Sendable, Equatable {
         /// The TCP connection (or TLS handshake) could not be established.
         case connectFailed
         /// Nothing (or not enough) arrived before the deadline.
@@ -17,10 +17,10 @@ public struct TestClientError: Error, CustomStringConvertible, Sendable {
         case protocolViolation
     }
 
-    public let kind: Kind
-    public let description: String
+    package let kind: Kind
+    package let description: String
 
-    public init(_ kind: Kind, _ description: String) {
+    package init(_ kind: Kind, _ description: String) {
         self.kind = kind
         self.description = description
     }

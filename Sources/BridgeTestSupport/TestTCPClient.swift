@@ -3,7 +3,7 @@ import NIOPosix
 
 /// A byte-level TCP (optionally TLS) client: MQTT straight to Mosquitto, or raw bytes to any port
 /// (e.g. a half-sent HTTP request to test the bridge's handshake timeout). No parsing at all.
-public final class TestTCPClient: Sendable {
+package final class TestTCPClient: Sendable {
     struct State: Sendable {
         var received: [UInt8] = []
         var totalReceived = 0
@@ -27,7 +27,7 @@ public final class TestTCPClient: Sendable {
     }
 
     /// - Parameter receiveBufferSize: `SO_RCVBUF` (bytes) for a client with a tiny TCP window; nil: the default.
-    public static func connect(
+    package static func connect(
         host: String, port: Int, tls: TestTLS? = nil, timeout: Duration = .seconds(5), receiveBufferSize: Int? = nil
     ) async throws -> TestTCPClient {
         let state = WaitableState(State())
@@ -39,7 +39,7 @@ public final class TestTCPClient: Sendable {
         return TestTCPClient(channel: channel, state: state)
     }
 
-    public func send(_ bytes: [UInt8]) async throws {
+    package func send(_ bytes: [UInt8]) async throws {
         do {
             try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
         } catch {
@@ -48,14 +48,14 @@ public final class TestTCPClient: Sendable {
     }
 
     /// Exactly `count` bytes (the rest stays buffered for the next call).
-    public func receive(count: Int, timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+    package func receive(count: Int, timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         try await take(timeout: timeout, awaiting: "\(count) bytes") { received in
             received.count >= count ? count : nil
         }
     }
 
     /// Whatever is buffered or arrives next (at least one byte).
-    public func receiveAvailable(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+    package func receiveAvailable(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         try await take(timeout: timeout, awaiting: "any bytes") { received in
             received.isEmpty ? nil : received.count
         }
@@ -80,7 +80,7 @@ public final class TestTCPClient: Sendable {
     }
 
     /// Waits until the peer closes the connection; bytes that arrive meanwhile stay readable.
-    public func expectClosed(timeout: Duration = .seconds(5)) async throws {
+    package func expectClosed(timeout: Duration = .seconds(5)) async throws {
         let closed = try await state.wait(until: ContinuousClock.now + timeout) { $0.closed ? true : nil }
         guard closed != nil else {
             throw TestClientError(.timedOut, "timed out after \(timeout.shortDescription) waiting for the peer to close; \(summary)")
@@ -88,18 +88,18 @@ public final class TestTCPClient: Sendable {
     }
 
     /// Stops reading from the socket (autoRead off): a slow reader.
-    public func pauseReading() async throws {
+    package func pauseReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: false).get()
     }
 
-    public func resumeReading() async throws {
+    package func resumeReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: true).get()
     }
 
-    public var isClosed: Bool { state.read { $0.closed } }
-    public var summary: String { state.read { $0.summary } }
+    package var isClosed: Bool { state.read { $0.closed } }
+    package var summary: String { state.read { $0.summary } }
 
-    public func close() async {
+    package func close() async {
         try? await channel.close()
     }
 

@@ -2,20 +2,20 @@ import Foundation
 import NIOSSL
 
 /// How a test client speaks TLS (wss, or MQTT over TLS).
-public struct TestTLS: Sendable {
+package struct TestTLS: Sendable {
     /// PEM file with the certificates to trust (e.g. the development CA). `nil` turns verification off entirely,
     /// which is what a test wants when it only cares about bytes, not about the certificate.
-    public var trustRootsPEMPath: String?
+    package var trustRootsPEMPath: String?
     /// Sent as SNI and checked against the certificate's names. An IP literal is not sent as SNI (not allowed);
     /// with `nil` (or an IP) and trust roots set, the certificate is checked against the IP address connected to.
     /// Note that NIOSSL accepts a certificate when *either* a DNS entry matches this name *or* an IP entry matches
     /// the address connected to: to prove a name check, connect to an address the certificate does not list.
-    public var serverName: String?
+    package var serverName: String?
     /// Restrict the protocol versions, e.g. `maximumVersion: .tlsv11` to check that the server refuses old TLS.
-    public var minimumVersion: TLSVersion?
-    public var maximumVersion: TLSVersion?
+    package var minimumVersion: TLSVersion?
+    package var maximumVersion: TLSVersion?
 
-    public init(
+    package init(
         trustRootsPEMPath: String? = nil, serverName: String? = nil,
         minimumVersion: TLSVersion? = nil, maximumVersion: TLSVersion? = nil
     ) {

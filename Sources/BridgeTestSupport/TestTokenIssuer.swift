@@ -3,20 +3,20 @@ import Foundation
 
 /// Signs ES256 JWTs the way a deployment's backend would, with a P-256 key made in the test process, and gives its
 /// public key as the PEM or JWKS file the bridge reads (`auth.jwt.keys`).
-public struct TestTokenIssuer: Sendable {
-    public let kid: String
+package struct TestTokenIssuer: Sendable {
+    package let kid: String
     private let key: P256.Signing.PrivateKey
 
-    public init(kid: String = "test-key-1") {
+    package init(kid: String = "test-key-1") {
         self.kid = kid
         self.key = P256.Signing.PrivateKey()
     }
 
     /// The public key as PEM (`-----BEGIN PUBLIC KEY-----`).
-    public var publicKeyPEM: String { self.key.publicKey.pemRepresentation }
+    package var publicKeyPEM: String { self.key.publicKey.pemRepresentation }
 
     /// A JWKS document with the public keys of `issuers`, each under its `kid`.
-    public static func jwks(_ issuers: [TestTokenIssuer]) -> String {
+    package static func jwks(_ issuers: [TestTokenIssuer]) -> String {
         let keys = issuers.map { issuer -> String in
             let raw = issuer.key.publicKey.x963Representation
             let x = base64URL(raw[1..<33])
@@ -28,7 +28,7 @@ public struct TestTokenIssuer: Sendable {
 
     /// A compact JWS with `sub`, `iat`, `exp` (`expiresIn` from now; negative: already expired), the text claims in
     /// `claims`, and `aud`/`iss` when given.
-    public func token(
+    package func token(
         sub: String, expiresIn: TimeInterval = 3600, audience: String? = nil, issuer: String? = nil, claims: [String: String] = [:]
     ) throws -> String {
         let now = Date().timeIntervalSince1970

@@ -9,17 +9,17 @@ import NIOWebSocket
 /// bridge's WebSocket implementation: a bug there cannot hide itself in its own tests.
 ///
 /// Every receive has a timeout and fails with a message that says what was awaited and what arrived instead.
-public final class TestWebSocketClient: Sendable {
+package final class TestWebSocketClient: Sendable {
     /// Behaviour that real clients have and a test may want to switch off.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// Answer every ping with a pong carrying the same payload (browsers do). Pings are recorded either way.
-        public var answerPings: Bool
+        package var answerPings: Bool
         /// Answer the server's close frame with a close frame echoing its code (browsers do), unless we already sent one.
-        public var answerClose: Bool
+        package var answerClose: Bool
         /// Frames from the server larger than this fail the connection (the decoder holds a whole frame in memory).
-        public var maximumFrameSize: Int
+        package var maximumFrameSize: Int
 
-        public init(answerPings: Bool = true, answerClose: Bool = true, maximumFrameSize: Int = 1 << 26) {
+        package init(answerPings: Bool = true, answerClose: Bool = true, maximumFrameSize: Int = 1 << 26) {
             self.answerPings = answerPings
             self.answerClose = answerClose
             self.maximumFrameSize = maximumFrameSize
@@ -27,13 +27,13 @@ public final class TestWebSocketClient: Sendable {
     }
 
     /// The 101 response this connection was upgraded with.
-    public let response: HTTPHandshakeResponse
+    package let response: HTTPHandshakeResponse
     /// With TLS: the serial number of the certificate the server presented, upper-case hex as
     /// `openssl x509 -noout -serial` prints it (to tell which certificate a server chose, e.g. after a reload or by SNI).
-    public let peerCertificateSerial: String?
+    package let peerCertificateSerial: String?
     /// This end of the TCP connection, `ip:port` as the bridge's access log writes an IPv4 client: what a server behind
     /// a proxy must still see as the client's address (PROXY protocol).
-    public var localAddress: String? {
+    package var localAddress: String? {
         guard let address = channel.localAddress, let ip = address.ipAddress, let port = address.port else { return nil }
         return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
     }
@@ -65,7 +65,7 @@ public final class TestWebSocketClient: Sendable {
     /// when wrong. The subprotocol is *not* validated: tests assert `response.values("Sec-WebSocket-Protocol")`.
     /// For any other status the body is read (Content-Length, chunked, or until close), the connection is
     /// closed and `client` is nil.
-    public static func connect(
+    package static func connect(
         host: String, port: Int, path: String, tls: TestTLS? = nil,
         subprotocols: [String]? = ["mqtt"], extraHeaders: [(String, String)] = [], omitHeaders: Set<String> = [],
         timeout: Duration = .seconds(5), options: Options = Options()
@@ -99,7 +99,7 @@ public final class TestWebSocketClient: Sendable {
     /// Sends exactly `bytes` (a hand-made, possibly malformed request) and returns the server's response;
     /// the connection is closed afterwards, whatever the status. Throws `.connectionClosed` when the server
     /// closes without a complete response (what a server may do with garbage).
-    public static func rawRequest(
+    package static func rawRequest(
         host: String, port: Int, tls: TestTLS? = nil, bytes: [UInt8], timeout: Duration = .seconds(5)
     ) async throws -> HTTPHandshakeResponse {
         let deadline = ContinuousClock.now + timeout
@@ -160,13 +160,13 @@ public final class TestWebSocketClient: Sendable {
     // MARK: - Sending
 
     /// One masked binary frame (fin set) with `payload`.
-    public func sendBinary(_ payload: [UInt8]) async throws {
+    package func sendBinary(_ payload: [UInt8]) async throws {
         try await sendFrames([OutgoingFrame(opcode: .binary, payload: payload)])
     }
 
     /// `payload` as one fragmented binary message: a binary frame and continuation frames of at most
     /// `fragmentSize` bytes each, written together (e.g. an MQTT packet split across frames).
-    public func sendBinary(_ payload: [UInt8], fragmentSize: Int) async throws {
+    package func sendBinary(_ payload: [UInt8], fragmentSize: Int) async throws {
         precondition(fragmentSize > 0, "fragmentSize must be positive")
         var frames: [OutgoingFrame] = []
         var start = 0
@@ -180,7 +180,7 @@ public final class TestWebSocketClient: Sendable {
     }
 
     /// Any single frame: text, continuation, ping, close, unmasked or with reserved bits (to test refusals).
-    public func sendFrame(
+    package func sendFrame(
         opcode: WebSocketOpcode, payload: [UInt8], fin: Bool = true, masked: Bool = true, reservedBits: UInt8 = 0
     ) async throws {
         try await sendFrames([OutgoingFrame(opcode: opcode, payload: payload, fin: fin, masked: masked, reservedBits: reservedBits)])
@@ -188,7 +188,7 @@ public final class TestWebSocketClient: Sendable {
 
     /// Several frames with a single flush, so they usually reach the server in one read.
     /// Sending a close frame marks the connection as closing (no automatic close reply afterwards).
-    public func sendFrames(_ frames: [OutgoingFrame]) async throws {
+    package func sendFrames(_ frames: [OutgoingFrame]) async throws {
         if frames.contains(where: { $0.opcode == .connectionClose }) {
             state.update { $0.closeSent = true }
         }
@@ -209,7 +209,7 @@ public final class TestWebSocketClient: Sendable {
     }
 
     /// Arbitrary bytes on the socket (below TLS framing but above TCP): half frames, garbage, several frames at once.
-    public func sendRaw(_ bytes: [UInt8]) async throws {
+    package func sendRaw(_ bytes: [UInt8]) async throws {
         try await ClientChannel.writeRaw(bytes, on: channel, below: HandshakeResponseReader.name)
     }
 
@@ -217,14 +217,14 @@ public final class TestWebSocketClient: Sendable {
 
     /// The next frame of any kind (pings included; they were already answered if `answerPings`).
     /// Throws `.timedOut`, or `.connectionClosed` when the connection closed and no frame is left.
-    public func receiveFrame(timeout: Duration = .seconds(5)) async throws -> ReceivedFrame {
+    package func receiveFrame(timeout: Duration = .seconds(5)) async throws -> ReceivedFrame {
         try await nextFrame(deadline: ContinuousClock.now + timeout, timeout: timeout, awaiting: "a frame")
     }
 
     /// The next complete binary message (a binary frame and its continuations), skipping pings and pongs.
     /// A text frame throws `.protocolViolation`; a close frame throws `.connectionClosed` and stays queued,
     /// so `expectClose` can still read it.
-    public func receiveBinaryMessage(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
+    package func receiveBinaryMessage(timeout: Duration = .seconds(5)) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         var message: [UInt8]?
         while true {
@@ -252,7 +252,7 @@ public final class TestWebSocketClient: Sendable {
     /// first). Data frames on the way are skipped and kept in `skippedDataFrames`. Throws if TCP closes without
     /// a close frame, or the close frame arrives but TCP stays open past the timeout.
     @discardableResult
-    public func expectClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, reason: String) {
+    package func expectClose(timeout: Duration = .seconds(5)) async throws -> (code: UInt16?, reason: String) {
         let deadline = ContinuousClock.now + timeout
         while true {
             let frame = try await nextFrame(deadline: deadline, timeout: timeout, awaiting: "a close frame")
@@ -269,7 +269,7 @@ public final class TestWebSocketClient: Sendable {
     }
 
     /// Waits until the server has closed the TCP connection, without taking any frame.
-    public func expectTCPClose(timeout: Duration = .seconds(5)) async throws {
+    package func expectTCPClose(timeout: Duration = .seconds(5)) async throws {
         try await expectTCPClose(deadline: ContinuousClock.now + timeout, timeout: timeout, awaiting: "the TCP connection to close")
     }
 
@@ -307,7 +307,7 @@ public final class TestWebSocketClient: Sendable {
     /// server's close frame, then closes TCP. Returns the server's close (nil if it closed TCP without one).
     /// Throws `.timedOut` if neither arrives in time (TCP is closed anyway).
     @discardableResult
-    public func close(
+    package func close(
         code: UInt16 = 1000, reason: String = "", timeout: Duration = .seconds(5)
     ) async throws -> (code: UInt16?, reason: String)? {
         let alreadySent = state.update { state -> Bool in
@@ -332,7 +332,7 @@ public final class TestWebSocketClient: Sendable {
     }
 
     /// Closes the TCP connection at once, without a close frame (a client that vanishes).
-    public func closeTCP() async {
+    package func closeTCP() async {
         try? await channel.close()
     }
 
@@ -340,27 +340,27 @@ public final class TestWebSocketClient: Sendable {
 
     /// Stops reading from the socket (autoRead off: NIO drops its read interest at once), so the server's writes
     /// back up in the kernel buffers and then in the server: a slow client. Sending still works.
-    public func pauseReading() async throws {
+    package func pauseReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: false).get()
     }
 
     /// Reads again after `pauseReading()`.
-    public func resumeReading() async throws {
+    package func resumeReading() async throws {
         try await channel.setOption(ChannelOptions.autoRead, value: true).get()
     }
 
     /// Whether the TCP connection is closed (by either side).
-    public var isTCPClosed: Bool { state.read { $0.tcpClosed } }
+    package var isTCPClosed: Bool { state.read { $0.tcpClosed } }
     /// Payloads of every ping received so far.
-    public var receivedPings: [[UInt8]] { state.read { $0.pings } }
+    package var receivedPings: [[UInt8]] { state.read { $0.pings } }
     /// Data frames `expectClose` skipped.
-    public var skippedDataFrames: [ReceivedFrame] { state.read { $0.skippedDataFrames } }
+    package var skippedDataFrames: [ReceivedFrame] { state.read { $0.skippedDataFrames } }
     /// The server's close frame, once received (whether or not a `receive…` call took it).
-    public var receivedClose: ReceivedFrame? { state.read { $0.closeReceived } }
+    package var receivedClose: ReceivedFrame? { state.read { $0.closeReceived } }
     /// Errors the connection reported (TLS, invalid frames from the server).
-    public var errors: [String] { state.read { $0.errors } }
+    package var errors: [String] { state.read { $0.errors } }
     /// What arrived so far, for custom failure messages.
-    public var summary: String { state.read { $0.summary } }
+    package var summary: String { state.read { $0.summary } }
 
     deinit {
         channel.close(promise: nil)

@@ -11,9 +11,9 @@ import Darwin
 
 /// Behind NIO's `AcceptBackoffHandler` on each listening socket (the bridge's and the admin's): says why accepting
 /// failed (usually the open-file limit), at most once per `interval`, instead of one line per attempt.
-public final class AcceptErrorLogger: ChannelInboundHandler {
-    public typealias InboundOut = any Channel
-    public typealias InboundIn = any Channel
+package final class AcceptErrorLogger: ChannelInboundHandler {
+    package typealias InboundOut = any Channel
+    package typealias InboundIn = any Channel
 
     private let listener: String
     private let logger: Logger
@@ -21,17 +21,17 @@ public final class AcceptErrorLogger: ChannelInboundHandler {
     private var lastLogged: NIODeadline?
     private var suppressed = 0
 
-    public init(listener: String, logger: Logger, interval: TimeAmount = .seconds(10)) {
+    package init(listener: String, logger: Logger, interval: TimeAmount = .seconds(10)) {
         self.listener = listener
         self.logger = logger
         self.interval = interval
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.fireChannelRead(data)
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         let now = NIODeadline.now()
         if let last = self.lastLogged, now - last < self.interval {
             self.suppressed += 1

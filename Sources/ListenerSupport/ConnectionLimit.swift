@@ -7,28 +7,28 @@ import Synchronization
 /// Each listener's server channel gets `makeServerChannelHandler()` in its `serverChannelInitializer`, before
 /// anything else sees the accepted channel: a connection over the limit, or one accepted after `stopAdmitting()`,
 /// is closed there, before its pipeline is even set up (the cheapest answer is none).
-public final class ConnectionLimit: Sendable {
+package final class ConnectionLimit: Sendable {
     private struct State {
         var open = 0
         var admitting = true
     }
 
     /// 0: no limit.
-    public let limit: Int
+    package let limit: Int
     private let state = Mutex(State())
 
-    public init(limit: Int) {
+    package init(limit: Int) {
         self.limit = max(0, limit)
     }
 
     /// Connections open now (accepted and not yet closed; handshakes included).
-    public var count: Int {
+    package var count: Int {
         state.withLock { $0.open }
     }
 
     /// From now on every new connection is closed at accept: a drain has begun. Call it before asking the
     /// connections to quiesce, so none slips in between unasked.
-    public func stopAdmitting() {
+    package func stopAdmitting() {
         state.withLock { $0.admitting = false }
     }
 
@@ -46,7 +46,7 @@ public final class ConnectionLimit: Sendable {
     }
 
     /// For a listener's server channel pipeline: counts each accepted connection until it closes.
-    public func makeServerChannelHandler() -> some ChannelInboundHandler {
+    package func makeServerChannelHandler() -> some ChannelInboundHandler {
         ConnectionLimitHandler(limit: self)
     }
 }

@@ -2,12 +2,12 @@ import Synchronization
 
 /// The last refused handshakes, for the operations page: a fixed-size ring, so a refusal storm costs no memory.
 /// Written once per refused handshake (never per message); read once a second by the admin listener.
-public final class RefusalLog: Sendable {
-    public struct Refusal: Sendable, Equatable {
-        public var at: ContinuousClock.Instant
-        public var route: String
+package final class RefusalLog: Sendable {
+    package struct Refusal: Sendable, Equatable {
+        package var at: ContinuousClock.Instant
+        package var route: String
         /// The handshake result as the metrics name it: `origin_refused`, `rate_limited`, `not_found` …
-        public var result: String
+        package var result: String
     }
 
     private struct Ring {
@@ -15,14 +15,14 @@ public final class RefusalLog: Sendable {
         var next = 0
     }
 
-    public let capacity: Int
+    package let capacity: Int
     private let ring = Mutex(Ring())
 
-    public init(capacity: Int = 20) {
+    package init(capacity: Int = 20) {
         self.capacity = max(capacity, 1)
     }
 
-    public func record(route: String, result: String, at: ContinuousClock.Instant = .now) {
+    package func record(route: String, result: String, at: ContinuousClock.Instant = .now) {
         let refusal = Refusal(at: at, route: route, result: result)
         ring.withLock { ring in
             if ring.items.count < capacity {
@@ -35,7 +35,7 @@ public final class RefusalLog: Sendable {
     }
 
     /// Newest first.
-    public func recent() -> [Refusal] {
+    package func recent() -> [Refusal] {
         ring.withLock { ring in
             guard ring.items.count == capacity else { return ring.items.reversed() }
             return Array((ring.items[ring.next...] + ring.items[..<ring.next]).reversed())

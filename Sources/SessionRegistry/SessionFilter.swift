@@ -1,16 +1,16 @@
 import ClientAddress
 
 /// Which sessions a listing wants: every criterion given must match (exact strings; an address range for `address`).
-public struct SessionFilter: Sendable, Equatable {
-    public var clientID: String?
-    public var username: String?
-    public var subject: String?
+package struct SessionFilter: Sendable, Equatable {
+    package var clientID: String?
+    package var username: String?
+    package var subject: String?
     /// An address or CIDR block: `203.0.113.7`, `10.0.0.0/8`, `2001:db8::/32`.
-    public var address: IPAddressRange?
-    public var route: String?
-    public var broker: String?
+    package var address: IPAddressRange?
+    package var route: String?
+    package var broker: String?
 
-    public init(
+    package init(
         clientID: String? = nil, username: String? = nil, subject: String? = nil, address: IPAddressRange? = nil,
         route: String? = nil, broker: String? = nil
     ) {
@@ -22,9 +22,9 @@ public struct SessionFilter: Sendable, Equatable {
         self.broker = broker
     }
 
-    public static let all = SessionFilter()
+    package static let all = SessionFilter()
 
-    public func matches(_ record: SessionRecord) -> Bool {
+    package func matches(_ record: SessionRecord) -> Bool {
         if let clientID, record.clientID != clientID { return false }
         if let username, record.username != username { return false }
         if let subject, record.subject != subject { return false }

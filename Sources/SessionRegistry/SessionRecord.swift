@@ -1,27 +1,27 @@
 import ClientAddress
 
 /// What an operator sees of one session that is fixed once its CONNECT has been read.
-public struct SessionRecord: Sendable {
+package struct SessionRecord: Sendable {
     /// Assigned by the registry, increasing; the access log's `session`.
-    public let id: UInt64
-    public var clientID: String
-    public var username: String?
+    package let id: UInt64
+    package var clientID: String
+    package var username: String?
     /// The authenticated subject (edge auth's `sub`); nil where the route has no authentication.
-    public var subject: String?
+    package var subject: String?
     /// As the access log shows it: the real client (after PROXY protocol / X-Forwarded-For), with its port if known.
-    public var clientAddress: String
+    package var clientAddress: String
     /// `clientAddress` without the port, parsed once at registration for the `address` filter.
-    public let clientIP: IPAddress?
-    public var listener: String
-    public var route: String
-    public var subprotocol: String?
+    package let clientIP: IPAddress?
+    package var listener: String
+    package var route: String
+    package var subprotocol: String?
     /// `3.1`, `3.1.1`, `5.0`.
-    public var mqttVersion: String
+    package var mqttVersion: String
     /// The broker it was connected to (`host:port`); nil until the dial succeeded.
-    public var broker: String?
-    public var connectedAt: ContinuousClock.Instant
+    package var broker: String?
+    package var connectedAt: ContinuousClock.Instant
 
-    public init(
+    package init(
         id: UInt64, clientID: String, username: String?, subject: String? = nil, clientAddress: String, listener: String,
         route: String, subprotocol: String?, mqttVersion: String, broker: String? = nil,
         connectedAt: ContinuousClock.Instant = .now
@@ -53,13 +53,13 @@ public struct SessionRecord: Sendable {
 }
 
 /// A session's traffic so far, read on its own event loop (the relay adds to it once per read burst).
-public struct SessionCounters: Sendable, Equatable {
-    public var bytesFromClient: Int
-    public var bytesToClient: Int
-    public var packetsFromClient: Int
-    public var packetsToClient: Int
+package struct SessionCounters: Sendable, Equatable {
+    package var bytesFromClient: Int
+    package var bytesToClient: Int
+    package var packetsFromClient: Int
+    package var packetsToClient: Int
 
-    public init(bytesFromClient: Int = 0, bytesToClient: Int = 0, packetsFromClient: Int = 0, packetsToClient: Int = 0) {
+    package init(bytesFromClient: Int = 0, bytesToClient: Int = 0, packetsFromClient: Int = 0, packetsToClient: Int = 0) {
         self.bytesFromClient = bytesFromClient
         self.bytesToClient = bytesToClient
         self.packetsFromClient = packetsFromClient
@@ -68,13 +68,13 @@ public struct SessionCounters: Sendable, Equatable {
 }
 
 /// How the admin API reaches a live session: both calls hop to the session's event loop and answer from there.
-public struct SessionControl: Sendable {
+package struct SessionControl: Sendable {
     /// The counters now; nil when the session has ended meanwhile.
-    public var counters: @Sendable () async -> SessionCounters?
+    package var counters: @Sendable () async -> SessionCounters?
     /// Closes the session as an administrative action (`closed_by=admin`); false when it was already ending.
-    public var close: @Sendable (_ reason: String) async -> Bool
+    package var close: @Sendable (_ reason: String) async -> Bool
 
-    public init(
+    package init(
         counters: @escaping @Sendable () async -> SessionCounters?,
         close: @escaping @Sendable (_ reason: String) async -> Bool
     ) {

@@ -8,52 +8,52 @@ import Synchronization
 ///
 /// One lock guards the table. Listing walks it under the lock (a comparison or two per session, no copies of the
 /// unmatched ones), so a listing of 100,000 sessions holds registrations back for about a millisecond.
-public final class SessionRegistry: Sendable {
-    public struct Entry: Sendable {
-        public var record: SessionRecord
-        public var control: SessionControl
+package final class SessionRegistry: Sendable {
+    package struct Entry: Sendable {
+        package var record: SessionRecord
+        package var control: SessionControl
     }
 
     /// One page of a listing, in id order.
-    public struct Page: Sendable {
-        public var entries: [Entry]
+    package struct Page: Sendable {
+        package var entries: [Entry]
         /// The id to pass as `after` for the next page; nil on the last page.
-        public var nextCursor: UInt64?
+        package var nextCursor: UInt64?
     }
 
     private let table = Mutex<[UInt64: Entry]>([:])
     private let lastID = Atomic<UInt64>(0)
 
-    public init() {}
+    package init() {}
 
     /// A fresh id for a session about to register (ids are never reused while the process runs).
-    public func makeID() -> UInt64 {
+    package func makeID() -> UInt64 {
         lastID.add(1, ordering: .relaxed).newValue
     }
 
-    public func register(_ record: SessionRecord, control: SessionControl) {
+    package func register(_ record: SessionRecord, control: SessionControl) {
         table.withLock { $0[record.id] = Entry(record: record, control: control) }
     }
 
     /// The broker the session was connected to, once the dial succeeded.
-    public func setBroker(_ broker: String, for id: UInt64) {
+    package func setBroker(_ broker: String, for id: UInt64) {
         table.withLock { $0[id]?.record.broker = broker }
     }
 
-    public func unregister(_ id: UInt64) {
+    package func unregister(_ id: UInt64) {
         _ = table.withLock { $0.removeValue(forKey: id) }
     }
 
-    public var count: Int {
+    package var count: Int {
         table.withLock { $0.count }
     }
 
-    public func entry(_ id: UInt64) -> Entry? {
+    package func entry(_ id: UInt64) -> Entry? {
         table.withLock { $0[id] }
     }
 
     /// The sessions `filter` matches with ids above `after`, at most `limit` of them, in id order.
-    public func list(_ filter: SessionFilter, after: UInt64? = nil, limit: Int) -> Page {
+    package func list(_ filter: SessionFilter, after: UInt64? = nil, limit: Int) -> Page {
         let after = after ?? 0
         var matches = table.withLock { table in
             table.values.filter { $0.record.id > after && filter.matches($0.record) }
@@ -65,12 +65,12 @@ public final class SessionRegistry: Sendable {
     }
 
     /// Every open session `filter` matches (for closing by client id), in id order.
-    public func all(_ filter: SessionFilter) -> [Entry] {
+    package func all(_ filter: SessionFilter) -> [Entry] {
         list(filter, limit: Int.max).entries
     }
 
     /// Open sessions by route and by broker (sessions still dialling count under `"-"`).
-    public func openCounts() -> (byRoute: [String: Int], byBroker: [String: Int]) {
+    package func openCounts() -> (byRoute: [String: Int], byBroker: [String: Int]) {
         table.withLock { table in
             var byRoute: [String: Int] = [:]
             var byBroker: [String: Int] = [:]

@@ -6,7 +6,7 @@ extension StringProtocol {
     /// The one trimming helper for modules that stay free of Foundation (the hot path: WebSocketTransport,
     /// BridgeRelay; and BridgeFrontEnd, ClientAddress); modules that use Foundation use its
     /// `trimmingCharacters(in: .whitespaces)`.
-    public func trimmingASCIIWhitespace() -> Substring {
+    package func trimmingASCIIWhitespace() -> Substring {
         let text = Substring(self)
         let utf8 = text.utf8
         guard let first = utf8.firstIndex(where: { !isASCIIWhitespace($0) }),

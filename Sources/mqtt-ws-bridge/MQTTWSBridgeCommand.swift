@@ -86,7 +86,7 @@ struct Serve: AsyncParsableCommand {
             do {
                 try BridgeServer.validate(configuration)
                 try await BridgeServer.validateEdgeAuth(configuration)
-                try AdminService.validate(configuration)
+                if configuration.admin.enabled { try AdminService.validate(AdminSettings(configuration)) }
             } catch {
                 printError("mqtt-ws-bridge: \(error)")
                 throw ExitCode(2)
@@ -117,7 +117,7 @@ struct Serve: AsyncParsableCommand {
             if configuration.admin.enabled {
                 // First in the group, so it is shut down last: /readyz answers 503 while the bridge drains.
                 let admin = try AdminService(
-                    configuration: configuration,
+                    settings: AdminSettings(configuration),
                     bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
                     metrics: metricsExport,
                     sessions: server.sessions,

@@ -1,8 +1,9 @@
 import BridgeConfig
 import BridgeFrontEnd
+import BridgeServer
 import Testing
 
-/// `RouteConfiguration.negotiateSubprotocol` for both policies and every kind of offer.
+/// `RouteSettings.negotiateSubprotocol` for both policies and every kind of offer.
 @Suite struct SubprotocolPolicyTests {
     enum Outcome: Equatable, Sendable {
         case accept(String?)
@@ -51,7 +52,7 @@ import Testing
 
     @Test(arguments: rows)
     func policy(_ row: Row) {
-        let route = RouteConfiguration(name: "r", path: "/r", policy: row.policy, requireSubprotocol: row.requireSubprotocol)
+        let route = RouteSettings(RouteConfiguration(name: "r", path: "/r", policy: row.policy, requireSubprotocol: row.requireSubprotocol))
         let decision = route.negotiateSubprotocol(offered: row.offered)
         switch (decision, row.outcome) {
         case (.accept(let echo), .accept(let expected)):
@@ -64,7 +65,7 @@ import Testing
     }
 
     @Test func refusalReasonsNameWhatWasOfferedAndWhatIsAccepted() {
-        let browser = RouteConfiguration(name: "browser", path: "/mqtt", policy: .passthrough)
+        let browser = RouteSettings(RouteConfiguration(name: "browser", path: "/mqtt", policy: .passthrough))
         guard case .refuse(let none) = browser.negotiateSubprotocol(offered: []) else {
             Issue.record("expected a refusal")
             return
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func aRouteWithItsOwnListAcceptsOnlyThat() {
-        let route = RouteConfiguration(name: "v5only", path: "/v5", policy: .passthrough, subprotocols: ["mqtt"])
+        let route = RouteSettings(RouteConfiguration(name: "v5only", path: "/v5", policy: .passthrough, subprotocols: ["mqtt"]))
         #expect(route.negotiateSubprotocol(offered: ["mqttv3.1"]) != .accept(echo: "mqttv3.1"))
         #expect(route.negotiateSubprotocol(offered: ["mqttv3.1", "mqtt"]) == .accept(echo: "mqtt"))
     }

@@ -1,12 +1,13 @@
 import BridgeConfig
 import BridgeFrontEnd
 import BridgeRelay
+import BridgeServer
 import NIOHTTP1
 import Testing
 
 /// `UpgradeDecision` with plain values: a request head and a route table in, a decision out; no channel.
 @Suite struct UpgradeDecisionTests {
-    static let routes = RouteTable(configuration: BridgeConfiguration(routes: RouteConfiguration.defaults))
+    static let routes = RouteTable(settings: FrontEndSettings(BridgeConfiguration(routes: RouteConfiguration.defaults)))
 
     /// A valid upgrade request to `target`, with `changes` applied to its headers.
     static func head(
@@ -49,7 +50,7 @@ import Testing
             return
         }
         #expect(admissions == 1)
-        #expect(acceptance.route.configuration.name == "miniprogram")
+        #expect(acceptance.route.settings.name == "miniprogram")
         #expect(acceptance.acceptValue == FrontEndHarness.rfcAccept)
         #expect(acceptance.subprotocol == SubprotocolOffer(offered: [], routeAnswer: nil, forwardsBrokerAnswer: false))
         #expect(acceptance.compression == nil)
@@ -69,7 +70,7 @@ import Testing
     @Test func compressionIsAgreedOnlyWhereTheRouteHasIt() throws {
         var configuration = BridgeConfiguration(routes: RouteConfiguration.defaults)
         configuration.routes[1].compression = CompressionConfiguration(enabled: true)
-        let routes = RouteTable(configuration: configuration)
+        let routes = RouteTable(settings: FrontEndSettings(configuration))
         let head = Self.head("/wss") { $0.add(name: "Sec-WebSocket-Extensions", value: "permessage-deflate; client_max_window_bits") }
         guard case .accept(let compressed) = Self.decide(head, routes: routes).decision,
             case .accept(let plain) = Self.decide(head).decision
@@ -149,7 +150,7 @@ import Testing
     @Test func originIsCheckedBeforeTheSubprotocol() {
         var configuration = BridgeConfiguration(routes: RouteConfiguration.defaults)
         configuration.routes[0].allowedOrigins = ["https://app.example"]
-        let routes = RouteTable(configuration: configuration)
+        let routes = RouteTable(settings: FrontEndSettings(configuration))
         // Both wrong: no offer on a passthrough route, and a foreign origin.
         let head = Self.head("/mqtt") { $0.add(name: "Origin", value: "https://evil.example") }
         let refusal = Self.refusal(head, routes: routes)

@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeTLS
 import NIOSSL
 import Testing
@@ -7,14 +6,14 @@ import Testing
     private let section = "listeners.wss.tls"
 
     private func policy(
-        _ profile: TLSProfile = .intermediate, _ ciphers: [String]? = nil, minimumVersion: TLSMinimumVersion = .v1_2
+        _ profile: TLSPolicy.Profile = .intermediate, _ ciphers: [String]? = nil, minimumVersion: TLSPolicy.MinimumVersion = .v1_2
     ) throws(TLSConfigurationError) -> TLSPolicy {
         try TLSPolicy(profile: profile, cipherNames: ciphers, minimumVersion: minimumVersion, section: self.section)
     }
 
     /// The reason of the error `ciphers` gives, with its key checked.
     private func refusal(
-        _ ciphers: [String]?, profile: TLSProfile = .intermediate, minimumVersion: TLSMinimumVersion = .v1_2, key: String,
+        _ ciphers: [String]?, profile: TLSPolicy.Profile = .intermediate, minimumVersion: TLSPolicy.MinimumVersion = .v1_2, key: String,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> String? {
         do {
@@ -68,7 +67,7 @@ import Testing
 
     @Test("What swift-nio-ssl's context really holds is exactly the policy: BoringSSL dropped nothing and added nothing")
     func appliedToBoringSSL() throws {
-        for profile in TLSProfile.allCases {
+        for profile in TLSPolicy.Profile.allCases {
             let policy = try self.policy(profile)
             var configuration = TLSConfiguration.makeClientConfiguration()
             policy.apply(to: &configuration)
@@ -156,7 +155,7 @@ import Testing
 
     @Test("The upstream client's keys are named as such")
     func upstreamKeys() throws {
-        var tls = UpstreamTLSConfiguration(profile: .intermediate, cipherSuites: ["AES128-SHA"])
+        var tls = UpstreamTLSSettings(profile: .intermediate, cipherSuites: ["AES128-SHA"])
         #expect(
             throws: TLSConfigurationError(
                 key: "upstream.tls.ciphers[0]",

@@ -1,6 +1,8 @@
 import BridgeAdmin
 import BridgeConfig
+import BridgeServer
 import Foundation
+import SettingsSupport
 import Testing
 
 /// The `admin` section: defaults, overrides (secrets from the environment) and the rules that protect the publish API.
@@ -111,9 +113,9 @@ struct AdminConfigurationTests {
         // A configuration built in code gets the same refusal from the service itself.
         var configuration = BridgeConfiguration()
         configuration.admin.address = "0.0.0.0"
-        #expect(throws: AdminStartupError.self) { try AdminService.validate(configuration) }
+        #expect(throws: AdminStartupError.self) { try AdminService.validate(AdminSettings(configuration)) }
         configuration.admin.publish.token = "0123456789abcdef"
-        #expect(throws: AdminStartupError.self) { try AdminService.validate(configuration) }
+        #expect(throws: AdminStartupError.self) { try AdminService.validate(AdminSettings(configuration)) }
     }
 
     @Test(

@@ -115,7 +115,7 @@ struct BridgeHarness {
                 StructuredLogHandler(label: $0, level: .debug, format: .text, sink: logs)
             }
             admin = try AdminService(
-                configuration: configuration,
+                settings: AdminSettings(configuration),
                 bridgePhase: { BridgePhase(rawValue: server.phase.rawValue) ?? .stopped },
                 metrics: metricsExport, sessions: server.sessions, refusals: metrics?.refusals, eventInterval: eventInterval,
                 logger: adminLogger, upstreamPool: server.upstreamPool)

@@ -1,5 +1,6 @@
 import BridgeConfig
 import BridgeFrontEnd
+import BridgeServer
 import Crypto
 import Foundation
 import FuzzSupport
@@ -9,7 +10,8 @@ import NIOHTTP1
 
 /// The front end's upgrade decision, as a listener makes it: a connection's first bytes parsed by NIOHTTP1's
 /// request decoder (configured as `WebSocketFrontEnd.configureHandshake` configures it), the head handed to
-/// `UpgradeDecision(head, routes:, admit:)` with one of three route tables and one of three admission answers.
+/// `UpgradeDecision(head, routes:, admit:)` with one of three route tables and one of three admission answers. The
+/// tables are configurations mapped by the bridge's own assembly (`FrontEndSettings(_:)`), as at start-up.
 ///
 /// Input: 1 control byte (bits 0-1: the route table; bits 2-3: the admission answer), then the request bytes.
 ///
@@ -40,7 +42,7 @@ enum HTTPUpgradeFuzz: FuzzTarget {
                 compression: CompressionConfiguration(enabled: true, serverNoContextTakeover: true)),
         ],
         [RouteConfiguration(name: "legacy", path: "/", policy: .miniprogram, subprotocols: ["mqtt"])],
-    ].map { (routes: $0, table: RouteTable(configuration: BridgeConfiguration(routes: $0))) }
+    ].map { (routes: $0, table: RouteTable(settings: FrontEndSettings(BridgeConfiguration(routes: $0)))) }
 
     static let admissions: [ClientAdmission.Decision] = [
         .admitted(key: "198.51.100.4"), .tooManySessions(limit: 8), .rateLimited(retryAfter: 3), .admitted(key: ""),
@@ -132,10 +134,13 @@ enum HTTPUpgradeFuzz: FuzzTarget {
     }
 
     static func checkAcceptance(_ acceptance: UpgradeAcceptance, head: HTTPRequestHead, routes: [RouteConfiguration]) {
-        let configuration = acceptance.route.configuration
+        let accepted = acceptance.route.settings
         fuzzCheck(head.method == .GET, "accepted a \(head.method)")
         fuzzCheck(head.version.major == 1 && head.version.minor >= 1 || head.version.major > 1, "accepted HTTP \(head.version)")
-        fuzzCheck(route(for: head.uri, in: routes) == configuration, "accepted \(head.uri.debugDescription) on \(configuration.path)")
+        guard let configuration = route(for: head.uri, in: routes), RouteSettings(configuration) == accepted else {
+            fuzzCheck(false, "accepted \(head.uri.debugDescription) on \(accepted.path)")
+            return
+        }
 
         let keys = head.headers["Sec-WebSocket-Key"]
         fuzzCheck(keys.count == 1, "accepted with \(keys.count) keys")

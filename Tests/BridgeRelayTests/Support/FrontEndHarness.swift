@@ -1,6 +1,7 @@
 import BridgeConfig
 import BridgeFrontEnd
 import BridgeRelay
+import BridgeServer
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -44,7 +45,7 @@ final class FrontEndHarness {
         self.maxRequestHeadSize = maxRequestHeadSize
         self.connector = FakeUpstreamConnector(connector, dialsBeforeUpgrade: dialsBeforeUpgrade, answer: brokerAnswer)
         let frontEnd = WebSocketFrontEnd(
-            configuration: configuration,
+            settings: FrontEndSettings(configuration),
             upstream: self.connector.relayUpstream,
             metrics: BridgeMetrics(routeNames: routes.map(\.name), factory: self.metrics),
             logger: self.logs.logger(label: "bridge"),

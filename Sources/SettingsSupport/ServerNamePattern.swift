@@ -2,19 +2,20 @@
 /// for exactly one leftmost label (`*.example.com`), the same rule certificates use (RFC 6125 §6.4.3), so a
 /// pattern selects the certificate that can actually serve the name.
 ///
-/// It lives in the configuration module because validation and the runtime lookup must agree on what a name is.
-public struct ServerNamePattern: Sendable, Hashable, CustomStringConvertible {
+/// It lives in SettingsSupport because configuration validation (BridgeConfig) and the runtime lookup (BridgeTLS) must
+/// agree on what a name is.
+package struct ServerNamePattern: Sendable, Hashable, CustomStringConvertible {
     /// Why a text is not a usable pattern; the message describes the value, the caller adds the key.
-    public struct Invalid: Error, Sendable, CustomStringConvertible {
-        public let description: String
+    package struct Invalid: Error, Sendable, CustomStringConvertible {
+        package let description: String
     }
 
     /// The name, lowercased and without a trailing dot; for a wildcard, the part after `*.`.
-    public let name: String
+    package let name: String
     /// `*.name`: matches `<one label>.name`.
-    public let isWildcard: Bool
+    package let isWildcard: Bool
 
-    public init(_ text: String) throws(Invalid) {
+    package init(_ text: String) throws(Invalid) {
         let normalized = Self.normalize(text)
         if normalized.isEmpty {
             throw Invalid(description: "a server name must not be empty")
@@ -44,24 +45,24 @@ public struct ServerNamePattern: Sendable, Hashable, CustomStringConvertible {
         self.isWildcard = isWildcard
     }
 
-    public var description: String { self.isWildcard ? "*." + self.name : self.name }
+    package var description: String { self.isWildcard ? "*." + self.name : self.name }
 
     /// Whether `serverName` (already `normalize`d) is covered by this pattern.
-    public func matches(_ serverName: String) -> Bool {
+    package func matches(_ serverName: String) -> Bool {
         guard self.isWildcard else { return serverName == self.name }
         return Self.parentDomain(of: serverName) == self.name
     }
 
     /// What a wildcard pattern for `serverName` would carry as its `name`: everything after the first label, or
     /// `nil` when there is no label to drop (`example` alone).
-    public static func parentDomain(of serverName: String) -> String? {
+    package static func parentDomain(of serverName: String) -> String? {
         guard let dot = serverName.firstIndex(of: "."), dot != serverName.startIndex else { return nil }
         let parent = serverName[serverName.index(after: dot)...]
         return parent.isEmpty ? nil : String(parent)
     }
 
     /// Lowercased (DNS names are case-insensitive) and without one trailing dot (`example.com.` is the same name).
-    public static func normalize(_ serverName: String) -> String {
+    package static func normalize(_ serverName: String) -> String {
         var lowered = serverName.lowercased()
         if lowered.hasSuffix(".") { lowered.removeLast() }
         return lowered

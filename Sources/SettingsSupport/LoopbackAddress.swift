@@ -11,8 +11,8 @@ import Darwin
 ///
 /// Decided from the text alone, without name resolution: `localhost`, `127.0.0.0/8`, `::1` and `::ffff:127.x.y.z` are
 /// loopback; every other name (it might resolve to anything) and every wildcard (`0.0.0.0`, `::`) is not.
-public enum LoopbackAddress {
-    public static func isLoopback(_ address: String) -> Bool {
+package enum LoopbackAddress {
+    package static func isLoopback(_ address: String) -> Bool {
         var text = address.lowercased()
         if text.hasPrefix("[") && text.hasSuffix("]") {
             text = String(text.dropFirst().dropLast())
