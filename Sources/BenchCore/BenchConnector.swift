@@ -8,11 +8,14 @@ struct BenchConnection: Sendable {
     let channel: any Channel
     /// Monotonic nanoseconds when the connection became ready.
     let readyAt: UInt64
+    /// Monotonic nanoseconds when TLS and the WebSocket upgrade were done (nil for plain TCP).
+    let transportReadyAt: UInt64?
     private let client: NIOLoopBound<BenchClientHandler>
 
-    init(channel: any Channel, readyAt: UInt64, client: NIOLoopBound<BenchClientHandler>) {
+    init(channel: any Channel, readyAt: UInt64, transportReadyAt: UInt64?, client: NIOLoopBound<BenchClientHandler>) {
         self.channel = channel
         self.readyAt = readyAt
+        self.transportReadyAt = transportReadyAt
         self.client = client
     }
 
@@ -128,7 +131,9 @@ struct BenchConnector: Sendable {
         }.flatMap { channel in
             ready.futureResult.flatMapThrowing { readyAt in
                 let client = try channel.pipeline.syncOperations.handler(type: BenchClientHandler.self)
-                return BenchConnection(channel: channel, readyAt: readyAt, client: NIOLoopBound(client, eventLoop: channel.eventLoop))
+                return BenchConnection(
+                    channel: channel, readyAt: readyAt, transportReadyAt: client.transportReadyAt,
+                    client: NIOLoopBound(client, eventLoop: channel.eventLoop))
             }
         }
     }

@@ -24,6 +24,9 @@ public struct BenchReport: Sendable, Codable {
         public var concurrency: Int?
         public var holdSeconds: Double?
         public var sourceAddresses: Int?
+        public var jitterSeconds: Double?
+        public var retryDelaySeconds: Double?
+        public var reconnectTimeoutSeconds: Double?
     }
 
     public struct Errors: Sendable, Codable, Hashable {
@@ -86,6 +89,28 @@ public struct BenchReport: Sendable, Codable {
         public var handshake: LatencySummary?
     }
 
+    /// storm: N sessions cut at once (TCP reset from the clients) and reconnecting; times are from the cut.
+    public struct Storm: Sendable, Codable, Hashable {
+        /// Sessions established before the cut (and then cut).
+        public var sessions: Int
+        public var rampSeconds: Double
+        /// Sessions back (CONNACK received) before the reconnect timeout.
+        public var reconnected: Int
+        /// Seconds from the cut until 99% / all of `sessions` were back; null when they never were.
+        public var secondsTo99Percent: Double?
+        public var secondsToAll: Double?
+        /// Reconnect attempts, successful or not.
+        public var attempts: UInt64
+        /// Failed attempts by kind: http_429 (the per-address admission), http_other (another refused upgrade),
+        /// reset (closed or reset during the handshake), mqtt_refused (a CONNACK refusal), connect (TCP connect refused or
+        /// failed), tls, timeout, protocol.
+        public var refusals: [String: UInt64]
+        /// Of the successful reconnects: TCP connect start → WebSocket upgrade done (TLS included), and
+        /// upgrade done → CONNACK (the broker session behind the proxy).
+        public var transportHandshake: LatencySummary?
+        public var connack: LatencySummary?
+    }
+
     /// The generator's own CPU use: a saturated generator measures itself, not the server.
     public struct Generator: Sendable, Codable, Hashable {
         public var threads: Int
@@ -146,6 +171,7 @@ public struct BenchReport: Sendable, Codable {
     public var latency: LatencySummary?
     public var connect: Connect?
     public var hold: Hold?
+    public var storm: Storm?
     public var generator: Generator
     public var watched: [Watched]
 
