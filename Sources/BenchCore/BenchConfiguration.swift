@@ -85,6 +85,9 @@ public struct BenchConfiguration: Sendable {
     public var reconnectTimeout: Duration
     /// Bind connections to these local addresses in turn; nil lets the kernel choose.
     public var sourceAddresses: SourceAddressList?
+    /// storm: the reconnects come from these addresses instead (e.g. one address: users behind a carrier NAT, whose
+    /// sessions arrived over hours but come back all at once); nil: `sourceAddresses`.
+    public var reconnectSourceAddresses: SourceAddressList?
 
     /// MQTT keep-alive sent in CONNECT; idle (hold) connections send PINGREQ at this interval. 0 disables it.
     public var keepAlive: UInt16
@@ -133,6 +136,7 @@ public struct BenchConfiguration: Sendable {
         self.retryDelay = .seconds(1)
         self.reconnectTimeout = .seconds(120)
         self.sourceAddresses = nil
+        self.reconnectSourceAddresses = nil
         self.keepAlive = 60
         self.connectTimeout = .seconds(10)
         self.drainTimeout = .seconds(5)

@@ -113,6 +113,11 @@ public struct BenchOptions: ParsableArguments {
     public var reconnectTimeout: String = "120s"
 
     @Option(
+        name: .customLong("reconnect-source-ips"),
+        help: ArgumentHelp("storm: reconnect from these addresses instead (e.g. 127.0.0.1: a carrier NAT).", valueName: "list"))
+    public var reconnectSourceIPs: String?
+
+    @Option(
         name: .customLong("source-ips"),
         help: ArgumentHelp("Bind connections to these local addresses in turn, e.g. 127.0.0.1-127.0.0.20.", valueName: "list"))
     public var sourceIPs: String?
@@ -211,6 +216,9 @@ public struct BenchOptions: ParsableArguments {
         configuration.reconnectTimeout = try BenchValueParsing.duration(self.reconnectTimeout, option: "--reconnect-timeout")
         if let sourceIPs = self.sourceIPs {
             configuration.sourceAddresses = try SourceAddressList(parsing: sourceIPs)
+        }
+        if let reconnectSourceIPs = self.reconnectSourceIPs {
+            configuration.reconnectSourceAddresses = try SourceAddressList(parsing: reconnectSourceIPs)
         }
         guard (0...Int(UInt16.max)).contains(self.keepAlive) else {
             throw BenchUsageError("--keep-alive must be 0-65535 seconds")

@@ -118,7 +118,7 @@ extension BenchSession {
                         }
                         let startedAt = NIODeadline.now()
                         do {
-                            let connection = try await connector.connect(role: .idle(index: index), index: index).get()
+                            let connection = try await connector.connect(role: .idle(index: index), index: index, reconnecting: true).get()
                             let transport = connection.transportReadyAt.map { $0 &- startedAt.uptimeNanoseconds }
                             let connack = connection.readyAt &- (connection.transportReadyAt ?? startedAt.uptimeNanoseconds)
                             attempts.append(
@@ -184,6 +184,6 @@ enum StormRefusal: String, Sendable, CaseIterable {
         guard let range = message.range(of: "\"HTTP/1.") else { return nil }
         let parts = message[range.upperBound...].split(separator: " ", maxSplits: 2)
         guard parts.count >= 2 else { return nil }
-        return Int(parts[1])
+        return Int(parts[1].prefix { $0.isASCII && $0.isNumber })
     }
 }
