@@ -566,7 +566,7 @@ def markdown(results, machine, chart_name, notes):
     w("## Reproduce")
     w("")
     w("```sh")
-    w("Benchmarks/run            # full: 3 repetitions, 10 s windows, broker settings, storms (about 25 minutes on 2 cores)")
+    w("Benchmarks/run            # full: 3 repetitions, 10 s windows, broker settings, storms (about 26 minutes on 2 cores)")
     w("Benchmarks/run --quick    # 1 repetition, short windows, small storms, for iterating (about 8 minutes)")
     w("Benchmarks/run --sections storm --systems \"nginx bridge\"   # one part only: main, settings, storm")
     w("DURATION=30s HOLD_COUNT=50000 Benchmarks/run   # sizes are environment variables (see the script's header)")
@@ -618,8 +618,10 @@ def settings_section(results, machine, w):
     w("")
     w("The tcp upstream's cost depends on how Mosquitto writes: with `set_tcp_nodelay true` every packet to every")
     w("subscriber leaves in its own segment, and a proxy reading that socket pays one read per packet; with Nagle's")
-    w("algorithm on (Mosquitto's default, and the shipped `Config/mosquitto.conf`) the kernel coalesces them. The")
-    w("bridge's `upstream.coalesce_window` batches its own writes either way. Each broker configuration was measured")
+    w("algorithm on (Mosquitto's default) the kernel coalesces them, but holds small packets until the reader's")
+    w("delayed ACK. The shipped `Config/mosquitto.conf` sets `set_tcp_nodelay true` and adds persistence, connection")
+    w("logging and Mosquitto's default queue limits. The bridge's `upstream.coalesce_window` batches its own writes")
+    w("either way. Each broker configuration was measured")
     w(f"with the bridge, the nginx recipe and direct TCP, in this sitting: {machine.get('settings_repetitions', 1)} repetition(s),"
       f" {machine.get('settings_duration')} windows, the throughput shape above. Syscalls per message: every system call of the")
     w(f"proxy (all threads, `strace -c -f`) during a {machine.get('syscall_duration')} run at {number(machine.get('syscall_rate'))} msg/s,"
@@ -761,7 +763,7 @@ def storm_section(results, machine, w):
         for run in nat:
             row = storm_row(results, "storm-nat", "bridge", limits=run.get("limits"))
             if row:
-                label = {"defaults": "the bridge's defaults", "off": "off (0)"}.get(run.get("limits"), run.get("limits"))
+                label = {"defaults": "the bridge's defaults", "compared": "for comparison", "off": "off"}.get(run.get("limits"), run.get("limits"))
                 args = run.get("limit_args") or ""
                 settings = ", ".join(part.replace("limits.", "") for part in args.split() if part != "--set")
                 label += f" ({settings})" if settings else ""
