@@ -110,18 +110,30 @@ class Results:
         self.systems = [s for s in SYSTEM_ORDER if any(r["system"] == s for r in runs)]
         self.systems += sorted({r["system"] for r in runs} - set(self.systems))
 
-    def reports(self, name, system):
-        return [r["report"] for r in self.runs if r["name"] == name and r["system"] == system]
+    def reports(self, name, system, **tags):
+        return [r["report"] for r in self.tagged(name, system, **tags) if "report" in r]
 
-    def values(self, name, system, metric):
-        return [v for v in (metric(r) for r in self.reports(name, system)) if v is not None]
+    def tagged(self, name, system, **tags):
+        """Result lines of a scenario and system whose tags (broker, certificate, jitter, limits) match."""
+        return [r for r in self.runs if r["name"] == name and r["system"] == system
+                and all(r.get(key) == value for key, value in tags.items())]
 
-    def median(self, name, system, metric):
-        values = self.values(name, system, metric)
+    def tag_values(self, name, key):
+        values = []
+        for run in self.runs:
+            if run["name"] == name and key in run and run[key] not in values:
+                values.append(run[key])
+        return values
+
+    def values(self, name, system, metric, **tags):
+        return [v for v in (metric(r) for r in self.reports(name, system, **tags)) if v is not None]
+
+    def median(self, name, system, metric, **tags):
+        values = self.values(name, system, metric, **tags)
         return statistics.median(values) if values else None
 
-    def spread(self, name, system, metric):
-        values = self.values(name, system, metric)
+    def spread(self, name, system, metric, **tags):
+        values = self.values(name, system, metric, **tags)
         return (min(values), max(values)) if values else None
 
 
@@ -133,14 +145,14 @@ def number(value, digits=0):
     return f"{value:,.{digits}f}"
 
 
-def cell(results, name, system, metric, digits=0, unit=""):
+def cell(results, name, system, metric, digits=0, unit="", **tags):
     """Median, with the spread (min-max) when there are several repetitions and they differ."""
-    median = results.median(name, system, metric)
+    median = results.median(name, system, metric, **tags)
     if median is None:
         return "—"
     text = number(median, digits) + unit
-    spread = results.spread(name, system, metric)
-    if spread and len(results.values(name, system, metric)) > 1 and spread[0] != spread[1]:
+    spread = results.spread(name, system, metric, **tags)
+    if spread and len(results.values(name, system, metric, **tags)) > 1 and spread[0] != spread[1]:
         text += f" ({number(spread[0], digits)}–{number(spread[1], digits)})"
     return text
 
@@ -184,8 +196,13 @@ def verdict(value, passes):
 def problems(results):
     lines = []
     for run in results.runs:
+        if "report" not in run:
+            continue  # strace counts
+        if run["name"] in ("storm", "storm-nat"):
+            continue  # refusals and sessions not back are the storm's result, shown in its tables
         report = run["report"]
-        label = f"{run['name']} · {run['system']} · repetition {run['repetition']}"
+        tags = "".join(f" · {run[key]}" for key in ("broker", "certificate", "jitter", "limits") if key in run)
+        label = f"{run['name']} · {run['system']}{tags} · repetition {run['repetition']}"
         for problem in report.get("problems", []):
             lines.append(f"{label}: {problem}")
         for message in report.get("errors", {}).get("messages", [])[:3]:
@@ -209,7 +226,23 @@ def write_chart(results, path, machine):
         ("latency", latency("p99_ms"), f"p99 latency, ms (at {machine.get('latency_rate', 5000)} msg/s)", 2),
         ("connect", connections_per_second, "new connections/s (TLS + upgrade + CONNECT)", 0),
     ]
-    figure, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 4.6))
+    low_rate = min(settings_rates(machine))
+    extra = [draw for draw, present in (
+        (lambda axis: draw_settings_panel(axis, results, "settings-throughput", cpu_per_million("proxy"),
+                                          "proxy CPU-s per million msgs, by Mosquitto setting", ["nginx", "bridge"]),
+         results.tag_values("settings-throughput", "broker")),
+        (lambda axis: draw_settings_panel(axis, results, f"settings-latency-{low_rate}", latency("p99_ms"),
+                                          f"p99 latency at {number(low_rate)} msg/s, ms, by Mosquitto setting",
+                                          ["direct-tcp", "nginx", "bridge"]),
+         results.tag_values(f"settings-latency-{low_rate}", "broker")),
+        (lambda axis: draw_storm_panel(axis, results), results.tag_values("storm", "certificate"))) if present]
+    rows = 2 if extra else 1
+    figure, grid = plt.subplots(rows, len(panels), figsize=(5 * len(panels), 4.6 * rows), squeeze=False)
+    axes = grid[0]
+    for axis, draw in zip(grid[1] if extra else [], extra):
+        draw(axis)
+    for axis in list(grid[1])[len(extra):] if extra else []:
+        axis.axis("off")
     colors = {"direct-tcp": "#7f7f7f", "direct-ws": "#bcbd22", "nginx": "#1f77b4", "bridge": "#d62728", "bridge-ws": "#ff7f0e"}
     for axis, (name, metric, title, digits) in zip(axes, panels):
         medians = [results.median(name, s, metric) or 0 for s in systems]
@@ -458,6 +491,9 @@ def markdown(results, machine, chart_name, notes):
         ]) + " |")
     w("")
 
+    settings_section(results, machine, w)
+    storm_section(results, machine, w)
+
     w("## Errors and warnings")
     w("")
     issues = problems(results)
@@ -530,8 +566,9 @@ def markdown(results, machine, chart_name, notes):
     w("## Reproduce")
     w("")
     w("```sh")
-    w("Benchmarks/run            # full: 3 repetitions, 10 s windows (15–20 minutes on 2 cores)")
-    w("Benchmarks/run --quick    # 1 repetition, short windows, for iterating")
+    w("Benchmarks/run            # full: 3 repetitions, 10 s windows, broker settings, storms (about 26 minutes on 2 cores)")
+    w("Benchmarks/run --quick    # 1 repetition, short windows, small storms, for iterating (about 8 minutes)")
+    w("Benchmarks/run --sections storm --systems \"nginx bridge\"   # one part only: main, settings, storm")
     w("DURATION=30s HOLD_COUNT=50000 Benchmarks/run   # sizes are environment variables (see the script's header)")
     w("```")
     w("")
@@ -541,6 +578,239 @@ def markdown(results, machine, chart_name, notes):
     w("To measure your own deployment, run `mqtt-ws-bench` against it directly: `mqtt-ws-bench --help`.")
     w("")
     return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Broker settings (issue 14 §2) and reconnect storms (§3).
+BROKER_SETTING_NAMES = {
+    "nodelay": "`set_tcp_nodelay true`",
+    "nagle": "`set_tcp_nodelay false` (Mosquitto's default)",
+    "shipped": "shipped `Config/mosquitto.conf`",
+}
+SETTINGS_SYSTEMS = ["direct-tcp", "nginx", "bridge"]
+
+
+def strace_per_message(results, system, broker):
+    lines = [r for r in results.runs if r["name"] == "settings-strace" and r["system"] == system and r.get("broker") == broker]
+    values = [r["syscalls"] / r["delivered"] for r in lines if r.get("delivered")]
+    return statistics.median(values) if values else None
+
+
+def strace_top(results, system, broker):
+    lines = [r for r in results.runs if r["name"] == "settings-strace" and r["system"] == system and r.get("broker") == broker]
+    if not lines or not lines[0].get("delivered"):
+        return "—"
+    top = sorted(lines[0].get("top", {}).items(), key=lambda item: -item[1])[:4]
+    return ", ".join(f"{name} {count / lines[0]['delivered']:.2f}" for name, count in top)
+
+
+def settings_rates(machine):
+    return [int(rate) for rate in str(machine.get("settings_rates", "100 1000 5000")).split()]
+
+
+def settings_section(results, machine, w):
+    brokers = results.tag_values("settings-throughput", "broker")
+    if not brokers:
+        return
+    rates = settings_rates(machine)
+    systems = [s for s in SETTINGS_SYSTEMS if results.tagged("settings-throughput", s)]
+    w("## Behind the broker settings users run")
+    w("")
+    w("The tcp upstream's cost depends on how Mosquitto writes: with `set_tcp_nodelay true` every packet to every")
+    w("subscriber leaves in its own segment, and a proxy reading that socket pays one read per packet; with Nagle's")
+    w("algorithm on (Mosquitto's default) the kernel coalesces them, but holds small packets until the reader's")
+    w("delayed ACK. The shipped `Config/mosquitto.conf` sets `set_tcp_nodelay true` and adds persistence, connection")
+    w("logging and Mosquitto's default queue limits. The bridge's `upstream.coalesce_window` batches its own writes")
+    w("either way. Each broker configuration was measured")
+    w(f"with the bridge, the nginx recipe and direct TCP, in this sitting: {machine.get('settings_repetitions', 1)} repetition(s),"
+      f" {machine.get('settings_duration')} windows, the throughput shape above. Syscalls per message: every system call of the")
+    w(f"proxy (all threads, `strace -c -f`) during a {machine.get('syscall_duration')} run at {number(machine.get('syscall_rate'))} msg/s,"
+      " divided by the messages delivered in it (strace slows the proxy; the counts, not the times, are used).")
+    w("")
+    header = ["broker setting", "system", "delivered msg/s", "proxy CPU-s per million", "syscalls per msg (top calls)"]
+    header += [f"p50 / p99 at {number(rate)} msg/s" for rate in rates]
+    w("| " + " | ".join(header) + " |")
+    w("|" + "---|" * len(header))
+    for broker in brokers:
+        for system in systems:
+            per_message = strace_per_message(results, system, broker)
+            row = [
+                BROKER_SETTING_NAMES.get(broker, broker), system,
+                cell(results, "settings-throughput", system, delivered_per_second, broker=broker),
+                cell(results, "settings-throughput", system, cpu_per_million("proxy"), 2, broker=broker) if system != "direct-tcp" else "—",
+                (f"{per_message:.2f} ({strace_top(results, system, broker)})" if per_message is not None else "—"),
+            ]
+            for rate in rates:
+                row.append(f"{cell(results, f'settings-latency-{rate}', system, latency('p50_ms'), 2, broker=broker)} / "
+                           f"{cell(results, f'settings-latency-{rate}', system, latency('p99_ms'), 2, broker=broker)} ms")
+            w("| " + " | ".join(row) + " |")
+    w("")
+    w("| broker setting | bridge CPU per message / nginx | target | bridge delivered / direct TCP | target |")
+    w("|---|---|---|---|---|")
+    for broker in brokers:
+        cpu = ratio(results.median("settings-throughput", "bridge", cpu_per_million("proxy"), broker=broker),
+                    results.median("settings-throughput", "nginx", cpu_per_million("proxy"), broker=broker))
+        delivered = ratio(results.median("settings-throughput", "bridge", delivered_per_second, broker=broker),
+                          results.median("settings-throughput", "direct-tcp", delivered_per_second, broker=broker))
+        w(f"| {BROKER_SETTING_NAMES.get(broker, broker)} | {ratio_text(cpu)} | ≤ 1.0× ({verdict(cpu, lambda v: v <= 1.0)}) |"
+          f" {ratio_text(delivered)} | ≥ 1.0× ({verdict(delivered, lambda v: v >= 1.0)}) |")
+    w("")
+    w("Which setting to run behind the bridge: `Config/mosquitto.conf` says, with these figures (its comment above")
+    w("`set_tcp_nodelay`).")
+    w("")
+
+
+def storm_value(results, system, metric, **tags):
+    return results.median("storm", system, metric, **tags)
+
+
+def storm_field(field):
+    def metric(report):
+        return (report.get("storm") or {}).get(field)
+    return metric
+
+
+def storm_latency(section, field):
+    def metric(report):
+        return ((report.get("storm") or {}).get(section) or {}).get(field)
+    return metric
+
+
+def refusal_text(report):
+    refusals = (report.get("storm") or {}).get("refusals") or {}
+    if not refusals:
+        return "none"
+    return ", ".join(f"{count:,} {kind.replace('_', ' ')}" for kind, count in sorted(refusals.items(), key=lambda item: -item[1]))
+
+
+def seconds_text(value, sessions=None, back=None):
+    if value is None:
+        return f"never ({number(back)} of {number(sessions)} back)" if sessions is not None else "never"
+    return f"{value:.1f} s"
+
+
+def storm_row(results, name, system, **tags):
+    reports = results.reports(name, system, **tags)
+    if not reports:
+        return None
+    report = reports[0]
+    storm = report.get("storm") or {}
+    proxy = watched(report, "proxy") or {}
+    return [
+        number(storm.get("sessions")),
+        seconds_text(storm.get("seconds_to99_percent"), storm.get("sessions"), storm.get("reconnected")),
+        seconds_text(storm.get("seconds_to_all"), storm.get("sessions"), storm.get("reconnected")),
+        f"{number(storm_latency('transport_handshake', 'p50_ms')(report), 1)} / {number(storm_latency('transport_handshake', 'p99_ms')(report), 1)} ms",
+        f"{number(storm_latency('connack', 'p50_ms')(report), 1)} / {number(storm_latency('connack', 'p99_ms')(report), 1)} ms",
+        number(storm.get("attempts")),
+        refusal_text(report),
+        f"{proxy.get('rss_kib_peak', 0) / 1024:.0f} MiB" if proxy else "—",
+        f"{proxy.get('cpu_seconds', 0):.1f} s" if proxy else "—",
+    ]
+
+
+def storm_section(results, machine, w):
+    certificates = results.tag_values("storm", "certificate")
+    nat = [r for r in results.runs if r["name"] == "storm-nat"]
+    if not certificates and not nat:
+        return
+    w("## Reconnect storms")
+    w("")
+    w(f"{number(machine.get('storm_count'))} idle MQTT sessions over wss from {machine.get('source_ips')}; then every connection is cut at once")
+    w("by the clients (a TCP reset: no DISCONNECT, no TLS close_notify, as when a carrier NAT or the network drops")
+    w("them), and every client reconnects with its own client id and address: all at once, or each after a random")
+    w(f"delay within {machine.get('storm_jitter')} (jitter). A refused or failed attempt is retried after about 1 s (0.5–1.5 s).")
+    w("Times are from the cut; TLS + WebSocket is TCP connect → 101, CONNACK is 101 → CONNACK (the broker session")
+    w("behind the proxy), both of the successful attempts. Proxy CPU and peak RSS are sampled from `/proc` from the cut")
+    w("until the last session is back. The clients cut rather than the harness restarting the proxy so that the same")
+    w("storm meets every proxy at the same instant, warm, with the cut sessions still being torn down behind it, and")
+    w("independent of how fast each restarts.")
+    w("")
+    w("**TLS session resumption is not measured**: the generator's TLS client (swift-nio-ssl 2.x) has no API to keep")
+    w("or offer a session (no session cache, no tickets), so every reconnect is a full handshake, which is the worst")
+    w("case. (`openssl s_client -reconnect` shows the bridge resuming TLS 1.2 sessions by ID.)")
+    w("")
+    header = ["system", "certificate", "jitter", "sessions", "99% back", "all back", "TLS+WS p50 / p99", "CONNACK p50 / p99",
+              "attempts", "refusals", "proxy peak RSS", "proxy CPU"]
+    w("| " + " | ".join(header) + " |")
+    w("|" + "---|" * len(header))
+    jitters = results.tag_values("storm", "jitter")
+    for certificate in certificates:
+        for jitter in jitters:
+            for system in ("bridge", "nginx"):
+                row = storm_row(results, "storm", system, certificate=certificate, jitter=jitter)
+                if row:
+                    w("| " + " | ".join([system, certificate, jitter] + row) + " |")
+    w("")
+    w("| certificate | jitter | bridge all back / nginx all back | target |")
+    w("|---|---|---|---|")
+    for certificate in certificates:
+        for jitter in jitters:
+            bridge = storm_value(results, "bridge", storm_field("seconds_to_all"), certificate=certificate, jitter=jitter)
+            nginx = storm_value(results, "nginx", storm_field("seconds_to_all"), certificate=certificate, jitter=jitter)
+            value = ratio(bridge, nginx)
+            w(f"| {certificate} | {jitter} | {ratio_text(value)} | ≤ 0.67× (1.5× sooner): {verdict(value, lambda v: v <= 1 / 1.5)} |")
+    w("")
+    if nat:
+        w("### Behind one address (carrier NAT)")
+        w("")
+        w(f"{number(machine.get('storm_nat_count'))} sessions opened from {machine.get('source_ips')} (users arrive over hours, so the")
+        w("per-address token bucket is full when the storm starts), then all cut and all reconnecting from **one** address,")
+        w(f"127.0.0.1, with the bridge's per-address limits as below (ECDSA P-256, no jitter, given up after {machine.get('storm_nat_timeout')}).")
+        w("")
+        w("| per-address limits | sessions | 99% back | all back | attempts | refusals | proxy CPU |")
+        w("|---|---|---|---|---|---|---|")
+        for run in nat:
+            row = storm_row(results, "storm-nat", "bridge", limits=run.get("limits"))
+            if row:
+                label = {"defaults": "the bridge's defaults", "compared": "for comparison", "off": "off"}.get(run.get("limits"), run.get("limits"))
+                args = run.get("limit_args") or ""
+                settings = ", ".join(part.replace("limits.", "") for part in args.split() if part != "--set")
+                label += f" ({settings})" if settings else ""
+                w(f"| {label} | {row[0]} | {row[1]} | {row[2]} | {row[5]} | {row[6]} | {row[8]} |")
+        w("")
+        w("The recommendation drawn from these figures (certificate type, per-address limits) is in docs/deploy.md.")
+        w("")
+
+
+def draw_settings_panel(axis, results, name, metric, title, systems, digits=2):
+    """Grouped bars: one group per broker setting, one bar per system."""
+    brokers = results.tag_values(name, "broker")
+    systems = [s for s in systems if results.tagged(name, s)]
+    width = 0.8 / max(1, len(systems))
+    colors = {"direct-tcp": "#7f7f7f", "nginx": "#1f77b4", "bridge": "#d62728"}
+    for offset, system in enumerate(systems):
+        values = [results.median(name, system, metric, broker=b) or 0 for b in brokers]
+        bars = axis.bar([i + offset * width for i in range(len(brokers))], values, width, label=system, color=colors.get(system))
+        for bar, value in zip(bars, values):
+            axis.annotate(number(value, digits), (bar.get_x() + bar.get_width() / 2, bar.get_height()), xytext=(0, 3),
+                          textcoords="offset points", ha="center", va="bottom", fontsize=8)
+    axis.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(brokers))])
+    axis.set_xticklabels(brokers)
+    axis.set_title(title, fontsize=10)
+    axis.legend(fontsize=8, loc="upper left")
+    axis.margins(y=0.35)
+
+
+def draw_storm_panel(axis, results):
+    certificates = results.tag_values("storm", "certificate")
+    jitters = results.tag_values("storm", "jitter")
+    groups = [(c, j) for c in certificates for j in jitters]
+    systems = ["nginx", "bridge"]
+    width = 0.4
+    colors = {"nginx": "#1f77b4", "bridge": "#d62728"}
+    for offset, system in enumerate(systems):
+        values = [storm_value(results, system, storm_field("seconds_to_all"), certificate=c, jitter=j) for c, j in groups]
+        bars = axis.bar([i + offset * width for i in range(len(groups))], [v or 0 for v in values], width, label=system,
+                        color=colors[system])
+        for bar, value in zip(bars, values):
+            axis.annotate("never" if value is None else f"{value:.1f}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                          xytext=(0, 3), textcoords="offset points", ha="center", va="bottom", fontsize=8)
+    axis.set_xticks([i + width / 2 for i in range(len(groups))])
+    axis.set_xticklabels([f"{c}\njitter {j}" for c, j in groups], fontsize=8)
+    axis.set_title("storm: seconds until every session is back", fontsize=10)
+    axis.legend(fontsize=8, loc="upper left")
+    axis.margins(y=0.35)
 
 
 def main():

@@ -3,6 +3,12 @@ import NIOCore
 import NIOSSL
 import WebSocketTransport
 
+#if canImport(Glibc)
+import Glibc  // linger
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One MQTT client of the generator, at the end of its pipeline (after TLS and WebSocket framing, if any):
 /// CONNECT/CONNACK, then its role — publish, subscribe and count, or stay idle.
 ///
@@ -65,6 +71,8 @@ final class BenchClientHandler: ChannelDuplexHandler {
     private var pingTask: RepeatedTask?
     private var closeCode: UInt16?
     private var firstError: BenchClientError?
+    /// Monotonic nanoseconds when the WebSocket upgrade (after TLS) completed; nil before, and for plain TCP.
+    private(set) var transportReadyAt: UInt64?
 
     // Publisher.
     var topic: String = ""
@@ -118,7 +126,10 @@ final class BenchClientHandler: ChannelDuplexHandler {
                 BenchClientError(.timeout, "not ready after \(timeout.nanoseconds / 1_000_000) ms (\(loopBound.value.stateDescription))"))
         }
         if let transportReady = self.transportReady {
-            transportReady.assumeIsolated().whenSuccess { _ in self.start() }
+            transportReady.assumeIsolated().whenSuccess { _ in
+                self.transportReadyAt = NIODeadline.now().uptimeNanoseconds
+                self.start()
+            }
         } else if context.channel.isActive {
             self.start()
         }
@@ -246,6 +257,34 @@ final class BenchClientHandler: ChannelDuplexHandler {
         }
         let channel = context.channel
         channel.close(promise: nil)
+        return channel.closeFuture
+    }
+
+    /// Drops the connection the way a network cut or a crashed client does: no DISCONNECT, no TLS close_notify,
+    /// no WebSocket close, and a TCP reset (SO_LINGER 0) so that the server learns at once and no TIME_WAIT is
+    /// left behind. The close is issued below the TLS handler, which would otherwise start an orderly shutdown.
+    func cut() -> EventLoopFuture<Void> {
+        guard let context = self.context else {
+            return self.worker.eventLoop.makeSucceededVoidFuture()
+        }
+        self.state = .closing
+        self.stopPublishing()
+        self.timeout?.cancel()
+        self.pingTask?.cancel()
+        let channel = context.channel
+        let below = (try? channel.pipeline.syncOperations.context(handlerType: NIOSSLClientHandler.self)).map {
+            NIOLoopBound($0, eventLoop: channel.eventLoop)
+        }
+        let reset =
+            (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+            ?? channel.eventLoop.makeSucceededVoidFuture()
+        reset.whenComplete { _ in
+            if let below {
+                below.value.close(promise: nil)
+            } else {
+                channel.close(promise: nil)
+            }
+        }
         return channel.closeFuture
     }
 

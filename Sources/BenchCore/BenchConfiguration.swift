@@ -77,8 +77,17 @@ package struct BenchConfiguration: Sendable {
     package var concurrency: Int
     /// hold: how long the connections are held once all are up.
     package var holdDuration: Duration
+    /// storm: each client waits a random time in [0, jitter) before its first reconnect (0: all at once).
+    package var jitter: Duration
+    /// storm: a refused or failed reconnect is retried after this delay (randomised 0.5-1.5×, like real clients).
+    package var retryDelay: Duration
+    /// storm: how long after the cut the clients keep trying; sessions not back by then are counted as lost.
+    package var reconnectTimeout: Duration
     /// Bind connections to these local addresses in turn; nil lets the kernel choose.
     package var sourceAddresses: SourceAddressList?
+    /// storm: the reconnects come from these addresses instead (e.g. one address: users behind a carrier NAT, whose
+    /// sessions arrived over hours but come back all at once); nil: `sourceAddresses`.
+    package var reconnectSourceAddresses: SourceAddressList?
 
     /// MQTT keep-alive sent in CONNECT; idle (hold) connections send PINGREQ at this interval. 0 disables it.
     package var keepAlive: UInt16
@@ -121,9 +130,13 @@ package struct BenchConfiguration: Sendable {
         self.closedLoop = false
         self.maxOutstanding = nil
         self.connections = 1000
-        self.concurrency = scenario == .hold ? 100 : 20
+        self.concurrency = scenario == .hold || scenario == .storm ? 100 : 20
         self.holdDuration = .seconds(10)
+        self.jitter = .zero
+        self.retryDelay = .seconds(1)
+        self.reconnectTimeout = .seconds(120)
         self.sourceAddresses = nil
+        self.reconnectSourceAddresses = nil
         self.keepAlive = 60
         self.connectTimeout = .seconds(10)
         self.drainTimeout = .seconds(5)
@@ -187,10 +200,15 @@ package struct BenchConfiguration: Sendable {
                     self.payloadSize >= LatencyStamp.length,
                     "latency needs --payload of at least \(LatencyStamp.length) bytes (the send timestamp travels in it)")
             }
-        case .connect, .hold:
+        case .connect, .hold, .storm:
             try require(self.connections >= 1 && self.connections <= 1_000_000, "--connections must be 1-1000000")
             try require(self.concurrency >= 1 && self.concurrency <= 100_000, "--concurrency must be 1-100000")
             try require(self.holdDuration >= .zero, "--hold must not be negative")
+            if self.scenario == .storm {
+                try require(self.jitter >= .zero, "--jitter must not be negative")
+                try require(self.retryDelay > .zero, "--retry-delay must be longer than zero")
+                try require(self.reconnectTimeout > .zero, "--reconnect-timeout must be longer than zero")
+            }
         }
         for process in self.watchedProcesses {
             try require(

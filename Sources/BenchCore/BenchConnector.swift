@@ -8,11 +8,14 @@ struct BenchConnection: Sendable {
     let channel: any Channel
     /// Monotonic nanoseconds when the connection became ready.
     let readyAt: UInt64
+    /// Monotonic nanoseconds when TLS and the WebSocket upgrade were done (nil for plain TCP).
+    let transportReadyAt: UInt64?
     private let client: NIOLoopBound<BenchClientHandler>
 
-    init(channel: any Channel, readyAt: UInt64, client: NIOLoopBound<BenchClientHandler>) {
+    init(channel: any Channel, readyAt: UInt64, transportReadyAt: UInt64?, client: NIOLoopBound<BenchClientHandler>) {
         self.channel = channel
         self.readyAt = readyAt
+        self.transportReadyAt = transportReadyAt
         self.client = client
     }
 
@@ -31,6 +34,7 @@ struct BenchConnector: Sendable {
     let workers: LoopWorkers
     private let address: SocketAddress
     private let sourceAddresses: [SocketAddress]
+    private let reconnectSourceAddresses: [SocketAddress]
     private let tls: NIOSSLContext?
     private let serverName: String?
     private let settings: BenchClientHandler.Settings
@@ -46,13 +50,17 @@ struct BenchConnector: Sendable {
         } catch {
             throw BenchUsageError("cannot resolve \(target.host): \(error)")
         }
-        self.sourceAddresses = try (configuration.sourceAddresses?.addresses ?? []).map { text in
-            do {
-                return try SocketAddress(ipAddress: text, port: 0)
-            } catch {
-                throw BenchUsageError("--source-ips: \(text): \(error)")
+        func bindable(_ list: SourceAddressList?, option: String) throws -> [SocketAddress] {
+            try (list?.addresses ?? []).map { text in
+                do {
+                    return try SocketAddress(ipAddress: text, port: 0)
+                } catch {
+                    throw BenchUsageError("\(option): \(text): \(error)")
+                }
             }
         }
+        self.sourceAddresses = try bindable(configuration.sourceAddresses, option: "--source-ips")
+        self.reconnectSourceAddresses = try bindable(configuration.reconnectSourceAddresses, option: "--reconnect-source-ips")
         if target.transport.usesTLS {
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.minimumTLSVersion = .tlsv12
@@ -85,8 +93,9 @@ struct BenchConnector: Sendable {
     }
 
     /// Opens one connection; the future succeeds once it is ready, or fails with a `BenchClientError`.
-    /// `index` picks the source address (round-robin).
-    func connect(role: BenchClientRole, index: Int) -> EventLoopFuture<BenchConnection> {
+    /// `index` picks the source address (round-robin); a storm's `reconnecting` client uses the reconnect addresses
+    /// if there are any.
+    func connect(role: BenchClientRole, index: Int, reconnecting: Bool = false) -> EventLoopFuture<BenchConnection> {
         let eventLoop = self.group.next()
         let ready = eventLoop.makePromise(of: UInt64.self)
         let configuration = self.configuration
@@ -117,8 +126,9 @@ struct BenchConnector: Sendable {
                         BenchClientHandler(settings: settings, role: role, worker: worker, readyPromise: ready, transportReady: upgraded))
                 }
             }
-        if !self.sourceAddresses.isEmpty {
-            bootstrap = bootstrap.bind(to: self.sourceAddresses[index % self.sourceAddresses.count])
+        let sources = reconnecting && !self.reconnectSourceAddresses.isEmpty ? self.reconnectSourceAddresses : self.sourceAddresses
+        if !sources.isEmpty {
+            bootstrap = bootstrap.bind(to: sources[index % sources.count])
         }
         let address = self.address
         return bootstrap.connect(to: address).flatMapError { error in
@@ -128,7 +138,9 @@ struct BenchConnector: Sendable {
         }.flatMap { channel in
             ready.futureResult.flatMapThrowing { readyAt in
                 let client = try channel.pipeline.syncOperations.handler(type: BenchClientHandler.self)
-                return BenchConnection(channel: channel, readyAt: readyAt, client: NIOLoopBound(client, eventLoop: channel.eventLoop))
+                return BenchConnection(
+                    channel: channel, readyAt: readyAt, transportReadyAt: client.transportReadyAt,
+                    client: NIOLoopBound(client, eventLoop: channel.eventLoop))
             }
         }
     }

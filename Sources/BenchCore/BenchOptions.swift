@@ -7,7 +7,7 @@ import MQTTWire
 /// Values are read as text and parsed by `BenchValueParsing`, so that `10s`, `500ms`, `1MiB`, `5k` work and
 /// errors name the option.
 package struct BenchOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("throughput, latency, connect or hold.", valueName: "scenario"))
+    @Argument(help: ArgumentHelp("throughput, latency, connect, hold or storm.", valueName: "scenario"))
     package var scenario: String
 
     @Argument(help: ArgumentHelp("mqtt://host[:port], ws://host[:port]/path or wss://host[:port]/path.", valueName: "url"))
@@ -85,16 +85,37 @@ package struct BenchOptions: ParsableArguments {
     package var closedLoop = false
 
     @Option(
-        name: [.customShort("C"), .long], help: ArgumentHelp("connect: connections to make; hold: connections to hold.", valueName: "n"))
+        name: [.customShort("C"), .long],
+        help: ArgumentHelp("connect: connections to make; hold: connections to hold; storm: sessions to cut and reconnect.", valueName: "n")
+    )
     package var connections: Int = 1000
 
     @Option(
         name: [.customShort("K"), .long],
-        help: ArgumentHelp("connect/hold: handshakes in progress at once (default: connect 20, hold 100).", valueName: "n"))
+        help: ArgumentHelp(
+            "connect/hold/storm: handshakes in progress at once (default: connect 20, hold and storm's first ramp 100).", valueName: "n"))
     package var concurrency: Int?
 
     @Option(help: ArgumentHelp("hold: how long to hold the connections once all are up.", valueName: "duration"))
     package var hold: String = "10s"
+
+    @Option(help: ArgumentHelp("storm: spread the reconnects randomly over this window (default 0: all at once).", valueName: "duration"))
+    package var jitter: String = "0s"
+
+    @Option(
+        name: .customLong("retry-delay"),
+        help: ArgumentHelp("storm: retry a refused reconnect after this delay (randomised 0.5-1.5×).", valueName: "duration"))
+    package var retryDelay: String = "1s"
+
+    @Option(
+        name: .customLong("reconnect-timeout"),
+        help: ArgumentHelp("storm: give up on sessions not back this long after the cut.", valueName: "duration"))
+    package var reconnectTimeout: String = "120s"
+
+    @Option(
+        name: .customLong("reconnect-source-ips"),
+        help: ArgumentHelp("storm: reconnect from these addresses instead (e.g. 127.0.0.1: a carrier NAT).", valueName: "list"))
+    package var reconnectSourceIPs: String?
 
     @Option(
         name: .customLong("source-ips"),
@@ -150,7 +171,7 @@ package struct BenchOptions: ParsableArguments {
     /// Validates and converts the options.
     package func makeConfiguration() throws(BenchUsageError) -> BenchConfiguration {
         guard let scenario = BenchScenario(rawValue: self.scenario.lowercased()) else {
-            throw BenchUsageError("unknown scenario \"\(self.scenario)\" (throughput, latency, connect, hold)")
+            throw BenchUsageError("unknown scenario \"\(self.scenario)\" (throughput, latency, connect, hold, storm)")
         }
         let target = try BenchTarget(parsing: self.url)
         var configuration = BenchConfiguration(scenario: scenario, target: target)
@@ -190,8 +211,14 @@ package struct BenchOptions: ParsableArguments {
             configuration.concurrency = concurrency
         }
         configuration.holdDuration = try BenchValueParsing.duration(self.hold, option: "--hold")
+        configuration.jitter = try BenchValueParsing.duration(self.jitter, option: "--jitter")
+        configuration.retryDelay = try BenchValueParsing.duration(self.retryDelay, option: "--retry-delay")
+        configuration.reconnectTimeout = try BenchValueParsing.duration(self.reconnectTimeout, option: "--reconnect-timeout")
         if let sourceIPs = self.sourceIPs {
             configuration.sourceAddresses = try SourceAddressList(parsing: sourceIPs)
+        }
+        if let reconnectSourceIPs = self.reconnectSourceIPs {
+            configuration.reconnectSourceAddresses = try SourceAddressList(parsing: reconnectSourceIPs)
         }
         guard (0...Int(UInt16.max)).contains(self.keepAlive) else {
             throw BenchUsageError("--keep-alive must be 0-65535 seconds")

@@ -38,6 +38,20 @@ extension BenchReport {
                 lines.append("  handshake   " + Self.describe(handshake))
             }
         }
+        if let storm = self.storm {
+            func seconds(_ value: Double?) -> String { value.map { "\($0.formatted1) s" } ?? "never" }
+            lines.append(
+                "  storm       \(storm.sessions) sessions cut (ramp \(storm.rampSeconds.formatted1) s): \(storm.reconnected) back, 99% after \(seconds(storm.secondsTo99Percent)), all after \(seconds(storm.secondsToAll)); \(storm.attempts) attempts"
+            )
+            let refusals = storm.refusals.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+            lines.append("  refusals    " + (refusals.isEmpty ? "none" : refusals.joined(separator: ", ")))
+            if let handshake = storm.transportHandshake {
+                lines.append("  tls+ws      " + Self.describe(handshake))
+            }
+            if let connack = storm.connack {
+                lines.append("  connack     " + Self.describe(connack))
+            }
+        }
         let generator = self.generator
         var load = "  generator   CPU \(generator.cpuSeconds) s over \(generator.wallSeconds.formatted1) s = \(generator.cores) cores"
         if let busy = generator.threadBusy, let busiest = busy.max() {
@@ -57,7 +71,7 @@ extension BenchReport {
             }
             if let syscalls = process.readWriteSyscallsPerMessage, let switches = process.contextSwitchesPerMessage {
                 line +=
-                    ", \(syscalls) read/write syscalls and \(switches) context switches per \(self.connect != nil ? "connection" : "message")"
+                    ", \(syscalls) read/write syscalls and \(switches) context switches per \(self.connect != nil || self.storm != nil ? "connection" : "message")"
             }
             if let perThousand = process.cpuSecondsPerThousandConnections {
                 line += " (\(perThousand) CPU-s per 1000 connections)"

@@ -24,6 +24,9 @@ package struct BenchReport: Sendable, Codable {
         package var concurrency: Int?
         package var holdSeconds: Double?
         package var sourceAddresses: Int?
+        package var jitterSeconds: Double?
+        package var retryDelaySeconds: Double?
+        package var reconnectTimeoutSeconds: Double?
     }
 
     package struct Errors: Sendable, Codable, Hashable {
@@ -86,6 +89,28 @@ package struct BenchReport: Sendable, Codable {
         package var handshake: LatencySummary?
     }
 
+    /// storm: N sessions cut at once (TCP reset from the clients) and reconnecting; times are from the cut.
+    package struct Storm: Sendable, Codable, Hashable {
+        /// Sessions established before the cut (and then cut).
+        package var sessions: Int
+        package var rampSeconds: Double
+        /// Sessions back (CONNACK received) before the reconnect timeout.
+        package var reconnected: Int
+        /// Seconds from the cut until 99% / all of `sessions` were back; null when they never were.
+        package var secondsTo99Percent: Double?
+        package var secondsToAll: Double?
+        /// Reconnect attempts, successful or not.
+        package var attempts: UInt64
+        /// Failed attempts by kind: http_429 (the per-address admission), http_other (another refused upgrade),
+        /// reset (closed or reset during the handshake), mqtt_refused (a CONNACK refusal), connect (TCP connect refused or
+        /// failed), tls, timeout, protocol.
+        package var refusals: [String: UInt64]
+        /// Of the successful reconnects: TCP connect start → WebSocket upgrade done (TLS included), and
+        /// upgrade done → CONNACK (the broker session behind the proxy).
+        package var transportHandshake: LatencySummary?
+        package var connack: LatencySummary?
+    }
+
     /// The generator's own CPU use: a saturated generator measures itself, not the server.
     package struct Generator: Sendable, Codable, Hashable {
         package var threads: Int
@@ -146,6 +171,7 @@ package struct BenchReport: Sendable, Codable {
     package var latency: LatencySummary?
     package var connect: Connect?
     package var hold: Hold?
+    package var storm: Storm?
     package var generator: Generator
     package var watched: [Watched]
 

@@ -38,6 +38,8 @@ package enum BenchRunner {
                 report = try await session.runConnect()
             case .hold:
                 report = try await session.runHold()
+            case .storm:
+                report = try await session.runStorm()
             }
             try await group.shutdownGracefully()
             return report

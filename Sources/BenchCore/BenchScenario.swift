@@ -10,6 +10,10 @@ package enum BenchScenario: String, Sendable, Hashable, Codable, CaseIterable, C
     case connect
     /// N idle connections held for a while: what each costs the server (watch its RSS) and whether all survive.
     case hold
+    /// N idle sessions, then every connection cut at once (a reset, as when a NAT box or a network drops them) and
+    /// every client reconnecting at once (or spread over a jitter window), retrying refusals: how long until the
+    /// sessions are back, the handshake times under the storm, and the refusals by kind.
+    case storm
 
     package var description: String { self.rawValue }
 

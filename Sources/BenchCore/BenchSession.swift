@@ -178,10 +178,15 @@ struct BenchSession: Sendable {
             settings.inflight = configuration.qos > 0 ? configuration.inflight : nil
             settings.closedLoop = configuration.closedLoop ? true : nil
             settings.maxOutstanding = configuration.maxOutstanding
-        case .connect, .hold:
+        case .connect, .hold, .storm:
             settings.connections = configuration.connections
             settings.concurrency = configuration.concurrency
             settings.holdSeconds = configuration.scenario == .hold ? configuration.holdDuration.seconds : nil
+            if configuration.scenario == .storm {
+                settings.jitterSeconds = configuration.jitter.seconds
+                settings.retryDelaySeconds = configuration.retryDelay.seconds
+                settings.reconnectTimeoutSeconds = configuration.reconnectTimeout.seconds
+            }
         }
         return settings
     }
@@ -203,7 +208,7 @@ struct BenchSession: Sendable {
             subprotocol: self.configuration.target.transport.isWebSocket ? self.configuration.subprotocol : nil,
             startedAt: formatter.string(from: self.startedAt), settings: self.settings(), ok: problems.isEmpty,
             problems: problems, errors: BenchReport.Errors(errors), connections: connections, traffic: nil, latency: nil,
-            connect: nil, hold: nil, generator: generator, watched: watched)
+            connect: nil, hold: nil, storm: nil, generator: generator, watched: watched)
     }
 
     var gaveUpMessage: String {

@@ -92,6 +92,12 @@ final class LoopWorker {
         return EventLoopFuture.andAllComplete(futures, on: self.eventLoop)
     }
 
+    /// Cuts every connection of this loop (see `BenchClientHandler.cut()`); completes when all are closed.
+    func cutAll() -> EventLoopFuture<Void> {
+        let futures = self.clients.values.map { $0.cut() }
+        return EventLoopFuture.andAllComplete(futures, on: self.eventLoop)
+    }
+
     /// A copy of the counters (and, if asked, the latency histogram, which is then reset).
     func snapshot(takingLatency: Bool) -> LoopSnapshot {
         var latency: Histogram<UInt64>?

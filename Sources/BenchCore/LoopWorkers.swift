@@ -45,9 +45,18 @@ struct LoopWorkers: Sendable {
 
     /// DISCONNECT and close every connection; waits until all are closed (at most `timeout`).
     func disconnectAll(timeout: TimeAmount) async {
+        await self.onEachUntilClosed(timeout: timeout) { $0.disconnectAll() }
+    }
+
+    /// Cuts every connection at once (reset, no goodbye); waits until all are closed (at most `timeout`).
+    func cutAll(timeout: TimeAmount) async {
+        await self.onEachUntilClosed(timeout: timeout) { $0.cutAll() }
+    }
+
+    private func onEachUntilClosed(timeout: TimeAmount, _ body: @escaping @Sendable (LoopWorker) -> EventLoopFuture<Void>) async {
         var futures: [EventLoopFuture<Void>] = []
         for worker in self.workers {
-            let future = worker.eventLoop.flatSubmit { worker.value.disconnectAll() }
+            let future = worker.eventLoop.flatSubmit { body(worker.value) }
             futures.append(future)
         }
         guard let first = self.workers.first else { return }

@@ -385,12 +385,18 @@ public struct LimitsConfiguration: Sendable, Equatable {
     /// `connection_burst_per_ip`: how many new sessions a client address may open at once (bucket size).
     public var connectionBurstPerIP: Int
 
+    // The per-address defaults are sized for a reconnect storm behind one carrier NAT (issue 14, docs/deploy.md):
+    // 10,000 sessions per address (a fifth of max_connections), 200 new sessions/s after a burst of 1,000. A full
+    // handshake costs the bridge about 0.5 ms of CPU (ECDSA P-256, docs/PERFORMANCE.md), so one address can take
+    // at most ~10% of a core sustained, while 2,000 users behind one address are back in ~5 s and 9,000 in ~40 s.
+    // The earlier 1,000 / 20/s / 100 left every user past the 1,000th locked out and took 45 s for the first 1,000.
+
     public init(
         maxRequestHeadSize: Int = 8 * 1024,
         maxConnections: Int = 50_000,
-        maxSessionsPerIP: Int = 1_000,
-        connectionRatePerIP: Double = 20,
-        connectionBurstPerIP: Int = 100
+        maxSessionsPerIP: Int = 10_000,
+        connectionRatePerIP: Double = 200,
+        connectionBurstPerIP: Int = 1_000
     ) {
         self.maxRequestHeadSize = maxRequestHeadSize
         self.maxConnections = maxConnections

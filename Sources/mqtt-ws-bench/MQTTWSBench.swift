@@ -16,12 +16,15 @@ struct MQTTWSBench: AsyncParsableCommand {
               latency     the same at a moderate fixed rate (default 5000 msg/s in total): end-to-end percentiles
               connect     C connections, K at a time, TCP (+TLS) + upgrade + CONNECT/CONNACK: connections/s
               hold        C idle connections held for --hold: watch the server's memory (--watch)
+              storm       C idle sessions, all cut at once (TCP reset), all reconnecting at once or over --jitter,
+                          retrying refusals: time until 99% and all are back, handshake times, refusals by kind
 
             Examples:
               mqtt-ws-bench throughput wss://mqtt.example.com/mqtt -P 10 -S 10 --duration 30s
               mqtt-ws-bench latency wss://localhost:8443/wss --no-subprotocol --ca-file ca.crt
               mqtt-ws-bench connect wss://localhost:8443/wss --insecure -C 5000 -K 50
               mqtt-ws-bench hold ws://127.0.0.1:8080/mqtt -C 20000 --source-ips 127.0.0.1-127.0.0.10 --watch bridge=1234
+              mqtt-ws-bench storm wss://localhost:8443/wss --insecure -C 9000 --source-ips 127.0.0.1-127.0.0.20 --jitter 5s
 
             Exit status: 0 no errors, 1 the run had errors (failed connections, protocol errors, QoS 1 loss), 2 bad options.
             """,

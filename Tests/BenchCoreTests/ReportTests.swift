@@ -37,7 +37,7 @@ import Testing
                 deliveredTotal: 1_190_000, expectedDeliveries: 1_200_000, lost: 10_000, duplicated: 0, acknowledged: 0,
                 rateSkipped: 0, drained: false),
             latency: LatencySummary(count: 990_000, p50Ms: 0.4, p90Ms: 0.8, p99Ms: 1.5, p999Ms: 3, maxMs: 12, meanMs: 0.5),
-            connect: nil, hold: nil,
+            connect: nil, hold: nil, storm: nil,
             generator: BenchReport.Generator(
                 threads: 2, wallSeconds: 10, cpuSeconds: 9.5, cores: 0.95, threadBusy: [0.5, 0.45], saturated: false),
             watched: [

@@ -115,4 +115,53 @@ struct BenchSmokeTests {
             #expect(refusedReport.errors.messages.first?.contains("400") == true)
         }
     }
+
+    @Test("storm: every session cut at once comes back, and per-address refusals are counted as 429s")
+    func storm() async throws {
+        // Without per-address limits: 200 sessions from 3 addresses, all back, no refusal.
+        try await BridgeHarness.with(configure: { $0.limits.connectionRatePerIP = 0 }) { bridge in
+            var storm = try Self.stormConfiguration(port: bridge.wssPort, sessions: 200, sources: "127.0.0.1-127.0.0.3")
+            storm.jitter = .milliseconds(200)
+            let report = try await BenchRunner.run(storm)
+            Self.expectClean(report, "storm")
+            let summary = try Self.expectAllBack(report, "storm")
+            #expect(summary.sessions == 200)
+            #expect(summary.refusals.isEmpty, "\(summary.refusals)")
+        }
+        // Behind one address: 150 sessions opened from 5 addresses (30 each, the burst), all reconnecting from a sixth,
+        // which may open 30 at once and 50 per second after: the rest are refused with 429 and retried until back.
+        try await BridgeHarness.with(configure: {
+            $0.limits.connectionRatePerIP = 50
+            $0.limits.connectionBurstPerIP = 30
+        }) { bridge in
+            var storm = try Self.stormConfiguration(port: bridge.wssPort, sessions: 150, sources: "127.0.0.1-127.0.0.5")
+            storm.reconnectSourceAddresses = try SourceAddressList(parsing: "127.0.0.6")
+            let report = try await BenchRunner.run(storm)
+            let summary = try Self.expectAllBack(report, "one address")
+            #expect(summary.sessions == 150, "the ramp stayed within every address's burst: \(report.errors.messages)")
+            #expect((summary.refusals["http_429"] ?? 0) > 0, "\(summary.refusals)")
+        }
+    }
+
+    static func stormConfiguration(port: Int, sessions: Int, sources: String) throws -> BenchConfiguration {
+        var storm = try Self.configuration(.storm, "wss://127.0.0.1:\(port)/wss", subprotocol: nil)
+        storm.connections = sessions
+        storm.concurrency = 50
+        storm.sourceAddresses = try SourceAddressList(parsing: sources)
+        storm.retryDelay = .milliseconds(300)
+        storm.reconnectTimeout = .seconds(20)
+        storm.connectTimeout = .seconds(10)
+        return storm
+    }
+
+    /// Every session came back, and the report's figures agree with each other.
+    static func expectAllBack(_ report: BenchReport, _ label: String) throws -> BenchReport.Storm {
+        let summary = try #require(report.storm, "\(label)")
+        #expect(summary.sessions > 0 && summary.reconnected == summary.sessions, "\(label): \(report.problems)")
+        #expect((summary.secondsTo99Percent ?? .infinity) <= (summary.secondsToAll ?? 0), "\(label): both known, 99% first")
+        #expect(summary.transportHandshake?.count == UInt64(summary.reconnected), "\(label)")
+        #expect(summary.connack?.count == UInt64(summary.reconnected), "\(label)")
+        #expect(summary.attempts == UInt64(summary.reconnected) + summary.refusals.values.reduce(0, +), "\(label)")
+        return summary
+    }
 }
