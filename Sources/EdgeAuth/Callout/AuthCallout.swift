@@ -21,8 +21,8 @@ import NIOHTTP1
 /// delivered. If the pool has removed the connection meanwhile (closed by the backend, or by `shutdown()` right
 /// after the last answer), the late release trips the pool's `preconditionFailure("A connection that we don't know was
 /// released? …")` and takes the process down. Seen under AddressSanitizer in "Answers are cached for cache_ttl"
-/// (docs/RELIABILITY.md, Sanitizers). On one loop there is no hop: the release happens while the request end is
-/// written, before the backend can answer.
+/// (docs/RELIABILITY.md, Sanitizers, with links to the library code). On one loop there is no hop: the release happens
+/// while the request end is written, before the backend can answer.
 final class AuthCallout: Sendable {
     enum Decision: Sendable, Hashable {
         case allow(CalloutAnswer)
