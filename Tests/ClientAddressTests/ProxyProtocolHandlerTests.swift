@@ -392,6 +392,7 @@ struct ProxyProtocolHandlerTests {
         let outcome = ProxyProtocolOutcome()
         #expect(outcome.state == .pending)
         let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         try channel.pipeline.syncOperations.addHandler(
             ProxyProtocolHandler(configuration: self.required, outcome: outcome)
         )
