@@ -3,8 +3,10 @@
 
   slow-consumer  subscribes to soak-flood/# over wss, then stops reading (tiny receive buffer) for --seconds
   slowloris      --count TLS connections that half-send an upgrade request, one more header line every 5 s
-  ping-flood     an upgraded MQTT session that sends WebSocket pings as fast as it can and never reads the pongs
+  ping-flood     --flooders upgraded MQTT sessions that send WebSocket pings as fast as they can, never reading pongs
   trickle        an upgraded MQTT session that announces a 16 MiB binary frame and trickles it at 64 KiB/s
+  trickle-publish  --count sessions, each announcing a 16 MiB binary frame whose payload starts with a valid PUBLISH
+                 header (1 MiB, within max_packet_size), then sending one byte of it every --interval seconds
 
 Each prints one JSON line: what it did and what the bridge did to it (closed it, when). Loopback only; every wait
 has a deadline (--seconds). Exit status 0 unless the bridge could not be reached at all.
@@ -18,6 +20,7 @@ import socket
 import ssl
 import struct
 import sys
+import threading
 import time
 
 
@@ -70,8 +73,8 @@ def read_response_head(sock):
     return rest
 
 
-def mqtt_connect(client_id):
-    body = b"\x00\x04MQTT\x04\x02\x00\x3c" + struct.pack("!H", len(client_id)) + client_id.encode()
+def mqtt_connect(client_id, keepalive=60):
+    body = b"\x00\x04MQTT\x04\x02" + struct.pack("!H", keepalive) + struct.pack("!H", len(client_id)) + client_id.encode()
     return bytes([0x10, len(body)]) + body
 
 
@@ -80,12 +83,12 @@ def mqtt_subscribe(topic):
     return bytes([0x82, len(body)]) + body
 
 
-def open_session(port, context, client_id, receive_buffer=None):
+def open_session(port, context, client_id, receive_buffer=None, keepalive=60):
     """TLS, upgrade, CONNECT; returns the socket once the CONNACK frame has arrived."""
     sock = connect(port, context, receive_buffer)
     sock.sendall(upgrade_request())
     read_response_head(sock)
-    sock.sendall(frame(0x2, mqtt_connect(client_id)))
+    sock.sendall(frame(0x2, mqtt_connect(client_id, keepalive)))
     sock.recv(64)  # the CONNACK frame (4 bytes of MQTT in a 6-byte frame)
     return sock
 
@@ -172,27 +175,51 @@ def slowloris(args, context):
 
 
 def ping_flood(args, context):
-    sock = open_session(args.port, context, "soak-ping-flood", receive_buffer=4096)
-    ping = frame(0x9, b"soak")
-    started, sent, closed = time.monotonic(), 0, False
+    """--flooders sessions at once, each sending pings as fast as the socket takes them and never reading the pongs."""
+    results = [None] * args.flooders
+    ready = threading.Barrier(args.flooders + 1)
+
+    def flood(index):
+        try:
+            sock = open_session(args.port, context, "soak-ping-flood-%d" % index, receive_buffer=4096)
+        except (OSError, ssl.SSLError) as error:
+            results[index] = {"error": str(error)}
+            ready.wait()
+            return
+        ping = frame(0x9, b"soak")
+        ready.wait()
+        started, sent, closed = time.monotonic(), 0, False
+        sock.settimeout(1.0)
+        burst = ping * 256
+        while time.monotonic() - started < args.seconds:
+            try:
+                sock.sendall(burst)
+                sent += 256
+            except (socket.timeout, TimeoutError):
+                continue  # the bridge stopped reading: it applies backpressure; keep trying until the deadline
+            except (OSError, ssl.SSLError):
+                closed = True
+                break
+        elapsed = time.monotonic() - started
+        if not closed:
+            closed = closed_by_peer(sock, 1.0)
+        sock.close()
+        results[index] = {"sent": sent, "seconds": elapsed, "closed": closed}
+
+    threads = [threading.Thread(target=flood, args=(index,), daemon=True) for index in range(args.flooders)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
     if args.ready_file:
         open(args.ready_file, "w").close()
-    sock.settimeout(1.0)
-    burst = ping * 256
-    while time.monotonic() - started < args.seconds:
-        try:
-            sock.sendall(burst)
-            sent += 256
-        except (socket.timeout, TimeoutError):
-            continue  # the bridge stopped reading: it applies backpressure; keep trying until the deadline
-        except (OSError, ssl.SSLError):
-            closed = True
-            break
-    elapsed = time.monotonic() - started
-    if not closed:
-        closed = closed_by_peer(sock, 1.0)
-    sock.close()
-    return {"pings_sent": sent, "seconds": round(elapsed, 1), "closed_by_bridge": closed}
+    for thread in threads:
+        thread.join(args.seconds + 30)
+    done = [result for result in results if result and "error" not in result]
+    return {
+        "flooders": args.flooders, "opened": len(done), "pings_sent": sum(r["sent"] for r in done),
+        "closed_by_bridge": sum(1 for r in done if r["closed"]),
+        "longest_flood_s": round(max((r["seconds"] for r in done), default=0), 1),
+    }
 
 
 def trickle(args, context):
@@ -218,17 +245,102 @@ def trickle(args, context):
     return {"announced": size, "bytes_sent": sent, "seconds": round(elapsed, 1), "closed_by_bridge": closed}
 
 
+def mqtt_publish_header(topic, remaining_length):
+    """A QoS 0 PUBLISH fixed header announcing `remaining_length`, and its topic: the start of a valid packet."""
+    encoded, value = b"", remaining_length
+    while True:
+        digit, value = value % 128, value // 128
+        encoded += bytes([digit | (0x80 if value else 0)])
+        if not value:
+            break
+    return b"\x30" + encoded + struct.pack("!H", len(topic)) + topic.encode()
+
+
+def trickle_publish(args, context):
+    """Many sessions, each one byte at a time into a 16 MiB frame holding a 1 MiB PUBLISH: who closes them, when."""
+    frame_size, publish_size = 16 * 1024 * 1024, 1024 * 1024
+    sockets, failed = [], 0
+    started = time.monotonic()
+    for index in range(args.count):
+        try:
+            sock = open_session(args.port, context, "soak-trickle-%d" % index, keepalive=args.keepalive)
+            mask = os.urandom(4)
+            start = mqtt_publish_header("soak/trickle/%d" % index, publish_size)
+            header = bytes([0x82, 0x80 | 127]) + struct.pack("!Q", frame_size) + mask
+            sock.sendall(header + bytes(b ^ mask[i % 4] for i, b in enumerate(start)))
+            sock.setblocking(False)
+            sockets.append((sock, mask, len(start)))
+        except (OSError, ssl.SSLError):
+            failed += 1
+    opened = time.monotonic() - started
+    if args.ready_file:
+        open(args.ready_file, "w").close()
+    selector = selectors.DefaultSelector()
+    states = {}
+    for sock, mask, offset in sockets:
+        selector.register(sock, selectors.EVENT_READ)
+        states[sock] = [mask, offset]
+    closed, close_times, close_codes, bytes_sent = 0, [], {}, 0
+    deadline, next_byte = time.monotonic() + args.seconds, time.monotonic() + args.interval
+    while time.monotonic() < deadline and closed < len(sockets):
+        for key, _ in selector.select(timeout=0.2):
+            sock = key.fileobj
+            try:
+                data = sock.recv(4096)
+            except ssl.SSLWantReadError:
+                continue
+            except (OSError, ssl.SSLError):
+                data = b""
+            if data[:1] == b"\x88" and len(data) >= 4:
+                code = str(struct.unpack("!H", data[2:4])[0])
+            elif not data:
+                code = "eof"
+            else:
+                continue  # anything else (there is nothing else to expect) is ignored
+            close_codes[code] = close_codes.get(code, 0) + 1
+            selector.unregister(sock)
+            sock.close()
+            closed += 1
+            close_times.append(time.monotonic() - started)
+        if time.monotonic() >= next_byte:
+            next_byte += args.interval
+            for key in list(selector.get_map().values()):
+                mask, offset = states[key.fileobj]
+                try:
+                    key.fileobj.send(bytes([0x41 ^ mask[offset % 4]]))
+                    states[key.fileobj][1] = offset + 1
+                    bytes_sent += 1
+                except (ssl.SSLWantWriteError, BlockingIOError):
+                    pass
+                except (OSError, ssl.SSLError):
+                    pass
+    still_open = len(sockets) - closed
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+    close_times.sort()
+    return {
+        "requested": args.count, "opened": len(sockets), "failed_to_open": failed, "open_seconds": round(opened, 1),
+        "interval_s": args.interval, "trickled_bytes": bytes_sent, "closed_by_bridge": closed, "close_codes": close_codes,
+        "still_open_after_s": args.seconds, "still_open": still_open,
+        "median_close_s": round(close_times[len(close_times) // 2], 1) if close_times else None,
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["slow-consumer", "slowloris", "ping-flood", "trickle"])
+    parser.add_argument("kind", choices=["slow-consumer", "slowloris", "ping-flood", "trickle", "trickle-publish"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--ca", required=True)
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--flooders", type=int, default=1, help="ping-flood: sessions flooding at once")
+    parser.add_argument("--keepalive", type=int, default=60, help="trickle-publish: the CONNECT's keepalive (s)")
+    parser.add_argument("--interval", type=float, default=5, help="trickle-publish: seconds between bytes")
     parser.add_argument("--ready-file")
     args = parser.parse_args()
     context = tls_context(args.ca)
-    run = {"slow-consumer": slow_consumer, "slowloris": slowloris, "ping-flood": ping_flood, "trickle": trickle}
+    run = {"slow-consumer": slow_consumer, "slowloris": slowloris, "ping-flood": ping_flood, "trickle": trickle,
+           "trickle-publish": trickle_publish}
     try:
         print(json.dumps({"kind": args.kind, **run[args.kind](args, context)}))
     except (OSError, ssl.SSLError) as error:

@@ -46,6 +46,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         public var pingTimeout: TimeAmount
         /// permessage-deflate, when the handshake agreed on it (server role).
         public var compression: Compression?
+        /// Pings and pongs the peer may send before it is closed with 1008 (`WebSocketControlFrameBudget`); nil: any
+        /// number, bounded only by TCP backpressure.
+        package var controlFrameLimits: WebSocketControlFrameLimits? = .standard
 
         /// The negotiated permessage-deflate parameters and the bridge's own settings for it.
         public struct Compression: Sendable {
@@ -94,6 +97,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private var deferredPong: ByteBuffer?
     /// A frame arrived in the current read burst (keepalive bookkeeping, once per burst).
     private var heardFromPeer = false
+    /// Nil without limits, and until the handler is added (the budget starts on the loop's clock).
+    private var controlFrameBudget: WebSocketControlFrameBudget?
 
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
@@ -118,6 +123,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.machine.peerHeard(at: context.eventLoop.now)
+        self.controlFrameBudget = self.configuration.controlFrameLimits.map {
+            WebSocketControlFrameBudget(limits: $0, now: context.eventLoop.now)
+        }
         self.perform(self.machine.start(), context: context)
     }
 
@@ -159,8 +167,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
                         self.deliver(output, context: context)
                     }
                 case .ping(let payload):
+                    try self.spendControlFrame(context: context)
                     self.pingReceived(payload, context: context)
                 case .pong:
+                    try self.spendControlFrame(context: context)
                     context.fireUserInboundEventTriggered(WebSocketEvent.pongReceived)
                 case .close(let code, let reason):
                     self.closeReceived(code: code, reason: reason, context: context)
@@ -208,6 +218,13 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private func deliverBurst(context: ChannelHandlerContext) {
         guard let bytes = self.assembler.takeBurst() else { return }
         context.fireChannelRead(self.wrapInboundOut(bytes))
+    }
+
+    /// Counts a ping or pong against the peer's budget: beyond it, the peer is refused (1008) like any violation.
+    private func spendControlFrame(context: ChannelHandlerContext) throws(WebSocketProtocolError) {
+        guard var budget = self.controlFrameBudget else { return }
+        defer { self.controlFrameBudget = budget }
+        guard budget.spend(now: context.eventLoop.now) else { throw budget.refusal }
     }
 
     private func pingReceived(_ payload: ByteBuffer, context: ChannelHandlerContext) {

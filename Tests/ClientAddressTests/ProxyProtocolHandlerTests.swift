@@ -52,7 +52,9 @@ final class Recorder: ChannelInboundHandler {
     }
 }
 
-struct HandlerHarness {
+/// A class so that its channel is finished when the test lets go of it: an open `EmbeddedChannel` and its pipeline
+/// hold each other, and LeakSanitizer reported every unfinished harness (its handlers, buffers and promises) at exit.
+final class HandlerHarness {
     let channel: EmbeddedChannel
     let handler: ProxyProtocolHandler
     let recorder: Recorder
@@ -84,6 +86,10 @@ struct HandlerHarness {
             try self.channel.connect(to: peerAddress).wait()
         }
         #expect(self.channel.remoteAddress == (peer == nil ? nil : peerAddress))
+    }
+
+    deinit {
+        _ = try? self.channel.finish(acceptAlreadyClosed: true)
     }
 
     func write(_ bytes: [UInt8]) throws {
@@ -386,6 +392,7 @@ struct ProxyProtocolHandlerTests {
         let outcome = ProxyProtocolOutcome()
         #expect(outcome.state == .pending)
         let channel = EmbeddedChannel()
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         try channel.pipeline.syncOperations.addHandler(
             ProxyProtocolHandler(configuration: self.required, outcome: outcome)
         )

@@ -11,8 +11,18 @@ import NIOHTTP1
 /// One `HTTPClient` (async-http-client) serves every attempt: connections are pooled and reused, at most
 /// `maximumConnections` of them; redirects are not followed (an answer must come from the configured URL, and a
 /// redirect could carry the password elsewhere). Each exchange has a deadline of `timeout`; an error, a timeout, a
-/// status other than 2xx/401/403 or an unusable body is "unavailable", which is never cached. The delegate runs on
-/// the caller's event loop, so a channel handler gets its answer without a thread hop.
+/// status other than 2xx/401/403 or an unusable body is "unavailable", which is never cached. The answer comes back
+/// on the caller's event loop.
+///
+/// The client runs on one event loop of the group (`exchangeLoop`), for its requests and its connections alike.
+/// async-http-client 1.37.0 reports a connection as released to its pool from the request-end write's promise, which
+/// it makes on the request's event loop; when that is not the connection's loop (the caller's loop with a connection
+/// on another one, reused from the pool), the release reaches the pool two loop hops after the response has been
+/// delivered. If the pool has removed the connection meanwhile (closed by the backend, or by `shutdown()` right
+/// after the last answer), the late release trips the pool's `preconditionFailure("A connection that we don't know was
+/// released? …")` and takes the process down. Seen under AddressSanitizer in "Answers are cached for cache_ttl"
+/// (docs/RELIABILITY.md, Sanitizers, with links to the library code). On one loop there is no hop: the release happens
+/// while the request end is written, before the backend can answer.
 final class AuthCallout: Sendable {
     enum Decision: Sendable, Hashable {
         case allow(CalloutAnswer)
@@ -27,6 +37,8 @@ final class AuthCallout: Sendable {
     let settings: AuthCalloutSettings
     let forwardedHeaders: Set<String>
     private let client: HTTPClient
+    /// The one loop the client runs on (see above); answers hop from it to the caller's loop.
+    private let exchangeLoop: any EventLoop
     private let cache: CalloutCache
     private let logger: Logger
 
@@ -41,8 +53,11 @@ final class AuthCallout: Sendable {
         configuration.timeout = .init(connect: TimeAmount(settings.timeout), read: TimeAmount(settings.timeout))
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: settings.maximumConnections)
+        // An event loop is a group of one: every request and connection of the client is on it, and `.indifferent`
+        // requests share its pooled connections (`.delegateAndChannel(on:)` would open a connection per request).
+        self.exchangeLoop = eventLoopGroup.next()
         self.client = HTTPClient(
-            eventLoopGroupProvider: .shared(eventLoopGroup), configuration: configuration, backgroundActivityLogger: logger)
+            eventLoopGroupProvider: .shared(self.exchangeLoop), configuration: configuration, backgroundActivityLogger: logger)
     }
 
     /// The URL must be one async-http-client can send to, over http or https.
@@ -85,26 +100,29 @@ final class AuthCallout: Sendable {
         }
         let accumulator = ResponseAccumulator(request: httpRequest, maxBodySize: Self.maximumAnswerSize)
         let deadline = NIODeadline.now() + TimeAmount(self.settings.timeout)
-        return self.client.execute(request: httpRequest, delegate: accumulator, eventLoop: .delegate(on: eventLoop), deadline: deadline)
-            .futureResult
-            .map { response in
-                let decision = Self.decision(from: response)
-                switch decision {
-                case .allow(let answer): self.cache.store(.allow(answer), for: key, now: .now())
-                case .deny: self.cache.store(.deny, for: key, now: .now())
-                case .unavailable: break
-                }
-                return decision
+        return self.client.execute(
+            request: httpRequest, delegate: accumulator, eventLoop: .indifferent, deadline: deadline
+        )
+        .futureResult
+        .hop(to: eventLoop)
+        .map { response in
+            let decision = Self.decision(from: response)
+            switch decision {
+            case .allow(let answer): self.cache.store(.allow(answer), for: key, now: .now())
+            case .deny: self.cache.store(.deny, for: key, now: .now())
+            case .unavailable: break
             }
-            .recover { error in .unavailable(Self.describe(error)) }
-            .map { decision in
-                if case .unavailable(let reason) = decision {
-                    self.logger.warning(
-                        "auth callout unavailable",
-                        metadata: ["url": "\(self.settings.url)", "reason": "\(reason)", "route": "\(request.route)"])
-                }
-                return decision
+            return decision
+        }
+        .recover { error in .unavailable(Self.describe(error)) }
+        .map { decision in
+            if case .unavailable(let reason) = decision {
+                self.logger.warning(
+                    "auth callout unavailable",
+                    metadata: ["url": "\(self.settings.url)", "reason": "\(reason)", "route": "\(request.route)"])
             }
+            return decision
+        }
     }
 
     static func decision(from response: HTTPClient.Response) -> Decision {
