@@ -1,3 +1,4 @@
+import JSONInspection
 import MosquittoClient
 import Testing
 
@@ -79,6 +80,21 @@ struct AdminUnitTests {
             } catch {
                 #expect(!error.message.contains("\r") && !error.message.contains("\u{01}"), "\(error.message.debugDescription)")
                 #expect(error.message.contains(#"\u{d}"#), "\(error.message.debugDescription)")
+            }
+        }
+    }
+
+    /// Found by the admin-publish fuzz target (a harness check that expected every name to be non-empty): `""` is a
+    /// legal JSON member name, unknown like any other, and the refusal names it.
+    @Test("a member with an empty name is an unknown field, named \"\"")
+    func emptyMemberName() {
+        for body in [#"{"topic": "a", "payload": "x", "": 1}"#, #"{"topic": "a", "": 01}"#, #"{"": 1, "": 2}"#] {
+            do {
+                _ = try PublishRequest.parse(Array(body.utf8))
+                Issue.record("accepted \(body)")
+            } catch {
+                #expect(error.field == "", "\(body)")
+                #expect(error.message.contains(#""""#), "\(error.message)")
             }
         }
     }
