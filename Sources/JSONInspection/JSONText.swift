@@ -25,15 +25,20 @@ package enum JSONText {
     /// A member name as a message quotes it: in double quotes, with control characters written as `\u{…}`, so that a
     /// message naming a client's member is always one line of plain text (found by the admin-publish fuzz target).
     package static func quoted(_ name: String) -> String {
-        var text = "\""
-        for scalar in name.unicodeScalars {
+        "\"" + escapingControlCharacters(name) + "\""
+    }
+
+    /// `text` with control characters written as `\u{…}`: one line of plain text, whatever the client sent.
+    static func escapingControlCharacters(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {
-                text += "\\u{" + String(scalar.value, radix: 16) + "}"
+                escaped += "\\u{" + String(scalar.value, radix: 16) + "}"
             } else {
-                text.unicodeScalars.append(scalar)
+                escaped.unicodeScalars.append(scalar)
             }
         }
-        return text + "\""
+        return escaped
     }
 
     /// The text of a JSON string without its quotes, escapes decoded.
@@ -66,10 +71,12 @@ package enum JSONText {
         return nil
     }
 
+    /// Also escaped: Foundation quotes the client's text in some messages ("Invalid hex encoded sequence in \"d\r\0\0\""),
+    /// control characters and all (found by the admin-publish fuzz target).
     private static func trimmed(_ message: String) -> String {
         var text = message.trimmingCharacters(in: .whitespaces)
         if text.hasSuffix(".") { text.removeLast() }
-        return text
+        return escapingControlCharacters(text)
     }
 }
 
