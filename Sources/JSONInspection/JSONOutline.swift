@@ -88,7 +88,9 @@ extension JSONOutline {
                     let start = position
                     let hasEscapes = skipString()
                     guard stack.last?.isObject == true, stack[stack.count - 1].expectingName else { continue }
-                    let name = Self.decodeName(bytes[(start + 1)..<max(start + 1, position - 1)], hasEscapes: hasEscapes)
+                    // A string cut short by the end of the text (an error being located) ends at the end, not past it.
+                    let end = min(max(start + 1, position - 1), bytes.count)
+                    let name = Self.decodeName(bytes[(start + 1)..<end], hasEscapes: hasEscapes)
                     stack[stack.count - 1].expectingName = false
                     stack[stack.count - 1].name = name
                     if !stack[stack.count - 1].names.insert(name).inserted, duplicate == nil {

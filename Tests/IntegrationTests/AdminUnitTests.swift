@@ -87,6 +87,15 @@ struct AdminUnitTests {
         }
     }
 
+    /// Found by the admin-publish fuzz target: a member name cut short by the end of the body, after a backslash,
+    /// made locating the syntax error read past the end of the text (a trap, so a crash of the process).
+    @Test("a body that ends inside a member name after a backslash is a syntax error, not a crash")
+    func bodyEndingInAnEscapeInAName() {
+        for body in [#"{"a\"#, #"{"topic": "a", "b\"#, #"{"a\u00"#] {
+            #expect(throws: PublishRequestError.self, "\(body)") { try PublishRequest.parse(Array(body.utf8)) }
+        }
+    }
+
     /// Found by the admin-publish fuzz target (a harness check that expected every name to be non-empty): `""` is a
     /// legal JSON member name, unknown like any other, and the refusal names it.
     @Test("a member with an empty name is an unknown field, named \"\"")
