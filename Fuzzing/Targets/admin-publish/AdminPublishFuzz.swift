@@ -37,7 +37,8 @@ enum AdminPublishFuzz: FuzzTarget {
                 !error.message.contains(where: { $0 == "\r" || $0 == "\n" }),
                 "refusal message is not one line: \(error.message.debugDescription)")
             if let field = error.field {
-                fuzzCheck(names(error.message, field), "the message \(error.message.debugDescription) does not name \(field.debugDescription)")
+                fuzzCheck(
+                    names(error.message, field), "the message \(error.message.debugDescription) does not name \(field.debugDescription)")
                 if let object {
                     fuzzCheck(
                         object[field] != nil || PublishRequest.fields.contains(field),

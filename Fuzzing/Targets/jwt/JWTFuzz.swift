@@ -170,7 +170,10 @@ enum JWTFuzz: FuzzTarget {
             ("crit-header", signed(0, header: #"{"alg":"ES256","kid":"ec","crit":["exp"]}"#)),
             ("repeated-sub", signed(0, header: #"{"alg":"ES256","kid":"ec"}"#, claims: #"{"sub":"admin","#.appending(claims.dropFirst()))),
             ("repeated-kid", signed(0, header: #"{"alg":"ES256","kid":"ec","kid":"rsa"}"#)),
-            ("repeated-claim-leading-zero", signed(0, header: #"{"alg":"ES256","kid":"ec"}"#, claims: String(claims.dropLast()) + #","iat":09000000}"#)),
+            (
+                "repeated-claim-leading-zero",
+                signed(0, header: #"{"alg":"ES256","kid":"ec"}"#, claims: String(claims.dropLast()) + #","iat":09000000}"#)
+            ),
             (
                 "expired",
                 signed(

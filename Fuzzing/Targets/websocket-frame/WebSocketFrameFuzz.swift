@@ -173,7 +173,8 @@ enum WebSocketFrameFuzz: FuzzTarget {
             }
         }
         if configuration.compression == nil {
-            fuzzCheck(outcome.stream.count <= inputSize, "the byte stream (\(outcome.stream.count)) is longer than the input (\(inputSize))")
+            fuzzCheck(
+                outcome.stream.count <= inputSize, "the byte stream (\(outcome.stream.count)) is longer than the input (\(inputSize))")
         }
 
         var violation: WebSocketProtocolError?
@@ -204,7 +205,10 @@ enum WebSocketFrameFuzz: FuzzTarget {
         if let violation {
             let last = frames.last
             fuzzCheck(
-                last?.opcode == 0x8 && last.map { Array($0.payload.prefix(2)) } == [UInt8(violation.closeCode.rawValue >> 8), UInt8(violation.closeCode.rawValue & 0xFF)],
+                last?.opcode == 0x8
+                    && last.map { Array($0.payload.prefix(2)) } == [
+                        UInt8(violation.closeCode.rawValue >> 8), UInt8(violation.closeCode.rawValue & 0xFF),
+                    ],
                 "refused with \(violation) but the last frame written is \(String(describing: last))")
         }
     }
@@ -242,7 +246,9 @@ enum WebSocketFrameFuzz: FuzzTarget {
     // MARK: - Seeds
 
     /// A frame as a client sends it: masked with `key`, FIN unless told otherwise, RSV1 for a compressed message.
-    static func frame(_ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, compressed: Bool = false, key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D])
+    static func frame(
+        _ opcode: UInt8, _ payload: [UInt8], fin: Bool = true, compressed: Bool = false, key: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+    )
         -> [UInt8]
     {
         var bytes: [UInt8] = [(fin ? 0x80 : 0) | (compressed ? 0x40 : 0) | opcode]
@@ -272,7 +278,8 @@ enum WebSocketFrameFuzz: FuzzTarget {
 
     static func seeds() throws -> [(name: String, bytes: [UInt8])] {
         // What mqtt.js 5 sends first (MQTT 3.1.1 CONNECT), then a SUBSCRIBE, a PUBLISH and a PINGREQ.
-        let connect: [UInt8] = [0x10, 0x1B, 0x00, 0x04] + Array("MQTT".utf8) + [0x04, 0x02, 0x00, 0x3C, 0x00, 0x0F] + Array("mqttjs_3f9a1c2e".utf8)
+        let connect: [UInt8] =
+            [0x10, 0x1B, 0x00, 0x04] + Array("MQTT".utf8) + [0x04, 0x02, 0x00, 0x3C, 0x00, 0x0F] + Array("mqttjs_3f9a1c2e".utf8)
         let topic = Array("devices/7/telemetry".utf8)
         let subscribe: [UInt8] = [0x82, UInt8(5 + topic.count), 0x00, 0x01, 0x00, UInt8(topic.count)] + topic + [0x00]
         let body = Array(#"{"temperature":21.5,"humidity":40,"ts":1733500000}"#.utf8)
@@ -333,7 +340,10 @@ enum WebSocketFrameFuzz: FuzzTarget {
                 "text-utf8-split",
                 seed(
                     messages,
-                    [frame(text, [0x68, 0xC3], fin: false), frame(continuation, [0xA9, 0xE4, 0xB8], fin: false), frame(continuation, [0xAD])])
+                    [
+                        frame(text, [0x68, 0xC3], fin: false), frame(continuation, [0xA9, 0xE4, 0xB8], fin: false),
+                        frame(continuation, [0xAD]),
+                    ])
             ),
             ("text-invalid", seed(messages, [frame(text, [0x68, 0xED, 0xA0, 0x80])])),
             ("text-cut-scalar", seed(messages, [frame(text, [0x68, 0xE4, 0xB8])])),
@@ -360,7 +370,10 @@ enum WebSocketFrameFuzz: FuzzTarget {
             ("deflate-bomb-small-limits", seed(bombLimits, [frame(binary, bomb, compressed: true)])),
             ("deflate-text", seed([0b11111, 0x07], [frame(text, deflatedText, compressed: true)])),
             ("deflate-garbage", seed(compressed, [frame(binary, [0xFF, 0xFF, 0xFF, 0x00], compressed: true)])),
-            ("deflate-rsv1-on-continuation", seed(compressed, [frame(binary, [0x00], fin: false), frame(continuation, deflated[0], compressed: true)])),
+            (
+                "deflate-rsv1-on-continuation",
+                seed(compressed, [frame(binary, [0x00], fin: false), frame(continuation, deflated[0], compressed: true)])
+            ),
         ]
         return seeds
     }
