@@ -81,6 +81,9 @@ let package = Package(
         .target(name: "MQTTWire", dependencies: [.product(name: "NIOCore", package: "swift-nio")], swiftSettings: hotPath),
         // The OS CSPRNG in batches (getrandom), for WebSocket masking keys.
         .target(name: "CSystemRandom"),
+        // Foundation's JSON with what its results hide (where a syntax error is, member order, repeated names), for
+        // the publish API's bodies and the JWT verifier's strict reading of tokens.
+        .target(name: "JSONInspection"),
         // RFC 6455 frames, masking, handshake key, and the relay-oriented message codec.
         .target(
             name: "WebSocketTransport",
@@ -112,7 +115,7 @@ let package = Package(
         .target(
             name: "EdgeAuth",
             dependencies: [
-                "MQTTWire",
+                "MQTTWire", "JSONInspection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -216,7 +219,7 @@ let package = Package(
             name: "BridgeAdmin",
             dependencies: nio + [
                 "MosquittoClient", "SettingsSupport", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool", "SessionRegistry",
-                "ClientAddress",
+                "ClientAddress", "JSONInspection",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,4 +1,5 @@
 import Foundation
+import JSONInspection
 import MosquittoClient
 
 /// The body of `POST /api/v1/publish`, read into a `MosquittoMessage`:

@@ -25,9 +25,10 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         /// `.server` for clients of the bridge, `.client` towards a WebSocket server.
         public var role: Role
         /// Largest payload of a single frame; larger → close 1009. Frames are streamed in `.byteStream` mode, so this
-        /// is a policy limit, not a memory bound. Also the limit of a decompressed message.
+        /// is a policy limit, not a memory bound. Also the limit of a decompressed message (with `maximumMessageSize`,
+        /// whichever is smaller).
         public var maximumFrameSize: Int
-        /// Largest message (all its frames), the memory bound of `.messages` mode; larger → close 1009.
+        /// Largest message (all its frames, or inflated), the memory bound of `.messages` mode; larger → close 1009.
         public var maximumMessageSize: Int
         /// How long to wait for the peer's close frame after sending ours before closing the socket (and how long a
         /// close waits for the end of a half-written streamed message).
@@ -110,7 +111,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         self.assembler = WebSocketInboundAssembler(
             mode: configuration.inbound,
             decompressor: configuration.compression.map {
-                PerMessageDeflateDecompressor(agreement: $0.agreement, maximumMessageSize: configuration.maximumFrameSize)
+                // The smaller limit: in `.messages` mode an inflated message is held whole like any other.
+                PerMessageDeflateDecompressor(
+                    agreement: $0.agreement, maximumMessageSize: min(configuration.maximumFrameSize, configuration.maximumMessageSize))
             })
         self.writer = WebSocketFrameWriter(
             role: configuration.role, coalescingLimit: configuration.coalescingLimit,

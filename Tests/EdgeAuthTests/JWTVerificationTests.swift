@@ -208,6 +208,41 @@ struct JWTVerificationTests {
         }
     }
 
+    @Test("A validly signed token whose header or claims repeat a name, or are not strictly JSON, is malformed (RFC 7515 §5.2)")
+    func repeatedNamesAndLooseJSON() async throws {
+        try await withAllKeys { verifier, _ in
+            let exp = Int(Date().timeIntervalSince1970) + 3600
+            let header = #"{"alg":"ES256","kid":"ec","typ":"JWT"}"#
+            let claims = #"{"sub":"user-42","exp":\#(exp),"iat":1700000000"#
+            func token(_ header: String, _ claims: String) throws -> String {
+                try TestKeys.token(.es256(keys.ec), headerJSON: Data(header.utf8), claimsJSON: Data(claims.utf8))
+            }
+            // The control: the same texts without the defect verify, so each refusal below is the defect's.
+            for valid in [try token(header, claims + "}"), try token(header, claims + #","ctx":{"a":1,"b":2}}"#)] {
+                #expect(verifier.refusal(valid) == nil)
+            }
+
+            let cases: [(String, String)] = [
+                // JSONDecoder takes the first `sub`, JSONSerialization and most JWT libraries the last.
+                (header, claims + #","sub":"admin"}"#),
+                (header, #"{"sub":"admin","#.appending(claims.dropFirst()) + "}"),
+                // What the jwt fuzz target found: the repeated claim's number has a leading zero, never decoded.
+                (header, claims + #","iat":09000000}"#),
+                (header, claims + #","ctx":{"a":1,"a":2}}"#),
+                (#"{"alg":"ES256","kid":"ec","kid":"rsa","typ":"JWT"}"#, claims + "}"),
+                (#"{"alg":"ES256","alg":"none","kid":"ec"}"#, claims + "}"),
+                (#"{"alg":"ES256","kid":"ec","x-version":01}"#, claims + "}"),
+                // Text that ends inside a name after a backslash: refused, not a crash (admin-publish fuzz target).
+                (#"{"alg":"ES256","kid":"ec","a\"#, claims + "}"),
+                (header, #"{"sub\"#),
+            ]
+            for (header, claims) in cases {
+                let refused = try token(header, claims)
+                #expect(verifier.refusal(refused) == .malformed, "\(header).\(claims)")
+            }
+        }
+    }
+
     @Test("A 64 KiB token is refused by its size, before parsing")
     func tooLarge() async throws {
         try await withAllKeys { verifier, _ in

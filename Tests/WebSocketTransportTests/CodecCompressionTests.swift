@@ -47,4 +47,18 @@ import Testing
         #expect(try harness.outboundFrames().last?.closeCode == 1009)
         #expect(harness.isClosed)
     }
+
+    /// `.messages` mode holds each message whole, so its message limit bounds an inflated message as well as one sent
+    /// uncompressed, even when the frame limit (the bound of the byte stream's decompressed messages) is larger.
+    @Test func anInflatedMessageIsHeldToTheMessageLimit() throws {
+        let harness = try CodecHarness(
+            .init(maximumFrameSize: 16 << 10, maximumMessageSize: 4000, inbound: .messages, compression: Self.compression()))
+        defer { harness.finish() }
+        let fits = try Self.deflated(Array(repeating: 7, count: 4000))
+        let tooLarge = try Self.deflated(Array(repeating: 7, count: 4001))
+        harness.feed(TestFrame.frame(rsv: 4, opcode: 0x2, payload: fits) + TestFrame.frame(rsv: 4, opcode: 0x2, payload: tooLarge))
+        #expect(harness.recorder.messages == [WebSocketMessage(kind: .binary, data: ByteBuffer(repeating: 7, count: 4000))])
+        #expect(harness.recorder.violationCodes == [1009])
+        #expect(try harness.outboundFrames().last?.closeCode == 1009)
+    }
 }

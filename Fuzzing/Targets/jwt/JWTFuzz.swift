@@ -20,6 +20,9 @@ import Logging
 /// - an accepted token is a compact JWS whose header's `alg` is not `none`, whose `kid` (when given) names the key
 ///   that verifies it, and whose signature verifies with that key under that `alg` — checked here with
 ///   swift-crypto directly, not with jwt-kit; so a forged, tampered, `none` or confused-algorithm token never passes;
+/// - an accepted token's header and claims are JSON objects (Foundation's `JSONSerialization` reads them) in which no
+///   object gives a name twice (RFC 7515 §5.2: the bridge refuses them, since Foundation's `JSONDecoder` would take
+///   the first and other readers the last), checked here by `repeatedName`;
 /// - an accepted token's claims hold `exp` in the future (within the 30 s leeway), `nbf` not ahead, the issuer and
 ///   the audience, read here with Foundation's JSON; the identity's subject is the `sub` claim;
 /// - a refusal has a short, one-line, non-empty reason, and a token over the size limit is `too_large`;
@@ -77,6 +80,10 @@ enum JWTFuzz: FuzzTarget {
             fuzzCheck(false, "accepted a token that is not a compact JWS of two JSON objects: \(token.debugDescription)")
             return
         }
+        for (part, bytes) in [("header", headerBytes), ("claims", claimsBytes)] {
+            let repeated = repeatedName(in: bytes)
+            fuzzCheck(repeated == nil, "accepted a token whose \(part) gives \(repeated ?? "") more than once")
+        }
         guard let alg = header["alg"] as? String else {
             fuzzCheck(false, "accepted a token without a string alg: \(header)")
             return
@@ -110,6 +117,36 @@ enum JWTFuzz: FuzzTarget {
             "subject \(String(describing: identity.subject)), sub \(String(describing: claims["sub"]))")
     }
 
+    /// The first name an object in `json` (text `JSONSerialization` accepts) gives twice, escapes decoded
+    /// (`"a"` and `"\u0061"` are one name); nil when there is none.
+    static func repeatedName(in json: [UInt8]) -> String? {
+        var names: [Set<String>] = []  // per open object or array (arrays never get names)
+        var index = 0
+        while index < json.count {
+            switch json[index] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                names.append([])
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                names.removeLast()
+            case UInt8(ascii: "\""):
+                let start = index
+                index += 1
+                while json[index] != UInt8(ascii: "\"") { index += json[index] == UInt8(ascii: "\\") ? 2 : 1 }
+                var next = index + 1
+                while next < json.count, [0x20, 0x09, 0x0A, 0x0D].contains(json[next]) { next += 1 }
+                if next < json.count, json[next] == UInt8(ascii: ":") {
+                    let literal = Data([UInt8(ascii: "[")] + json[start...index] + [UInt8(ascii: "]")])
+                    let name = ((try? JSONSerialization.jsonObject(with: literal)) as? [String])?.first ?? ""
+                    if !names[names.count - 1].insert(name).inserted { return name }
+                }
+            default:
+                break
+            }
+            index += 1
+        }
+        return nil
+    }
+
     static func seeds() throws -> [(name: String, bytes: [UInt8])] {
         let exp = Int(now.timeIntervalSince1970) + 3600
         let claims = #"{"sub":"user-42","iss":"\#(issuer)","aud":"\#(audience)","exp":\#(exp),"iat":\#(exp - 3600),"tenant":"acme"}"#
@@ -131,6 +168,12 @@ enum JWTFuzz: FuzzTarget {
             ("es256-wrong-kid", signed(0, header: #"{"alg":"ES256","kid":"rsa"}"#)),
             ("unknown-kid", signed(4, header: #"{"alg":"HS256","kid":"2025-01"}"#)),
             ("crit-header", signed(0, header: #"{"alg":"ES256","kid":"ec","crit":["exp"]}"#)),
+            ("repeated-sub", signed(0, header: #"{"alg":"ES256","kid":"ec"}"#, claims: #"{"sub":"admin","#.appending(claims.dropFirst()))),
+            ("repeated-kid", signed(0, header: #"{"alg":"ES256","kid":"ec","kid":"rsa"}"#)),
+            (
+                "repeated-claim-leading-zero",
+                signed(0, header: #"{"alg":"ES256","kid":"ec"}"#, claims: String(claims.dropLast()) + #","iat":09000000}"#)
+            ),
             (
                 "expired",
                 signed(

@@ -15,7 +15,8 @@ import Synchronization
 /// back to the loop — several thread switches per connection, and the session state must be held across them. So
 /// the verifiers are taken out of jwt-kit once, when the keys are loaded (`JWTKeyCollection.getKey`, the only
 /// async part), kept in an immutable snapshot, and a token is checked with jwt-kit's synchronous pieces:
-/// `DefaultJWTParser.parse` (base64url, header and payload JSON) and `JWTAlgorithm.verify` (the signature).
+/// `DefaultJWTParser.parse` (base64url, header and payload JSON, with `StrictJWTDecoder`: no repeated names) and
+/// `JWTAlgorithm.verify` (the signature).
 ///
 /// Doing the selection here also closes three gaps of jwt-kit's collection: an unknown `kid` falls back to its
 /// default key there, the header's `alg` is never compared with the key's algorithm, and a JWK without `alg` adopts
@@ -32,8 +33,8 @@ public final class TokenVerifier: Sendable {
     public let settings: JWTVerifierSettings
     private let files: [KeyFile]
     private let claimsCheck: ClaimsCheck
-    /// jwt-kit's parser (base64url and JSON), made once: its decoder is not free to create per token.
-    private let parser = DefaultJWTParser()
+    /// jwt-kit's parser (base64url and JSON, read strictly), made once: its decoder is not free to create per token.
+    private let parser = DefaultJWTParser(jsonDecoder: StrictJWTDecoder())
     private let logger: Logger
     /// Read by every verification (a short lock, no I/O); replaced by a reload.
     private let state: Mutex<State>

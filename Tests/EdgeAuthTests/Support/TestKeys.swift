@@ -58,7 +58,12 @@ struct TestKeys: Sendable {
         header.merge(extraHeader) { _, new in new }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        let signingInput = base64URL(try encoder.encode(header)) + "." + base64URL(try encoder.encode(claims))
+        return try token(signer, headerJSON: try encoder.encode(header), claimsJSON: try encoder.encode(claims))
+    }
+
+    /// A compact JWS of a header and claims given as JSON text exactly as they are to be signed.
+    static func token(_ signer: Signer, headerJSON: Data, claimsJSON: Data) throws -> String {
+        let signingInput = base64URL(headerJSON) + "." + base64URL(claimsJSON)
         let input = Data(signingInput.utf8)
         let signature: [UInt8]
         switch signer {

@@ -7,22 +7,22 @@
 ///
 /// It trusts the text to be JSON up to the point it is asked about (Foundation checked it, or reported where it
 /// stops being JSON): strings, escapes and nesting are followed, nothing else is validated.
-struct JSONOutline {
-    struct Member {
-        var name: String
+package struct JSONOutline {
+    package struct Member {
+        package var name: String
         /// The member's value as written, without surrounding whitespace.
-        var value: Range<Int>
+        package var value: Range<Int>
     }
 
     /// The members of the top-level object, in the order written (empty when the text is not an object).
-    private(set) var members: [Member] = []
+    package private(set) var members: [Member] = []
     /// The member names of objects that are the values of top-level members, by that member's name.
-    private(set) var nestedNames: [String: [String]] = [:]
+    package private(set) var nestedNames: [String: [String]] = [:]
     /// The first name given twice in one object: its path (`["user_properties", "k"]`) and byte offset.
-    private(set) var duplicate: (path: [String], offset: Int)?
+    package private(set) var duplicate: (path: [String], offset: Int)?
 
     /// Outlines a text Foundation has accepted.
-    init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         var walker = Walker(bytes)
         walker.walk(until: bytes.count, into: &self)
         duplicate = walker.duplicate
@@ -31,7 +31,7 @@ struct JSONOutline {
     private init() {}
 
     /// The member path (`["user_properties", "k"]`) being read at byte `offset`; empty at the top level.
-    static func path(at offset: Int, in bytes: [UInt8]) -> [String] {
+    package static func path(at offset: Int, in bytes: [UInt8]) -> [String] {
         var outline = JSONOutline()
         var walker = Walker(bytes)
         walker.walk(until: min(offset, bytes.count), into: &outline)
@@ -39,7 +39,7 @@ struct JSONOutline {
     }
 
     /// The first lone surrogate escape, for a text Foundation refused without saying where.
-    static func loneSurrogate(in bytes: [UInt8]) -> JSONSyntaxError? {
+    package static func loneSurrogate(in bytes: [UInt8]) -> JSONSyntaxError? {
         var outline = JSONOutline()
         var walker = Walker(bytes)
         walker.walk(until: bytes.count, into: &outline)
@@ -88,7 +88,9 @@ extension JSONOutline {
                     let start = position
                     let hasEscapes = skipString()
                     guard stack.last?.isObject == true, stack[stack.count - 1].expectingName else { continue }
-                    let name = Self.decodeName(bytes[(start + 1)..<max(start + 1, position - 1)], hasEscapes: hasEscapes)
+                    // A string cut short by the end of the text (an error being located) ends at the end, not past it.
+                    let end = min(max(start + 1, position - 1), bytes.count)
+                    let name = Self.decodeName(bytes[(start + 1)..<end], hasEscapes: hasEscapes)
                     stack[stack.count - 1].expectingName = false
                     stack[stack.count - 1].name = name
                     if !stack[stack.count - 1].names.insert(name).inserted, duplicate == nil {

@@ -1,15 +1,15 @@
 import Foundation
 
-/// Foundation's JSON for request bodies, with its errors turned into ones that say where: `JSONSerialization` names
+/// Foundation's JSON for request bodies and tokens, with its errors turned into ones that say where: `JSONSerialization` names
 /// the byte offset of a syntax error in its message ("around character 17"), and `JSONOutline` names the member it
 /// falls in.
 ///
 /// What Foundation decides, deliberately kept: a trailing comma before `}` or `]` is accepted (harmless, and what
 /// Foundation does on every platform); nesting deeper than 512 levels is refused; invalid UTF-8 and lone surrogate
 /// escapes are refused (so a string is always exactly the text the client sent, never a "repaired" one).
-enum JSONText {
+package enum JSONText {
     /// Parses `bytes` with Foundation; throws where and why it is not JSON.
-    static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> Any {
+    package static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> Any {
         do {
             return try JSONSerialization.jsonObject(with: Data(bytes))
         } catch {
@@ -18,26 +18,31 @@ enum JSONText {
     }
 
     /// One value, decoded by `JSONDecoder` from its text as written; nil when it is not a `T`.
-    static func decode<T: Decodable>(_ type: T.Type, from text: ArraySlice<UInt8>) -> T? {
+    package static func decode<T: Decodable>(_ type: T.Type, from text: ArraySlice<UInt8>) -> T? {
         try? JSONDecoder().decode(type, from: Data(text))
     }
 
     /// A member name as a message quotes it: in double quotes, with control characters written as `\u{…}`, so that a
     /// message naming a client's member is always one line of plain text (found by the admin-publish fuzz target).
-    static func quoted(_ name: String) -> String {
-        var text = "\""
-        for scalar in name.unicodeScalars {
+    package static func quoted(_ name: String) -> String {
+        "\"" + escapingControlCharacters(name) + "\""
+    }
+
+    /// `text` with control characters written as `\u{…}`: one line of plain text, whatever the client sent.
+    static func escapingControlCharacters(_ text: String) -> String {
+        var escaped = ""
+        for scalar in text.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {
-                text += "\\u{" + String(scalar.value, radix: 16) + "}"
+                escaped += "\\u{" + String(scalar.value, radix: 16) + "}"
             } else {
-                text.unicodeScalars.append(scalar)
+                escaped.unicodeScalars.append(scalar)
             }
         }
-        return text + "\""
+        return escaped
     }
 
     /// The text of a JSON string without its quotes, escapes decoded.
-    static func decodeString(_ raw: [UInt8]) -> String? {
+    package static func decodeString(_ raw: [UInt8]) -> String? {
         decode(String.self, from: [UInt8(ascii: "\"")] + raw + [UInt8(ascii: "\"")])
     }
 
@@ -66,31 +71,33 @@ enum JSONText {
         return nil
     }
 
+    /// Also escaped: Foundation quotes the client's text in some messages ("Invalid hex encoded sequence in \"d\r\0\0\""),
+    /// control characters and all (found by the admin-publish fuzz target).
     private static func trimmed(_ message: String) -> String {
         var text = message.trimmingCharacters(in: .whitespaces)
         if text.hasSuffix(".") { text.removeLast() }
-        return text
+        return escapingControlCharacters(text)
     }
 }
 
 /// Why a body is not (acceptable) JSON: where, when known (byte offset, and the member path), and what.
-struct JSONSyntaxError: Error, Sendable, Equatable {
-    var offset: Int?
-    var message: String
+package struct JSONSyntaxError: Error, Sendable, Equatable {
+    package var offset: Int?
+    package var message: String
     /// The member path at the error (`user_properties.source`), nil at the top level.
-    var field: String?
+    package var field: String?
     /// The top-level member the error is in (`user_properties`), as its name is written: a name may itself contain
     /// dots, so it is kept apart rather than cut out of `field`.
-    var topLevelMember: String?
+    package var topLevelMember: String?
 
-    init(offset: Int?, message: String, path: [String]) {
+    package init(offset: Int?, message: String, path: [String]) {
         self.offset = offset
         self.message = message
         self.field = path.isEmpty ? nil : path.joined(separator: ".")
         self.topLevelMember = path.first
     }
 
-    var description: String {
+    package var description: String {
         let place = offset.map { " at byte \($0)" } ?? ""
         return "invalid JSON\(place)\(field.map { " (in \(JSONText.quoted($0)))" } ?? ""): \(message)"
     }
