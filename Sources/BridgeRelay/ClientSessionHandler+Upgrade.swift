@@ -1,5 +1,8 @@
+import Logging
 import NIOCore
 
+/// The broker dial, either before the 101 (`answerUpgrade`, for an upstream that answers the upgrade) or after the
+/// CONNECT (the state machine's `.dialUpstream`).
 extension ClientSessionHandler {
     /// The front end's one question before the 101: how to answer the client's upgrade. An upstream that needs to be
     /// connected first (`dialsBeforeUpgrade`: `ws`) is dialled now, with `offer` turned into the broker's offer; the
@@ -21,5 +24,23 @@ extension ClientSessionHandler {
         }
         self.perform(self.machine.upgradeNeedsBroker(), eventLoop: client.eventLoop)
         return answer.futureResult
+    }
+
+    /// The broker is chosen for what the session knows now: the client id after the CONNECT, nothing before the 101.
+    func dialUpstream(on eventLoop: any EventLoop) {
+        self.link.dial(
+            UpstreamDialRequest(clientID: self.machine.connect?.clientID), prelude: self.descriptor.upstreamPrelude,
+            subprotocols: self.subprotocolOffer?.towardsWebSocketBroker, timeout: self.settings.upstreamReadyTimeout,
+            metrics: self.connectMetrics, eventLoop: eventLoop, makeHandler: { UpstreamHandler(session: self, ready: $0) }
+        ) { result in
+            switch result {
+            case .success(let server):
+                self.logger[metadataKey: "broker"] = "\(server)"
+                self.registration?.brokerChosen(server)
+                self.perform(self.machine.upstreamReady(), eventLoop: eventLoop)
+            case .failure(let error):
+                self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)), eventLoop: eventLoop)
+            }
+        }
     }
 }

@@ -25,8 +25,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     var descriptor: SessionDescriptor
     let settings: SessionSettings
     private let metrics: BridgeMetrics.Route
-    private let connectMetrics: BridgeMetrics
-    private var logger: Logger
+    let connectMetrics: BridgeMetrics
+    var logger: Logger
     private let accessLogger: Logger?
 
     private(set) var context: ChannelHandlerContext?
@@ -365,24 +365,6 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         guard self.pendingRead else { return }
         self.pendingRead = false
         context.read()
-    }
-
-    /// The broker is chosen for what the session knows now: the client id after the CONNECT, nothing before the 101.
-    private func dialUpstream(on eventLoop: any EventLoop) {
-        self.link.dial(
-            UpstreamDialRequest(clientID: self.machine.connect?.clientID), prelude: self.descriptor.upstreamPrelude,
-            subprotocols: self.subprotocolOffer?.towardsWebSocketBroker, timeout: self.settings.upstreamReadyTimeout,
-            metrics: self.connectMetrics, eventLoop: eventLoop, makeHandler: { UpstreamHandler(session: self, ready: $0) }
-        ) { result in
-            switch result {
-            case .success(let server):
-                self.logger[metadataKey: "broker"] = "\(server)"
-                self.registration?.brokerChosen(server)
-                self.perform(self.machine.upstreamReady(), eventLoop: eventLoop)
-            case .failure(let error):
-                self.perform(self.machine.upstreamFailed(UpstreamErrorDescription.describe(error)), eventLoop: eventLoop)
-            }
-        }
     }
 
     /// Closes the broker connection after what was written to it; while a broker packet is half forwarded to a client
