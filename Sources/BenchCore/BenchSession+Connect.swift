@@ -42,15 +42,7 @@ extension BenchSession {
     /// The watched processes' RSS is sampled before the first connection and at the end of the hold.
     func runHold() async throws -> BenchReport {
         let configuration = self.configuration
-        let limit = ResourceUsage.raiseOpenFileLimit()
-        if limit > 0 && UInt64(configuration.connections) + 64 > limit {
-            throw BenchUsageError(
-                "hold: \(configuration.connections) connections need as many file descriptors, but this process may open only \(limit) (ulimit -n)"
-            )
-        }
-        self.progress(
-            "opening \(configuration.connections) idle connections, \(configuration.concurrency) at a time, to \(configuration.target)")
-        let roles = (0..<configuration.connections).map { BenchClientRole.idle(index: $0) }
+        let roles = try self.idleRoles(scenario: "hold", what: "connections")
         let watchBefore = self.watcher.sample()
         let processStart = ResourceUsage.processCPUNanoseconds()
         let threadStart = try await self.workers.onEach { _ in ResourceUsage.currentThreadCPUNanoseconds() }
@@ -91,5 +83,20 @@ extension BenchSession {
             held: held, rampSeconds: Self.round(opened.elapsedSeconds), holdSeconds: Self.round(holdSeconds), dropped: dropped,
             handshake: LatencySummary(nanoseconds: opened.handshakes))
         return report
+    }
+
+    /// The roles of `configuration.connections` idle clients (hold, storm), once the open-file limit is raised and
+    /// known to fit them: a run that would fail half-way at `ulimit -n` is refused before it starts.
+    func idleRoles(scenario: String, what: String) throws(BenchUsageError) -> [BenchClientRole] {
+        let configuration = self.configuration
+        let limit = ResourceUsage.raiseOpenFileLimit()
+        if limit > 0 && UInt64(configuration.connections) + 64 > limit {
+            throw BenchUsageError(
+                "\(scenario): \(configuration.connections) \(what) need as many file descriptors, but this process may open only \(limit) (ulimit -n)"
+            )
+        }
+        self.progress(
+            "opening \(configuration.connections) idle \(what), \(configuration.concurrency) at a time, to \(configuration.target)")
+        return (0..<configuration.connections).map { BenchClientRole.idle(index: $0) }
     }
 }

@@ -15,15 +15,7 @@ extension BenchSession {
     /// it, which is what a network blip does to a running proxy.
     func runStorm() async throws -> BenchReport {
         let configuration = self.configuration
-        let limit = ResourceUsage.raiseOpenFileLimit()
-        if limit > 0 && UInt64(configuration.connections) + 64 > limit {
-            throw BenchUsageError(
-                "storm: \(configuration.connections) sessions need as many file descriptors, but this process may open only \(limit) (ulimit -n)"
-            )
-        }
-        self.progress(
-            "opening \(configuration.connections) idle sessions, \(configuration.concurrency) at a time, to \(configuration.target)")
-        let roles = (0..<configuration.connections).map { BenchClientRole.idle(index: $0) }
+        let roles = try self.idleRoles(scenario: "storm", what: "sessions")
         let opened = await self.openConnections(roles: roles, concurrency: configuration.concurrency)
         // Client i reconnects as role i (its client id and source address, so that Mosquitto takes over its
         // session and the per-address limits see the same spread).
