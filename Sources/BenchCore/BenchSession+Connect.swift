@@ -64,12 +64,7 @@ extension BenchSession {
         let errorsDuringHold = try await self.workers.snapshots(takingLatency: false).reduce(into: ErrorTally()) { $0.merge($1.errors) }
         let dropped = errorsDuringHold.counts[.closed] ?? 0
 
-        self.progress("disconnecting")
-        await self.workers.disconnectAll(timeout: .seconds(30))
-        var errors = opened.errors
-        for snapshot in try await self.workers.snapshots(takingLatency: false) {
-            errors.merge(snapshot.errors)
-        }
+        let errors = try await self.disconnectAll(timeout: .seconds(30), errorsSoFar: opened.errors)
         let generator = self.generatorUsage(
             wallSeconds: opened.elapsedSeconds, processCPU: (processStart, processEnd), threadCPU: (threadStart, threadEnd))
         let watched = self.watched(start: watchBefore, end: watchHeld, peaks: peaks, connectionsHeld: held)
@@ -98,5 +93,17 @@ extension BenchSession {
         self.progress(
             "opening \(configuration.connections) idle \(what), \(configuration.concurrency) at a time, to \(configuration.target)")
         return (0..<configuration.connections).map { BenchClientRole.idle(index: $0) }
+    }
+
+    /// Ends the run's connections (DISCONNECT, then close, within `timeout`) and returns every error of the run:
+    /// `errorsSoFar` (those of setting up) and what each worker counted.
+    func disconnectAll(timeout: TimeAmount, errorsSoFar: ErrorTally) async throws -> ErrorTally {
+        self.progress("disconnecting")
+        await self.workers.disconnectAll(timeout: timeout)
+        var errors = errorsSoFar
+        for snapshot in try await self.workers.snapshots(takingLatency: false) {
+            errors.merge(snapshot.errors)
+        }
+        return errors
     }
 }

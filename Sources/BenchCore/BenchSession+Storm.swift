@@ -38,12 +38,7 @@ extension BenchSession {
         let watchAfter = self.watcher.sample()
         let wall = Double((NIODeadline.now() - cutAt).nanoseconds) / 1e9
 
-        self.progress("disconnecting")
-        await self.workers.disconnectAll(timeout: .seconds(30))
-        var errors = opened.errors
-        for snapshot in try await self.workers.snapshots(takingLatency: false) {
-            errors.merge(snapshot.errors)
-        }
+        let errors = try await self.disconnectAll(timeout: .seconds(30), errorsSoFar: opened.errors)
         let generator = self.generatorUsage(
             wallSeconds: wall, processCPU: (processStart, processEnd), threadCPU: (threadStart, threadEnd))
         let watched = self.watched(start: watchBefore, end: watchAfter, peaks: peaks, connectionsMade: outcome.backAfter.count)

@@ -100,12 +100,7 @@ extension BenchSession {
             }
         }
 
-        self.progress("disconnecting")
-        await self.workers.disconnectAll(timeout: .seconds(10))
-        var errors = setupErrors
-        for snapshot in try await self.workers.snapshots(takingLatency: false) {
-            errors.merge(snapshot.errors)
-        }
+        var errors = try await self.disconnectAll(timeout: .seconds(10), errorsSoFar: setupErrors)
         var report = self.makeReport(errors: errors, connections: connections, generator: generator, watched: watched, problems: problems)
         report.traffic = traffic
         report.latency = latency
