@@ -6,11 +6,17 @@
 // Only BridgeServer (its Assembly/ maps the file's schema onto each module's settings) and the executable import
 // BridgeConfig; the runtime modules take their own settings structs.
 //
-// Access: what only this package's modules, executables, benchmarks and tests use is `package`. `public` is kept only
-// for what a separate package uses: Fuzzing/ (MQTTWire, ClientAddress, BridgeConfig, BridgeFrontEnd's upgrade decision
-// and route settings, BridgeServer's FrontEndSettings(_:), BridgeAdmin's PublishRequest, MosquittoClient, EdgeAuth)
-// and Benchmarks/Micro, Pool and EdgeAuth (MQTTWire, WebSocketTransport, BridgeRelay, UpstreamPool, EdgeAuth). Those
-// modules are still public throughout except where a declaration had to become `package` (it names a package type).
+// Access: what only this package's modules, executables, benchmarks and tests use is `package`. `public` is exactly
+// what a separate package uses, plus what Swift then demands (the types in those signatures and default arguments, the
+// witnesses of public conformances). The separate packages, and what they use:
+//   Fuzzing/             MQTTWire, WebSocketTransport (codec and its configuration), ClientAddress (PROXY protocol),
+//                        BridgeConfig (loader, routes), BridgeFrontEnd (UpgradeDecision), BridgeServer
+//                        (FrontEndSettings(_:)), BridgeAdmin (PublishRequest), MosquittoClient (MosquittoMessage), EdgeAuth
+//   Benchmarks/Micro     MQTTWire (framer, encoders), WebSocketTransport (codec, frame header), BridgeRelay (session)
+//   Benchmarks/Pool      UpstreamPool (pool, view, plan), BridgeRelay (PooledUpstreamServers)
+//   Benchmarks/EdgeAuth  EdgeAuth (TokenVerifier)
+// (Benchmarks/Admission and Benchmarks/RelayCost are targets of this package.) Scripts/check-outside-access
+// type-checks them all against the debug build as an outside package sees it.
 
 import PackageDescription
 

@@ -5,40 +5,40 @@
 ///
 /// It serves `/healthz`, `/readyz`, `/metrics`, the sessions API (`/api/v1/sessions`) and, unless `publish.enabled` is
 /// false, `POST /api/v1/publish`.
-public struct AdminConfiguration: Sendable, Equatable {
+package struct AdminConfiguration: Sendable, Equatable {
     /// `enabled`: false runs the bridge without the admin listener (no readiness probe, no metrics export, no
     /// publish API).
-    public var enabled: Bool
+    package var enabled: Bool
     /// `address`: an IPv4 or IPv6 literal or a host name. Loopback by default: the listener has no TLS, and the APIs
     /// are protected by bearer tokens (`token`, `publish.token`), which a non-loopback address requires.
-    public var address: String
+    package var address: String
     /// `token`: the bearer token of the admin API (`Authorization: Bearer <token>`): the sessions API, and the publish
     /// API as well as `publish.token`. Absent → no authentication, allowed only while `address` is a loopback address.
     /// `/healthz`, `/readyz` and `/metrics` never need it. Same format as `publish.token`.
-    public var token: String?
+    package var token: String?
     /// `port`: 0 picks a free port (tests).
-    public var port: Int
+    package var port: Int
     /// `idle_timeout`: a connection that sends no request for this long, or takes longer than this to send one
     /// request (head and body), is closed. Keep-alive connections from scrapers are reused within it.
-    public var idleTimeout: Duration
+    package var idleTimeout: Duration
     /// `write_timeout`: while an answer is being sent, each write must reach the socket within this time; a client
     /// that stops reading (while pipelining requests, say) is closed instead of holding the answers in memory.
-    public var writeTimeout: Duration
+    package var writeTimeout: Duration
     /// `max_connections`: open admin connections at most; more are closed at accept. 0: no limit.
-    public var maxConnections: Int
+    package var maxConnections: Int
     /// `readiness`: the probe behind `/readyz`.
-    public var readiness: AdminReadinessConfiguration
+    package var readiness: AdminReadinessConfiguration
     /// `publish`: `POST /api/v1/publish`.
-    public var publish: AdminPublishConfiguration
+    package var publish: AdminPublishConfiguration
     /// `sessions.enabled`: the operator's view — the sessions API (`/api/v1/sessions`), the event stream and the
     /// operations page. False answers them with 404, and then `token` may be left out on any address (as
     /// `publish.token` may with `publish.enabled: false`).
-    public var sessionsEnabled: Bool
+    package var sessionsEnabled: Bool
     /// `broker_port`: the broker's MQTT (TCP) port for the readiness probe and the publish API; absent →
     /// `upstream.port`. Needed with `upstream.kind: ws`, since libmosquitto speaks MQTT over TCP only.
-    public var brokerPort: Int?
+    package var brokerPort: Int?
 
-    public init(
+    package init(
         enabled: Bool = true,
         address: String = "127.0.0.1",
         token: String? = nil,
@@ -68,26 +68,26 @@ public struct AdminConfiguration: Sendable, Equatable {
 /// `admin.readiness`: a real MQTT CONNECT/CONNACK against `upstream.host`/`upstream.port` (with `upstream.tls`),
 /// repeated every `interval` in the background. `/readyz` answers from the last result and never probes itself, so a
 /// busy load balancer cannot turn into a connection storm on the broker.
-public struct AdminReadinessConfiguration: Sendable, Equatable {
+package struct AdminReadinessConfiguration: Sendable, Equatable {
     /// `interval`: time between the starts of two probes. A result older than three intervals counts as stale.
-    public var interval: Duration
+    package var interval: Duration
     /// `timeout`: how long one probe may take (DNS, TCP, TLS and CONNACK together); at most `interval`.
-    public var timeout: Duration
+    package var timeout: Duration
     /// `username`: sent in the probe's CONNECT; absent → none (the broker must then allow anonymous logins, or the
     /// probe reports `not authorised`).
-    public var username: String?
+    package var username: String?
     /// `password`: sent with `username`. Prefer the environment variable to writing it in the file.
-    public var password: String?
+    package var password: String?
     /// `client_id`: the probe's MQTT client identifier; absent → a fresh random one per probe. A fixed one lets broker
     /// ACLs and logs recognise the probe; it must not be used by any other client (the broker would disconnect one).
-    public var clientID: String?
+    package var clientID: String?
     /// `failure_threshold`: probes that must fail in a row before `/readyz` turns 503; fewer are tolerated, so a
     /// broker busy with a reconnect storm does not take the bridge out of rotation. 1 to 100.
-    public var failureThreshold: Int
+    package var failureThreshold: Int
     /// `success_threshold`: probes that must succeed in a row before `/readyz` answers 200 again (and at start). 1 to 100.
-    public var successThreshold: Int
+    package var successThreshold: Int
 
-    public init(
+    package init(
         interval: Duration = .seconds(5),
         timeout: Duration = .seconds(2),
         username: String? = nil,
@@ -106,38 +106,38 @@ public struct AdminReadinessConfiguration: Sendable, Equatable {
     }
 
     /// Limits for `failure_threshold` and `success_threshold`.
-    public static let thresholdRange = 1...100
+    package static let thresholdRange = 1...100
 
     /// Probe results older than this are "stale": the probe loop is stuck or far behind.
-    public var staleAfter: Duration { interval * 3 }
+    package var staleAfter: Duration { interval * 3 }
 }
 
 /// `admin.publish`: the server-side push API (`POST /api/v1/publish`), served by a small pool of persistent MQTT
 /// connections to `upstream.host`/`upstream.port` (with `upstream.tls`).
-public struct AdminPublishConfiguration: Sendable, Equatable {
+package struct AdminPublishConfiguration: Sendable, Equatable {
     /// `enabled`: false answers the publish path with 404 and opens no broker connections for it.
-    public var enabled: Bool
+    package var enabled: Bool
     /// `token`: the bearer token a request must carry (`Authorization: Bearer <token>`); absent → no authentication,
     /// which is only allowed while `admin.address` is a loopback address. At least 16 characters of
     /// `A-Z a-z 0-9 - . _ ~ + /`, optionally ending in `=`. Prefer the environment variable to writing it in the file.
-    public var token: String?
+    package var token: String?
     /// `max_body_size`: the largest request body accepted; larger → 413 without reading the rest. JSON and base64
     /// add overhead: a 1 MiB body carries about 750 KiB of base64 payload.
-    public var maxBodySize: Int
+    package var maxBodySize: Int
     /// `pool_size`: persistent broker connections (1-16). Each reconnects on its own with backoff; a publish uses any
     /// connected one and fails fast (503) when none is.
-    public var poolSize: Int
+    package var poolSize: Int
     /// `ack_timeout`: how long a publish may wait for the broker (QoS 1 PUBACK, QoS 2 PUBCOMP; QoS 0 until written);
     /// after it the answer is 504 and the message may or may not have been delivered.
-    public var ackTimeout: Duration
+    package var ackTimeout: Duration
     /// `username`: for the pool's CONNECTs; absent → none.
-    public var username: String?
+    package var username: String?
     /// `password`: sent with `username`. Prefer the environment variable to writing it in the file.
-    public var password: String?
+    package var password: String?
     /// `client_id`: the pool's client identifiers are this with `-1`, `-2`, … appended; absent → random ones.
-    public var clientID: String?
+    package var clientID: String?
 
-    public init(
+    package init(
         enabled: Bool = true,
         token: String? = nil,
         maxBodySize: Int = 1 << 20,

@@ -2,37 +2,37 @@
 
 /// `auth`: how tokens are checked (issue 13). Routes opt in with `routes.<name>.auth`; without any route doing so,
 /// this section does nothing.
-public struct AuthConfiguration: Sendable, Equatable {
+package struct AuthConfiguration: Sendable, Equatable {
     /// `jwt`: verify JWTs with these keys. Absent → no local verification.
-    public var jwt: JWTAuthConfiguration?
+    package var jwt: JWTAuthConfiguration?
     /// `http`: ask a backend about each attempt. Absent → no callout.
-    public var http: HTTPAuthConfiguration?
+    package var http: HTTPAuthConfiguration?
 
-    public init(jwt: JWTAuthConfiguration? = nil, http: HTTPAuthConfiguration? = nil) {
+    package init(jwt: JWTAuthConfiguration? = nil, http: HTTPAuthConfiguration? = nil) {
         self.jwt = jwt
         self.http = http
     }
 }
 
 /// `auth.jwt`: the keys and the claims rules.
-public struct JWTAuthConfiguration: Sendable, Equatable {
+package struct JWTAuthConfiguration: Sendable, Equatable {
     /// `keys`: PEM public keys (RSA, EC P-256/384/521, Ed25519; or a certificate) and JWKS JSON files. A PEM key's
     /// `kid` is its file name without the extension.
-    public var keys: [String]
+    package var keys: [String]
     /// `secret_file`: a file holding an HMAC secret (HS256; at least 32 bytes).
-    public var secretFile: String?
+    package var secretFile: String?
     /// `issuer`: the `iss` every token must carry; absent → not checked.
-    public var issuer: String?
+    package var issuer: String?
     /// `audience`: `aud` must name one of these; empty → not checked.
-    public var audience: [String]
+    package var audience: [String]
     /// `leeway`: clock skew allowed on `exp` and `nbf`.
-    public var leeway: Duration
+    package var leeway: Duration
     /// `required_claims`: claims every token must carry.
-    public var requiredClaims: [String]
+    package var requiredClaims: [String]
     /// `reload_interval`: how often the key files are checked for changes; 0 → only on SIGHUP.
-    public var reloadInterval: Duration
+    package var reloadInterval: Duration
 
-    public init(
+    package init(
         keys: [String] = [], secretFile: String? = nil, issuer: String? = nil, audience: [String] = [],
         leeway: Duration = .seconds(30), requiredClaims: [String] = ["exp"], reloadInterval: Duration = .zero
     ) {
@@ -47,21 +47,21 @@ public struct JWTAuthConfiguration: Sendable, Equatable {
 }
 
 /// `auth.http`: the auth callout.
-public struct HTTPAuthConfiguration: Sendable, Equatable {
+package struct HTTPAuthConfiguration: Sendable, Equatable {
     /// `url`: where attempts are POSTed (http:// or https://). Required.
-    public var url: String
+    package var url: String
     /// `timeout`: how long the backend may take to answer.
-    public var timeout: Duration
+    package var timeout: Duration
     /// `cache_ttl`: how long an allow or deny is reused for the same attempt; 0 → never.
-    public var cacheTTL: Duration
+    package var cacheTTL: Duration
     /// `fail_open`: let attempts in when the backend is down or slow (default: refuse them).
-    public var failOpen: Bool
+    package var failOpen: Bool
     /// `send_password`: include the CONNECT's password in the callout.
-    public var sendPassword: Bool
+    package var sendPassword: Bool
     /// `headers`: request headers forwarded to the backend.
-    public var headers: [String]
+    package var headers: [String]
 
-    public init(
+    package init(
         url: String = "", timeout: Duration = .seconds(2), cacheTTL: Duration = .seconds(60), failOpen: Bool = false,
         sendPassword: Bool = false, headers: [String] = []
     ) {
@@ -75,7 +75,7 @@ public struct HTTPAuthConfiguration: Sendable, Equatable {
 }
 
 /// Where a route looks for a token (`routes.<name>.auth.sources`).
-public enum AuthTokenSource: String, Sendable, Equatable, CaseIterable {
+package enum AuthTokenSource: String, Sendable, Equatable, CaseIterable {
     /// `Authorization: Bearer <token>`.
     case header
     /// The `query_parameter` of the request URI.
@@ -89,19 +89,19 @@ public enum AuthTokenSource: String, Sendable, Equatable, CaseIterable {
 /// `routes.<name>.auth`: this route's sessions need a token.
 public struct RouteAuthConfiguration: Sendable, Equatable {
     /// `required`: false lets sessions without a token in (anonymously; a token that is present is still checked).
-    public var required: Bool
+    package var required: Bool
     /// `sources`: where the token is looked for, in order.
-    public var sources: [AuthTokenSource]
+    package var sources: [AuthTokenSource]
     /// `query_parameter`: the query parameter of the `query` source.
-    public var queryParameter: String
+    package var queryParameter: String
     /// `cookie`: the cookie of the `cookie` source.
-    public var cookie: String?
+    package var cookie: String?
     /// `disconnect_on_expiry`: end the session when the token expires.
-    public var disconnectOnExpiry: Bool
+    package var disconnectOnExpiry: Bool
     /// `client_id_pattern`: the CONNECT's client id must match it (`mp-{sub}-*`).
-    public var clientIDPattern: String?
+    package var clientIDPattern: String?
 
-    public init(
+    package init(
         required: Bool = true, sources: [AuthTokenSource] = [.header, .query, .mqttPassword], queryParameter: String = "token",
         cookie: String? = nil, disconnectOnExpiry: Bool = false, clientIDPattern: String? = nil
     ) {

@@ -28,12 +28,12 @@ extension BridgeConfiguration {
     }
 
     /// The listener called `name`, if there is one.
-    public func listener(named name: String) -> ListenerConfiguration? {
+    package func listener(named name: String) -> ListenerConfiguration? {
         listeners.first { $0.name == name }
     }
 
     /// The route called `name`, if there is one.
-    public func route(named name: String) -> RouteConfiguration? {
+    package func route(named name: String) -> RouteConfiguration? {
         routes.first { $0.name == name }
     }
 
@@ -193,7 +193,7 @@ extension ListenerTLSConfiguration {
     }
 
     /// Checking files more often than this is busy work; renewals happen every few weeks.
-    public static let minimumReloadInterval = Duration.seconds(1)
+    package static let minimumReloadInterval = Duration.seconds(1)
 }
 
 extension SNICertificateConfiguration {
@@ -234,7 +234,7 @@ extension SNICertificateConfiguration {
 
 extension RouteConfiguration {
     /// The largest MQTT control packet: 1 byte of header, 4 bytes of remaining length, 268,435,455 bytes of body.
-    public static let maximumPacketSizeLimit = 268_435_460
+    package static let maximumPacketSizeLimit = 268_435_460
 
     func validate(into report: inout ValidationReport) {
         let key = "routes.\(name)"
@@ -376,7 +376,7 @@ extension ShutdownConfiguration {
 
 extension LoggingConfiguration {
     /// swift-log's levels, by their names.
-    public static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+    package static let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     func validate(into report: inout ValidationReport) {
         if !Self.levels.contains(level) {

@@ -7,27 +7,33 @@ import UpstreamPool
 /// offending key with the same dotted path the YAML file uses, e.g. `routes.browser.max_packet_size`.
 public struct BridgeConfiguration: Sendable, Equatable {
     /// Listeners by name (`listeners.<name>` in YAML), sorted by name.
-    public var listeners: [ListenerConfiguration]
+    package var listeners: [ListenerConfiguration]
     /// Routes by name (`routes.<name>`), sorted by name. Matching is by exact path.
-    public var routes: [RouteConfiguration]
+    package var routes: [RouteConfiguration]
     /// `upstream`: the MQTT broker every session is relayed to.
-    public var upstream: UpstreamConfiguration
+    package var upstream: UpstreamConfiguration
     /// `timeouts`: per-connection deadlines before relaying starts.
-    public var timeouts: TimeoutConfiguration
+    package var timeouts: TimeoutConfiguration
     /// `limits`: request-level limits.
     public var limits: LimitsConfiguration
     /// `shutdown`: draining on SIGTERM/SIGINT.
-    public var shutdown: ShutdownConfiguration
+    package var shutdown: ShutdownConfiguration
     /// `logging`: level, format and the access log.
-    public var logging: LoggingConfiguration
+    package var logging: LoggingConfiguration
     /// `static_files`: a directory (the built-in dashboard) served on paths that are not routes; off by default.
-    public var staticFiles: StaticFilesConfiguration
+    package var staticFiles: StaticFilesConfiguration
     /// `admin`: the operations listener (health, readiness, metrics, publish API).
-    public var admin: AdminConfiguration
+    package var admin: AdminConfiguration
     /// `auth`: how tokens are checked, for routes with `auth` (edge authentication).
-    public var auth: AuthConfiguration
+    package var auth: AuthConfiguration
 
-    public init(
+    /// The defaults with these routes: all a route table needs (the http-upgrade fuzz target, a separate package,
+    /// builds its tables so; the full initialiser below would make every section type public).
+    public init(routes: [RouteConfiguration] = RouteConfiguration.defaults) {
+        self.init(listeners: ListenerConfiguration.defaults, routes: routes)
+    }
+
+    package init(
         listeners: [ListenerConfiguration] = ListenerConfiguration.defaults,
         routes: [RouteConfiguration] = RouteConfiguration.defaults,
         upstream: UpstreamConfiguration = .init(),
@@ -55,31 +61,31 @@ public struct BridgeConfiguration: Sendable, Equatable {
 // MARK: - Listeners
 
 /// One listening socket (`listeners.<name>`).
-public struct ListenerConfiguration: Sendable, Equatable {
+package struct ListenerConfiguration: Sendable, Equatable {
     /// The YAML key; used in logs and metrics labels.
-    public var name: String
+    package var name: String
     /// `listeners.<name>.enabled`: a disabled listener is kept in the file but not opened.
-    public var enabled: Bool
+    package var enabled: Bool
     /// `listeners.<name>.address`: an IPv4 or IPv6 literal or a host name. `::` listens on IPv6 and IPv4 (dual stack).
-    public var address: String
+    package var address: String
     /// `listeners.<name>.port`: 0 picks a free port (tests).
-    public var port: Int
+    package var port: Int
     /// `listeners.<name>.tls`: present → wss, absent → plain ws (for a TLS-terminating proxy in front).
-    public var tls: ListenerTLSConfiguration?
+    package var tls: ListenerTLSConfiguration?
     /// `listeners.<name>.mode`: `tls`, `plain` or `auto` (both on one port, told apart by the first byte a
     /// client sends). Default: `tls` when `tls` is present, else `plain`.
-    public var mode: ListenerMode
+    package var mode: ListenerMode
     /// `listeners.<name>.proxy_protocol`: `off`, `optional` or `required` — a PROXY protocol v1/v2 header
     /// (HAProxy, AWS NLB, …) in front of each connection, accepted only from `trusted_proxies`.
-    public var proxyProtocol: ProxyProtocolMode
+    package var proxyProtocol: ProxyProtocolMode
     /// `listeners.<name>.trusted_proxies`: addresses and CIDR ranges of the proxies/load balancers whose
     /// PROXY headers and X-Forwarded-For/X-Real-IP headers are believed.
-    public var trustedProxies: [String]
+    package var trustedProxies: [String]
     /// `listeners.<name>.forwarded_headers`: take the client address from X-Forwarded-For / X-Real-IP when
     /// the connection comes from a trusted proxy (the right-most untrusted address; never the spoofable left-most).
-    public var forwardedHeaders: Bool
+    package var forwardedHeaders: Bool
 
-    public init(
+    package init(
         name: String, enabled: Bool = true, address: String, port: Int, tls: ListenerTLSConfiguration? = nil,
         mode: ListenerMode? = nil, proxyProtocol: ProxyProtocolMode = .off, trustedProxies: [String] = [],
         forwardedHeaders: Bool = false
@@ -97,7 +103,7 @@ public struct ListenerConfiguration: Sendable, Equatable {
 
     /// `wss` on all interfaces at 8443 with the development certificate, and a disabled loopback `ws` at 8080
     /// that believes X-Forwarded-For from loopback (a local nginx).
-    public static let defaults: [ListenerConfiguration] = [
+    package static let defaults: [ListenerConfiguration] = [
         // For a TLS-terminating proxy on the same machine (nginx): its X-Forwarded-For names the client.
         ListenerConfiguration(
             name: "ws", enabled: false, address: "127.0.0.1", port: 8080, trustedProxies: ["127.0.0.1", "::1"], forwardedHeaders: true),
@@ -106,7 +112,7 @@ public struct ListenerConfiguration: Sendable, Equatable {
 }
 
 /// How a listener treats the bytes a client sends first.
-public enum ListenerMode: String, Sendable, Equatable, CaseIterable {
+package enum ListenerMode: String, Sendable, Equatable, CaseIterable {
     /// Plain HTTP/WebSocket (ws://).
     case plain
     /// TLS (wss://).
@@ -116,7 +122,7 @@ public enum ListenerMode: String, Sendable, Equatable, CaseIterable {
 }
 
 /// Whether a listener expects a PROXY protocol header before each connection's own bytes.
-public enum ProxyProtocolMode: String, Sendable, Equatable, CaseIterable {
+package enum ProxyProtocolMode: String, Sendable, Equatable, CaseIterable {
     case off
     /// Trusted peers may send one; connections without it use their own addresses.
     case optional
@@ -133,27 +139,27 @@ public enum ProxyProtocolMode: String, Sendable, Equatable, CaseIterable {
 /// Paths written in the config file (and these defaults) are relative to the file's directory, so the defaults name
 /// the development certificate in `.dev/certs/` at the repository root when the file is `Config/bridge.yaml`.
 /// `ConfigurationLoader` resolves them; a configuration built in code uses them as given (relative to the working directory).
-public struct ListenerTLSConfiguration: Sendable, Equatable {
+package struct ListenerTLSConfiguration: Sendable, Equatable {
     /// `certificate`: PEM file with the leaf certificate (and optionally the chain after it).
-    public var certificatePath: String
+    package var certificatePath: String
     /// `key`: PEM file with the private key (PKCS#8, RSA or EC).
-    public var keyPath: String
+    package var keyPath: String
     /// `chain`: optional PEM file with intermediate certificates, sent after the leaf.
-    public var chainPath: String?
+    package var chainPath: String?
     /// `min_version`: `1.2` (default) or `1.3`. Never lower: WeChat requires TLS 1.2+.
-    public var minimumVersion: TLSMinimumVersion
+    package var minimumVersion: TLSMinimumVersion
     /// `profile`: `intermediate` (default), `modern` (TLS 1.3 only) or `old` (adds CBC and RSA key exchange suites).
-    public var profile: TLSProfile
+    package var profile: TLSProfile
     /// `ciphers`: the TLS 1.2 suites to offer, a subset of the profile's (OpenSSL or IANA names); absent → all of them.
-    public var cipherSuites: [String]?
+    package var cipherSuites: [String]?
     /// `reload_interval`: how often the certificate files are checked for changes; a changed pair is loaded as on
     /// SIGHUP. Zero (the default) means only on SIGHUP. When not zero, at least one second.
-    public var reloadInterval: Duration
+    package var reloadInterval: Duration
     /// `sni`: further certificates by name (`sni.<name>`), chosen by the server name the client sends (SNI), sorted
     /// by name. Empty: every client gets the default pair.
-    public var sni: [SNICertificateConfiguration]
+    package var sni: [SNICertificateConfiguration]
 
-    public init(
+    package init(
         certificatePath: String = "../.dev/certs/server.crt",
         keyPath: String = "../.dev/certs/server.key",
         chainPath: String? = nil,
@@ -178,20 +184,20 @@ public struct ListenerTLSConfiguration: Sendable, Equatable {
 ///
 /// Names match case-insensitively. An exact name wins over a wildcard; `*.example.com` matches one label
 /// (`a.example.com`, not `example.com` and not `a.b.example.com`), as certificate wildcards do.
-public struct SNICertificateConfiguration: Sendable, Equatable {
+package struct SNICertificateConfiguration: Sendable, Equatable {
     /// The YAML key; used in logs and as the `name` label of the certificate metrics. `default` is reserved for
     /// the listener's own pair.
-    public var name: String
+    package var name: String
     /// `server_names`: exact DNS names and `*.` wildcards, e.g. `[api.example.com, "*.api.example.com"]`.
-    public var serverNames: [String]
+    package var serverNames: [String]
     /// `certificate`: PEM file with the leaf certificate (and optionally the chain after it).
-    public var certificatePath: String
+    package var certificatePath: String
     /// `key`: PEM file with the private key.
-    public var keyPath: String
+    package var keyPath: String
     /// `chain`: optional PEM file with intermediate certificates.
-    public var chainPath: String?
+    package var chainPath: String?
 
-    public init(name: String, serverNames: [String], certificatePath: String, keyPath: String, chainPath: String? = nil) {
+    package init(name: String, serverNames: [String], certificatePath: String, keyPath: String, chainPath: String? = nil) {
         self.name = name
         self.serverNames = serverNames
         self.certificatePath = certificatePath
@@ -200,11 +206,11 @@ public struct SNICertificateConfiguration: Sendable, Equatable {
     }
 
     /// The `name` label of the listener's own pair (`tls.certificate`/`tls.key`) in logs and metrics.
-    public static let defaultPairName = "default"
+    package static let defaultPairName = "default"
 }
 
 /// `listeners.<name>.tls.min_version`: the oldest TLS version accepted. 1.0 and 1.1 are deliberately not representable.
-public enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
+package enum TLSMinimumVersion: String, Sendable, Equatable, CaseIterable {
     case v1_2 = "1.2"
     case v1_3 = "1.3"
 }
@@ -239,30 +245,30 @@ public struct RouteConfiguration: Sendable, Equatable {
     /// A client packet over it closes with 1009; a broker packet over it closes with 1011 (the broker should have been configured lower).
     /// Default 1 MiB + 1 KiB: a 1 MiB payload plus room for the topic and properties. Valid range 2…268,435,460
     /// (`maximumPacketSizeLimit`, the largest packet MQTT's length encoding allows).
-    public var maxPacketSize: Int
+    package var maxPacketSize: Int
     /// `topic_policy`: optional allow lists for what clients on this route may publish and subscribe to.
     /// Absent → no checks, and the relay does not even read topics (it costs nothing).
-    public var topicPolicy: TopicPolicyConfiguration?
+    package var topicPolicy: TopicPolicyConfiguration?
     /// `allowed_origins`: browser `Origin`s allowed on this route (`https://app.example.com`,
     /// `https://*.example.com`); absent → any origin. A request from another origin gets 403.
-    public var allowedOrigins: [String]?
+    package var allowedOrigins: [String]?
     /// `allow_missing_origin`: whether requests without an `Origin` header (WeChat, native clients) are
     /// accepted when `allowed_origins` is set.
-    public var allowMissingOrigin: Bool
+    package var allowMissingOrigin: Bool
     /// `max_frame_size`: largest WebSocket frame payload accepted from a client; larger → close 1009.
     /// Frames are streamed, so this is a policy limit, not memory held.
-    public var maxFrameSize: Int
+    package var maxFrameSize: Int
     /// `ping_interval`: the bridge sends a WebSocket ping after this long without hearing from the client,
     /// so NATs and proxies keep idle sessions; 0 turns it off. Default: 30 s on passthrough routes, off on
     /// miniprogram routes.
-    public var pingInterval: Duration
+    package var pingInterval: Duration
     /// `ping_timeout`: a client that has not answered (with a pong or any frame) this long after a ping is
     /// closed (close 1001 sent, socket closed without waiting).
-    public var pingTimeout: Duration
+    package var pingTimeout: Duration
     /// `compression`: permessage-deflate (RFC 7692) when a client offers it; off by default.
     public var compression: CompressionConfiguration
     /// `auth`: sessions on this route need a token (see `AuthConfiguration`); absent → no authentication.
-    public var auth: RouteAuthConfiguration?
+    package var auth: RouteAuthConfiguration?
 
     public init(
         name: String,
@@ -297,12 +303,12 @@ public struct RouteConfiguration: Sendable, Equatable {
     }
 
     /// Browsers answer pings in the background; mini-program sockets are left to MQTT keepalive by default.
-    public static func defaultPingInterval(for policy: SubprotocolPolicy) -> Duration {
+    package static func defaultPingInterval(for policy: SubprotocolPolicy) -> Duration {
         policy == .passthrough ? .seconds(30) : .zero
     }
 
     /// The MQTT WebSocket subprotocol names: `mqtt` (3.1.1 and 5.0) and `mqttv3.1` (3.1).
-    public static let standardSubprotocols = ["mqtt", "mqttv3.1"]
+    @usableFromInline package static let standardSubprotocols = ["mqtt", "mqttv3.1"]
 
     /// `browser` at `/mqtt` (passthrough) and `miniprogram` at `/wss`.
     public static let defaults: [RouteConfiguration] = [
@@ -319,12 +325,12 @@ public struct RouteConfiguration: Sendable, Equatable {
 /// (e.g. `publish: []` makes a receive-only route for mini-programs).
 public struct TopicPolicyConfiguration: Sendable, Equatable {
     /// `publish`: topics clients may publish to.
-    public var publish: [String]?
+    package var publish: [String]?
     /// `subscribe`: filters clients may subscribe to; a requested filter must be covered by one of them
     /// (`push/#` covers `push/user/+`).
-    public var subscribe: [String]?
+    package var subscribe: [String]?
 
-    public init(publish: [String]? = nil, subscribe: [String]? = nil) {
+    package init(publish: [String]? = nil, subscribe: [String]? = nil) {
         self.publish = publish
         self.subscribe = subscribe
     }
@@ -339,19 +345,19 @@ public struct CompressionConfiguration: Sendable, Equatable {
     /// `enabled`: negotiate the extension when offered.
     public var enabled: Bool
     /// `threshold`: messages (MQTT packets) smaller than this many bytes go uncompressed.
-    public var threshold: Int
+    package var threshold: Int
     /// `level`: zlib level, 1 (fastest) to 9 (smallest).
-    public var level: Int
+    package var level: Int
     /// `memory_level`: zlib memory level, 1 to 9.
-    public var memoryLevel: Int
+    package var memoryLevel: Int
     /// `server_max_window_bits`: the bridge's compression window, 9 to 15.
     public var serverMaxWindowBits: Int
     /// `client_max_window_bits`: the window asked of clients that let the server choose, 9 to 15.
-    public var clientMaxWindowBits: Int
+    package var clientMaxWindowBits: Int
     /// `server_no_context_takeover`: compress every message on its own (less memory between messages).
     public var serverNoContextTakeover: Bool
     /// `client_no_context_takeover`: ask clients to do the same.
-    public var clientNoContextTakeover: Bool
+    package var clientNoContextTakeover: Bool
 
     public init(
         enabled: Bool = false, threshold: Int = 256, level: Int = 6, memoryLevel: Int = 5, serverMaxWindowBits: Int = 12,
@@ -376,14 +382,14 @@ public struct LimitsConfiguration: Sendable, Equatable {
     public var maxRequestHeadSize: Int
     /// `max_connections`: open client connections on all listeners, handshakes included; a connection
     /// over it is closed as soon as it is accepted. 0 = no limit.
-    public var maxConnections: Int
+    package var maxConnections: Int
     /// `max_sessions_per_ip`: open sessions per client address (IPv6: per /64); more → 429. 0 = no limit.
     /// Keep it generous: mobile carriers put many WeChat users behind one address.
-    public var maxSessionsPerIP: Int
+    package var maxSessionsPerIP: Int
     /// `connection_rate_per_ip`: new sessions per second per client address (token bucket refill); 0 = no limit.
-    public var connectionRatePerIP: Double
+    package var connectionRatePerIP: Double
     /// `connection_burst_per_ip`: how many new sessions a client address may open at once (bucket size).
-    public var connectionBurstPerIP: Int
+    package var connectionBurstPerIP: Int
 
     // The per-address defaults are sized for a reconnect storm behind one carrier NAT (issue 14, docs/deploy.md):
     // 10,000 sessions per address (a fifth of max_connections), 200 new sessions/s after a burst of 1,000. A full
@@ -391,7 +397,7 @@ public struct LimitsConfiguration: Sendable, Equatable {
     // at most ~10% of a core sustained, while 2,000 users behind one address are back in ~5 s and 9,000 in ~40 s.
     // The earlier 1,000 / 20/s / 100 left every user past the 1,000th locked out and took 45 s for the first 1,000.
 
-    public init(
+    package init(
         maxRequestHeadSize: Int = 8 * 1024,
         maxConnections: Int = 50_000,
         maxSessionsPerIP: Int = 10_000,
@@ -407,22 +413,22 @@ public struct LimitsConfiguration: Sendable, Equatable {
 }
 
 /// `shutdown`.
-public struct ShutdownConfiguration: Sendable, Equatable {
+package struct ShutdownConfiguration: Sendable, Equatable {
     /// `grace_period`: after SIGTERM/SIGINT, how long sessions get to close before the process exits anyway.
-    public var gracePeriod: Duration
+    package var gracePeriod: Duration
     /// `drain_rate`: sessions closed per second while draining, so that the clients of a restarting instance reconnect
     /// to the others gradually. Absent (nil) → the closes are spread evenly over `grace_period`; 0 → all at once.
-    public var drainRate: Double?
+    package var drainRate: Double?
 
-    public init(gracePeriod: Duration = .seconds(10), drainRate: Double? = nil) {
+    package init(gracePeriod: Duration = .seconds(10), drainRate: Double? = nil) {
         self.gracePeriod = gracePeriod
         self.drainRate = drainRate
     }
 }
 
 /// `logging`.
-public struct LoggingConfiguration: Sendable, Equatable {
-    public enum Format: String, Sendable, Equatable, CaseIterable {
+package struct LoggingConfiguration: Sendable, Equatable {
+    package enum Format: String, Sendable, Equatable, CaseIterable {
         /// `key=value` pairs (logfmt), for humans and grep.
         case text
         /// One JSON object per line, for log shippers.
@@ -431,13 +437,13 @@ public struct LoggingConfiguration: Sendable, Equatable {
 
     /// `level`: trace, debug, info, notice, warning, error, critical (`LoggingConfiguration.levels`).
     /// A string rather than swift-log's enum so that this module does not depend on swift-log; `validate()` checks it.
-    public var level: String
+    package var level: String
     /// `format`: `text` or `json`.
-    public var format: Format
+    package var format: Format
     /// `access_log`: one line per session at its end.
-    public var accessLog: Bool
+    package var accessLog: Bool
 
-    public init(level: String = "info", format: Format = .text, accessLog: Bool = true) {
+    package init(level: String = "info", format: Format = .text, accessLog: Bool = true) {
         self.level = level
         self.format = format
         self.accessLog = accessLog

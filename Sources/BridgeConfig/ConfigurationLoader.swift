@@ -19,12 +19,12 @@
 ///   expects. Without a file nothing is resolved.
 public enum ConfigurationLoader {
     /// Every environment variable the loader reads starts with this.
-    public static let environmentPrefix = "MQTT_WS_BRIDGE_"
+    package static let environmentPrefix = "MQTT_WS_BRIDGE_"
     /// Reserved for the executable (the config file's path); the loader neither reads it nor reports it as unknown.
-    public static let configFileVariable = "MQTT_WS_BRIDGE_CONFIG"
+    package static let configFileVariable = "MQTT_WS_BRIDGE_CONFIG"
 
     /// Reads the file at `path` (none: built-in defaults), applies the overrides and validates.
-    public static func load(
+    package static func load(
         path: String?, environment: [String: String], overrides: [String]
     ) throws(ConfigurationErrors) -> BridgeConfiguration {
         var text: String?

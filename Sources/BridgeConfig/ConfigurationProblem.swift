@@ -12,7 +12,7 @@ public struct ConfigurationProblem: Sendable, Equatable, CustomStringConvertible
     /// What is wrong and, where we can tell, how to fix it. Never a Swift type name.
     public var message: String
 
-    public init(key: String, location: String? = nil, message: String) {
+    package init(key: String, location: String? = nil, message: String) {
         self.key = key
         self.location = location
         self.message = message
@@ -43,7 +43,7 @@ public struct ConfigurationProblem: Sendable, Equatable, CustomStringConvertible
 public struct ConfigurationErrors: Error, Sendable, Equatable, CustomStringConvertible {
     public var problems: [ConfigurationProblem]
 
-    public init(problems: [ConfigurationProblem]) {
+    package init(problems: [ConfigurationProblem]) {
         self.problems = problems
     }
 

@@ -7,22 +7,22 @@
 /// The directory is read into memory once at start-up (no file IO on the event loops, and nothing outside the
 /// directory can ever be served, because only the files found then exist for the server); changes need a restart.
 /// Each answer is sent in chunks, one at a time as the client reads, within `send_timeout`.
-public struct StaticFilesConfiguration: Sendable, Equatable {
+package struct StaticFilesConfiguration: Sendable, Equatable {
     /// `enabled`: serve the directory.
-    public var enabled: Bool
+    package var enabled: Bool
     /// `directory`: what to serve; `index.html` answers `/`. Relative to the config file like other paths, so the
     /// default `../Dashboard` is the repository's dashboard when the file is `Config/bridge.yaml`.
-    public var directory: String
+    package var directory: String
     /// `max_size`: the most bytes all files together may have (they are held in memory); more fails loudly.
-    public var maxSize: Int
+    package var maxSize: Int
     /// `send_timeout`: the whole answer must be sent within this time (from the request head); a client that reads
     /// slower is closed. The handshake timeout ends at the request head, so this bounds the rest.
-    public var sendTimeout: Duration
+    package var sendTimeout: Duration
     /// `max_requests_per_ip`: static answers being sent at once to one client address (IPv6: per /64); more → 429.
     /// 0 = no limit.
-    public var maxRequestsPerIP: Int
+    package var maxRequestsPerIP: Int
 
-    public init(
+    package init(
         enabled: Bool = false, directory: String = "../Dashboard", maxSize: Int = 4 * 1024 * 1024,
         sendTimeout: Duration = .seconds(30), maxRequestsPerIP: Int = 8
     ) {

@@ -3,7 +3,7 @@
 ///
 /// The exact suites of each profile are `TLSPolicy` in BridgeTLS, the one place that knows cipher suites; the README's
 /// TLS section lists them. TLS 1.3 always offers its three AEAD suites with forward secrecy, whatever the profile.
-public enum TLSProfile: String, Sendable, Equatable, CaseIterable {
+package enum TLSProfile: String, Sendable, Equatable, CaseIterable {
     /// TLS 1.3 only (Mozilla "modern"). TLS 1.2 clients, including older WeChat base libraries, cannot connect.
     case modern
     /// TLS 1.2 with ECDHE key exchange and AEAD ciphers only (AES-GCM, ChaCha20-Poly1305), and TLS 1.3. The default.

@@ -2,18 +2,18 @@
 ///
 /// `timeouts.close` is the old name for both close timeouts: it sets `close_handshake` and `upstream_linger`, each
 /// unless that key is given by its own name (in the file, the environment or `--set`).
-public struct TimeoutConfiguration: Sendable, Equatable {
+package struct TimeoutConfiguration: Sendable, Equatable {
     /// `handshake`: from accept (TLS included) until the HTTP request head is complete.
-    public var handshake: Duration
+    package var handshake: Duration
     /// `connect`: from the 101 until the client's whole MQTT CONNECT has arrived.
-    public var connectPacket: Duration
+    package var connectPacket: Duration
     /// `close_handshake`: how long to wait for the client's close frame after the bridge sent one.
-    public var closeHandshake: Duration
+    package var closeHandshake: Duration
     /// `upstream_linger`: once the client is gone, the bridge ends its side of the broker connection and gives the
     /// broker this long to close its side before closing the connection fully.
-    public var upstreamLinger: Duration
+    package var upstreamLinger: Duration
 
-    public init(
+    package init(
         handshake: Duration = .seconds(10), connectPacket: Duration = .seconds(10), closeHandshake: Duration = .seconds(3),
         upstreamLinger: Duration = .seconds(3)
     ) {

@@ -1,7 +1,7 @@
 import UpstreamPool
 
 /// How the bridge talks to the broker.
-public enum UpstreamKind: String, Sendable, Equatable, CaseIterable {
+package enum UpstreamKind: String, Sendable, Equatable, CaseIterable {
     /// MQTT over TCP (or TLS): Mosquitto's ordinary listener.
     case tcp
     /// MQTT over WebSocket: the broker's websockets listener, at `upstream.path`.
@@ -10,36 +10,36 @@ public enum UpstreamKind: String, Sendable, Equatable, CaseIterable {
 
 /// The broker or brokers (`upstream`): one at `host`:`port`, or several in `servers` (the upstream pool; the keys that
 /// go with it are in `UpstreamPoolConfiguration.swift`).
-public struct UpstreamConfiguration: Sendable, Equatable {
+package struct UpstreamConfiguration: Sendable, Equatable {
     /// `kind`: `tcp` (default) or `ws`.
-    public var kind: UpstreamKind
+    package var kind: UpstreamKind
     /// `path`: the request path on the broker's WebSocket listener (`ws` only).
-    public var path: String
+    package var path: String
     /// `host`: name or address of the broker's MQTT listener.
-    public var host: String
+    package var host: String
     /// `port`: 1883 plain, usually 8883 with TLS.
-    public var port: Int
+    package var port: Int
     /// `servers`: several brokers (`host:port`, optionally with a `weight`), instead of `host` and `port`; empty → the
     /// one at `host`:`port`. See `serverList`.
-    public var servers: [UpstreamServer]
+    package var servers: [UpstreamServer]
     /// `balance`: how a session's broker is chosen among several: `client_id` (default), `least_sessions`, `round_robin`.
-    public var balance: UpstreamBalance
+    package var balance: UpstreamBalance
     /// `health_check`: probes, passive backoff and readiness of the servers.
-    public var healthCheck: UpstreamHealthCheckConfiguration
+    package var healthCheck: UpstreamHealthCheckConfiguration
     /// `connect_timeout`: how long dialling the broker may take before the client gets CONNACK "server unavailable".
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// `coalesce_window`: how long a busy session's writes may wait for more before they are flushed, in each
     /// direction; an idle session's go out at once. Zero: every read burst is flushed at once.
-    public var coalesceWindow: Duration
+    package var coalesceWindow: Duration
     /// The largest `coalesce_window`: beyond it the added latency is noticeable and batching gains nothing more.
-    public static let maximumCoalesceWindow: Duration = .milliseconds(10)
+    package static let maximumCoalesceWindow: Duration = .milliseconds(10)
     /// `tls`: present → TLS towards the broker.
-    public var tls: UpstreamTLSConfiguration?
+    package var tls: UpstreamTLSConfiguration?
     /// `proxy_protocol`: send a PROXY protocol v2 header with the client's real address on every broker
     /// connection (Mosquitto 2.1+ with `enable_proxy_protocol 2`; Mosquitto 2.0 does not accept it).
-    public var proxyProtocol: Bool
+    package var proxyProtocol: Bool
 
-    public init(
+    package init(
         host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), coalesceWindow: Duration = .microseconds(200),
         tls: UpstreamTLSConfiguration? = nil,
         proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt", servers: [UpstreamServer] = [],
@@ -60,23 +60,23 @@ public struct UpstreamConfiguration: Sendable, Equatable {
 }
 
 /// `upstream.tls`.
-public struct UpstreamTLSConfiguration: Sendable, Equatable {
+package struct UpstreamTLSConfiguration: Sendable, Equatable {
     /// `ca_file`: PEM bundle to verify the broker with; absent → the system trust store.
-    public var caFilePath: String?
+    package var caFilePath: String?
     /// `server_name`: SNI and the name verified in the broker's certificate; absent → `upstream.host`.
-    public var serverName: String?
+    package var serverName: String?
     /// `verify`: `false` disables certificate verification (tests only; logged as a warning).
-    public var verify: Bool
+    package var verify: Bool
     /// `certificate`: optional client certificate (PEM) for brokers that require mutual TLS; needs `key` too.
-    public var certificatePath: String?
+    package var certificatePath: String?
     /// `key`: the client certificate's private key (PEM); needs `certificate` too.
-    public var keyPath: String?
+    package var keyPath: String?
     /// `profile`: as `listeners.<name>.tls.profile`, for the bridge as a client: `intermediate` (default), `modern`, `old`.
-    public var profile: TLSProfile
+    package var profile: TLSProfile
     /// `ciphers`: the TLS 1.2 suites to offer the broker, a subset of the profile's; absent → all of them.
-    public var cipherSuites: [String]?
+    package var cipherSuites: [String]?
 
-    public init(
+    package init(
         caFilePath: String? = nil, serverName: String? = nil, verify: Bool = true, certificatePath: String? = nil, keyPath: String? = nil,
         profile: TLSProfile = .intermediate, cipherSuites: [String]? = nil
     ) {

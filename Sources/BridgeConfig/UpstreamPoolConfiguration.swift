@@ -4,20 +4,20 @@ import Yams
 // MARK: - upstream.servers, upstream.balance, upstream.health_check
 
 /// `upstream.health_check`: how the upstream pool learns which servers are up.
-public struct UpstreamHealthCheckConfiguration: Sendable, Equatable {
+package struct UpstreamHealthCheckConfiguration: Sendable, Equatable {
     /// `interval`: time between the starts of two probes of one server (a real MQTT CONNECT/CONNACK).
-    public var interval: Duration
+    package var interval: Duration
     /// `timeout`: how long one probe may take (DNS, TCP, TLS and CONNACK together); at most `interval`.
-    public var timeout: Duration
+    package var timeout: Duration
     /// `min_healthy`: the bridge is ready (`/readyz` 200) while at least this many servers are up.
-    public var minHealthy: Int
+    package var minHealthy: Int
     /// `backoff`: a server whose dial failed rests about this long (jittered: between half and all of it) before
     /// sessions are sent to it again; each further failure doubles the rest.
-    public var backoff: Duration
+    package var backoff: Duration
     /// `max_backoff`: the longest rest.
-    public var maxBackoff: Duration
+    package var maxBackoff: Duration
 
-    public init(
+    package init(
         interval: Duration = .seconds(5), timeout: Duration = .seconds(2), minHealthy: Int = 1, backoff: Duration = .seconds(1),
         maxBackoff: Duration = .seconds(30)
     ) {
@@ -29,17 +29,17 @@ public struct UpstreamHealthCheckConfiguration: Sendable, Equatable {
     }
 
     /// Probing a broker more often than this only adds load.
-    public static let minimumInterval = Duration.milliseconds(100)
+    package static let minimumInterval = Duration.milliseconds(100)
 }
 
 extension UpstreamConfiguration {
     /// The brokers sessions are relayed to: `servers`, or the one at `host`:`port` when `servers` is empty.
-    public var serverList: [UpstreamServer] {
+    package var serverList: [UpstreamServer] {
         servers.isEmpty ? [UpstreamServer(host: host, port: port)] : servers
     }
 
     /// What the upstream pool (`UpstreamPool`) is made of.
-    public var poolSettings: UpstreamPoolSettings {
+    package var poolSettings: UpstreamPoolSettings {
         UpstreamPoolSettings(
             servers: serverList, balance: balance, minHealthy: healthCheck.minHealthy,
             backoff: UpstreamBackoff(initial: healthCheck.backoff, maximum: healthCheck.maxBackoff))

@@ -44,7 +44,7 @@ public final class ClientAdmission: Sendable {
     private let shards: [Shard]
 
     /// - Parameters: 0 for `maxSessions` or `rate` turns that limit off. `shardCount` is rounded up to a power of two.
-    public init(maxSessions: Int, rate: Double, burst: Int, shardCount: Int = 64) {
+    package init(maxSessions: Int, rate: Double, burst: Int, shardCount: Int = 64) {
         self.maxSessions = maxSessions
         self.rate = rate
         self.burst = Double(max(burst, 1))
@@ -54,14 +54,14 @@ public final class ClientAdmission: Sendable {
         self.shards = (0..<count).map { _ in Shard() }
     }
 
-    public var isUnlimited: Bool { self.maxSessions == 0 && self.rate == 0 }
+    package var isUnlimited: Bool { self.maxSessions == 0 && self.rate == 0 }
 
     /// Addresses currently tracked, over all shards (tests, benchmarks).
-    public var trackedAddresses: Int {
+    package var trackedAddresses: Int {
         self.shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.count } }
     }
 
-    public func admit(_ address: String, now: NIODeadline = .now()) -> Decision {
+    package func admit(_ address: String, now: NIODeadline = .now()) -> Decision {
         let key = Self.key(for: address)
         if self.isUnlimited { return .admitted(key: key) }
         return self.shard(for: key).state.withLock { state in
@@ -91,7 +91,7 @@ public final class ClientAdmission: Sendable {
     }
 
     /// A session admitted under `key` has ended.
-    public func release(_ key: String, now: NIODeadline = .now()) {
+    package func release(_ key: String, now: NIODeadline = .now()) {
         guard !self.isUnlimited else { return }
         self.shard(for: key).state.withLock { state in
             state.forgetIdle(now: now)

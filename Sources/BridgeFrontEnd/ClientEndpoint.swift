@@ -3,14 +3,14 @@ import NIOCore
 import SettingsSupport
 
 /// What a listener believes about where its connections come from.
-public struct ListenerSettings: Sendable {
-    public var name: String
+package struct ListenerSettings: Sendable {
+    package var name: String
     /// Proxies whose PROXY headers and X-Forwarded-For / X-Real-IP headers count.
-    public var trustedProxies: TrustedProxies
+    package var trustedProxies: TrustedProxies
     /// Take the client address from X-Forwarded-For / X-Real-IP when the peer is a trusted proxy.
-    public var forwardedHeaders: Bool
+    package var forwardedHeaders: Bool
 
-    public init(name: String, trustedProxies: TrustedProxies = .none, forwardedHeaders: Bool = false) {
+    package init(name: String, trustedProxies: TrustedProxies = .none, forwardedHeaders: Bool = false) {
         self.name = name
         self.trustedProxies = trustedProxies
         self.forwardedHeaders = forwardedHeaders

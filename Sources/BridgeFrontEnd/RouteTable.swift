@@ -9,14 +9,14 @@ public struct RouteTable: Sendable {
     /// A route with what its sessions need.
     public struct Route: Sendable {
         public var settings: RouteSettings
-        public var session: SessionSettings
-        public var codec: WebSocketMessageCodec.Configuration
+        package var session: SessionSettings
+        package var codec: WebSocketMessageCodec.Configuration
         /// nil when the route accepts any origin.
         var origins: OriginPolicy?
         /// nil when compression is off on the route.
         var compression: PerMessageDeflate.Settings?
         /// Edge authentication (`routes.<name>.auth`); nil on a route without it.
-        public var auth: RouteEdgeAuth? = nil
+        package var auth: RouteEdgeAuth? = nil
     }
 
     private let routesByPath: [String: Route]
@@ -52,7 +52,7 @@ public struct RouteTable: Sendable {
     }
 
     /// The route at exactly this path (no query, no fragment), if any.
-    public subscript(path: String) -> Route? {
+    package subscript(path: String) -> Route? {
         self.routesByPath[path]
     }
 }

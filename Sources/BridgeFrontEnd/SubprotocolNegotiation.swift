@@ -1,5 +1,5 @@
 /// The answer to a client's `Sec-WebSocket-Protocol` offer on a route.
-public enum SubprotocolDecision: Hashable, Sendable {
+package enum SubprotocolDecision: Hashable, Sendable {
     /// Upgrade; put `echo` in the 101's `Sec-WebSocket-Protocol`, or no such header when nil.
     case accept(echo: String?)
     /// Answer 400 with this one-line reason.
@@ -17,7 +17,7 @@ extension RouteSettings {
     ///   `require_subprotocol` is false.
     /// Offers made only of values the route does not support are refused: answering without the header
     /// would make a browser fail the connection with a less helpful error.
-    public func negotiateSubprotocol(offered: [String]) -> SubprotocolDecision {
+    package func negotiateSubprotocol(offered: [String]) -> SubprotocolDecision {
         let supported = self.subprotocols.joined(separator: ", ")
         if offered.isEmpty {
             switch self.policy {

@@ -146,13 +146,13 @@ public struct UpgradeRefusal: Equatable, Sendable {
         public var name: String
         public var value: String
 
-        public init(name: String, value: String) {
+        package init(name: String, value: String) {
             self.name = name
             self.value = value
         }
     }
 
-    public init(_ status: Int, _ reason: String, result: String, route: String?, headers: [(String, String)] = []) {
+    package init(_ status: Int, _ reason: String, result: String, route: String?, headers: [(String, String)] = []) {
         self.status = status
         self.reason = reason
         self.result = result
@@ -176,7 +176,7 @@ public struct UpgradeAcceptance: Sendable {
     public var host: String?
     /// Edge authentication's outcome on a route with `auth`, set by the step after this decision
     /// (`UpgradeAuthentication`); the session takes it to the CONNECT.
-    public var auth: UpgradeAuthOutcome? = nil
+    package var auth: UpgradeAuthOutcome? = nil
 }
 
 /// The path of a request target, without query or fragment; absolute-form targets are reduced to their path.

@@ -10,14 +10,14 @@ import Synchronization
 /// Names follow Prometheus conventions (`_total`, `_seconds`, `_bytes`); the exporter is set up by
 /// whoever bootstraps swift-metrics (the admin listener), so without one these are no-ops.
 public final class BridgeMetrics: Sendable {
-    public enum Direction: String, Sendable, CaseIterable {
+    package enum Direction: String, Sendable, CaseIterable {
         case clientToBroker = "client_to_broker"
         case brokerToClient = "broker_to_client"
     }
 
     /// Per-route handles.
-    public final class Route: Sendable {
-        public let name: String
+    package final class Route: Sendable {
+        package let name: String
         let openSessions: Meter
         let sessions: Counter
         let bytes: [Counter]  // indexed by Direction order
@@ -61,7 +61,7 @@ public final class BridgeMetrics: Sendable {
         }
 
         /// One handshake outcome: `accepted` or a refusal reason such as `subprotocol_refused`.
-        public func handshake(_ result: String) {
+        package func handshake(_ result: String) {
             if result != "accepted" { self.refusals?.record(route: self.name, result: result) }
             self.counter(in: self.handshakes, key: result) {
                 Counter(
@@ -83,7 +83,7 @@ public final class BridgeMetrics: Sendable {
 
         /// One edge authentication outcome (routes with `auth`): `stage` is `upgrade`, `connect` or `session`; `result`
         /// e.g. `accepted`, `anonymous`, `deferred` (decided at the CONNECT), `refused`, `expired`.
-        public func authentication(stage: String, result: String) {
+        package func authentication(stage: String, result: String) {
             self.counter(in: self.authentications, key: "\(stage)/\(result)") {
                 Counter(
                     label: "mqtt_ws_bridge_auth_total", dimensions: [("route", self.name), ("stage", stage), ("result", result)],
@@ -92,7 +92,7 @@ public final class BridgeMetrics: Sendable {
         }
 
         /// One refusal by edge authentication, by `AuthFailure.label` (`expired`, `wrong_audience`, `missing`, …).
-        public func authenticationRefused(stage: String, reason: String) {
+        package func authenticationRefused(stage: String, reason: String) {
             self.counter(in: self.authentications, key: "refused:\(stage)/\(reason)") {
                 Counter(
                     label: "mqtt_ws_bridge_auth_refusals_total", dimensions: [("route", self.name), ("stage", stage), ("reason", reason)],
@@ -131,7 +131,7 @@ public final class BridgeMetrics: Sendable {
 
     private let routes: [String: Route]
     /// Handshakes that matched no route (unknown path) or failed before routing (bad request, timeout).
-    public let unrouted: Route
+    package let unrouted: Route
     let upstreamConnectDuration: CoreMetrics.Timer
     let upstreamConnectFailures: Counter
     /// The last refused handshakes (all routes), for the admin listener's event stream.
@@ -158,7 +158,7 @@ public final class BridgeMetrics: Sendable {
         self.upstreamConnectFailures.increment()
     }
 
-    public func route(_ name: String) -> Route {
+    package func route(_ name: String) -> Route {
         self.routes[name] ?? self.unrouted
     }
 }

@@ -9,7 +9,7 @@ extension ClientSessionHandler {
     /// answer is the 101 with the resulting subprotocol or a 502. Otherwise the answer is the route's own, at once, and
     /// the broker is dialled after the CONNECT. Call once, on `client`'s event loop, before adding the session to it;
     /// if `client` closes before that, the broker connection is closed with it.
-    public func answerUpgrade(_ offer: SubprotocolOffer, client: any Channel) -> EventLoopFuture<UpgradeAnswer> {
+    package func answerUpgrade(_ offer: SubprotocolOffer, client: any Channel) -> EventLoopFuture<UpgradeAnswer> {
         guard self.link.dialsBeforeUpgrade else {
             self.descriptor.subprotocol = offer.routeAnswer
             return client.eventLoop.makeSucceededFuture(.switchProtocols(subprotocol: offer.routeAnswer))

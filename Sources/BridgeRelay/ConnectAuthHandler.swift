@@ -18,11 +18,11 @@ import WebSocketTransport
 /// A first packet that is not a CONNECT, or a CONNECT that does not parse, is passed on as it is: the session refuses
 /// it with its usual protocol error, and no broker is dialled for it either. While the decision is pending (an auth
 /// callout round trip), nothing more is read from the client.
-public final class ConnectAuthHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = ByteBuffer
-    public typealias OutboundIn = WebSocketOutbound
-    public typealias OutboundOut = WebSocketOutbound
+package final class ConnectAuthHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias InboundOut = ByteBuffer
+    package typealias OutboundIn = WebSocketOutbound
+    package typealias OutboundOut = WebSocketOutbound
 
     private enum State {
         /// Bytes until the first packet is whole.
@@ -46,7 +46,7 @@ public final class ConnectAuthHandler: ChannelDuplexHandler, RemovableChannelHan
     private var expiryTimer: Scheduled<Void>?
 
     /// - Parameter upgrade: what the upgrade's authentication step decided (`EdgeAuthenticator.authenticateUpgrade`).
-    public init(
+    package init(
         auth: RouteEdgeAuth, upgrade: UpgradeAuthOutcome, clientAddress: String, maximumPacketSize: Int, metrics: BridgeMetrics.Route,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
@@ -58,7 +58,7 @@ public final class ConnectAuthHandler: ChannelDuplexHandler, RemovableChannelHan
         self.now = now
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = self.unwrapInboundIn(data)
         switch self.state {
         case .passing:
@@ -165,7 +165,7 @@ public final class ConnectAuthHandler: ChannelDuplexHandler, RemovableChannelHan
         context.fireChannelReadComplete()
     }
 
-    public func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         if case .deciding(let held, _) = self.state {
             self.state = .deciding(held: held, readHeld: true)
             return
@@ -173,13 +173,13 @@ public final class ConnectAuthHandler: ChannelDuplexHandler, RemovableChannelHan
         context.read()
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         self.expiryTimer?.cancel()
         if case .deciding = self.state { self.state = .refused }  // a late decision has nobody to tell
         context.fireChannelInactive()
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.expiryTimer?.cancel()
     }
 }

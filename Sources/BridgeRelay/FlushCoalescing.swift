@@ -23,9 +23,9 @@ import NIOCore
 ///   Go client's flusher goroutine writes whatever accumulated when it runs): batching from work already queued, no
 ///   timer. That is this type with `window` zero; the window adds batching across wake-ups, which is what the bridge
 ///   needs when the broker writes each packet with its own `write` (`set_tcp_nodelay true`).
-public struct FlushCoalescing: Sendable {
+package struct FlushCoalescing: Sendable {
     /// What the caller does with a wish to flush.
-    public enum Decision: Equatable, Sendable {
+    package enum Decision: Equatable, Sendable {
         /// Flush now.
         case flushNow
         /// Schedule the one deferred flush for this deadline (`deadlineReached` when it fires).
@@ -35,20 +35,20 @@ public struct FlushCoalescing: Sendable {
     }
 
     /// The latency budget: how long a busy direction's bytes may wait for more to join them.
-    public let window: TimeAmount
+    package let window: TimeAmount
     private var lastFlush: NIODeadline?
     private var deferredUntil: NIODeadline?
 
-    public init(window: TimeAmount) {
+    package init(window: TimeAmount) {
         precondition(window >= .zero, "a coalescing window cannot be negative")
         self.window = window
     }
 
     /// A deferred flush is scheduled and not yet performed.
-    public var isDeferring: Bool { self.deferredUntil != nil }
+    package var isDeferring: Bool { self.deferredUntil != nil }
 
     /// Bytes were written and want to go out.
-    public mutating func flushWanted(at now: NIODeadline) -> Decision {
+    package mutating func flushWanted(at now: NIODeadline) -> Decision {
         if self.deferredUntil != nil { return .alreadyDeferred }
         guard let lastFlush = self.lastFlush, now < lastFlush + self.window else {
             self.lastFlush = now
@@ -60,7 +60,7 @@ public struct FlushCoalescing: Sendable {
     }
 
     /// The deferred flush's timer fired. True: flush now. False: nothing was deferred any more (moot).
-    public mutating func deadlineReached(at now: NIODeadline) -> Bool {
+    package mutating func deadlineReached(at now: NIODeadline) -> Bool {
         guard self.deferredUntil != nil else { return false }
         self.deferredUntil = nil
         self.lastFlush = now
@@ -69,7 +69,7 @@ public struct FlushCoalescing: Sendable {
 
     /// The caller flushed for its own reasons (a close, a streamed large packet): a deferred flush is moot.
     /// True when one was deferred, so the caller cancels its timer.
-    public mutating func flushedAnyway(at now: NIODeadline) -> Bool {
+    package mutating func flushedAnyway(at now: NIODeadline) -> Bool {
         let wasDeferring = self.deferredUntil != nil
         self.deferredUntil = nil
         self.lastFlush = now
@@ -78,7 +78,7 @@ public struct FlushCoalescing: Sendable {
 
     /// The direction is gone (channel inactive): nothing is deferred any more. True when something was, so the caller
     /// cancels its timer.
-    public mutating func abandon() -> Bool {
+    package mutating func abandon() -> Bool {
         let wasDeferring = self.deferredUntil != nil
         self.deferredUntil = nil
         return wasDeferring

@@ -18,7 +18,7 @@ import UpstreamPool
 /// session moves on to its next server in the rule's order, each server at most once, all within
 /// `upstream.connect_timeout`.
 public struct PooledUpstreamServers: UpstreamServerSelector {
-    public let pool: UpstreamPool
+    package let pool: UpstreamPool
     /// In the order of the pool's servers (`PooledServer.index`).
     public let servers: [UpstreamServer]
     private let views: LoopViews

@@ -6,14 +6,14 @@ import EdgeAuth
 /// Built by the server for each route with `routes.<name>.auth`; a route without it has none, and its sessions run
 /// exactly as before (no extra handler, no per-message cost).
 public struct RouteEdgeAuth: Sendable {
-    public let authenticator: EdgeAuthenticator
-    public let route: String
+    package let authenticator: EdgeAuthenticator
+    package let route: String
     /// A session's lists (placeholders filled in, or the callout's lists) as an authorizer, matched like the route's
     /// `topic_policy` (the server passes `TopicAllowList(grant:)`, so the relay does not link libmosquitto). Throws
     /// for a filter that is not valid.
-    public let makeTopicAuthorizer: @Sendable (TopicGrant) throws -> any TopicAuthorizer
+    package let makeTopicAuthorizer: @Sendable (TopicGrant) throws -> any TopicAuthorizer
 
-    public init(
+    package init(
         authenticator: EdgeAuthenticator, route: String, makeTopicAuthorizer: @escaping @Sendable (TopicGrant) throws -> any TopicAuthorizer
     ) {
         self.authenticator = authenticator
@@ -23,21 +23,21 @@ public struct RouteEdgeAuth: Sendable {
 }
 
 /// What the access log says about a session's authentication: `auth=` and `sub=`.
-public struct SessionAuthRecord: Sendable, Hashable {
+package struct SessionAuthRecord: Sendable, Hashable {
     /// `jwt`, `callout`, `fail_open`, `anonymous`, or `refused`.
-    public var result: String
+    package var result: String
     /// The token's (or the callout's) `sub`; nil when there is none.
-    public var subject: String?
+    package var subject: String?
 
-    public init(result: String, subject: String?) {
+    package init(result: String, subject: String?) {
         self.result = result
         self.subject = subject
     }
 
-    public static let refused = SessionAuthRecord(result: "refused", subject: nil)
+    package static let refused = SessionAuthRecord(result: "refused", subject: nil)
 
     /// The record of an accepted session.
-    public init(_ authorization: SessionAuthorization) {
+    package init(_ authorization: SessionAuthorization) {
         self.result = authorization.identity?.method.rawValue ?? "anonymous"
         self.subject = authorization.identity?.subject
     }

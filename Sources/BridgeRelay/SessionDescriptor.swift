@@ -3,14 +3,14 @@ import NIOCore
 /// What the front end knows about a session when it hands the connection over.
 public struct SessionDescriptor: Sendable {
     /// The client's address as the access log shows it.
-    public var clientAddress: String
-    public var listener: String
-    public var route: String
+    package var clientAddress: String
+    package var listener: String
+    package var route: String
     /// The `Sec-WebSocket-Protocol` value answered in the 101, or nil when none was (set by the session when it
     /// gives the answer: `ClientSessionHandler.answerUpgrade`).
-    public var subprotocol: String?
+    package var subprotocol: String?
     /// Bytes the broker connection must start with (a PROXY protocol v2 header), if any.
-    public var upstreamPrelude: ByteBuffer?
+    package var upstreamPrelude: ByteBuffer?
 
     public init(clientAddress: String, listener: String, route: String, subprotocol: String?, upstreamPrelude: ByteBuffer? = nil) {
         self.clientAddress = clientAddress

@@ -3,17 +3,17 @@ import NIOCore
 /// Per-route relay settings.
 public struct SessionSettings: Sendable {
     /// Largest MQTT packet accepted from the client and relayed from the broker.
-    public var maximumPacketSize: Int
+    package var maximumPacketSize: Int
     /// From the 101 until the client's whole CONNECT has arrived.
-    public var connectPacketTimeout: TimeAmount
+    package var connectPacketTimeout: TimeAmount
     /// From dialling until the broker connection is ready (TCP, TLS and, for `ws`, the upgrade), over every server tried.
-    public var upstreamReadyTimeout: TimeAmount
+    package var upstreamReadyTimeout: TimeAmount
     /// After the client is gone, how long the broker gets to close its side before the bridge closes it.
-    public var upstreamLingerTimeout: TimeAmount
+    package var upstreamLingerTimeout: TimeAmount
     /// The route's topic policy, if it has one.
-    public var topicAuthorizer: (any TopicAuthorizer)?
+    package var topicAuthorizer: (any TopicAuthorizer)?
     /// How long a busy session's flushes may wait for more bytes, in each direction (`FlushCoalescing`); zero: never.
-    public var coalesceWindow: TimeAmount
+    package var coalesceWindow: TimeAmount
 
     public init(
         maximumPacketSize: Int,

@@ -3,25 +3,25 @@ import NIOCore
 import WebSocketTransport
 
 /// Who ended a session and why: the access log's `closed_by`, `close_code` and `reason`.
-public struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
-    public enum Initiator: String, Sendable {
+package struct SessionEnding: Hashable, Sendable, CustomStringConvertible {
+    package enum Initiator: String, Sendable {
         case client, bridge, broker
         /// An operator closed the session through the admin API.
         case admin
     }
 
-    public var initiator: Initiator
+    package var initiator: Initiator
     /// The WebSocket close code sent or received; 1006 when the connection ended without a close frame.
-    public var code: WebSocketCloseCode
-    public var reason: String
+    package var code: WebSocketCloseCode
+    package var reason: String
 
-    public init(_ initiator: Initiator, _ code: WebSocketCloseCode, _ reason: String) {
+    package init(_ initiator: Initiator, _ code: WebSocketCloseCode, _ reason: String) {
         self.initiator = initiator
         self.code = code
         self.reason = reason
     }
 
-    public var description: String { "\(initiator.rawValue) \(code.rawValue): \(reason)" }
+    package var description: String { "\(initiator.rawValue) \(code.rawValue): \(reason)" }
 
     /// What the client is told in the close frame. Reasons about the broker side (host names, TLS
     /// errors) stay in the logs: clients are not told how the network behind the bridge looks.

@@ -8,7 +8,7 @@ public struct SubprotocolOffer: Hashable, Sendable {
     /// client's. Otherwise (a mini-program route) the bridge makes its own offer and keeps the route's answer.
     public var forwardsBrokerAnswer: Bool
 
-    public init(offered: [String], routeAnswer: String?, forwardsBrokerAnswer: Bool) {
+    package init(offered: [String], routeAnswer: String?, forwardsBrokerAnswer: Bool) {
         self.offered = offered
         self.routeAnswer = routeAnswer
         self.forwardsBrokerAnswer = forwardsBrokerAnswer
@@ -16,7 +16,7 @@ public struct SubprotocolOffer: Hashable, Sendable {
 }
 
 /// How the front end answers an accepted upgrade, as the relay decided it (`ClientSessionHandler.answerUpgrade`).
-public enum UpgradeAnswer: Hashable, Sendable {
+package enum UpgradeAnswer: Hashable, Sendable {
     /// 101 Switching Protocols with this `Sec-WebSocket-Protocol` (nil: no header); then the connection is the session's.
     case switchProtocols(subprotocol: String?)
     /// The broker could not be reached before the 101 (the `ws` kind): HTTP 502. `reason` is for the log.

@@ -1,8 +1,8 @@
 /// How sessions reach the broker: the kind of connection (`upstream.kind`) and the servers to choose from.
 /// Built once at start-up and shared by every session; only `UpstreamDial` uses it to dial.
 public struct Upstream: Sendable {
-    public var connector: any UpstreamConnector
-    public var servers: any UpstreamServerSelector
+    package var connector: any UpstreamConnector
+    package var servers: any UpstreamServerSelector
 
     public init(connector: any UpstreamConnector, servers: any UpstreamServerSelector) {
         self.connector = connector
@@ -10,7 +10,7 @@ public struct Upstream: Sendable {
     }
 
     /// Every server as the logs name it, e.g. `tcp://127.0.0.1:1883`.
-    public var description: String {
+    package var description: String {
         self.servers.servers.map { self.connector.endpointDescription(of: $0) }.joined(separator: ", ")
     }
 }

@@ -30,14 +30,14 @@ public protocol UpstreamConnector: Sendable {
 /// What one connection attempt needs besides the server.
 public struct UpstreamConnectOptions: Sendable {
     /// Written first, in the clear, before any TLS: a PROXY protocol v2 header naming the client.
-    public var prelude: ByteBuffer?
+    package var prelude: ByteBuffer?
     /// Offered to a `ws` broker in `Sec-WebSocket-Protocol` (nil: no header); `tcp` has no use for it.
-    public var subprotocols: [String]?
+    package var subprotocols: [String]?
     /// The end of the whole dial (`upstream.connect_timeout` from its start), on the event loop's clock
     /// (`EventLoop.now`): the attempt gets what is left.
-    public var deadline: NIODeadline
+    package var deadline: NIODeadline
 
-    public init(prelude: ByteBuffer? = nil, subprotocols: [String]? = nil, deadline: NIODeadline) {
+    package init(prelude: ByteBuffer? = nil, subprotocols: [String]? = nil, deadline: NIODeadline) {
         self.prelude = prelude
         self.subprotocols = subprotocols
         self.deadline = deadline
@@ -64,7 +64,7 @@ final class PreludeWriter: ChannelInboundHandler, RemovableChannelHandler {
 }
 
 /// The `tcp` upstream: Mosquitto's MQTT listener, plain or TLS.
-public struct TCPUpstreamConnector: UpstreamConnector {
+package struct TCPUpstreamConnector: UpstreamConnector {
     /// The context, and `upstream.tls.server_name` (nil: each server's own host).
     private let tls: (context: NIOSSLContext, configuredServerName: String?)?
 
@@ -73,13 +73,13 @@ public struct TCPUpstreamConnector: UpstreamConnector {
         self.tls = try tls.map { (try UpstreamTLS.makeContext($0), $0.serverName) }
     }
 
-    public var dialsBeforeUpgrade: Bool { false }
+    package var dialsBeforeUpgrade: Bool { false }
 
-    public func endpointDescription(of server: UpstreamServer) -> String {
+    package func endpointDescription(of server: UpstreamServer) -> String {
         "\(self.tls == nil ? "tcp" : "tls")://\(server)"
     }
 
-    public func connect(
+    package func connect(
         to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
     ) -> EventLoopFuture<any Channel> {
         let tls = self.tls
@@ -107,8 +107,8 @@ public struct TCPUpstreamConnector: UpstreamConnector {
 }
 
 /// Socket options shared by the client and broker channels of a session.
-public enum RelayChannelOptions {
+package enum RelayChannelOptions {
     /// Each channel keeps its last receive buffer for reuse. NIO's default first buffer is 2 KiB; an idle MQTT
     /// session reads a few hundred bytes, so it starts at 512 B and grows (to 64 KiB) only when reads fill it.
-    public static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+    package static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
 }

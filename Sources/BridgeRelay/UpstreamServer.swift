@@ -3,7 +3,7 @@ import SettingsSupport
 
 /// One broker address.
 public struct UpstreamServer: Hashable, Sendable, CustomStringConvertible {
-    public var host: String
+    package var host: String
     public var port: Int
 
     public init(host: String, port: Int) {
@@ -21,7 +21,7 @@ public struct UpstreamServer: Hashable, Sendable, CustomStringConvertible {
 /// client lets the broker assign one). The `ws` kind dials before the 101, when nothing of MQTT is known yet:
 /// `clientID` is nil.
 public struct UpstreamDialRequest: Hashable, Sendable {
-    public var clientID: String?
+    package var clientID: String?
 
     public init(clientID: String?) {
         self.clientID = clientID
@@ -61,24 +61,24 @@ public protocol UpstreamServerPlan: AnyObject {
 }
 
 /// A fixed list of servers, tried in order; failures go to `onFailure`.
-public final class ListedServerPlan: UpstreamServerPlan {
+package final class ListedServerPlan: UpstreamServerPlan {
     private var remaining: ArraySlice<UpstreamServer>
     private let onFailure: ((UpstreamServer, String) -> Void)?
 
-    public init(_ servers: [UpstreamServer], onFailure: ((UpstreamServer, String) -> Void)? = nil) {
+    package init(_ servers: [UpstreamServer], onFailure: ((UpstreamServer, String) -> Void)? = nil) {
         self.remaining = servers[...]
         self.onFailure = onFailure
     }
 
-    public func next() -> UpstreamServer? { self.remaining.popFirst() }
-    public func dialFailed(_ server: UpstreamServer, reason: String) { self.onFailure?(server, reason) }
-    public func sessionOpened(on server: UpstreamServer) {}
-    public func sessionClosed() {}
+    package func next() -> UpstreamServer? { self.remaining.popFirst() }
+    package func dialFailed(_ server: UpstreamServer, reason: String) { self.onFailure?(server, reason) }
+    package func sessionOpened(on server: UpstreamServer) {}
+    package func sessionClosed() {}
 }
 
 /// `upstream.host` and `upstream.port`: every session goes to the same broker.
 public struct SingleUpstreamServer: UpstreamServerSelector {
-    public let server: UpstreamServer
+    package let server: UpstreamServer
 
     public init(_ server: UpstreamServer) {
         self.server = server

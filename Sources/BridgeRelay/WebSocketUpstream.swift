@@ -11,8 +11,8 @@ import WebSocketTransport
 /// `WebSocketClientUpgradeHandler` upgrades the connection and puts a client-role `WebSocketMessageCodec` in its place
 /// (frames towards the broker are masked, RFC 6455 §5.3), and behind it a `WebSocketByteStreamAdapter` lets the
 /// session's `UpstreamHandler` carry MQTT exactly as with a TCP broker.
-public struct WebSocketUpstreamConnector: UpstreamConnector {
-    public let path: String
+package struct WebSocketUpstreamConnector: UpstreamConnector {
+    package let path: String
     /// The context, and `upstream.tls.server_name` (nil: each server's own host).
     private let tls: (context: NIOSSLContext, configuredServerName: String?)?
 
@@ -24,16 +24,16 @@ public struct WebSocketUpstreamConnector: UpstreamConnector {
         self.tls = try tls.map { (try UpstreamTLS.makeContext($0), $0.serverName) }
     }
 
-    public var dialsBeforeUpgrade: Bool { true }
+    package var dialsBeforeUpgrade: Bool { true }
 
-    public func endpointDescription(of server: UpstreamServer) -> String {
+    package func endpointDescription(of server: UpstreamServer) -> String {
         "\(self.tls == nil ? "ws" : "wss")://\(server)\(self.path)"
     }
 
     /// Connects, sends `options.prelude` (a PROXY header) first, upgrades offering `options.subprotocols` (nil: no
     /// header), and adds `handler` once the broker has answered the upgrade. The future succeeds then, or fails with
     /// the reason; the upgrade must be done by `options.deadline`.
-    public func connect(
+    package func connect(
         to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
     ) -> EventLoopFuture<any Channel> {
         let answered = eventLoop.makePromise(of: String?.self)
@@ -93,8 +93,8 @@ extension SubprotocolOffer {
 }
 
 /// Why the broker's WebSocket handshake failed.
-public struct UpstreamHandshakeError: Error, CustomStringConvertible {
-    public let description: String
+package struct UpstreamHandshakeError: Error, CustomStringConvertible {
+    package let description: String
     init(_ description: String) { self.description = description }
 }
 

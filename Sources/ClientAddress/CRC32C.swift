@@ -2,7 +2,7 @@
 ///
 /// Reflected polynomial 0x82F63B78, initial value and final XOR 0xFFFFFFFF; table-driven, one byte per step.
 /// A header is a few hundred bytes once per connection, so a hardware-accelerated version would not be noticed.
-public struct CRC32C: Sendable {
+package struct CRC32C: Sendable {
     private static let table: [UInt32] = (0..<256).map { index in
         var crc = UInt32(index)
         for _ in 0..<8 {
@@ -13,10 +13,10 @@ public struct CRC32C: Sendable {
 
     private var state: UInt32 = 0xFFFF_FFFF
 
-    public init() {}
+    package init() {}
 
     /// Feeds more bytes.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
+    package mutating func update(_ bytes: some Sequence<UInt8>) {
         var crc = self.state
         for byte in bytes {
             crc = Self.table[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8)
@@ -25,10 +25,10 @@ public struct CRC32C: Sendable {
     }
 
     /// The checksum of everything fed so far.
-    public var value: UInt32 { self.state ^ 0xFFFF_FFFF }
+    package var value: UInt32 { self.state ^ 0xFFFF_FFFF }
 
     /// The checksum of `bytes`. `CRC32C.checksum(Array("123456789".utf8)) == 0xE3069283`.
-    public static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
+    package static func checksum(_ bytes: some Sequence<UInt8>) -> UInt32 {
         var crc = CRC32C()
         crc.update(bytes)
         return crc.value

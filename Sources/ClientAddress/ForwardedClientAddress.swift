@@ -32,7 +32,7 @@ import TextTrimming
 ///   - xRealIP: the value of `X-Real-IP`, if present.
 ///   - trusted: our proxies.
 /// - Returns: the client address as text; `peer` unchanged when it is not a valid IP address.
-public func resolveClientAddress(
+package func resolveClientAddress(
     peer: String,
     xForwardedFor: [String],
     xRealIP: String?,
@@ -47,7 +47,7 @@ public func resolveClientAddress(
 
 /// `resolveClientAddress(peer:xForwardedFor:xRealIP:trusted:)` for a parsed peer address; same rule, typed answer
 /// (IPv4-mapped addresses unmapped).
-public func resolveClientAddress(
+package func resolveClientAddress(
     peer: IPAddress,
     xForwardedFor: [String],
     xRealIP: String?,
@@ -91,7 +91,7 @@ extension IPAddress {
     /// surrounding whitespace (`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]`, `[2001:db8::1]:443`,
     /// `"[2001:db8::1]:443"`). Nil for anything else: `unknown`, obfuscated identifiers (`_hidden`), host names,
     /// zones, a bad port, a bracketed IPv4 address.
-    public init?(forwardedFor entry: some StringProtocol) {
+    package init?(forwardedFor entry: some StringProtocol) {
         var text = entry.trimmingASCIIWhitespace().utf8[...]
         if text.count >= 2, text.first == UInt8(ascii: "\""), text.last == UInt8(ascii: "\"") {
             text = text.dropFirst().dropLast()

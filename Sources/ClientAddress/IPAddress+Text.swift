@@ -1,7 +1,7 @@
 /// Text form of `IPAddress`: strict parsing (network input) and canonical printing (RFC 5952).
 extension IPAddress: CustomStringConvertible, LosslessStringConvertible {
     /// The longest valid text: `ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255`. Longer input is refused unread.
-    public static let maximumTextLength = 45
+    package static let maximumTextLength = 45
 
     /// Parses `1.2.3.4` or an IPv6 address such as `2001:db8::1` or `::ffff:10.0.0.1`; nil for anything else
     /// (surrounding whitespace, brackets, ports, zones, leading zeros in IPv4 numbers, shorthand like `10.1`).
@@ -15,7 +15,7 @@ extension IPAddress: CustomStringConvertible, LosslessStringConvertible {
     }
 
     /// Parses the UTF-8 (ASCII) bytes of an address with the rules of `init?(_: String)`.
-    public init?(utf8 text: some Collection<UInt8>) {
+    package init?(utf8 text: some Collection<UInt8>) {
         guard text.count >= 2, text.count <= Self.maximumTextLength else {
             return nil
         }

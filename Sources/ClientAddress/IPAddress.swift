@@ -23,7 +23,7 @@ import Darwin
 /// address) without brackets, ports or zone identifiers.
 public struct IPAddress: Hashable, Sendable {
     /// The address family, as written or as received.
-    public enum Family: Hashable, Sendable {
+    package enum Family: Hashable, Sendable {
         case v4
         case v6
     }
@@ -35,28 +35,28 @@ public struct IPAddress: Hashable, Sendable {
     @usableFromInline
     internal let low: UInt64
     /// Whether this is an IPv4 address (stored in its mapped form) or an IPv6 address.
-    public let family: Family
+    package let family: Family
 
     /// The `::ffff:0:0/96` prefix in the low word: IPv4-mapped addresses have `high == 0` and this in bits 63…32.
     @usableFromInline
     internal static let mappedMarker: UInt64 = 0x0000_FFFF_0000_0000
 
     /// An IPv4 address from its 32-bit value (`0x7F00_0001` is 127.0.0.1).
-    public init(ipv4 value: UInt32) {
+    package init(ipv4 value: UInt32) {
         self.high = 0
         self.low = Self.mappedMarker | UInt64(value)
         self.family = .v4
     }
 
     /// An IPv6 address from its two 64-bit halves (`high` holds the first 8 bytes on the wire).
-    public init(ipv6High high: UInt64, low: UInt64) {
+    package init(ipv6High high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
         self.family = .v6
     }
 
     /// An address from its bytes in network order: 4 bytes for IPv4, 16 for IPv6; nil for any other count.
-    public init?(bytes: some Collection<UInt8>) {
+    package init?(bytes: some Collection<UInt8>) {
         switch bytes.count {
         case 4:
             self.init(ipv4: bytes.reduce(0) { $0 << 8 | UInt32($1) })
@@ -77,7 +77,7 @@ public struct IPAddress: Hashable, Sendable {
     }
 
     /// The address of an IPv4 or IPv6 socket address; nil for a Unix domain socket. The scope id is ignored.
-    public init?(_ socketAddress: SocketAddress) {
+    package init?(_ socketAddress: SocketAddress) {
         switch socketAddress {
         case .v4(let address):
             self.init(ipv4: UInt32(bigEndian: address.address.sin_addr.s_addr))
@@ -93,12 +93,12 @@ public struct IPAddress: Hashable, Sendable {
     }
 
     /// The 32-bit value of an IPv4 address (nil for IPv6, even IPv4-mapped: see `unmapped`).
-    public var ipv4Value: UInt32? {
+    package var ipv4Value: UInt32? {
         self.family == .v4 ? UInt32(truncatingIfNeeded: self.low) : nil
     }
 
     /// The bytes in network order: 4 for IPv4, 16 for IPv6.
-    public var bytes: [UInt8] {
+    package var bytes: [UInt8] {
         switch self.family {
         case .v4:
             let value = UInt32(truncatingIfNeeded: self.low)
@@ -112,27 +112,27 @@ public struct IPAddress: Hashable, Sendable {
     }
 
     /// The 16 bytes of the 128-bit form, IPv4 addresses included (as `::ffff:a.b.c.d`).
-    public var ipv6Bytes: [UInt8] {
+    package var ipv6Bytes: [UInt8] {
         Self.bytes16(high: self.high, low: self.low)
     }
 
     /// True for an IPv6 address in `::ffff:0:0/96`, the form a dual-stack socket gives an IPv4 peer.
-    public var isIPv4Mapped: Bool {
+    package var isIPv4Mapped: Bool {
         self.family == .v6 && self.high == 0 && self.low & 0xFFFF_FFFF_0000_0000 == Self.mappedMarker
     }
 
     /// The IPv4 address for an IPv4-mapped IPv6 address, `self` otherwise: one spelling per client.
-    public var unmapped: IPAddress {
+    package var unmapped: IPAddress {
         self.isIPv4Mapped ? IPAddress(ipv4: UInt32(truncatingIfNeeded: self.low)) : self
     }
 
     /// The same address as IPv6 (`::ffff:a.b.c.d` for IPv4), `self` for IPv6.
-    public var mappedToIPv6: IPAddress {
+    package var mappedToIPv6: IPAddress {
         IPAddress(ipv6High: self.high, low: self.low)
     }
 
     /// A socket address for this IP and `port` (0…65535), e.g. to hand to code that expects NIO addresses.
-    public func socketAddress(port: Int) -> SocketAddress {
+    package func socketAddress(port: Int) -> SocketAddress {
         let networkPort = UInt16(truncatingIfNeeded: port).bigEndian
         switch self.family {
         case .v4:

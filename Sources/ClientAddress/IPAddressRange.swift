@@ -9,11 +9,11 @@ import TextTrimming
 /// - `::/0` contains every address, IPv4 included.
 ///
 /// A range is parsed once; `contains` is two masked 64-bit comparisons.
-public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
+package struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
     /// The first address of the block, in the family it was written in.
-    public let network: IPAddress
+    package let network: IPAddress
     /// The prefix length in the network's own family: 0…32 for IPv4, 0…128 for IPv6.
-    public let prefixLength: Int
+    package let prefixLength: Int
 
     @usableFromInline
     internal let maskHigh: UInt64
@@ -25,7 +25,7 @@ public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
     /// - Throws: when the prefix is out of range for the family, or when `network` has bits set after the prefix
     ///   (`10.0.0.1/8`): that is usually a typo for a single address or for a different block, so it is refused
     ///   rather than silently widened.
-    public init(network: IPAddress, prefixLength: Int) throws(IPAddressRangeError) {
+    package init(network: IPAddress, prefixLength: Int) throws(IPAddressRangeError) {
         let input = "\(network)/\(prefixLength)"
         let maximum = network.family == .v4 ? 32 : 128
         guard (0...maximum).contains(prefixLength) else {
@@ -56,7 +56,7 @@ public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
     ///
     /// - Throws: `IPAddressRangeError` naming the input and the reason: not an address, a bad prefix length, or host
     ///   bits set after the prefix.
-    public init(_ text: String) throws(IPAddressRangeError) {
+    package init(_ text: String) throws(IPAddressRangeError) {
         let trimmed = text.trimmingASCIIWhitespace()
         let parts = trimmed.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         let addressText = parts[0]
@@ -90,12 +90,12 @@ public struct IPAddressRange: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether `address` is inside this block (IPv4 and IPv4-mapped IPv6 are interchangeable).
     @inlinable
-    public func contains(_ address: IPAddress) -> Bool {
+    package func contains(_ address: IPAddress) -> Bool {
         address.high & self.maskHigh == self.network.high && address.low & self.maskLow == self.network.low
     }
 
     /// `10.0.0.0/8`, `2001:db8::/32`: always with the prefix length.
-    public var description: String {
+    package var description: String {
         "\(self.network)/\(self.prefixLength)"
     }
 }

@@ -1,17 +1,17 @@
 /// Why a CIDR or address in the configuration was refused, with the offending text, for a start-up error message.
-public struct IPAddressRangeError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct IPAddressRangeError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The text as given (before trimming).
-    public var input: String
+    package var input: String
     /// What is wrong with it, e.g. "host bits are set (did you mean 10.0.0.0/8?)".
-    public var reason: String
+    package var reason: String
 
-    public init(input: String, reason: String) {
+    package init(input: String, reason: String) {
         self.input = input
         self.reason = reason
     }
 
     /// "'10.0.0.1/8' is not a valid IP address or CIDR range: host bits are set (did you mean 10.0.0.0/8?)"
-    public var description: String {
+    package var description: String {
         "'\(self.input)' is not a valid IP address or CIDR range: \(self.reason)"
     }
 }

@@ -28,26 +28,26 @@ public struct ProxyProtocolError: Error, Hashable, Sendable, CustomStringConvert
         /// The bytes start with neither the v1 (`PROXY`) nor the v2 signature.
         public static let notProxyProtocol = Code(.notProxyProtocol)
         /// A v1 line without CRLF within 107 bytes, or a v2 header longer than the configured maximum.
-        public static let headerTooLarge = Code(.headerTooLarge)
+        package static let headerTooLarge = Code(.headerTooLarge)
         /// A v1 line that does not follow the grammar: tokens, spacing, addresses, ports, bare CR or LF.
-        public static let invalidV1Header = Code(.invalidV1Header)
+        package static let invalidV1Header = Code(.invalidV1Header)
         /// A v2 version nibble other than 2, or a protocol version the configuration does not accept.
-        public static let unsupportedVersion = Code(.unsupportedVersion)
+        package static let unsupportedVersion = Code(.unsupportedVersion)
         /// A v2 command other than LOCAL (0) and PROXY (1).
-        public static let unsupportedCommand = Code(.unsupportedCommand)
+        package static let unsupportedCommand = Code(.unsupportedCommand)
         /// A v2 family/transport byte that is not one of 0x00, 0x11, 0x12, 0x21, 0x22, 0x31, 0x32.
-        public static let unsupportedAddressFamily = Code(.unsupportedAddressFamily)
+        package static let unsupportedAddressFamily = Code(.unsupportedAddressFamily)
         /// A v2 address block shorter than its family needs, a truncated TLV or SSL sub-TLV, an oversized unique id.
-        public static let malformedV2Header = Code(.malformedV2Header)
+        package static let malformedV2Header = Code(.malformedV2Header)
         /// A v2 header whose PP2_TYPE_CRC32C value does not match the header.
-        public static let checksumMismatch = Code(.checksumMismatch)
+        package static let checksumMismatch = Code(.checksumMismatch)
         /// A PROXY header from a peer outside the trusted proxies, or any connection from one when those are refused.
-        public static let untrustedPeer = Code(.untrustedPeer)
+        package static let untrustedPeer = Code(.untrustedPeer)
         /// A trusted peer sent something else first, and the configuration requires a header from trusted peers.
-        public static let missingHeader = Code(.missingHeader)
+        package static let missingHeader = Code(.missingHeader)
         /// The peer closed (or half-closed) the connection before a decision could be made. Often a load
         /// balancer's TCP health check: worth a debug line, not an alarm.
-        public static let connectionClosedBeforeHeader = Code(.connectionClosedBeforeHeader)
+        package static let connectionClosedBeforeHeader = Code(.connectionClosedBeforeHeader)
         /// The encoder was given something the v2 format cannot carry (mixed address kinds, too long a path, …).
         public static let notEncodable = Code(.notEncodable)
 

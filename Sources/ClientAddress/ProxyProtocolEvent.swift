@@ -1,6 +1,6 @@
 /// What `ProxyProtocolHandler` decided, fired as a user inbound event to the handlers after it (exactly once per
 /// connection), and also recorded in its `ProxyProtocolOutcome`.
-public enum ProxyProtocolEvent: Hashable, Sendable {
+package enum ProxyProtocolEvent: Hashable, Sendable {
     /// A header was accepted. Fired before the first bytes that followed it.
     case received(ProxyProtocolHeader)
     /// No header, and the configuration allows that for this peer: the connection's own addresses apply. Fired

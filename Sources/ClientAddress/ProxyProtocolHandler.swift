@@ -23,21 +23,21 @@ import NIOCore
 /// Memory is bounded: it holds at most `parser.maximumHeaderSize` bytes (107 for v1) plus one read. Time is not:
 /// the caller closes connections that send nothing, with the same timeout as the rest of the handshake. The
 /// channel is expected to use `autoRead` (the NIO default).
-public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = ByteBuffer
+package final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias InboundOut = ByteBuffer
 
-    public struct Configuration: Sendable {
+    package struct Configuration: Sendable {
         /// The peers allowed to send a header: load balancers and proxies we run.
-        public var trustedProxies: TrustedProxies
+        package var trustedProxies: TrustedProxies
         /// Whether a trusted peer must start with a header (true) or may also connect without one (false).
-        public var requireHeaderFromTrustedPeers: Bool
+        package var requireHeaderFromTrustedPeers: Bool
         /// Whether peers outside `trustedProxies` may connect at all. They never may send a header.
-        public var allowUntrustedPeers: Bool
+        package var allowUntrustedPeers: Bool
         /// Header size limit and accepted versions.
-        public var parser: ProxyProtocolParser
+        package var parser: ProxyProtocolParser
 
-        public init(
+        package init(
             trustedProxies: TrustedProxies,
             requireHeaderFromTrustedPeers: Bool = true,
             allowUntrustedPeers: Bool = false,
@@ -51,13 +51,13 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
 
         /// A listener behind a load balancer only (what the spec recommends): every connection comes from a trusted
         /// proxy and starts with a header; anything else is closed.
-        public static func required(trusting proxies: TrustedProxies) -> Configuration {
+        package static func required(trusting proxies: TrustedProxies) -> Configuration {
             Configuration(trustedProxies: proxies, requireHeaderFromTrustedPeers: true, allowUntrustedPeers: false)
         }
 
         /// A listener shared by a load balancer and direct clients: a header is accepted from trusted peers and
         /// refused from anyone else; connections without one pass through unchanged.
-        public static func optional(trusting proxies: TrustedProxies) -> Configuration {
+        package static func optional(trusting proxies: TrustedProxies) -> Configuration {
             Configuration(trustedProxies: proxies, requireHeaderFromTrustedPeers: false, allowUntrustedPeers: true)
         }
     }
@@ -79,27 +79,27 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
     private var state = State.initial
 
     /// The decision, readable by anyone who kept a reference, also after this handler has left the pipeline.
-    public let outcome: ProxyProtocolOutcome
+    package let outcome: ProxyProtocolOutcome
 
-    public init(configuration: Configuration, outcome: ProxyProtocolOutcome = ProxyProtocolOutcome()) {
+    package init(configuration: Configuration, outcome: ProxyProtocolOutcome = ProxyProtocolOutcome()) {
         self.configuration = configuration
         self.outcome = outcome
     }
 
     // MARK: Lifecycle
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive {
             self.lookAtPeer(context: context)
         }
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         context.fireChannelActive()
         self.lookAtPeer(context: context)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         switch self.state {
         case .initial, .awaitingHeader:
             let error = self.closedEarly()
@@ -112,7 +112,7 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
         context.fireChannelInactive()
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .awaitingHeader = self.state, let event = event as? ChannelEvent, event == .inputClosed {
             // Half-closed before deciding: nothing more will come, so the header never will.
             self.reject(self.closedEarly(), context: context)
@@ -120,14 +120,14 @@ public final class ProxyProtocolHandler: ChannelInboundHandler, RemovableChannel
         context.fireUserInboundEventTriggered(event)
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         // Removed from outside while undecided: unverified bytes are not passed on.
         self.buffered = nil
     }
 
     // MARK: Reading
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch self.state {
         case .forwarding:
             context.fireChannelRead(data)

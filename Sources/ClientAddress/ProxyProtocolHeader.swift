@@ -65,7 +65,7 @@ public struct ProxyProtocolHeader: Hashable, Sendable {
         case unix(path: [UInt8])
 
         /// A NIO socket address for an IP endpoint; nil for Unix paths.
-        public var socketAddress: SocketAddress? {
+        package var socketAddress: SocketAddress? {
             guard case .ip(let address, let port) = self else {
                 return nil
             }
@@ -84,7 +84,7 @@ public struct ProxyProtocolHeader: Hashable, Sendable {
     }
 
     public var version: Version
-    public var command: Command
+    package var command: Command
     public var transport: TransportProtocol
     /// The client's end; nil when `transport` is `.unspecified`.
     public var source: Endpoint?
@@ -112,7 +112,7 @@ public struct ProxyProtocolHeader: Hashable, Sendable {
     // MARK: Views
 
     /// The client's IP address, when the header carries one for a PROXY command; otherwise nil (use the peer).
-    public var sourceIP: IPAddress? {
+    package var sourceIP: IPAddress? {
         guard self.command == .proxy, case .ip(let address, _)? = self.source else {
             return nil
         }
@@ -120,30 +120,30 @@ public struct ProxyProtocolHeader: Hashable, Sendable {
     }
 
     /// The client's IP address and port as a NIO address, when the header carries one; otherwise nil (use the peer).
-    public var sourceAddress: SocketAddress? {
+    package var sourceAddress: SocketAddress? {
         self.command == .proxy ? self.source?.socketAddress : nil
     }
 
     /// The address the client connected to, when the header carries one; otherwise nil (use the local address).
-    public var destinationAddress: SocketAddress? {
+    package var destinationAddress: SocketAddress? {
         self.command == .proxy ? self.destination?.socketAddress : nil
     }
 
     /// The first TLV of `kind`.
-    public func firstTLV(_ kind: ProxyProtocolTLV.Kind) -> ProxyProtocolTLV? {
+    package func firstTLV(_ kind: ProxyProtocolTLV.Kind) -> ProxyProtocolTLV? {
         self.tlvs.first { $0.kind == kind }
     }
 
     /// PP2_TYPE_AUTHORITY as text: the host name (TLS SNI) the client asked the proxy for.
-    public var authority: String? { self.firstTLV(.authority)?.stringValue }
+    package var authority: String? { self.firstTLV(.authority)?.stringValue }
     /// PP2_TYPE_ALPN bytes.
-    public var alpn: [UInt8]? { self.firstTLV(.alpn)?.value }
+    package var alpn: [UInt8]? { self.firstTLV(.alpn)?.value }
     /// PP2_TYPE_UNIQUE_ID bytes.
-    public var uniqueID: [UInt8]? { self.firstTLV(.uniqueID)?.value }
+    package var uniqueID: [UInt8]? { self.firstTLV(.uniqueID)?.value }
     /// PP2_TYPE_NETNS as text.
-    public var networkNamespace: String? { self.firstTLV(.networkNamespace)?.stringValue }
+    package var networkNamespace: String? { self.firstTLV(.networkNamespace)?.stringValue }
     /// PP2_TYPE_SSL, decoded (the parser has already checked that it decodes).
-    public var ssl: ProxyProtocolSSLInfo? {
+    package var ssl: ProxyProtocolSSLInfo? {
         guard let tlv = self.firstTLV(.ssl) else {
             return nil
         }

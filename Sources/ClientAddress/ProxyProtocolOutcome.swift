@@ -7,8 +7,8 @@ import Synchronization
 /// Create one per connection (or let the handler create it) and keep a reference next to the handler; it stays
 /// valid after the handler has removed itself. Thread-safe: the state sits behind a `Mutex`, and it changes once,
 /// from `.pending` to a final state, on the channel's event loop.
-public final class ProxyProtocolOutcome: Sendable {
-    public enum State: Hashable, Sendable {
+package final class ProxyProtocolOutcome: Sendable {
+    package enum State: Hashable, Sendable {
         /// The handler is still waiting for the first bytes, or has not been added yet.
         case pending
         /// A header was accepted.
@@ -21,15 +21,15 @@ public final class ProxyProtocolOutcome: Sendable {
 
     private let storage = Mutex(State.pending)
 
-    public init() {}
+    package init() {}
 
     /// The current state.
-    public var state: State {
+    package var state: State {
         self.storage.withLock { $0 }
     }
 
     /// The accepted header, if any.
-    public var header: ProxyProtocolHeader? {
+    package var header: ProxyProtocolHeader? {
         guard case .received(let header) = self.state else {
             return nil
         }
@@ -38,7 +38,7 @@ public final class ProxyProtocolOutcome: Sendable {
 
     /// The client's address: the header's source when a header with a PROXY command and an IP source was accepted,
     /// `peer` (the channel's remote address) in every other case.
-    public func clientAddress(peer: SocketAddress?) -> SocketAddress? {
+    package func clientAddress(peer: SocketAddress?) -> SocketAddress? {
         self.header?.sourceAddress ?? peer
     }
 

@@ -30,11 +30,11 @@ public struct ProxyProtocolParser: Sendable {
     }
 
     /// The v2 signature: `\r\n\r\n\0\r\nQUIT\n`.
-    public static let v2Signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
+    package static let v2Signature: [UInt8] = [0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A]
     /// The longest valid v1 line, CRLF included (`PROXY UNKNOWN` with two full IPv6 addresses and ports).
     public static let v1MaximumLength = 107
     /// The fixed part of a v2 header: signature, version/command, family, length.
-    public static let v2FixedLength = 16
+    package static let v2FixedLength = 16
 
     static let v1Signature: [UInt8] = Array("PROXY".utf8)
 
@@ -44,7 +44,7 @@ public struct ProxyProtocolParser: Sendable {
         didSet { self.maximumHeaderSize = Self.clamp(self.maximumHeaderSize) }
     }
     /// The versions accepted; a header of another version is an `.unsupportedVersion` error.
-    public var acceptedVersions: Set<ProxyProtocolHeader.Version>
+    package var acceptedVersions: Set<ProxyProtocolHeader.Version>
 
     /// - Parameters:
     ///   - maximumHeaderSize: largest v2 header (default 4096: room for SSL details, ALPN, authority and a unique

@@ -4,28 +4,28 @@
 /// cipher, signature and key algorithms).
 public struct ProxyProtocolSSLInfo: Hashable, Sendable {
     /// The PP2_CLIENT_* bits.
-    public struct ClientFlags: OptionSet, Hashable, Sendable {
-        public var rawValue: UInt8
+    package struct ClientFlags: OptionSet, Hashable, Sendable {
+        package var rawValue: UInt8
 
-        public init(rawValue: UInt8) {
+        package init(rawValue: UInt8) {
             self.rawValue = rawValue
         }
 
         /// PP2_CLIENT_SSL: the client connected over SSL/TLS.
-        public static let ssl = ClientFlags(rawValue: 0x01)
+        package static let ssl = ClientFlags(rawValue: 0x01)
         /// PP2_CLIENT_CERT_CONN: the client presented a certificate on this connection.
-        public static let certificateOnConnection = ClientFlags(rawValue: 0x02)
+        package static let certificateOnConnection = ClientFlags(rawValue: 0x02)
         /// PP2_CLIENT_CERT_SESS: the client presented a certificate at least once in this TLS session.
-        public static let certificateInSession = ClientFlags(rawValue: 0x04)
+        package static let certificateInSession = ClientFlags(rawValue: 0x04)
     }
 
-    public var client: ClientFlags
+    package var client: ClientFlags
     /// 0 when the client presented a certificate and it was verified; non-zero otherwise.
-    public var verify: UInt32
+    package var verify: UInt32
     /// The sub-TLVs in wire order (unknown kinds kept).
-    public var subTLVs: [ProxyProtocolTLV]
+    package var subTLVs: [ProxyProtocolTLV]
 
-    public init(client: ClientFlags, verify: UInt32, subTLVs: [ProxyProtocolTLV]) {
+    package init(client: ClientFlags, verify: UInt32, subTLVs: [ProxyProtocolTLV]) {
         self.client = client
         self.verify = verify
         self.subTLVs = subTLVs
@@ -54,7 +54,7 @@ public struct ProxyProtocolSSLInfo: Hashable, Sendable {
     /// Parses the value of a PP2_TYPE_SSL TLV.
     ///
     /// - Throws: `.malformedV2Header` when the value is shorter than 5 bytes or a sub-TLV is truncated.
-    public init(tlvValue value: [UInt8]) throws(ProxyProtocolError) {
+    package init(tlvValue value: [UInt8]) throws(ProxyProtocolError) {
         guard value.count >= 5 else {
             throw .v2("SSL TLV of \(value.count) bytes is shorter than its 5-byte client/verify prefix")
         }
@@ -64,20 +64,20 @@ public struct ProxyProtocolSSLInfo: Hashable, Sendable {
     }
 
     /// The first sub-TLV of `kind`, decoded as UTF-8.
-    public func string(_ kind: ProxyProtocolTLV.Kind) -> String? {
+    package func string(_ kind: ProxyProtocolTLV.Kind) -> String? {
         self.subTLVs.first { $0.kind == kind }?.stringValue
     }
 
     /// PP2_SUBTYPE_SSL_VERSION, e.g. "TLSv1.3".
-    public var version: String? { self.string(.sslVersion) }
+    package var version: String? { self.string(.sslVersion) }
     /// PP2_SUBTYPE_SSL_CN: the client certificate's Common Name.
-    public var commonName: String? { self.string(.sslCommonName) }
+    package var commonName: String? { self.string(.sslCommonName) }
     /// PP2_SUBTYPE_SSL_CIPHER, e.g. "ECDHE-RSA-AES128-GCM-SHA256".
-    public var cipher: String? { self.string(.sslCipher) }
+    package var cipher: String? { self.string(.sslCipher) }
     /// PP2_SUBTYPE_SSL_SIG_ALG, e.g. "RSA-SHA256".
-    public var signatureAlgorithm: String? { self.string(.sslSignatureAlgorithm) }
+    package var signatureAlgorithm: String? { self.string(.sslSignatureAlgorithm) }
     /// PP2_SUBTYPE_SSL_KEY_ALG, e.g. "RSA2048".
-    public var keyAlgorithm: String? { self.string(.sslKeyAlgorithm) }
+    package var keyAlgorithm: String? { self.string(.sslKeyAlgorithm) }
 
     /// The TLV value: flags, verify, sub-TLVs.
     var encodedValue: [UInt8] {

@@ -12,29 +12,29 @@ public struct ProxyProtocolTLV: Hashable, Sendable {
         }
 
         /// PP2_TYPE_ALPN: the negotiated application protocol (TLS ALPN), bytes.
-        public static let alpn = Kind(rawValue: 0x01)
+        package static let alpn = Kind(rawValue: 0x01)
         /// PP2_TYPE_AUTHORITY: the host name the client asked for; with TLS, the SNI server name. UTF-8.
-        public static let authority = Kind(rawValue: 0x02)
+        package static let authority = Kind(rawValue: 0x02)
         /// PP2_TYPE_CRC32C: a CRC32c of the whole header, 4 bytes in network order.
         public static let crc32c = Kind(rawValue: 0x03)
         /// PP2_TYPE_NOOP: padding, ignored.
-        public static let noop = Kind(rawValue: 0x04)
+        package static let noop = Kind(rawValue: 0x04)
         /// PP2_TYPE_UNIQUE_ID: an opaque connection id of up to 128 bytes chosen by the proxy.
-        public static let uniqueID = Kind(rawValue: 0x05)
+        package static let uniqueID = Kind(rawValue: 0x05)
         /// PP2_TYPE_SSL: client TLS details (`ProxyProtocolSSLInfo`).
-        public static let ssl = Kind(rawValue: 0x20)
+        package static let ssl = Kind(rawValue: 0x20)
         /// PP2_SUBTYPE_SSL_VERSION (inside SSL): e.g. "TLSv1.3". US-ASCII.
-        public static let sslVersion = Kind(rawValue: 0x21)
+        package static let sslVersion = Kind(rawValue: 0x21)
         /// PP2_SUBTYPE_SSL_CN (inside SSL): the client certificate's subject Common Name. UTF-8.
-        public static let sslCommonName = Kind(rawValue: 0x22)
+        package static let sslCommonName = Kind(rawValue: 0x22)
         /// PP2_SUBTYPE_SSL_CIPHER (inside SSL): e.g. "ECDHE-RSA-AES128-GCM-SHA256". US-ASCII.
-        public static let sslCipher = Kind(rawValue: 0x23)
+        package static let sslCipher = Kind(rawValue: 0x23)
         /// PP2_SUBTYPE_SSL_SIG_ALG (inside SSL): the server certificate's signature algorithm, e.g. "RSA-SHA256".
-        public static let sslSignatureAlgorithm = Kind(rawValue: 0x24)
+        package static let sslSignatureAlgorithm = Kind(rawValue: 0x24)
         /// PP2_SUBTYPE_SSL_KEY_ALG (inside SSL): the server certificate's key algorithm, e.g. "RSA2048".
-        public static let sslKeyAlgorithm = Kind(rawValue: 0x25)
+        package static let sslKeyAlgorithm = Kind(rawValue: 0x25)
         /// PP2_TYPE_NETNS: the network namespace name. US-ASCII.
-        public static let networkNamespace = Kind(rawValue: 0x30)
+        package static let networkNamespace = Kind(rawValue: 0x30)
 
         public var description: String {
             switch self {
@@ -56,18 +56,18 @@ public struct ProxyProtocolTLV: Hashable, Sendable {
     }
 
     /// The longest PP2_TYPE_UNIQUE_ID value the spec allows.
-    public static let maximumUniqueIDLength = 128
+    package static let maximumUniqueIDLength = 128
 
     public var kind: Kind
-    public var value: [UInt8]
+    package var value: [UInt8]
 
-    public init(kind: Kind, value: [UInt8]) {
+    package init(kind: Kind, value: [UInt8]) {
         self.kind = kind
         self.value = value
     }
 
     /// The value as UTF-8 text; nil when it is not valid UTF-8.
-    public var stringValue: String? {
+    package var stringValue: String? {
         String(validating: self.value, as: UTF8.self)
     }
 

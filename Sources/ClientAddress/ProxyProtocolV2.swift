@@ -19,7 +19,7 @@ public enum ProxyProtocolV2 {
     ///   - checksum: append a PP2_TYPE_CRC32C TLV.
     /// - Throws: `.notEncodable` for an IP address paired with a Unix path, a path over 108 bytes, a TLV value over
     ///   65535 bytes or a header over 65535 bytes after the fixed part. Nothing is written then.
-    public static func encode(
+    package static func encode(
         source: SocketAddress,
         destination: SocketAddress,
         tlvs: [ProxyProtocolTLV] = [],
@@ -60,7 +60,7 @@ public enum ProxyProtocolV2 {
     }
 
     /// A LOCAL command (a connection the bridge makes on its own behalf, e.g. a health check): no addresses.
-    public static func encodeLocal(
+    package static func encodeLocal(
         tlvs: [ProxyProtocolTLV] = [],
         checksum: Bool = false,
         into buffer: inout ByteBuffer

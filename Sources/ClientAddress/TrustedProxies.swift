@@ -7,18 +7,18 @@ import NIOCore
 ///
 /// The CIDRs are parsed once into 128-bit masks; `contains` does no string work and no allocation, a linear scan
 /// of the configured blocks (a handful in practice). An empty list trusts nobody.
-public struct TrustedProxies: Hashable, Sendable {
+package struct TrustedProxies: Hashable, Sendable {
     /// The configured blocks, in configuration order.
-    public let ranges: [IPAddressRange]
+    package let ranges: [IPAddressRange]
 
     /// Nobody is trusted: headers and PROXY lines are ignored or refused.
-    public static let none = TrustedProxies(ranges: [])
+    package static let none = TrustedProxies(ranges: [])
 
     /// Parses each entry as in `IPAddressRange.init(_:)`: `10.0.0.0/8`, `192.168.1.7`, `::1`, `2001:db8::/32`,
     /// `::ffff:10.0.0.0/104`.
     ///
     /// - Throws: the first entry's `IPAddressRangeError` (it names the entry and the reason).
-    public init(_ cidrs: [String]) throws(IPAddressRangeError) {
+    package init(_ cidrs: [String]) throws(IPAddressRangeError) {
         var ranges: [IPAddressRange] = []
         ranges.reserveCapacity(cidrs.count)
         for cidr in cidrs {
@@ -27,16 +27,16 @@ public struct TrustedProxies: Hashable, Sendable {
         self.ranges = ranges
     }
 
-    public init(ranges: [IPAddressRange]) {
+    package init(ranges: [IPAddressRange]) {
         self.ranges = ranges
     }
 
     /// True when nobody is trusted.
-    public var isEmpty: Bool { self.ranges.isEmpty }
+    package var isEmpty: Bool { self.ranges.isEmpty }
 
     /// Whether `address` lies in one of the blocks.
     @inlinable
-    public func contains(_ address: IPAddress) -> Bool {
+    package func contains(_ address: IPAddress) -> Bool {
         for range in self.ranges where range.contains(address) {
             return true
         }
@@ -45,7 +45,7 @@ public struct TrustedProxies: Hashable, Sendable {
 
     /// Whether the IP of `address` lies in one of the blocks. Unix domain sockets are never trusted: they carry no
     /// IP, and a local proxy that should be trusted connects over loopback TCP.
-    public func contains(_ address: SocketAddress) -> Bool {
+    package func contains(_ address: SocketAddress) -> Bool {
         guard let ip = IPAddress(address) else {
             return false
         }
@@ -53,7 +53,7 @@ public struct TrustedProxies: Hashable, Sendable {
     }
 
     /// Whether the textual address `ip` lies in one of the blocks; false when it is not a valid address.
-    public func contains(ip: String) -> Bool {
+    package func contains(ip: String) -> Bool {
         guard let address = IPAddress(ip) else {
             return false
         }

@@ -42,21 +42,21 @@ public struct AuthFailure: Error, Sendable, Hashable, CustomStringConvertible {
     /// The short text for clients and logs, e.g. "token expired".
     public let reason: String
 
-    public init(_ kind: Kind, _ reason: String? = nil) {
+    package init(_ kind: Kind, _ reason: String? = nil) {
         self.kind = kind
         self.reason = reason ?? Self.defaultReason(kind)
     }
 
     /// The value of the refusal counter's `reason` label (`expired`, `wrong_audience`, …).
-    public var label: String { self.kind.rawValue }
+    package var label: String { self.kind.rawValue }
 
     /// True when the service, not the client, is at fault: HTTP 503 rather than 401, MQTT "server unavailable"
     /// rather than "not authorized".
-    public var isServiceUnavailable: Bool { self.kind == .unavailable }
+    package var isServiceUnavailable: Bool { self.kind == .unavailable }
 
     /// The `WWW-Authenticate` value for a 401 (RFC 6750 §3): no error code when the request carried no token at all
     /// (§3.1), `invalid_token` with the reason otherwise. Nil when the answer is not a 401 (`isServiceUnavailable`).
-    public var wwwAuthenticate: String? {
+    package var wwwAuthenticate: String? {
         switch self.kind {
         case .unavailable: nil
         case .missing: #"Bearer error_description="\#(self.reason)""#

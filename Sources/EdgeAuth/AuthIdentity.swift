@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The description names the method and the subject only; claims can carry personal data and stay out of it.
 public struct AuthIdentity: Sendable, Hashable, CustomStringConvertible {
-    public enum Method: String, Sendable, Hashable {
+    package enum Method: String, Sendable, Hashable {
         /// A JWT verified with the configured keys.
         case jwt
         /// The auth callout answered "allow".
@@ -14,23 +14,23 @@ public struct AuthIdentity: Sendable, Hashable, CustomStringConvertible {
         case failOpen = "fail_open"
     }
 
-    public var method: Method
+    package var method: Method
     /// `sub` of the token, or the callout's `sub`.
     public var subject: String?
     /// Every claim of a verified JWT by name (`sub`, `exp` and the rest); empty for the callout.
-    public var claims: [String: ClaimValue]
+    package var claims: [String: ClaimValue]
     /// `exp` of the token; nil for tokens without one and for the callout.
-    public var expiresAt: Date?
+    package var expiresAt: Date?
     /// Where the token was found; nil when the callout judged a request without one.
-    public var source: TokenSource?
+    package var source: TokenSource?
     /// The CONNECT's client id and user name, once the CONNECT has been seen (`SessionAuthorization.identity`).
-    public var clientID: String?
-    public var username: String?
+    package var clientID: String?
+    package var username: String?
     /// Topic lists from the callout's answer; they replace the route's lists for this session.
-    public var calloutPublish: [String]?
-    public var calloutSubscribe: [String]?
+    package var calloutPublish: [String]?
+    package var calloutSubscribe: [String]?
 
-    public init(
+    package init(
         method: Method, subject: String? = nil, claims: [String: ClaimValue] = [:], expiresAt: Date? = nil,
         source: TokenSource? = nil, calloutPublish: [String]? = nil, calloutSubscribe: [String]? = nil
     ) {

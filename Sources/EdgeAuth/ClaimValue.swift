@@ -1,5 +1,5 @@
 /// One claim of a verified token, as JSON gave it.
-public enum ClaimValue: Sendable, Hashable, Codable {
+package enum ClaimValue: Sendable, Hashable, Codable {
     case string(String)
     case integer(Int64)
     case number(Double)
@@ -8,7 +8,7 @@ public enum ClaimValue: Sendable, Hashable, Codable {
     case object([String: ClaimValue])
     case null
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -27,7 +27,7 @@ public enum ClaimValue: Sendable, Hashable, Codable {
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let value): try container.encode(value)
@@ -42,7 +42,7 @@ public enum ClaimValue: Sendable, Hashable, Codable {
 
     /// The value as text for a topic template: strings as they are, integers in decimal (`"uid": 42` → `42`).
     /// Nil for anything else: a fraction, a boolean, a list or an object has no single obvious spelling in a topic.
-    public var templateText: String? {
+    package var templateText: String? {
         switch self {
         case .string(let value): value
         case .integer(let value): String(value)

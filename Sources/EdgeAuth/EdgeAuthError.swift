@@ -3,15 +3,15 @@
 /// Key names follow the configuration file (`auth.jwt.keys`, `routes.<name>.auth.client_id_pattern`), since the
 /// settings mirror it; file problems name the file.
 public struct EdgeAuthError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Problem: Sendable, Equatable, CustomStringConvertible {
+    package struct Problem: Sendable, Equatable, CustomStringConvertible {
         /// The setting, e.g. `auth.jwt.keys`.
-        public var key: String
-        public var message: String
+        package var key: String
+        package var message: String
 
-        public var description: String { "\(self.key): \(self.message)" }
+        package var description: String { "\(self.key): \(self.message)" }
     }
 
-    public var problems: [Problem]
+    package var problems: [Problem]
 
     init(_ problems: [Problem]) {
         self.problems = problems

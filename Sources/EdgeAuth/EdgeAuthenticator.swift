@@ -21,15 +21,15 @@ import NIOPosix
 ///
 /// Every entry point may be called on an event loop: JWT verification is synchronous, the callout's answer comes
 /// back on the caller's loop.
-public final class EdgeAuthenticator: Sendable {
+package final class EdgeAuthenticator: Sendable {
     /// Nil when `auth.jwt` is not configured.
-    public let verifier: TokenVerifier?
+    package let verifier: TokenVerifier?
     private let callout: AuthCallout?
     private let routes: [String: RouteAuthSettings]
     private let logger: Logger
 
     /// Checks the settings and loads the key files. `eventLoopGroup` carries the callout's connections.
-    public init(
+    package init(
         jwt: JWTVerifierSettings?,
         callout: AuthCalloutSettings?,
         routes: [RouteAuthSettings],
@@ -51,7 +51,7 @@ public final class EdgeAuthenticator: Sendable {
     }
 
     /// What `--check-config` runs: the same checks and key loading as `init`, without opening anything.
-    public static func validate(
+    package static func validate(
         jwt: JWTVerifierSettings?, callout: AuthCalloutSettings?, routes: [RouteAuthSettings]
     ) async throws(EdgeAuthError) {
         try Self.checkRoutes(routes, hasJWT: jwt != nil, hasCallout: callout != nil)
@@ -76,7 +76,7 @@ public final class EdgeAuthenticator: Sendable {
     }
 
     /// The settings of a route that is authenticated; nil for a route without `auth`.
-    public func settings(forRoute route: String) -> RouteAuthSettings? {
+    package func settings(forRoute route: String) -> RouteAuthSettings? {
         self.routes[route]
     }
 
@@ -84,7 +84,7 @@ public final class EdgeAuthenticator: Sendable {
 
     /// Judges the upgrade request of an authenticated route. A route not known here is refused (a wiring mistake
     /// must not open a route). The future completes on `eventLoop`; at once unless the callout is asked.
-    public func authenticateUpgrade(
+    package func authenticateUpgrade(
         route name: String, request: UpgradeRequest, clientAddress: String, on eventLoop: any EventLoop
     ) -> EventLoopFuture<UpgradeAuthOutcome> {
         guard let route = self.routes[name] else {
@@ -134,7 +134,7 @@ public final class EdgeAuthenticator: Sendable {
 
     /// Settles the session once its CONNECT has arrived: verifies the password's token if the upgrade was
     /// undecided, then checks `client_id_pattern` and fills in the topic templates. The future completes on `eventLoop`.
-    public func authorizeConnect(
+    package func authorizeConnect(
         route name: String, after upgrade: UpgradeAuthOutcome, connect: MQTTConnectInfo, clientAddress: String,
         on eventLoop: any EventLoop
     ) -> EventLoopFuture<ConnectAuthOutcome> {
@@ -251,7 +251,7 @@ public final class EdgeAuthenticator: Sendable {
 
     /// `uri` as it may be logged: without the route's token query parameter (`token` for a route without auth,
     /// so a token a client sends anyway does not reach the log either).
-    public func loggableURI(_ uri: String, route: String) -> String {
+    package func loggableURI(_ uri: String, route: String) -> String {
         QueryParameters.removing(self.routes[route]?.queryParameter ?? "token", from: uri)
     }
 
@@ -259,17 +259,17 @@ public final class EdgeAuthenticator: Sendable {
 
     /// Re-reads the key files (see `TokenVerifier.reload`); an empty report without `auth.jwt`.
     @discardableResult
-    public func reloadKeys() async -> KeyReloadReport {
+    package func reloadKeys() async -> KeyReloadReport {
         await self.verifier?.reload(trigger: .request) ?? KeyReloadReport(entries: [])
     }
 
     /// Runs the `reload_interval` timer until the task is cancelled (returns at once without one).
-    public func run() async {
+    package func run() async {
         await self.verifier?.maintain()
     }
 
     /// Closes the callout's connections. Call once, after the listeners have drained.
-    public func shutdown() async throws {
+    package func shutdown() async throws {
         try await self.callout?.shutdown()
     }
 }

@@ -1,25 +1,25 @@
 /// One route's authentication: the module's own form of `routes.<name>.auth` (plus the route's `topic_policy`,
 /// parsed as templates). A route without these settings is not authenticated at all.
-public struct RouteAuthSettings: Sendable, Hashable {
+package struct RouteAuthSettings: Sendable, Hashable {
     /// The route's name (`routes.<name>`), for logs and the callout.
-    public var route: String
+    package var route: String
     /// `required`: without a token the session is refused (true), or let in anonymously (false) — a token that is
     /// present is verified either way, and a bad one is refused.
-    public var required: Bool
+    package var required: Bool
     /// `sources`: where the token is looked for, in order (see `TokenSource` for where `mqtt_password` fits).
-    public var sources: [TokenSource]
+    package var sources: [TokenSource]
     /// `query_parameter`: the `query` source's parameter name.
-    public var queryParameter: String
+    package var queryParameter: String
     /// `cookie`: the `cookie` source's cookie name; the source finds nothing without one.
-    public var cookie: String?
+    package var cookie: String?
     /// `disconnect_on_expiry`: end the session when the token's `exp` (plus leeway) passes.
-    public var disconnectOnExpiry: Bool
+    package var disconnectOnExpiry: Bool
     /// `client_id_pattern`: the CONNECT's client id must match it.
-    public var clientIDPattern: ClientIDPattern?
+    package var clientIDPattern: ClientIDPattern?
     /// `topic_policy` with placeholders; nil when the route has no topic policy.
-    public var topicPolicy: TopicPolicyTemplate?
+    package var topicPolicy: TopicPolicyTemplate?
 
-    public init(
+    package init(
         route: String,
         required: Bool = true,
         sources: [TokenSource] = Self.defaultSources,
@@ -40,7 +40,7 @@ public struct RouteAuthSettings: Sendable, Hashable {
     }
 
     /// `Authorization: Bearer` (WeChat), the `token` query parameter (browsers), the CONNECT's password (mqtt.js).
-    public static let defaultSources: [TokenSource] = [.header, .query, .mqttPassword]
+    package static let defaultSources: [TokenSource] = [.header, .query, .mqttPassword]
 
     /// Whether the decision can wait for the CONNECT (its password is a source).
     var acceptsPassword: Bool { self.sources.contains(.mqttPassword) }

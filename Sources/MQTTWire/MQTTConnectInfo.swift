@@ -11,7 +11,7 @@ public struct MQTTConnectInfo: Sendable, Hashable {
         public var qos: UInt8
         public var retain: Bool
 
-        public init(topic: String, qos: UInt8, retain: Bool) {
+        package init(topic: String, qos: UInt8, retain: Bool) {
             self.topic = topic
             self.qos = qos
             self.retain = retain
@@ -41,7 +41,7 @@ public struct MQTTConnectInfo: Sendable, Hashable {
     public var cleanStart: Bool
     public var will: Will?
 
-    public init(
+    package init(
         protocolName: String,
         version: MQTTProtocolVersion?,
         protocolLevelByte: UInt8,

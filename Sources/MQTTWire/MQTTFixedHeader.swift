@@ -6,13 +6,13 @@ import NIOCore
 /// Framing only needs this: `packetLength` bytes from the first byte make one whole packet.
 public struct MQTTFixedHeader: Sendable, Hashable {
     /// The packet's first byte: type in the high nibble, flags in the low nibble.
-    public var firstByte: UInt8
+    @usableFromInline package var firstByte: UInt8
     /// The number of bytes after the fixed header (variable header and payload).
-    public var remainingLength: Int
+    @usableFromInline package var remainingLength: Int
     /// The fixed header's own size: 1 + the number of remaining-length bytes (2...5).
     public var headerLength: Int
 
-    public init(firstByte: UInt8, remainingLength: Int, headerLength: Int) {
+    @usableFromInline package init(firstByte: UInt8, remainingLength: Int, headerLength: Int) {
         self.firstByte = firstByte
         self.remainingLength = remainingLength
         self.headerLength = headerLength
@@ -24,7 +24,7 @@ public struct MQTTFixedHeader: Sendable, Hashable {
 
     /// The low nibble of the first byte: DUP/QoS/RETAIN for PUBLISH, fixed values for the other types.
     @inlinable
-    public var flags: UInt8 { self.firstByte & 0x0F }
+    package var flags: UInt8 { self.firstByte & 0x0F }
 
     /// The whole packet's size on the wire, fixed header included.
     @inlinable
@@ -45,7 +45,7 @@ public struct MQTTFixedHeader: Sendable, Hashable {
 
     /// Parses the fixed header at `index` without moving any index; see `peek(in:maximumPacketSize:)`.
     @inlinable
-    public static func peek(
+    package static func peek(
         in buffer: ByteBuffer,
         at index: Int,
         maximumPacketSize: Int

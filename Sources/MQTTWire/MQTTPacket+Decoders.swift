@@ -6,11 +6,11 @@ import NIOCore
 extension MQTTPacket {
     /// A decoded CONNACK.
     public struct Connack: Sendable, Hashable {
-        public var sessionPresent: Bool
+        package var sessionPresent: Bool
         /// The 3.x return code (0 accepted, 1–5 refused) or the 5.0 reason code (0 success, ≥ 0x80 failure).
-        public var returnCode: UInt8
+        package var returnCode: UInt8
 
-        public init(sessionPresent: Bool, returnCode: UInt8) {
+        package init(sessionPresent: Bool, returnCode: UInt8) {
             self.sessionPresent = sessionPresent
             self.returnCode = returnCode
         }
@@ -34,11 +34,11 @@ extension MQTTPacket {
 
     /// A decoded SUBACK.
     public struct Suback: Sendable, Hashable {
-        public var packetID: UInt16
+        package var packetID: UInt16
         /// One per filter of the SUBSCRIBE: the granted QoS, or 0x80 (3.1.1) / a reason code ≥ 0x80 (5.0).
-        public var returnCodes: [UInt8]
+        package var returnCodes: [UInt8]
 
-        public init(packetID: UInt16, returnCodes: [UInt8]) {
+        package init(packetID: UInt16, returnCodes: [UInt8]) {
             self.packetID = packetID
             self.returnCodes = returnCodes
         }
@@ -61,11 +61,11 @@ extension MQTTPacket {
 
     /// A decoded UNSUBACK.
     public struct Unsuback: Sendable, Hashable {
-        public var packetID: UInt16
+        package var packetID: UInt16
         /// 5.0: one reason code per filter; 3.x: empty (the packet has none).
-        public var reasonCodes: [UInt8]
+        package var reasonCodes: [UInt8]
 
-        public init(packetID: UInt16, reasonCodes: [UInt8]) {
+        package init(packetID: UInt16, reasonCodes: [UInt8]) {
             self.packetID = packetID
             self.reasonCodes = reasonCodes
         }
@@ -91,7 +91,7 @@ extension MQTTPacket {
         /// The application message, sharing the packet's storage.
         public var payload: ByteBuffer
 
-        public init(info: MQTTPublishInfo, payload: ByteBuffer) {
+        package init(info: MQTTPublishInfo, payload: ByteBuffer) {
             self.info = info
             self.payload = payload
         }
@@ -103,22 +103,22 @@ extension MQTTPacket {
             self.payload = reader.readRest()
         }
 
-        public var topic: String { self.info.topic }
-        public var qos: UInt8 { self.info.qos }
-        public var retain: Bool { self.info.retain }
-        public var dup: Bool { self.info.dup }
-        public var packetID: UInt16? { self.info.packetID }
+        package var topic: String { self.info.topic }
+        package var qos: UInt8 { self.info.qos }
+        package var retain: Bool { self.info.retain }
+        package var dup: Bool { self.info.dup }
+        package var packetID: UInt16? { self.info.packetID }
     }
 
     /// A decoded PUBACK, PUBREC, PUBREL or PUBCOMP.
     public struct Acknowledgement: Sendable, Hashable {
         /// `.puback`, `.pubrec`, `.pubrel` or `.pubcomp`.
-        public var type: MQTTPacketType
-        public var packetID: UInt16
+        package var type: MQTTPacketType
+        package var packetID: UInt16
         /// 5.0 reason code (0 when the packet omits it, and always 0 for 3.x).
-        public var reasonCode: UInt8
+        package var reasonCode: UInt8
 
-        public init(type: MQTTPacketType, packetID: UInt16, reasonCode: UInt8 = 0) {
+        package init(type: MQTTPacketType, packetID: UInt16, reasonCode: UInt8 = 0) {
             self.type = type
             self.packetID = packetID
             self.reasonCode = reasonCode
@@ -158,9 +158,9 @@ extension MQTTPacket {
     /// A decoded DISCONNECT.
     public struct Disconnect: Sendable, Hashable {
         /// 5.0 reason code (0 when omitted, and always 0 for 3.x).
-        public var reasonCode: UInt8
+        package var reasonCode: UInt8
 
-        public init(reasonCode: UInt8) {
+        package init(reasonCode: UInt8) {
             self.reasonCode = reasonCode
         }
 

@@ -3,10 +3,10 @@ import NIOCore
 extension MQTTPacket {
     /// A will message for `MQTTPacket.writeConnect` (the payload is sent, unlike `MQTTConnectInfo.Will`).
     public struct WillMessage: Sendable, Hashable {
-        public var topic: String
-        public var payload: ByteBuffer
-        public var qos: UInt8
-        public var retain: Bool
+        package var topic: String
+        package var payload: ByteBuffer
+        package var qos: UInt8
+        package var retain: Bool
 
         public init(topic: String, payload: ByteBuffer, qos: UInt8 = 0, retain: Bool = false) {
             self.topic = topic
@@ -115,7 +115,7 @@ extension MQTTPacket {
     /// reason code (MQTT 5.0 only) adds one byte and omits the properties, as 5.0 §3.4.2.2.1 allows.
     ///
     /// - Precondition: `type` is `.puback`, `.pubrec`, `.pubrel` or `.pubcomp`.
-    public static func writeAcknowledgement(
+    package static func writeAcknowledgement(
         _ type: MQTTPacketType,
         packetID: UInt16,
         reasonCode: UInt8 = 0,

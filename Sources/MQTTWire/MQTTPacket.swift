@@ -8,13 +8,13 @@ import NIOCore
 /// are programming errors, not input validation: encoders only ever see the program's own values.
 public enum MQTTPacket {
     /// CONNACK 3.1/3.1.1 return code and 5.0 reason code the bridge uses when the broker cannot be reached.
-    public static let serverUnavailableReturnCode: UInt8 = 0x03
-    public static let serverUnavailableReasonCode: UInt8 = 0x88
+    package static let serverUnavailableReturnCode: UInt8 = 0x03
+    package static let serverUnavailableReasonCode: UInt8 = 0x88
 
     /// The CONNACK the bridge sends when the broker is unreachable, in the client's protocol version:
     /// 3.1/3.1.1 `20 02 00 03` (return code 3, server unavailable); 5.0 `20 03 00 88 00` (reason 0x88, no
     /// properties). The client library then reports a precise error instead of a bare connection failure.
-    public static func connackServerUnavailable(
+    package static func connackServerUnavailable(
         version: MQTTProtocolVersion,
         allocator: ByteBufferAllocator
     ) -> ByteBuffer {
@@ -26,7 +26,7 @@ public enum MQTTPacket {
 
     /// A DISCONNECT from the bridge: 5.0 `E0 02 <reasonCode> 00` (reason code, no properties); 3.x `E0 00`
     /// (MQTT 3 has no server-sent DISCONNECT reasons, so `reasonCode` is dropped).
-    public static func disconnect(
+    package static func disconnect(
         reasonCode: UInt8,
         version: MQTTProtocolVersion,
         allocator: ByteBufferAllocator

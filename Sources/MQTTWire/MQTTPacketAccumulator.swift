@@ -19,7 +19,7 @@ import NIOCore
 ///   bytes, then reserves, then writes the rest: still one copy of the tail of the partial packet.
 public struct MQTTPacketAccumulator: Sendable {
     /// The largest packet accepted, fixed header included; a longer one makes `nextPacket` throw `.packetTooLarge`.
-    public let maximumPacketSize: Int
+    package let maximumPacketSize: Int
 
     /// Up to this many bytes are reserved at once for a packet being assembled.
     public static let reservationLimit = 1 << 20
@@ -114,7 +114,7 @@ public struct MQTTPacketAccumulator: Sendable {
     }
 
     /// Drops everything, the error of a previous throw included (used on close).
-    public mutating func reset() {
+    package mutating func reset() {
         self.buffer = nil
         self.ownsBuffer = false
         self.failure = nil

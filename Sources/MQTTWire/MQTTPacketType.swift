@@ -22,7 +22,7 @@ public enum MQTTPacketType: UInt8, Sendable, Hashable, CaseIterable, CustomStrin
 
     /// The type encoded in the high nibble of `firstByte`. Total: every byte maps to a case.
     @inlinable
-    public init(firstByte: UInt8) {
+    package init(firstByte: UInt8) {
         // Every nibble 0...15 has a case, so this cannot fail; the fallback only satisfies the optional initialiser.
         self = MQTTPacketType(rawValue: firstByte >> 4) ?? .reserved
     }
@@ -53,7 +53,7 @@ public enum MQTTPacketType: UInt8, Sendable, Hashable, CaseIterable, CustomStrin
     /// DUP, QoS and RETAIN) and for `reserved`, which has no valid flags at all.
     ///
     /// PUBREL, SUBSCRIBE and UNSUBSCRIBE must carry `0b0010`; every other type `0b0000`.
-    public var requiredFlags: UInt8? {
+    package var requiredFlags: UInt8? {
         switch self {
         case .publish, .reserved: nil
         case .pubrel, .subscribe, .unsubscribe: 0b0010

@@ -4,9 +4,9 @@
 /// string interpolation of a containing struct) all print `<redacted>`. Only `bytes` and `string` reveal it.
 public struct MQTTPassword: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The field as sent: MQTT calls it binary data, not a string.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
 
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
     }
 

@@ -17,7 +17,7 @@ public enum MQTTProtocolVersion: UInt8, Sendable, Hashable, CaseIterable, Custom
     }
 
     /// The protocol name a CONNECT of this version carries: "MQIsdp" for 3.1, "MQTT" otherwise.
-    public var protocolName: String {
+    package var protocolName: String {
         self == .v3_1 ? "MQIsdp" : "MQTT"
     }
 

@@ -14,7 +14,7 @@ public struct MQTTPublishInfo: Sendable, Hashable {
     /// MQTT 5.0 Topic Alias property (0x23), when present.
     public var topicAlias: UInt16?
 
-    public init(
+    package init(
         topic: String,
         qos: UInt8,
         retain: Bool = false,

@@ -8,7 +8,7 @@ import NIOCore
 /// the state is a few integers: no buffer, no allocation.
 public struct MQTTStreamScanner: Sendable {
     /// The largest packet accepted, fixed header included; a longer one makes `scan` throw `.packetTooLarge`.
-    public let maximumPacketSize: Int
+    package let maximumPacketSize: Int
 
     /// Body bytes of the current packet still to come (0 between packets and while a header is being read).
     private var bodyBytesRemaining = 0
@@ -85,7 +85,7 @@ public struct MQTTStreamScanner: Sendable {
     }
 
     /// Forgets any partial packet and any previous error.
-    public mutating func reset() {
+    package mutating func reset() {
         self = MQTTStreamScanner(maximumPacketSize: self.maximumPacketSize)
     }
 

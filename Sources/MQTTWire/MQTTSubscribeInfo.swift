@@ -7,7 +7,7 @@ public struct MQTTSubscribeInfo: Sendable, Hashable {
         public var topicFilter: String
         /// The options byte: requested QoS in bits 0–1; in MQTT 5.0 also No Local (bit 2), Retain As Published
         /// (bit 3) and Retain Handling (bits 4–5).
-        public var options: UInt8
+        package var options: UInt8
 
         public init(topicFilter: String, options: UInt8) {
             self.topicFilter = topicFilter

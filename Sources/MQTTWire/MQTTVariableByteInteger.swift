@@ -7,16 +7,16 @@ import NIOCore
 /// reads a fifth byte), and so is an encoding longer than the value needs (a multi-byte integer ending in `0x00`).
 public enum MQTTVariableByteInteger {
     /// The largest value four bytes can carry.
-    public static let maximumValue = 268_435_455
+    @usableFromInline package static let maximumValue = 268_435_455
     /// The largest number of bytes an encoding may use.
-    public static let maximumLength = 4
+    @usableFromInline package static let maximumLength = 4
 
     /// Decodes the integer starting at `index` without moving any index.
     ///
     /// - Returns: the value and the number of bytes it occupies, or nil when the buffer ends before the last byte.
     /// - Throws: `.variableByteIntegerTooLong` or `.overlongVariableByteInteger`.
     @inlinable
-    public static func peek(in buffer: ByteBuffer, at index: Int) throws(MQTTWireError) -> (value: Int, length: Int)? {
+    package static func peek(in buffer: ByteBuffer, at index: Int) throws(MQTTWireError) -> (value: Int, length: Int)? {
         var value = 0
         var shift = 0
         var offset = 0
@@ -41,7 +41,7 @@ public enum MQTTVariableByteInteger {
     ///
     /// - Returns: the value, or nil when the buffer ends before the last byte (the reader index is left unchanged).
     @inlinable
-    public static func read(from buffer: inout ByteBuffer) throws(MQTTWireError) -> Int? {
+    package static func read(from buffer: inout ByteBuffer) throws(MQTTWireError) -> Int? {
         guard let (value, length) = try peek(in: buffer, at: buffer.readerIndex) else {
             return nil
         }
@@ -74,7 +74,7 @@ public enum MQTTVariableByteInteger {
     ///
     /// - Precondition: `value` is in `0...268_435_455`.
     @inlinable
-    public static func encodedLength(of value: Int) -> Int {
+    package static func encodedLength(of value: Int) -> Int {
         precondition(value >= 0 && value <= maximumValue, "variable byte integer out of range: \(value)")
         switch value {
         case ..<128: return 1

@@ -20,16 +20,16 @@ public struct MQTTWireError: Error, Hashable, CustomStringConvertible {
         }
 
         /// A variable byte integer whose fourth byte still has the continuation bit set (more than 4 bytes).
-        public static let variableByteIntegerTooLong = Code(.variableByteIntegerTooLong)
+        package static let variableByteIntegerTooLong = Code(.variableByteIntegerTooLong)
         /// A variable byte integer that uses more bytes than its value needs (e.g. `80 00` for 0).
         /// MQTT 5.0 §1.5.5 requires the minimum number of bytes and Mosquitto refuses such packets.
-        public static let overlongVariableByteInteger = Code(.overlongVariableByteInteger)
+        package static let overlongVariableByteInteger = Code(.overlongVariableByteInteger)
         /// A packet (fixed header included) larger than the configured maximum.
-        public static let packetTooLarge = Code(.packetTooLarge)
+        package static let packetTooLarge = Code(.packetTooLarge)
         /// A packet whose content does not follow the specification (truncated field, reserved bit set, bad UTF-8…).
-        public static let malformedPacket = Code(.malformedPacket)
+        package static let malformedPacket = Code(.malformedPacket)
         /// A parser was given a packet of another type (e.g. a PUBLISH where a CONNECT was expected).
-        public static let unexpectedPacketType = Code(.unexpectedPacketType)
+        package static let unexpectedPacketType = Code(.unexpectedPacketType)
 
         public var description: String {
             switch self.base {
@@ -47,7 +47,7 @@ public struct MQTTWireError: Error, Hashable, CustomStringConvertible {
     /// What went wrong, for people: one line, e.g. "packet of 2097157 bytes exceeds the limit of 1048576".
     public var description: String
 
-    public init(code: Code, description: String) {
+    package init(code: Code, description: String) {
         self.code = code
         self.description = description
     }

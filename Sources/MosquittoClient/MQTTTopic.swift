@@ -8,11 +8,11 @@ import CMosquitto
 /// be judged by its prefix only.
 public enum MQTTTopic {
     /// The longest topic or filter MQTT can carry: its length is a 16-bit field.
-    public static let maximumLength = 65_535
+    package static let maximumLength = 65_535
 
     /// A topic a message may be published to: not empty, at most 65 535 bytes of valid UTF-8, no `+` or `#`.
     /// Throws `.invalidTopic` with a reason that names the rule.
-    public static func validatePublishTopic(_ topic: String) throws(MosquittoError) {
+    package static func validatePublishTopic(_ topic: String) throws(MosquittoError) {
         var topic = topic
         let problem = topic.withUTF8 { bytes -> MosquittoError? in
             if let problem = commonProblem(bytes, what: "topic") {
@@ -34,7 +34,7 @@ public enum MQTTTopic {
 
     /// A subscription filter: not empty, at most 65 535 bytes of valid UTF-8, `+` only as a whole level,
     /// `#` only as the whole last level. Throws `.invalidTopic` with a reason that names the rule.
-    public static func validateSubscriptionFilter(_ filter: String) throws(MosquittoError) {
+    package static func validateSubscriptionFilter(_ filter: String) throws(MosquittoError) {
         var filter = filter
         let problem = filter.withUTF8 { bytes -> MosquittoError? in
             if let problem = commonProblem(bytes, what: "subscription filter") {
@@ -54,7 +54,7 @@ public enum MQTTTopic {
 
     /// Whether `topic` matches the subscription `filter` (`a/+/c` matches `a/b/c`; `#` does not match `$SYS/…`).
     /// False when either is invalid.
-    public static func matches(filter: String, topic: String) -> Bool {
+    package static func matches(filter: String, topic: String) -> Bool {
         do {
             try validateSubscriptionFilter(filter)
             try validatePublishTopic(topic)
@@ -76,7 +76,7 @@ public enum MQTTTopic {
     /// invalid. libmosquitto 2.0 has no call for this (its matcher refuses wildcards in the topic), so it
     /// compares levels: `#` covers the rest, `+` covers one level except `#`, literals must be equal, and
     /// a leading wildcard never covers `$`-topics (MQTT 3.1.1 §4.7.2).
-    public static func filter(_ allowed: String, covers requested: String) -> Bool {
+    package static func filter(_ allowed: String, covers requested: String) -> Bool {
         do {
             try validateSubscriptionFilter(allowed)
             try validateSubscriptionFilter(requested)
@@ -111,7 +111,7 @@ public enum MQTTTopic {
     }
 
     /// Validates raw bytes as a publish topic and returns them as a `String`; for topics that arrive as bytes.
-    public static func publishTopic(fromUTF8 bytes: some Collection<UInt8>) throws(MosquittoError) -> String {
+    package static func publishTopic(fromUTF8 bytes: some Collection<UInt8>) throws(MosquittoError) -> String {
         guard isValidUTF8(bytes) else {
             if bytes.count > maximumLength {
                 throw invalid("topic is \(bytes.count) bytes long, the maximum is \(maximumLength)", nil)

@@ -8,13 +8,13 @@
 /// Nothing here blocks the calling thread: the blocking libmosquitto calls (DNS in connect, joining the network thread)
 /// run on the connection's own serial queue, the network loop on libmosquitto's own thread. All methods are safe to
 /// call from any task, concurrently. Releasing the last reference closes the connection (politely, in the background).
-public final class MosquittoConnection: Sendable {
+package final class MosquittoConnection: Sendable {
     private let core: ConnectionCore
 
     /// Creates the libmosquitto client (initialising the library on first use). Does not touch the network.
     /// Throws `.invalidConfiguration` for options libmosquitto would refuse (TLS files that cannot be read, a bad
     /// port or keep-alive…) and `.unavailable` after `MosquittoLibrary.shutdown()`.
-    public init(options: MosquittoConnectionOptions) throws(MosquittoError) {
+    package init(options: MosquittoConnectionOptions) throws(MosquittoError) {
         core = try ConnectionCore(options: options)
     }
 
@@ -22,13 +22,13 @@ public final class MosquittoConnection: Sendable {
         core.close(MosquittoError(kind: .unavailable, reason: "the connection was released"))
     }
 
-    public var options: MosquittoConnectionOptions { core.options }
+    package var options: MosquittoConnectionOptions { core.options }
 
     /// The client identifier sent in CONNECT (the generated one when `options.clientID` is nil).
-    public var clientID: String { core.clientID }
+    package var clientID: String { core.clientID }
 
     /// True between a successful CONNACK and the connection's end (or `disconnect()`).
-    public var isConnected: Bool { core.isConnected }
+    package var isConnected: Bool { core.isConnected }
 
     /// Dials and returns when the broker accepted the connection (CONNACK success).
     ///
@@ -36,7 +36,7 @@ public final class MosquittoConnection: Sendable {
     /// authorised.` / `Not authorized`), `.refused` (other CONNACK codes), `.timeout` (`no CONNACK within 5s`, after
     /// `options.connectTimeout`), `.connectionLost` (closed before CONNACK), `.cancelled`. After any failure the
     /// connection is closed. May be called once.
-    public func connect() async throws(MosquittoError) {
+    package func connect() async throws(MosquittoError) {
         try await core.connect()
     }
 
@@ -47,19 +47,19 @@ public final class MosquittoConnection: Sendable {
     /// sent, retrying is safe) or after (`.timeout` after `options.ackTimeout`, `.connectionLost`, `.notAuthorized` or
     /// `.rejected` for an MQTT 5 failure reason code, `.cancelled`; the message may or may not have been delivered).
     @discardableResult
-    public func publish(_ message: MosquittoMessage) async throws(MosquittoError) -> MosquittoPublishReceipt {
+    package func publish(_ message: MosquittoMessage) async throws(MosquittoError) -> MosquittoPublishReceipt {
         try await core.publish(message)
     }
 
     /// Stops new publishes, waits for the ones in flight (each bounded by `ackTimeout`), sends DISCONNECT, and returns
     /// once libmosquitto's thread has stopped. Safe to call at any time, any number of times.
-    public func disconnect() async {
+    package func disconnect() async {
         await core.disconnect()
     }
 
     /// Suspends until the connection is closed for whatever reason and returns that reason (`.connectionLost`
     /// when the broker went away, `.unavailable` after `disconnect()`); `.cancelled` if the waiting task is cancelled.
-    public func waitUntilClosed() async -> MosquittoError {
+    package func waitUntilClosed() async -> MosquittoError {
         await core.waitUntilClosed()
     }
 }

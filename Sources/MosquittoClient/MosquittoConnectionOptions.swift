@@ -1,15 +1,15 @@
 /// How to reach and log in to the broker, and how long to wait for it.
 ///
 /// `description` never prints the password, so options can be logged.
-public struct MosquittoConnectionOptions: Sendable, Hashable, CustomStringConvertible {
+package struct MosquittoConnectionOptions: Sendable, Hashable, CustomStringConvertible {
     /// The MQTT version spoken by the bridge's own client.
-    public enum ProtocolVersion: Sendable, Hashable, CustomStringConvertible {
+    package enum ProtocolVersion: Sendable, Hashable, CustomStringConvertible {
         /// MQTT 3.1.1: no properties; CONNACK return codes.
         case v3_1_1
         /// MQTT 5.0 (the default): user properties, content type, message expiry; PUBACK reason codes.
         case v5
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .v3_1_1: "3.1.1"
             case .v5: "5.0"
@@ -19,25 +19,25 @@ public struct MosquittoConnectionOptions: Sendable, Hashable, CustomStringConver
 
     /// Host name or address of the broker's MQTT (TCP) listener. Also the TLS server name (SNI) and the name checked in
     /// the broker's certificate: libmosquitto has no separate server-name setting.
-    public var host: String
-    public var port: Int
+    package var host: String
+    package var port: Int
     /// The MQTT client identifier; `nil` (the default) gives every connection a fresh `mqtt-ws-bridge-<8 hex digits>`
     /// (23 characters, the longest an MQTT 3.1.1 broker must accept). A pool appends `-1`, `-2`, … to a fixed one.
-    public var clientID: String?
-    public var username: String?
-    public var password: String?
+    package var clientID: String?
+    package var username: String?
+    package var password: String?
     /// MQTT keep-alive; whole seconds, 0 (off) or 5…65535 s (libmosquitto refuses less than 5 s).
-    public var keepAlive: Duration
-    public var protocolVersion: ProtocolVersion
+    package var keepAlive: Duration
+    package var protocolVersion: ProtocolVersion
     /// Present → TLS towards the broker.
-    public var tls: MosquittoTLSOptions?
+    package var tls: MosquittoTLSOptions?
     /// From the start of `connect()` (DNS and TCP included) until CONNACK.
-    public var connectTimeout: Duration
+    package var connectTimeout: Duration
     /// From handing a publish to libmosquitto until the acknowledgement that ends it: QoS 0 written to the socket,
     /// QoS 1 PUBACK, QoS 2 PUBCOMP. Time spent queued behind the broker's receive maximum counts.
-    public var ackTimeout: Duration
+    package var ackTimeout: Duration
 
-    public init(
+    package init(
         host: String = "127.0.0.1",
         port: Int = 1883,
         clientID: String? = nil,
@@ -61,7 +61,7 @@ public struct MosquittoConnectionOptions: Sendable, Hashable, CustomStringConver
         self.ackTimeout = ackTimeout
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(host):\(port) MQTT \(protocolVersion)"
         if let clientID { text += " client id \(clientID)" }
         if let username { text += " user \(username)" }
@@ -102,23 +102,23 @@ public struct MosquittoConnectionOptions: Sendable, Hashable, CustomStringConver
 }
 
 /// TLS towards the broker (`mosquitto_tls_set`, `mosquitto_tls_opts_set`, `mosquitto_tls_insecure_set`).
-public struct MosquittoTLSOptions: Sendable, Hashable {
+package struct MosquittoTLSOptions: Sendable, Hashable {
     /// PEM file of trusted CA certificates.
-    public var caFile: String?
+    package var caFile: String?
     /// Directory of trusted CA certificates (`c_rehash` layout).
-    public var caPath: String?
+    package var caPath: String?
     /// Client certificate and its unencrypted private key, for brokers that require mutual TLS; both or neither, and
     /// only together with `caFile` or `caPath` (a libmosquitto rule). An encrypted key fails with `.tls`: the bridge
     /// never prompts on a terminal.
-    public var certFile: String?
-    public var keyFile: String?
+    package var certFile: String?
+    package var keyFile: String?
     /// Verify the broker's certificate chain (`SSL_VERIFY_PEER`). `false` only for tests.
-    public var verifyPeer: Bool
+    package var verifyPeer: Bool
     /// Check that the certificate names `host`. `false` only for tests.
-    public var verifyHostname: Bool
+    package var verifyHostname: Bool
 
     /// Without `caFile` and `caPath` the system trust store is used (`MOSQ_OPT_TLS_USE_OS_CERTS`).
-    public init(
+    package init(
         caFile: String? = nil, caPath: String? = nil, certFile: String? = nil, keyFile: String? = nil,
         verifyPeer: Bool = true, verifyHostname: Bool = true
     ) {

@@ -4,9 +4,9 @@
 ///
 /// A struct rather than an enum so that kinds can be added without breaking callers' `switch`es;
 /// compare with `error.kind == .notAuthorized`.
-public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible {
+package struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The category of a failure.
-    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+    package struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Value: Hashable {
             case unreachable, tls, notAuthorized, refused, timeout, connectionLost, unavailable
             case invalidTopic, invalidMessage, invalidConfiguration, rejected, cancelled, protocolError
@@ -15,38 +15,38 @@ public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible
         private let value: Value
 
         /// No connection could be opened: TCP refused, host unreachable, DNS lookup failed.
-        public static let unreachable = Kind(value: .unreachable)
+        package static let unreachable = Kind(value: .unreachable)
         /// The TLS handshake or certificate verification failed.
-        public static let tls = Kind(value: .tls)
+        package static let tls = Kind(value: .tls)
         /// The broker refused the credentials or the action: CONNACK 4/5 (MQTT 3.1.1), reason codes 0x86/0x87/0x8C
         /// (MQTT 5) on CONNACK, or 0x87 on a PUBACK/PUBREC (the broker's ACL denied the publish).
-        public static let notAuthorized = Kind(value: .notAuthorized)
+        package static let notAuthorized = Kind(value: .notAuthorized)
         /// The broker answered CONNACK with another refusal (protocol version, client identifier, server unavailable…).
-        public static let refused = Kind(value: .refused)
+        package static let refused = Kind(value: .refused)
         /// No CONNACK, or no PUBACK/PUBCOMP, within the configured time.
-        public static let timeout = Kind(value: .timeout)
+        package static let timeout = Kind(value: .timeout)
         /// The connection closed while an answer was awaited; a QoS 1/2 message may or may not have reached the broker.
-        public static let connectionLost = Kind(value: .connectionLost)
+        package static let connectionLost = Kind(value: .connectionLost)
         /// Nothing was sent: not connected (yet, or any more), disconnecting, no pool member connected, or the library
         /// was shut down. Safe to retry.
-        public static let unavailable = Kind(value: .unavailable)
+        package static let unavailable = Kind(value: .unavailable)
         /// A topic or subscription filter breaks the MQTT rules.
-        public static let invalidTopic = Kind(value: .invalidTopic)
+        package static let invalidTopic = Kind(value: .invalidTopic)
         /// A message libmosquitto or the broker's announced limits reject: payload or packet too large, QoS or retain not
         /// supported by the broker, invalid property, MQTT 5 properties on an MQTT 3.1.1 connection.
-        public static let invalidMessage = Kind(value: .invalidMessage)
+        package static let invalidMessage = Kind(value: .invalidMessage)
         /// `MosquittoConnectionOptions` that libmosquitto refuses (port, keep-alive, TLS files…).
-        public static let invalidConfiguration = Kind(value: .invalidConfiguration)
+        package static let invalidConfiguration = Kind(value: .invalidConfiguration)
         /// The broker refused a publish with an MQTT 5 reason code ≥ 0x80 other than "not authorized"
         /// (quota exceeded, payload format invalid, …).
-        public static let rejected = Kind(value: .rejected)
+        package static let rejected = Kind(value: .rejected)
         /// The waiting task was cancelled (the message may still be delivered).
-        public static let cancelled = Kind(value: .cancelled)
+        package static let cancelled = Kind(value: .cancelled)
         /// Anything else libmosquitto reports (protocol error, malformed packet, out of memory, …).
-        public static let protocolError = Kind(value: .protocolError)
+        package static let protocolError = Kind(value: .protocolError)
 
         /// Short lower-case text, suitable for `/readyz`: "unreachable", "not authorised", "timeout", …
-        public var description: String {
+        package var description: String {
             switch value {
             case .unreachable: "unreachable"
             case .tls: "TLS error"
@@ -65,17 +65,17 @@ public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible
         }
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// What happened, in libmosquitto's or the OS's words where they exist, e.g. `Connection Refused: not authorised.`,
     /// `Connection refused`, `no CONNACK within 2s`.
-    public var reason: String
+    package var reason: String
     /// The libmosquitto error number (`MOSQ_ERR_*`) behind this error, if any.
-    public var mosquittoCode: Int32?
+    package var mosquittoCode: Int32?
     /// The MQTT return/reason code behind this error, if any: a CONNACK return code (MQTT 3.1.1), or an MQTT 5
     /// reason code from CONNACK, PUBACK, PUBREC or DISCONNECT.
-    public var reasonCode: Int32?
+    package var reasonCode: Int32?
 
-    public init(kind: Kind, reason: String, mosquittoCode: Int32? = nil, reasonCode: Int32? = nil) {
+    package init(kind: Kind, reason: String, mosquittoCode: Int32? = nil, reasonCode: Int32? = nil) {
         self.kind = kind
         self.reason = reason
         self.mosquittoCode = mosquittoCode
@@ -83,5 +83,5 @@ public struct MosquittoError: Error, Sendable, Hashable, CustomStringConvertible
     }
 
     /// `kind: reason`, e.g. `not authorised: Connection Refused: not authorised.`
-    public var description: String { "\(kind): \(reason)" }
+    package var description: String { "\(kind): \(reason)" }
 }

@@ -11,9 +11,9 @@ import Synchronization
 /// - `shutdown()` is called **by the executable, once, at exit**, after every `MosquittoPublisherPool` has been shut
 ///   down and no probe is running. It runs `mosquitto_lib_cleanup` (only if the library was initialised); a second
 ///   call is a no-op. After it, creating a connection fails with `.unavailable` instead of touching freed state.
-public enum MosquittoLibrary {
+package enum MosquittoLibrary {
     /// The running libmosquitto's version, e.g. `2.0.11` (the shared library's, not the header's).
-    public static var version: String {
+    package static var version: String {
         var major: Int32 = 0
         var minor: Int32 = 0
         var revision: Int32 = 0
@@ -22,13 +22,13 @@ public enum MosquittoLibrary {
     }
 
     /// Runs `mosquitto_lib_init` if nothing did yet. Thread safe; does nothing after `shutdown()`.
-    public static func initialize() {
+    package static func initialize() {
         _ = try? ensureInitialized()
     }
 
     /// Runs `mosquitto_lib_cleanup` once. Call it at process exit, after all connections are closed.
     /// Later calls do nothing.
-    public static func shutdown() {
+    package static func shutdown() {
         let mustCleanUp = lifecycle.withLock { $0.shutdown() }
         if mustCleanUp {
             _ = mosquitto_lib_cleanup()

@@ -13,7 +13,7 @@ public struct MosquittoMessage: Sendable, Hashable {
     }
 
     /// MQTT 5 payload format indicator.
-    public enum PayloadFormat: UInt8, Sendable, Hashable {
+    package enum PayloadFormat: UInt8, Sendable, Hashable {
         case unspecifiedBytes = 0
         case utf8 = 1
     }
@@ -28,13 +28,13 @@ public struct MosquittoMessage: Sendable, Hashable {
     public var contentType: String?
     /// MQTT 5 message expiry interval, seconds.
     public var messageExpiryInterval: UInt32?
-    public var payloadFormat: PayloadFormat?
+    package var payloadFormat: PayloadFormat?
     /// MQTT 5 response topic (request/response).
-    public var responseTopic: String?
+    package var responseTopic: String?
     /// MQTT 5 correlation data (request/response), at most 65 535 bytes.
-    public var correlationData: [UInt8]?
+    package var correlationData: [UInt8]?
 
-    public init(
+    package init(
         topic: String,
         payload: [UInt8],
         qos: QoS = .atMostOnce,
@@ -59,7 +59,7 @@ public struct MosquittoMessage: Sendable, Hashable {
     }
 
     /// Whether any MQTT 5-only field is set.
-    public var hasProperties: Bool {
+    package var hasProperties: Bool {
         !userProperties.isEmpty || contentType != nil || messageExpiryInterval != nil || payloadFormat != nil
             || responseTopic != nil || correlationData != nil
     }
@@ -70,25 +70,25 @@ public struct MosquittoUserProperty: Sendable, Hashable {
     public var name: String
     public var value: String
 
-    public init(name: String, value: String) {
+    package init(name: String, value: String) {
         self.name = name
         self.value = value
     }
 }
 
 /// What the broker said about a publish that succeeded.
-public struct MosquittoPublishReceipt: Sendable, Hashable {
+package struct MosquittoPublishReceipt: Sendable, Hashable {
     /// libmosquitto's message id (also assigned to QoS 0 messages). Unique among a connection's messages in flight;
     /// different pool members count independently.
-    public var messageID: Int32
+    package var messageID: Int32
     /// The MQTT 5 PUBACK/PUBREC reason code, < 0x80 (0 for QoS 0 and MQTT 3.1.1).
-    public var reasonCode: UInt8
+    package var reasonCode: UInt8
 
-    public init(messageID: Int32, reasonCode: UInt8) {
+    package init(messageID: Int32, reasonCode: UInt8) {
         self.messageID = messageID
         self.reasonCode = reasonCode
     }
 
     /// MQTT 5 reason 0x10: the broker accepted the message, but no subscription matched it.
-    public var noMatchingSubscribers: Bool { reasonCode == 0x10 }
+    package var noMatchingSubscribers: Bool { reasonCode == 0x10 }
 }

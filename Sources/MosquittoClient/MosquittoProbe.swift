@@ -3,15 +3,15 @@
 /// Each `probe()` opens a fresh connection, waits for CONNACK and disconnects — a real CONNECT/CONNACK with the
 /// configured credentials, so a broker that accepts TCP but refuses logins is reported as not ready. Probes are
 /// independent and may run concurrently; none blocks the calling thread.
-public struct MosquittoProbe: Sendable {
-    public var options: MosquittoConnectionOptions
+package struct MosquittoProbe: Sendable {
+    package var options: MosquittoConnectionOptions
 
     /// `options.connectTimeout` bounds each probe (DNS, TCP, TLS and CONNACK together).
-    public init(options: MosquittoConnectionOptions) {
+    package init(options: MosquittoConnectionOptions) {
         self.options = options
     }
 
-    public func probe() async -> MosquittoProbeResult {
+    package func probe() async -> MosquittoProbeResult {
         let start = ContinuousClock.now
         let connection: MosquittoConnection
         do {
@@ -32,21 +32,21 @@ public struct MosquittoProbe: Sendable {
 }
 
 /// The answer of one `MosquittoProbe.probe()`.
-public enum MosquittoProbeResult: Sendable, Hashable, CustomStringConvertible {
+package enum MosquittoProbeResult: Sendable, Hashable, CustomStringConvertible {
     /// CONNACK success arrived `latency` after the probe started.
     case ready(latency: Duration)
     /// Why not: `error.kind` is `.unreachable` ("Connection refused"), `.notAuthorized`, `.timeout`, `.tls`,
     /// `.refused`, …; `error.reason` is libmosquitto's text.
     case notReady(MosquittoError)
 
-    public var isReady: Bool {
+    package var isReady: Bool {
         if case .ready = self { return true }
         return false
     }
 
     /// `ready (3ms)`, or the error's `kind: reason`, e.g. `not authorised: Connection Refused: not authorised.`,
     /// `unreachable: Connection refused`, `timeout: no CONNACK within 2s`.
-    public var description: String {
+    package var description: String {
         switch self {
         case .ready(let latency): "ready (\(latency.shortDescription))"
         case .notReady(let error): error.description

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Lifecycle: `start()` once, `shutdown()` once before exit (before `MosquittoLibrary.shutdown()`); shutdown lets
 /// publishes in flight finish (bounded by `ackTimeout`), then disconnects every member.
-public final class MosquittoPublisherPool: Sendable {
+package final class MosquittoPublisherPool: Sendable {
     private enum Phase {
         case idle, running, shutDown
     }
@@ -23,9 +23,9 @@ public final class MosquittoPublisherPool: Sendable {
         var tasks: [Task<Void, Never>] = []
     }
 
-    public let options: MosquittoConnectionOptions
-    public let size: Int
-    public let reconnectPolicy: MosquittoReconnectPolicy
+    package let options: MosquittoConnectionOptions
+    package let size: Int
+    package let reconnectPolicy: MosquittoReconnectPolicy
     private let logger: Logger
     private let state: Mutex<State>
     /// Where a member (re)connects, asked before each attempt; nil: `options.host` and `options.port`.
@@ -35,7 +35,7 @@ public final class MosquittoPublisherPool: Sendable {
     /// says where each (re)connection goes instead of `options.host`/`options.port` (a pool's server that is up).
     /// With `options.clientID` set, member *i* uses `<clientID>-<i>` (the broker allows one session per client id);
     /// without it each connection gets a random one.
-    public init(
+    package init(
         options: MosquittoConnectionOptions,
         size: Int = 2,
         reconnectPolicy: MosquittoReconnectPolicy = MosquittoReconnectPolicy(),
@@ -55,12 +55,12 @@ public final class MosquittoPublisherPool: Sendable {
     }
 
     /// Members currently connected (0…`size`).
-    public var connectedCount: Int {
+    package var connectedCount: Int {
         state.withLock { $0.members.reduce(0) { $0 + ($1?.isConnected == true ? 1 : 0) } }
     }
 
     /// Starts every member connecting in the background and returns at once. Later calls do nothing.
-    public func start() {
+    package func start() {
         state.withLock { state in
             guard case .idle = state.phase else { return }
             state.phase = .running
@@ -73,7 +73,7 @@ public final class MosquittoPublisherPool: Sendable {
     /// Publishes through a connected member; see `MosquittoConnection.publish` for when it returns and what it throws.
     /// With no member connected (or before `start()`, after `shutdown()`) it throws `.unavailable` immediately.
     @discardableResult
-    public func publish(_ message: MosquittoMessage) async throws(MosquittoError) -> MosquittoPublishReceipt {
+    package func publish(_ message: MosquittoMessage) async throws(MosquittoError) -> MosquittoPublishReceipt {
         var attempts = 0
         while true {
             guard let connection = pickConnection() else {
@@ -91,7 +91,7 @@ public final class MosquittoPublisherPool: Sendable {
     }
 
     /// Stops reconnecting, lets publishes in flight finish, disconnects every member; returns when all are closed.
-    public func shutdown() async {
+    package func shutdown() async {
         let tasks = state.withLock { state -> [Task<Void, Never>] in
             state.phase = .shutDown
             defer { state.tasks = [] }

@@ -1,12 +1,12 @@
 /// How a `MosquittoPublisherPool` member waits between connection attempts: exponential backoff with jitter, so that
 /// many bridge instances do not hammer a restarting broker in step.
-public struct MosquittoReconnectPolicy: Sendable, Hashable {
+package struct MosquittoReconnectPolicy: Sendable, Hashable {
     /// The wait after the first failure (and after a lost connection).
-    public var initialDelay: Duration
+    package var initialDelay: Duration
     /// The wait doubles up to this.
-    public var maximumDelay: Duration
+    package var maximumDelay: Duration
 
-    public init(initialDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(10)) {
+    package init(initialDelay: Duration = .milliseconds(200), maximumDelay: Duration = .seconds(10)) {
         self.initialDelay = initialDelay
         self.maximumDelay = maximumDelay
     }

@@ -66,13 +66,13 @@ struct ServerHealth: Sendable {
 }
 
 /// The outcome of one active health check, as the probe reports it.
-public enum UpstreamProbeResult: Sendable, Hashable, CustomStringConvertible {
+package enum UpstreamProbeResult: Sendable, Hashable, CustomStringConvertible {
     /// The server answered (for MQTT: CONNACK success) `latency` after the probe began.
     case up(latency: Duration)
     /// Why not, in words for logs and `/readyz` (`connection refused`, `no CONNACK within 2s`).
     case down(reason: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .up(let latency): "up (\(latency))"
         case .down(let reason): "down: \(reason)"

@@ -6,9 +6,9 @@
 /// nominal delay, so the backoff still grows).
 public struct UpstreamBackoff: Sendable, Hashable {
     /// The nominal delay after the first failure.
-    public var initial: Duration
+    package var initial: Duration
     /// The largest nominal delay.
-    public var maximum: Duration
+    package var maximum: Duration
 
     public init(initial: Duration = .seconds(1), maximum: Duration = .seconds(30)) {
         self.initial = initial
@@ -16,7 +16,7 @@ public struct UpstreamBackoff: Sendable, Hashable {
     }
 
     /// The rest after `failures` consecutive failures (at least 1); `unitRandom` is uniform in `[0, 1)`.
-    public func delay(afterFailures failures: Int, unitRandom: Double) -> Duration {
+    package func delay(afterFailures failures: Int, unitRandom: Double) -> Duration {
         precondition(failures >= 1, "a delay follows at least one failure")
         // 2^(failures-1), saturating long before Duration could overflow.
         var nominal = initial

@@ -21,7 +21,7 @@ public struct UpstreamDialPlan {
     private let rule: Rule
     private var tried: UInt64 = 0
     /// How many servers `next()` has handed out.
-    public private(set) var attempts = 0
+    package private(set) var attempts = 0
 
     init(view: UpstreamPoolView, rule: Rule) {
         self.view = view
@@ -34,7 +34,7 @@ public struct UpstreamDialPlan {
     }
 
     /// `next()` at a given time (tests); `now` is called only when some server is resting.
-    public mutating func next(now: () -> ContinuousClock.Instant) -> PooledServer? {
+    package mutating func next(now: () -> ContinuousClock.Instant) -> PooledServer? {
         let untried = view.table.allMask & ~tried
         guard untried != 0 else { return nil }
         let available = view.availableMask(now: now) & untried

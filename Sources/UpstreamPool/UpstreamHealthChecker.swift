@@ -7,16 +7,16 @@
 /// its own server's next probe.
 ///
 /// Run it as a long-lived task (e.g. inside a swift-service-lifecycle service): `run()` returns when cancelled.
-public struct UpstreamHealthChecker: Sendable {
-    public typealias Probe = @Sendable (PooledServer) async -> UpstreamProbeResult
+package struct UpstreamHealthChecker: Sendable {
+    package typealias Probe = @Sendable (PooledServer) async -> UpstreamProbeResult
 
-    public let pool: UpstreamPool
-    public let interval: Duration
-    public let timeout: Duration
+    package let pool: UpstreamPool
+    package let interval: Duration
+    package let timeout: Duration
     private let probe: Probe
 
     /// `timeout` should be shorter than `interval` (configuration validation makes it so).
-    public init(pool: UpstreamPool, interval: Duration, timeout: Duration, probe: @escaping Probe) {
+    package init(pool: UpstreamPool, interval: Duration, timeout: Duration, probe: @escaping Probe) {
         precondition(interval > .zero && timeout > .zero, "the health check interval and timeout must be longer than zero")
         self.pool = pool
         self.interval = interval
@@ -25,7 +25,7 @@ public struct UpstreamHealthChecker: Sendable {
     }
 
     /// Probes until the task is cancelled. Every server's first probe starts at once.
-    public func run() async {
+    package func run() async {
         await withDiscardingTaskGroup { group in
             for server in pool.servers {
                 group.addTask { await self.probeRepeatedly(server) }
@@ -35,7 +35,7 @@ public struct UpstreamHealthChecker: Sendable {
 
     /// One probe of `server` within `timeout`; the result is also reported to the pool.
     @discardableResult
-    public func check(_ server: PooledServer) async -> UpstreamProbeResult {
+    package func check(_ server: PooledServer) async -> UpstreamProbeResult {
         let clock = ContinuousClock()
         let timeout = self.timeout
         return await withTaskGroup(of: UpstreamProbeResult?.self) { group in

@@ -25,7 +25,7 @@ import Synchronization
 /// Servers are fixed for the pool's life; their health is not shared between bridge instances (rendezvous hashing
 /// makes them agree without it).
 public final class UpstreamPool: Sendable {
-    public let settings: UpstreamPoolSettings
+    package let settings: UpstreamPoolSettings
     let table: ServerTable
     /// Moves every time `State.snapshot` is replaced; views compare it with the generation they hold.
     let generation = Atomic<UInt64>(0)
@@ -57,7 +57,7 @@ public final class UpstreamPool: Sendable {
     }
 
     /// The servers, in the order of `settings.servers`.
-    public var servers: [PooledServer] { table.servers }
+    package var servers: [PooledServer] { table.servers }
 
     /// A view for one event loop (or thread). Create one per loop at start-up and use it only there.
     public func makeView() -> UpstreamPoolView {
@@ -72,7 +72,7 @@ public final class UpstreamPool: Sendable {
     // MARK: Health reports
 
     /// A dial to `server` failed (refused, timed out, TLS failed): it is marked down at once and rests (backoff).
-    public func dialFailed(_ server: PooledServer, reason: String, at now: ContinuousClock.Instant = .now) {
+    package func dialFailed(_ server: PooledServer, reason: String, at now: ContinuousClock.Instant = .now) {
         update(server) { $0.dialFailed(reason: reason, at: now, backoff: settings.backoff, unitRandom: unitRandom) }
     }
 
@@ -83,7 +83,7 @@ public final class UpstreamPool: Sendable {
     }
 
     /// The outcome of an active health check of `server`.
-    public func recordProbe(_ server: PooledServer, _ result: UpstreamProbeResult, at now: ContinuousClock.Instant = .now) {
+    package func recordProbe(_ server: PooledServer, _ result: UpstreamProbeResult, at now: ContinuousClock.Instant = .now) {
         update(server) { $0.probed(result, at: now) }
     }
 
@@ -102,7 +102,7 @@ public final class UpstreamPool: Sendable {
     }
 
     /// Every server's health, open sessions (all views), dial failures and last probe, and the readiness they add up to.
-    public func status(at now: ContinuousClock.Instant = .now) -> UpstreamPoolStatus {
+    package func status(at now: ContinuousClock.Instant = .now) -> UpstreamPoolStatus {
         let (health, counters) = state.withLock { ($0.health, $0.counters) }
         let servers = table.servers.map { server in
             let record = health[server.index]
@@ -118,10 +118,10 @@ public final class UpstreamPool: Sendable {
 /// A server as a member of a pool: its place in `UpstreamPoolSettings.servers` and its address.
 public struct PooledServer: Sendable, Hashable, CustomStringConvertible {
     public let index: Int
-    public let server: UpstreamServer
+    package let server: UpstreamServer
 
-    public var host: String { server.host }
-    public var port: Int { server.port }
+    package var host: String { server.host }
+    package var port: Int { server.port }
     public var description: String { server.description }
 }
 

@@ -1,12 +1,12 @@
 /// What an `UpstreamPool` is made of. Plain values; `validate()` says what is wrong with them.
 public struct UpstreamPoolSettings: Sendable, Hashable {
     /// The brokers, each at most once (by `UpstreamServer.name`). Their order does not matter to `clientID` routing.
-    public var servers: [UpstreamServer]
-    public var balance: UpstreamBalance
+    package var servers: [UpstreamServer]
+    package var balance: UpstreamBalance
     /// How many servers must be up for the bridge to call itself ready (`UpstreamPoolStatus.isReady`).
-    public var minHealthy: Int
+    package var minHealthy: Int
     /// The rest a server gets after a failed dial.
-    public var backoff: UpstreamBackoff
+    package var backoff: UpstreamBackoff
 
     public init(servers: [UpstreamServer], balance: UpstreamBalance = .clientID, minHealthy: Int = 1, backoff: UpstreamBackoff = .init()) {
         self.servers = servers
@@ -16,12 +16,12 @@ public struct UpstreamPoolSettings: Sendable, Hashable {
     }
 
     /// A dial plan tracks the servers it tried in one 64-bit mask.
-    public static let maximumServerCount = 64
+    package static let maximumServerCount = 64
     /// Weights are relative; beyond this they only make mistakes (a typo of 1000 for 10) less visible.
-    public static let weightRange = 1...1000
+    package static let weightRange = 1...1000
 
     /// Throws every problem at once, each naming the setting it is about.
-    public func validate() throws(UpstreamPoolSettingsError) {
+    package func validate() throws(UpstreamPoolSettingsError) {
         var problems: [UpstreamPoolSettingsError.Problem] = []
         func add(_ setting: UpstreamPoolSettingsError.Setting, _ message: String) {
             problems.append(.init(setting: setting, message: message))
@@ -66,7 +66,7 @@ public struct UpstreamPoolSettings: Sendable, Hashable {
 /// Everything wrong with an `UpstreamPoolSettings`.
 public struct UpstreamPoolSettingsError: Error, Hashable, CustomStringConvertible {
     /// Which setting a problem is about, so that a configuration file can name its own key for it.
-    public enum Setting: Sendable, Hashable {
+    package enum Setting: Sendable, Hashable {
         case servers
         /// The server at this index of `servers`.
         case server(Int)
@@ -77,12 +77,12 @@ public struct UpstreamPoolSettingsError: Error, Hashable, CustomStringConvertibl
         case maximumBackoff
     }
 
-    public struct Problem: Sendable, Hashable {
-        public var setting: Setting
-        public var message: String
+    package struct Problem: Sendable, Hashable {
+        package var setting: Setting
+        package var message: String
     }
 
-    public var problems: [Problem]
+    package var problems: [Problem]
 
     public var description: String {
         problems.map { "\($0.setting): \($0.message)" }.joined(separator: "; ")

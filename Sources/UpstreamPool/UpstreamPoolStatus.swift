@@ -1,18 +1,18 @@
 /// The pool at one moment, for `/readyz`, `/metrics` and logs.
-public struct UpstreamPoolStatus: Sendable, Hashable, CustomStringConvertible {
-    public struct Server: Sendable, Hashable {
-        public var server: PooledServer
-        public var health: Health
+package struct UpstreamPoolStatus: Sendable, Hashable, CustomStringConvertible {
+    package struct Server: Sendable, Hashable {
+        package var server: PooledServer
+        package var health: Health
         /// Takes new sessions now: up, or its rest after a failed dial is over.
-        public var isAvailable: Bool
+        package var isAvailable: Bool
         /// Open sessions on all views.
-        public var openSessions: Int
+        package var openSessions: Int
         /// Failed dials since the pool was made.
-        public var dialFailures: Int
+        package var dialFailures: Int
         /// The last active health check's result; nil before the first.
-        public var lastProbe: UpstreamProbeResult?
+        package var lastProbe: UpstreamProbeResult?
 
-        public enum Health: Sendable, Hashable {
+        package enum Health: Sendable, Hashable {
             case up
             /// `retryAt`: when a server that failed a dial is offered to sessions again; nil when a probe failed
             /// (it is down until a probe or a dial succeeds).
@@ -36,10 +36,10 @@ public struct UpstreamPoolStatus: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// In the order of `UpstreamPoolSettings.servers`.
-    public var servers: [Server]
-    public var minHealthy: Int
+    package var servers: [Server]
+    package var minHealthy: Int
     /// When this was taken.
-    public var takenAt: ContinuousClock.Instant
+    package var takenAt: ContinuousClock.Instant
 
     init(servers: [Server], minHealthy: Int, now: ContinuousClock.Instant) {
         self.servers = servers
@@ -48,13 +48,13 @@ public struct UpstreamPoolStatus: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Servers that take new sessions now.
-    public var availableCount: Int { servers.count { $0.isAvailable } }
+    package var availableCount: Int { servers.count { $0.isAvailable } }
 
     /// At least `minHealthy` servers take new sessions.
-    public var isReady: Bool { availableCount >= minHealthy }
+    package var isReady: Bool { availableCount >= minHealthy }
 
     /// `2 of 3 servers up (1 needed); up: a:1883, b:1883; down: c:1883 (connection refused; retry in 3.2s)`.
-    public var description: String {
+    package var description: String {
         let up = servers.filter(\.isAvailable)
         let down = servers.filter { !$0.isAvailable }
         var text = "\(up.count) of \(servers.count) server\(servers.count == 1 ? "" : "s") up (\(minHealthy) needed)"

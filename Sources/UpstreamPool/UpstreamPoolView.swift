@@ -7,7 +7,7 @@
 /// it saw, its session counters and round-robin state. The only shared memory a choice touches is the pool's
 /// generation number, which is read, not written.
 public final class UpstreamPoolView {
-    public let pool: UpstreamPool
+    package let pool: UpstreamPool
     let table: ServerTable
     private let counters: SessionCounters
     /// Smooth weighted round robin's running weights (`roundRobin`).
@@ -50,7 +50,7 @@ public final class UpstreamPoolView {
 
     /// The dial to `server` succeeded and the session is relaying: counted until `sessionClosed`. A server that was
     /// down (e.g. on trial after its rest) is up again.
-    public func sessionOpened(on server: PooledServer) {
+    package func sessionOpened(on server: PooledServer) {
         counters.add(1, at: server.index)
         refresh()
         if upMask & (1 << UInt64(server.index)) == 0 {
@@ -59,17 +59,17 @@ public final class UpstreamPoolView {
     }
 
     /// A session counted by `sessionOpened(on:)` ended.
-    public func sessionClosed(on server: PooledServer) {
+    package func sessionClosed(on server: PooledServer) {
         counters.add(-1, at: server.index)
     }
 
     /// A dial to `server` failed: it is marked down at once (for every view) and rests before it is tried again.
-    public func dialFailed(_ server: PooledServer, reason: String, at now: ContinuousClock.Instant = .now) {
+    package func dialFailed(_ server: PooledServer, reason: String, at now: ContinuousClock.Instant = .now) {
         pool.dialFailed(server, reason: reason, at: now)
     }
 
     /// Sessions this view has open on `server`.
-    public func openSessions(on server: PooledServer) -> Int {
+    package func openSessions(on server: PooledServer) -> Int {
         counters.value(server.index)
     }
 

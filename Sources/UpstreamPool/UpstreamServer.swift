@@ -1,12 +1,12 @@
 /// One broker in the pool: where to dial it and its share of sessions.
 public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
     /// A host name or an IPv4/IPv6 literal, without brackets.
-    public let host: String
-    public let port: Int
+    package let host: String
+    package let port: Int
     /// The server's share of sessions relative to the others (1 by default): a server of weight 2 gets twice the ids
     /// of a server of weight 1 (`client_id`), twice the turns (`round_robin`), or is filled to twice the sessions
     /// (`least_sessions`).
-    public let weight: Int
+    package let weight: Int
 
     public init(host: String, port: Int, weight: Int = 1) {
         self.host = host
@@ -15,7 +15,7 @@ public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `host:port`, `[IPv6]:port` (brackets required around IPv6 literals, as in URLs).
-    public init(parsing address: String, weight: Int = 1) throws(UpstreamServerAddressError) {
+    package init(parsing address: String, weight: Int = 1) throws(UpstreamServerAddressError) {
         let (host, port) = try Self.split(address)
         self.init(host: host, port: port, weight: weight)
     }
@@ -28,7 +28,7 @@ public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
     /// The identity rendezvous hashing uses: `description` with the host lower-cased (DNS names are case-insensitive),
     /// so `Broker-A:1883` and `broker-a:1883` are one server. Not the weight: changing a weight moves only the ids
     /// that the new weight takes or gives up.
-    public var name: String {
+    package var name: String {
         let host = self.host.lowercased()
         return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
@@ -76,16 +76,16 @@ public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why a server address could not be parsed; `description` quotes the address and says what is wrong.
-public struct UpstreamServerAddressError: Error, Hashable, CustomStringConvertible {
-    public let address: String
-    public let reason: String
+package struct UpstreamServerAddressError: Error, Hashable, CustomStringConvertible {
+    package let address: String
+    package let reason: String
 
     init(_ address: String, _ reason: String) {
         self.address = address
         self.reason = reason
     }
 
-    public var description: String { "'\(address)' \(reason)" }
+    package var description: String { "'\(address)' \(reason)" }
 }
 
 extension Character {

@@ -10,19 +10,19 @@ public enum PerMessageDeflate {
     /// What the server is willing to do (route configuration).
     public struct Settings: Sendable, Hashable {
         /// Largest LZ77 window the bridge compresses with (9–15).
-        public var serverMaxWindowBits: Int
+        package var serverMaxWindowBits: Int
         /// Largest window the bridge asks clients to compress with (9–15), when the client lets it choose.
-        public var clientMaxWindowBits: Int
+        package var clientMaxWindowBits: Int
         /// Start each outgoing message with an empty dictionary (less memory between messages, worse ratio).
-        public var serverNoContextTakeover: Bool
+        package var serverNoContextTakeover: Bool
         /// Ask clients to do the same, so the bridge's inflater holds no history between messages.
-        public var clientNoContextTakeover: Bool
+        package var clientNoContextTakeover: Bool
         /// zlib level 1 (fastest) … 9 (smallest).
-        public var compressionLevel: Int
+        package var compressionLevel: Int
         /// zlib memory level 1 … 9 (2^(level + 9) bytes of compressor state).
-        public var memoryLevel: Int
+        package var memoryLevel: Int
         /// Messages shorter than this are sent uncompressed (compression is per message, RSV1).
-        public var threshold: Int
+        package var threshold: Int
 
         public init(
             serverMaxWindowBits: Int = 12, clientMaxWindowBits: Int = 12, serverNoContextTakeover: Bool = false,
@@ -44,7 +44,7 @@ public enum PerMessageDeflate {
         /// The window the client compresses with, so the size our inflater needs.
         public var clientMaxWindowBits: Int
         public var serverNoContextTakeover: Bool
-        public var clientNoContextTakeover: Bool
+        package var clientNoContextTakeover: Bool
         /// Whether the answer includes `client_max_window_bits` (only allowed when the client offered it).
         var answersClientWindow: Bool
         var answersServerWindow: Bool

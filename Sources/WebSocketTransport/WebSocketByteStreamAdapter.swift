@@ -5,13 +5,13 @@ import NIOCore
 ///
 /// The relay's glue towards a `ws` upstream uses it: the same `UpstreamHandler` serves TCP and WebSocket brokers,
 /// and MQTT over WebSocket does not care where frames begin (MQTT 5.0 §6), so one message per burst is right.
-public final class WebSocketByteStreamAdapter: ChannelOutboundHandler, RemovableChannelHandler {
-    public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = WebSocketOutbound
+package final class WebSocketByteStreamAdapter: ChannelOutboundHandler, RemovableChannelHandler {
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = WebSocketOutbound
 
-    public init() {}
+    package init() {}
 
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         context.write(self.wrapOutboundOut(.binary(self.unwrapOutboundIn(data))), promise: promise)
     }
 }

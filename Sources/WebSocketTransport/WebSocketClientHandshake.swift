@@ -3,26 +3,26 @@ import TextTrimming
 
 /// The client side of the opening handshake (RFC 6455 §4.1): the upgrade request, and the checks a browser makes on
 /// the answer. Pure computation, so it is tested without a network; `WebSocketClientUpgradeHandler` performs it.
-public struct WebSocketClientHandshake: Sendable, Hashable {
+package struct WebSocketClientHandshake: Sendable, Hashable {
     /// The largest response head accepted (status line and headers): a 101 is a few hundred bytes.
-    public static let maximumResponseHeadLength = 16 * 1024
+    package static let maximumResponseHeadLength = 16 * 1024
 
     /// The `Host` header: `host`, or `host:port` when the port is not the scheme's default.
-    public var host: String
+    package var host: String
     /// The request target, e.g. `/mqtt`.
-    public var path: String
+    package var path: String
     /// The subprotocols offered; empty offers none (no `Sec-WebSocket-Protocol` line, like WeChat's
     /// `wx.connectSocket`).
-    public var subprotocols: [String]
+    package var subprotocols: [String]
     /// Fail when subprotocols were offered and the answer chose none. RFC 6455 allows such an answer; browsers fail
     /// it, so a client that stands in for one (the load generator) checks it too.
-    public var requiresSubprotocolAnswer: Bool
+    package var requiresSubprotocolAnswer: Bool
     /// A `User-Agent` line, if any.
-    public var userAgent: String?
+    package var userAgent: String?
     /// `Sec-WebSocket-Key`, fresh per connection.
-    public let key: String
+    package let key: String
 
-    public init(
+    package init(
         host: String, path: String, subprotocols: [String], requiresSubprotocolAnswer: Bool = false, userAgent: String? = nil,
         key: String = WebSocketHandshake.randomKey()
     ) {
@@ -35,7 +35,7 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
     }
 
     /// The GET request with the upgrade headers, ready to write.
-    public var request: String {
+    package var request: String {
         var request = "GET \(self.path) HTTP/1.1\r\nHost: \(self.host)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         request += "Sec-WebSocket-Key: \(self.key)\r\nSec-WebSocket-Version: 13\r\n"
         if !self.subprotocols.isEmpty {
@@ -49,7 +49,7 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
 
     /// The number of bytes of the response head (up to and including the blank line), or nil when `buffer` does
     /// not hold all of it yet.
-    public static func responseHeadLength(in buffer: ByteBuffer) -> Int? {
+    package static func responseHeadLength(in buffer: ByteBuffer) -> Int? {
         buffer.readableBytesView.firstRange(of: [13, 10, 13, 10]).map { $0.upperBound - buffer.readableBytesView.startIndex }
     }
 
@@ -59,7 +59,7 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
     ///   line), missing `Upgrade: websocket` or `Connection: upgrade`, a wrong `Sec-WebSocket-Accept`, a subprotocol
     ///   answered that was not offered (WeChat fails these handshakes), an offered subprotocol not answered (with
     ///   `requiresSubprotocolAnswer`), or an extension the client did not ask for.
-    public func validate(responseHead: String) throws(WebSocketClientHandshakeError) -> String? {
+    package func validate(responseHead: String) throws(WebSocketClientHandshakeError) -> String? {
         var lines = responseHead.split(separator: "\r\n", omittingEmptySubsequences: true)
         guard !lines.isEmpty else {
             throw WebSocketClientHandshakeError("empty response to the upgrade request")
@@ -127,12 +127,12 @@ public struct WebSocketClientHandshake: Sendable, Hashable {
 }
 
 /// Why a WebSocket server's answer to the upgrade request was refused, or the handshake did not complete.
-public struct WebSocketClientHandshakeError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var reason: String
+package struct WebSocketClientHandshakeError: Error, Hashable, Sendable, CustomStringConvertible {
+    package var reason: String
 
-    public init(_ reason: String) {
+    package init(_ reason: String) {
         self.reason = reason
     }
 
-    public var description: String { self.reason }
+    package var description: String { self.reason }
 }

@@ -8,11 +8,11 @@ import NIOCore
 /// after itself, succeeds `upgraded` with the chosen subprotocol, passes on the bytes that came after the head (the
 /// first frames) and removes itself. On failure it fails `upgraded`, passes the error on (`errorCaught`) and closes
 /// the connection. Messages written before the upgrade completed fail: there is no frame to put them in yet.
-public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias InboundOut = ByteBuffer
-    public typealias OutboundIn = WebSocketOutbound
-    public typealias OutboundOut = ByteBuffer
+package final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias InboundOut = ByteBuffer
+    package typealias OutboundIn = WebSocketOutbound
+    package typealias OutboundOut = ByteBuffer
 
     private enum State {
         case idle
@@ -27,7 +27,7 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
     private var state = State.idle
 
     /// `codec`: the configuration of the codec that takes over (its role is set to `.client`).
-    public init(handshake: WebSocketClientHandshake, codec: WebSocketMessageCodec.Configuration, upgraded: EventLoopPromise<String?>) {
+    package init(handshake: WebSocketClientHandshake, codec: WebSocketMessageCodec.Configuration, upgraded: EventLoopPromise<String?>) {
         self.handshake = handshake
         var codec = codec
         codec.role = .client
@@ -35,11 +35,11 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         self.upgraded = upgraded
     }
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         if context.channel.isActive { self.sendRequest(context: context) }
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         self.sendRequest(context: context)
         context.fireChannelActive()
     }
@@ -50,7 +50,7 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         context.writeAndFlush(self.wrapOutboundOut(context.channel.allocator.buffer(string: self.handshake.request)), promise: nil)
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = self.unwrapInboundIn(data)
         guard case .awaitingResponse(var received) = self.state else {
             // Only after the upgrade (a read already queued when the codec took over): it belongs to the codec.
@@ -99,7 +99,7 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard case .upgraded = self.state else {
             promise?.fail(WebSocketClientHandshakeError("a message was written before the WebSocket upgrade completed"))
             return
@@ -107,7 +107,7 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         context.write(data, promise: promise)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         switch self.state {
         case .idle, .awaitingResponse:
             self.state = .failed
@@ -118,7 +118,7 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         context.fireChannelInactive()
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         switch self.state {
         case .idle, .awaitingResponse:
             self.fail(error, context: context)
@@ -127,7 +127,7 @@ public final class WebSocketClientUpgradeHandler: ChannelDuplexHandler, Removabl
         }
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         // Removed before the handshake finished (the pipeline is torn down): nobody may wait forever.
         switch self.state {
         case .idle, .awaitingResponse:

@@ -6,24 +6,24 @@ public struct WebSocketCloseCode: RawRepresentable, Hashable, Sendable, CustomSt
         self.rawValue = rawValue
     }
 
-    public static let normalClosure = WebSocketCloseCode(rawValue: 1000)
-    public static let goingAway = WebSocketCloseCode(rawValue: 1001)
+    package static let normalClosure = WebSocketCloseCode(rawValue: 1000)
+    package static let goingAway = WebSocketCloseCode(rawValue: 1001)
     public static let protocolError = WebSocketCloseCode(rawValue: 1002)
     public static let unsupportedData = WebSocketCloseCode(rawValue: 1003)
     /// Never sent on the wire: "the close frame carried no code".
-    public static let noStatusReceived = WebSocketCloseCode(rawValue: 1005)
+    package static let noStatusReceived = WebSocketCloseCode(rawValue: 1005)
     /// Never sent on the wire: "the connection ended without a close frame".
-    public static let abnormalClosure = WebSocketCloseCode(rawValue: 1006)
+    package static let abnormalClosure = WebSocketCloseCode(rawValue: 1006)
     public static let invalidPayloadData = WebSocketCloseCode(rawValue: 1007)
-    public static let policyViolation = WebSocketCloseCode(rawValue: 1008)
+    package static let policyViolation = WebSocketCloseCode(rawValue: 1008)
     public static let messageTooBig = WebSocketCloseCode(rawValue: 1009)
-    public static let mandatoryExtension = WebSocketCloseCode(rawValue: 1010)
-    public static let internalError = WebSocketCloseCode(rawValue: 1011)
-    public static let tryAgainLater = WebSocketCloseCode(rawValue: 1013)
+    package static let mandatoryExtension = WebSocketCloseCode(rawValue: 1010)
+    package static let internalError = WebSocketCloseCode(rawValue: 1011)
+    package static let tryAgainLater = WebSocketCloseCode(rawValue: 1013)
 
     /// Whether a peer may send this code in a close frame (RFC 6455 §7.4.1–7.4.2, IANA registry):
     /// 1000–1003, 1007–1014 and the application ranges 3000–4999.
-    public var isValidOnTheWire: Bool {
+    package var isValidOnTheWire: Bool {
         switch rawValue {
         case 1000...1003, 1007...1014, 3000...4999: true
         default: false

@@ -6,13 +6,13 @@ import NIOCore
 /// the rules that depend on connection state (masking required, control frame limits, continuation
 /// order, reserved bits) are enforced by `WebSocketFrameReader`.
 public struct WebSocketFrameHeader: Hashable, Sendable {
-    public var fin: Bool
+    package var fin: Bool
     /// RSV1–RSV3 as the low three bits (RSV1 = 0b100).
-    public var reservedBits: UInt8
-    public var opcode: WebSocketOpcode
+    package var reservedBits: UInt8
+    package var opcode: WebSocketOpcode
     /// The masking key as sent on the wire, or nil for an unmasked frame.
-    public var maskingKey: WebSocketMaskingKey?
-    public var payloadLength: Int
+    package var maskingKey: WebSocketMaskingKey?
+    package var payloadLength: Int
 
     public init(
         fin: Bool = true, reservedBits: UInt8 = 0, opcode: WebSocketOpcode, maskingKey: WebSocketMaskingKey? = nil, payloadLength: Int
@@ -25,20 +25,20 @@ public struct WebSocketFrameHeader: Hashable, Sendable {
     }
 
     /// The largest header: 2 bytes, 8 bytes of extended length, 4 bytes of masking key.
-    public static let maximumLength = 14
+    package static let maximumLength = 14
 
     /// Bytes this header takes on the wire.
-    public var encodedLength: Int {
+    package var encodedLength: Int {
         Self.encodedLength(payloadLength: payloadLength, masked: maskingKey != nil)
     }
 
-    public static func encodedLength(payloadLength: Int, masked: Bool) -> Int {
+    package static func encodedLength(payloadLength: Int, masked: Bool) -> Int {
         let lengthBytes = payloadLength <= 125 ? 0 : (payloadLength <= 0xFFFF ? 2 : 8)
         return 2 + lengthBytes + (masked ? 4 : 0)
     }
 
     /// Reads a header from the front of `buffer`. Returns nil (buffer untouched) when more bytes are needed.
-    public static func read(from buffer: inout ByteBuffer) throws(WebSocketProtocolError) -> WebSocketFrameHeader? {
+    package static func read(from buffer: inout ByteBuffer) throws(WebSocketProtocolError) -> WebSocketFrameHeader? {
         let start = buffer.readerIndex
         guard let first = buffer.getInteger(at: start, as: UInt8.self),
             let second = buffer.getInteger(at: start + 1, as: UInt8.self)

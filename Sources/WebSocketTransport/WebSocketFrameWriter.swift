@@ -335,7 +335,7 @@ struct WebSocketFrameWriter {
 }
 
 /// A write the codec cannot carry out: the caller broke the streaming contract.
-public struct WebSocketOutboundError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct WebSocketOutboundError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Kind: Hashable, Sendable {
         case noStreamInProgress, streamOverrun
     }
@@ -343,11 +343,11 @@ public struct WebSocketOutboundError: Error, Hashable, Sendable, CustomStringCon
     private let kind: Kind
 
     /// `continueBinary` without a streamed message in progress.
-    public static let noStreamInProgress = WebSocketOutboundError(kind: .noStreamInProgress)
+    package static let noStreamInProgress = WebSocketOutboundError(kind: .noStreamInProgress)
     /// More payload than the streamed message announced (or a first part longer than the total).
-    public static let streamOverrun = WebSocketOutboundError(kind: .streamOverrun)
+    package static let streamOverrun = WebSocketOutboundError(kind: .streamOverrun)
 
-    public var description: String {
+    package var description: String {
         switch self.kind {
         case .noStreamInProgress: "more of a streamed message, but none is in progress"
         case .streamOverrun: "more bytes than the streamed message announced"

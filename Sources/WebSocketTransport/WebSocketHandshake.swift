@@ -3,31 +3,31 @@ import NIOCore
 import TextTrimming
 
 /// The parts of the opening handshake (RFC 6455 §4) that are pure computation.
-public enum WebSocketHandshake {
+package enum WebSocketHandshake {
     /// The GUID every server appends to the client's key before hashing (RFC 6455 §1.3).
     static let acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
     /// `Sec-WebSocket-Accept` for a client's `Sec-WebSocket-Key`: base64(SHA-1(key + GUID)).
-    public static func acceptValue(forKey key: String) -> String {
+    package static func acceptValue(forKey key: String) -> String {
         let digest = Insecure.SHA1.hash(data: Array((key + acceptGUID).utf8))
         return Base64.encode(Array(digest))
     }
 
     /// Whether a `Sec-WebSocket-Key` is what RFC 6455 §4.1 requires: base64 of exactly 16 bytes.
-    public static func isValidKey(_ key: String) -> Bool {
+    package static func isValidKey(_ key: String) -> Bool {
         guard let decoded = Base64.decode(key) else { return false }
         return decoded.count == 16
     }
 
     /// A fresh `Sec-WebSocket-Key` for a client handshake.
-    public static func randomKey() -> String {
+    package static func randomKey() -> String {
         var generator = SystemRandomNumberGenerator()
         return Base64.encode((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// Splits `Sec-WebSocket-Protocol` (or `Sec-WebSocket-Extensions`-style) header values into their
     /// comma-separated tokens, trimming optional whitespace. Several header lines are one list (RFC 7230 §3.2.2).
-    public static func tokens(in headerValues: [String]) -> [String] {
+    package static func tokens(in headerValues: [String]) -> [String] {
         headerValues.flatMap { value in
             value.split(separator: ",").map { String($0.trimmingASCIIWhitespace()) }.filter { !$0.isEmpty }
         }

@@ -152,7 +152,7 @@ public struct WebSocketMessage: Sendable, Hashable {
     public var kind: WebSocketMessageKind
     public var data: ByteBuffer
 
-    public init(kind: WebSocketMessageKind, data: ByteBuffer) {
+    package init(kind: WebSocketMessageKind, data: ByteBuffer) {
         self.kind = kind
         self.data = data
     }

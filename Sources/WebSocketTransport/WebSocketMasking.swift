@@ -3,9 +3,9 @@ import NIOCore
 /// The 4-byte masking key of a client frame (RFC 6455 §5.3).
 public struct WebSocketMaskingKey: Hashable, Sendable {
     /// The key bytes as a big-endian integer: the order they appear on the wire.
-    public var networkOrder: UInt32
+    @usableFromInline package var networkOrder: UInt32
 
-    public init(networkOrder: UInt32) {
+    package init(networkOrder: UInt32) {
         self.networkOrder = networkOrder
     }
 
@@ -14,7 +14,7 @@ public struct WebSocketMaskingKey: Hashable, Sendable {
     }
 
     /// A fresh key for a client frame. RFC 6455 requires keys an intermediary cannot predict.
-    public static func random() -> WebSocketMaskingKey {
+    package static func random() -> WebSocketMaskingKey {
         var generator = SystemRandomNumberGenerator()
         return WebSocketMaskingKey(networkOrder: generator.next())
     }
@@ -71,7 +71,7 @@ extension ByteBuffer {
 
     /// Masks (or unmasks: the operation is its own inverse) the readable bytes in place.
     @inlinable
-    public mutating func maskReadableBytes(key: WebSocketMaskingKey, keyOffset: Int = 0) {
+    package mutating func maskReadableBytes(key: WebSocketMaskingKey, keyOffset: Int = 0) {
         let pattern = key.pattern64(startingAt: keyOffset)
         self.withUnsafeMutableReadableBytes { bytes in
             let count = bytes.count

@@ -23,7 +23,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
     public struct Configuration: Sendable {
         /// `.server` for clients of the bridge, `.client` towards a WebSocket server.
-        public var role: Role
+        package var role: Role
         /// Largest payload of a single frame; larger → close 1009. Frames are streamed in `.byteStream` mode, so this
         /// is a policy limit, not a memory bound. Also the limit of a decompressed message (with `maximumMessageSize`,
         /// whichever is smaller).
@@ -32,19 +32,19 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         public var maximumMessageSize: Int
         /// How long to wait for the peer's close frame after sending ours before closing the socket (and how long a
         /// close waits for the end of a half-written streamed message).
-        public var closeTimeout: TimeAmount
+        package var closeTimeout: TimeAmount
         /// Messages up to this size are copied into the coalescing buffer; larger ones are written as
         /// their own slice after a separate header (the copy would cost more than the record saved).
-        public var coalescingLimit: Int
+        package var coalescingLimit: Int
         /// How received data is passed on.
         public var inbound: WebSocketInboundMode
         /// Accept text messages (checked as UTF-8 as they arrive, 1007 when invalid); otherwise they are refused with
         /// 1003 — MQTT uses binary frames only.
         public var acceptsText: Bool
         /// Send a ping after this long without any frame from the peer; nil: never.
-        public var pingInterval: TimeAmount?
+        package var pingInterval: TimeAmount?
         /// Close the connection when the peer sends nothing for this long after a ping.
-        public var pingTimeout: TimeAmount
+        package var pingTimeout: TimeAmount
         /// permessage-deflate, when the handshake agreed on it (server role).
         public var compression: Compression?
         /// Pings and pongs the peer may send before it is closed with 1008 (`WebSocketControlFrameBudget`); nil: any
@@ -53,8 +53,8 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
         /// The negotiated permessage-deflate parameters and the bridge's own settings for it.
         public struct Compression: Sendable {
-            public var agreement: PerMessageDeflate.Agreement
-            public var settings: PerMessageDeflate.Settings
+            package var agreement: PerMessageDeflate.Agreement
+            package var settings: PerMessageDeflate.Settings
 
             public init(agreement: PerMessageDeflate.Agreement, settings: PerMessageDeflate.Settings) {
                 self.agreement = agreement

@@ -6,18 +6,18 @@ public struct WebSocketOpcode: RawRepresentable, Hashable, Sendable, CustomStrin
         self.rawValue = rawValue & 0x0F
     }
 
-    public static let continuation = WebSocketOpcode(rawValue: 0x0)
-    public static let text = WebSocketOpcode(rawValue: 0x1)
+    package static let continuation = WebSocketOpcode(rawValue: 0x0)
+    package static let text = WebSocketOpcode(rawValue: 0x1)
     public static let binary = WebSocketOpcode(rawValue: 0x2)
-    public static let close = WebSocketOpcode(rawValue: 0x8)
-    public static let ping = WebSocketOpcode(rawValue: 0x9)
-    public static let pong = WebSocketOpcode(rawValue: 0xA)
+    package static let close = WebSocketOpcode(rawValue: 0x8)
+    package static let ping = WebSocketOpcode(rawValue: 0x9)
+    package static let pong = WebSocketOpcode(rawValue: 0xA)
 
     /// Control frames (close, ping, pong and the reserved 0xB–0xF) have the high bit of the opcode set.
-    public var isControl: Bool { rawValue & 0x8 != 0 }
+    package var isControl: Bool { rawValue & 0x8 != 0 }
 
     /// Opcodes RFC 6455 defines; anything else is a protocol error.
-    public var isKnown: Bool {
+    package var isKnown: Bool {
         switch self {
         case .continuation, .text, .binary, .close, .ping, .pong: true
         default: false

@@ -45,7 +45,7 @@ extension RouteSettings {
 }
 
 extension RouteSettings.SubprotocolPolicy {
-    public init(_ policy: BridgeConfig.SubprotocolPolicy) {
+    package init(_ policy: BridgeConfig.SubprotocolPolicy) {
         switch policy {
         case .miniprogram: self = .miniprogram
         case .passthrough: self = .passthrough
@@ -54,7 +54,7 @@ extension RouteSettings.SubprotocolPolicy {
 }
 
 extension StaticFileSettings {
-    public init(_ configuration: StaticFilesConfiguration) {
+    package init(_ configuration: StaticFilesConfiguration) {
         self.init(
             directory: configuration.directory, maxSize: configuration.maxSize, sendTimeout: configuration.sendTimeout,
             maxRequestsPerAddress: configuration.maxRequestsPerIP)

@@ -1,23 +1,23 @@
 /// The auth callout: the module's own form of `auth.http`.
-public struct AuthCalloutSettings: Sendable, Hashable {
+package struct AuthCalloutSettings: Sendable, Hashable {
     /// `url`: where the attempt is POSTed (`http://` or `https://`).
-    public var url: String
+    package var url: String
     /// `timeout`: the whole exchange (connect, send, answer); after it the attempt counts as "unavailable".
-    public var timeout: Duration
+    package var timeout: Duration
     /// `cache_ttl`: how long an allow or deny is reused for the same attempt (zero: never). Unavailable is not cached.
-    public var cacheTTL: Duration
+    package var cacheTTL: Duration
     /// `fail_open`: let attempts in (anonymously) when the backend is unavailable. Off: refuse them.
-    public var failOpen: Bool
+    package var failOpen: Bool
     /// `send_password`: include the CONNECT's password in the callout.
-    public var sendPassword: Bool
+    package var sendPassword: Bool
     /// `headers`: request headers forwarded to the backend (names, case-insensitive); others are not sent.
-    public var headers: [String]
+    package var headers: [String]
     /// Connections to the backend at most (HTTP/1.1); attempts beyond wait within their timeout.
-    public var maximumConnections: Int
+    package var maximumConnections: Int
     /// Cached answers at most; the oldest go first.
-    public var maximumCacheEntries: Int
+    package var maximumCacheEntries: Int
 
-    public init(
+    package init(
         url: String,
         timeout: Duration = .seconds(2),
         cacheTTL: Duration = .seconds(60),

@@ -3,21 +3,21 @@ public struct JWTVerifierSettings: Sendable, Equatable {
     /// PEM files (a `PUBLIC KEY` — RSA, P-256/384/521 or Ed25519 —, an `RSA PUBLIC KEY`, or a `CERTIFICATE` whose key
     /// is used) and JWKS JSON files (`{"keys": [...]}`), told apart by their contents. A PEM key's `kid` is its file
     /// name without the extension (`keys/2026-05.pem` → `2026-05`); a JWKS key's is its own `kid`.
-    public var keyFiles: [String]
+    package var keyFiles: [String]
     /// A file holding an HMAC secret (at least 32 bytes; one trailing newline is ignored). Its `kid` is the file name
     /// without the extension. HS256 is accepted, HS384 from 48 bytes, HS512 from 64.
-    public var secretFile: String?
+    package var secretFile: String?
     /// `iss` must equal this; nil: not checked.
-    public var issuer: String?
+    package var issuer: String?
     /// `aud` must name one of these; empty: not checked.
-    public var audiences: [String]
+    package var audiences: [String]
     /// Clock skew allowed on `exp` and `nbf`.
-    public var leeway: Duration
+    package var leeway: Duration
     /// Claims every token must carry (besides those `issuer`/`audience` check). Default: `exp`, so that no token
     /// is valid for ever.
-    public var requiredClaims: [String]
+    package var requiredClaims: [String]
     /// How often the key files are checked for changes (changed files are reloaded as by `reload()`); zero: only on request.
-    public var reloadInterval: Duration
+    package var reloadInterval: Duration
     /// Tokens longer than this (bytes) are refused before any parsing.
     public var maximumTokenSize: Int
 

@@ -1,6 +1,6 @@
 /// What a key reload did, file by file: `TokenVerifier.reload()` returns it and the log carries the same facts.
-public struct KeyReloadReport: Sendable, CustomStringConvertible {
-    public enum Outcome: Sendable, Equatable {
+package struct KeyReloadReport: Sendable, CustomStringConvertible {
+    package enum Outcome: Sendable, Equatable {
         /// New keys are in use for new sessions; open sessions are not touched (they were verified at connect).
         case loaded(keyIDs: [String], previousKeyIDs: [String])
         /// The file holds the keys already in use.
@@ -9,30 +9,30 @@ public struct KeyReloadReport: Sendable, CustomStringConvertible {
         case refused(reason: String, keptKeyIDs: [String])
     }
 
-    public struct Entry: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// The file as configured (`auth.jwt.keys[i]` or `auth.jwt.secret_file`).
-        public var file: String
-        public var outcome: Outcome
+        package var file: String
+        package var outcome: Outcome
     }
 
     /// In the settings' order. A timer reload lists only files that changed or newly failed.
-    public var entries: [Entry]
+    package var entries: [Entry]
 
     /// True when nothing was refused.
-    public var isSuccess: Bool { self.refused.isEmpty }
+    package var isSuccess: Bool { self.refused.isEmpty }
 
     /// The entries whose file was refused.
-    public var refused: [Entry] {
+    package var refused: [Entry] {
         self.entries.filter { if case .refused = $0.outcome { true } else { false } }
     }
 
     /// The outcome for one file, if the reload covered it.
-    public func outcome(file: String) -> Outcome? {
+    package func outcome(file: String) -> Outcome? {
         self.entries.first { $0.file == file }?.outcome
     }
 
     /// One line per file, e.g. `keys/jwks.json: loaded 2026-05, 2026-06 (was 2026-04, 2026-05)`.
-    public var description: String {
+    package var description: String {
         guard !self.entries.isEmpty else { return "no key file changed" }
         return self.entries.map { entry in
             let what =

@@ -50,7 +50,7 @@ public final class TokenVerifier: Sendable {
     }
 
     /// What started a reload. A timer reload skips unchanged files and refusals already reported.
-    public enum Trigger: String, Sendable {
+    package enum Trigger: String, Sendable {
         case request, timer
     }
 
@@ -89,7 +89,7 @@ public final class TokenVerifier: Sendable {
     }
 
     /// The `kid`s in use, in file order.
-    public var keyIDs: [String] {
+    package var keyIDs: [String] {
         self.state.withLock { $0.keys.all.map(\.keyID) }
     }
 
@@ -146,12 +146,12 @@ public final class TokenVerifier: Sendable {
     /// Safe to call at any time from any task (the file I/O runs on NIO's blocking thread pool); concurrent calls
     /// run one after the other. The server's SIGHUP handler calls it next to the certificate reload.
     @discardableResult
-    public func reload(trigger: Trigger = .request) async -> KeyReloadReport {
+    package func reload(trigger: Trigger = .request) async -> KeyReloadReport {
         await self.reloads.run { await self.reloadNow(trigger: trigger) }
     }
 
     /// Runs until the task is cancelled: reloads changed files every `reload_interval` (does nothing when it is zero).
-    public func maintain() async {
+    package func maintain() async {
         let interval = self.settings.reloadInterval
         guard interval > .zero else { return }
         while true {

@@ -3,10 +3,10 @@
 ///
 /// Placeholders are filled in from the identity (their values are matched literally: a `*` in a `sub` is just a
 /// character); `*` in the pattern matches any run of characters, the empty one included.
-public struct ClientIDPattern: Sendable, Hashable, CustomStringConvertible {
+package struct ClientIDPattern: Sendable, Hashable, CustomStringConvertible {
     let template: IdentityTemplate
 
-    public init(_ pattern: String) throws(TemplateError) {
+    package init(_ pattern: String) throws(TemplateError) {
         let template = try IdentityTemplate(pattern, wildcards: true)
         if template.placeholders.contains(.clientID) {
             throw TemplateError("'\(pattern)': {client_id} cannot be part of the pattern the client id is matched against")
@@ -14,7 +14,7 @@ public struct ClientIDPattern: Sendable, Hashable, CustomStringConvertible {
         self.template = template
     }
 
-    public var description: String { self.template.text }
+    package var description: String { self.template.text }
 
     /// Whether `clientID` matches; fails when a placeholder's value is missing or unusable.
     func check(_ clientID: String, values: IdentityValues) -> AuthFailure? {

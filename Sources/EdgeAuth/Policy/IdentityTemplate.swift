@@ -116,12 +116,12 @@ struct IdentityTemplate: Sendable, Hashable {
 }
 
 /// A template that does not parse; the settings mapper adds the key (`routes.<name>.topic_policy.subscribe[0]`).
-public struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
-    public let message: String
+package struct TemplateError: Error, Sendable, Hashable, CustomStringConvertible {
+    package let message: String
 
     init(_ message: String) {
         self.message = message
     }
 
-    public var description: String { self.message }
+    package var description: String { self.message }
 }

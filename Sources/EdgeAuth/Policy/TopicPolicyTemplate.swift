@@ -1,12 +1,12 @@
 /// A route's `topic_policy` with identity placeholders (`subscribe: ["push/user/{sub}/#"]`, `publish: ["up/{sub}/+"]`),
 /// parsed once; `grant(for:)` fills it in for one session.
-public struct TopicPolicyTemplate: Sendable, Hashable {
+package struct TopicPolicyTemplate: Sendable, Hashable {
     /// nil: no restriction for that packet type (as in `topic_policy`).
     let publish: [IdentityTemplate]?
     let subscribe: [IdentityTemplate]?
 
     /// Throws for a template that does not parse, naming the list and index (`subscribe[0]: …`).
-    public init(publish: [String]?, subscribe: [String]?) throws(TemplateError) {
+    package init(publish: [String]?, subscribe: [String]?) throws(TemplateError) {
         self.publish = try Self.parse(publish, list: "publish")
         self.subscribe = try Self.parse(subscribe, list: "subscribe")
     }
@@ -25,12 +25,12 @@ public struct TopicPolicyTemplate: Sendable, Hashable {
     }
 
     /// Whether any entry has a placeholder, i.e. whether each session gets its own lists.
-    public var isPerSession: Bool {
+    package var isPerSession: Bool {
         [self.publish, self.subscribe].contains { $0?.contains(where: \.hasPlaceholders) == true }
     }
 
     /// Whether any entry needs a verified identity (`{sub}`, `{claim:…}`); such a route needs `auth`.
-    public var needsIdentity: Bool {
+    package var needsIdentity: Bool {
         [self.publish, self.subscribe].contains { list in
             list?.contains { $0.placeholders.contains(where: \.needsIdentity) } == true
         }
@@ -67,12 +67,12 @@ public struct TopicPolicyTemplate: Sendable, Hashable {
 
 /// One session's topic allow lists, placeholders filled in: what the session's `TopicAuthorizer` is built from
 /// (the server's libmosquitto-backed allow list validates and matches them; EdgeAuth does not match topics itself).
-public struct TopicGrant: Sendable, Hashable {
+package struct TopicGrant: Sendable, Hashable {
     /// nil: no restriction; empty: nothing allowed.
-    public var publish: [String]?
-    public var subscribe: [String]?
+    package var publish: [String]?
+    package var subscribe: [String]?
 
-    public init(publish: [String]?, subscribe: [String]?) {
+    package init(publish: [String]?, subscribe: [String]?) {
         self.publish = publish
         self.subscribe = subscribe
     }

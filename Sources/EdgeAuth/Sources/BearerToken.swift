@@ -5,9 +5,9 @@
 /// message shows `<redacted token from query>` instead. Only `value` reveals it.
 public struct BearerToken: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The token text (a compact JWT, or an opaque token for the callout). Never log it.
-    public let value: String
+    package let value: String
     /// Where it was found.
-    public let source: TokenSource
+    package let source: TokenSource
 
     public init(_ value: String, source: TokenSource) {
         self.value = value
@@ -16,7 +16,7 @@ public struct BearerToken: Sendable, Hashable, CustomStringConvertible, CustomDe
 
     /// Whether the token has the shape of a compact JWS (`header.payload.signature`, base64url): such tokens are
     /// verified locally; anything else can only be judged by the auth callout.
-    public var looksLikeJWT: Bool {
+    package var looksLikeJWT: Bool {
         var periods = 0
         for byte in self.value.utf8 {
             switch byte {

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Names and values are compared after percent-decoding; `+` is kept as it is (tokens never contain spaces, and
 /// an opaque token in standard base64 keeps its `+`).
-public enum QueryParameters {
+package enum QueryParameters {
     /// The decoded values of every `name=value` pair called `name`, in order; nil when the query cannot be decoded
     /// (a bad `%` escape in a pair of that name).
     static func values(named name: String, in uri: String) -> [String]? {
@@ -20,7 +20,7 @@ public enum QueryParameters {
 
     /// `uri` without the query parameter `name` (every occurrence): what may be logged. The rest is kept byte for
     /// byte; a query left empty loses its `?`. `/wss?token=eyJ…&v=2` → `/wss?v=2`.
-    public static func removing(_ name: String, from uri: String) -> String {
+    package static func removing(_ name: String, from uri: String) -> String {
         guard let question = uri.firstIndex(of: "?") else { return uri }
         let fragmentStart = uri[question...].firstIndex(of: "#") ?? uri.endIndex
         let kept = uri[uri.index(after: question)..<fragmentStart]

@@ -15,7 +15,7 @@ public enum TokenSource: String, Sendable, Hashable, CaseIterable, CustomStringC
     case mqttPassword = "mqtt_password"
 
     /// Whether the token comes with the HTTP upgrade request (rather than in the CONNECT).
-    public var isInUpgradeRequest: Bool { self != .mqttPassword }
+    package var isInUpgradeRequest: Bool { self != .mqttPassword }
 
     public var description: String { self.rawValue }
 }

@@ -3,13 +3,13 @@
 ///
 /// The URI and the headers can hold a token, so the description shows the method, the path with the token
 /// parameter removed, and header names only.
-public struct UpgradeRequest: Sendable, CustomStringConvertible, CustomReflectable {
-    public var method: String
+package struct UpgradeRequest: Sendable, CustomStringConvertible, CustomReflectable {
+    package var method: String
     /// The request target as sent (`/wss?token=…`).
-    public var uri: String
-    public var headers: [(name: String, value: String)]
+    package var uri: String
+    package var headers: [(name: String, value: String)]
 
-    public init(method: String, uri: String, headers: some Sequence<(name: String, value: String)>) {
+    package init(method: String, uri: String, headers: some Sequence<(name: String, value: String)>) {
         self.method = method
         self.uri = uri
         self.headers = Array(headers)
@@ -20,10 +20,10 @@ public struct UpgradeRequest: Sendable, CustomStringConvertible, CustomReflectab
         self.headers.compactMap { $0.name.lowercased() == name ? $0.value : nil }
     }
 
-    public var description: String {
+    package var description: String {
         let path = self.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? self.uri
         return "\(self.method) \(path) [\(self.headers.map(\.name).joined(separator: ", "))]"
     }
 
-    public var customMirror: Mirror { Mirror(self, children: ["description": self.description], displayStyle: .struct) }
+    package var customMirror: Mirror { Mirror(self, children: ["description": self.description], displayStyle: .struct) }
 }
