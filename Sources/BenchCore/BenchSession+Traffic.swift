@@ -100,7 +100,7 @@ extension BenchSession {
             }
         }
 
-        var errors = try await self.disconnectAll(timeout: .seconds(10), errorsSoFar: setupErrors)
+        let errors = try await self.disconnectAll(timeout: .seconds(10), errorsSoFar: setupErrors)
         var report = self.makeReport(errors: errors, connections: connections, generator: generator, watched: watched, problems: problems)
         report.traffic = traffic
         report.latency = latency
