@@ -123,6 +123,46 @@ def slow_consumer(args, context):
     return {"subscribed": len(suback) > 0, "stopped_reading_s": round(time.monotonic() - started, 1), "closed_by_bridge": closed}
 
 
+def watch_until_closed(sockets, seconds, started, close_code, tick_every, tick):
+    """Waits (at most `seconds`) until the bridge has closed every socket in `sockets`, calling `tick(socket)` for each
+    one still open every `tick_every` seconds. `close_code(data)` names how a read shows the bridge closed it (b"" is
+    end of stream), or is None for data that does not. Closes what is left; returns (close times from `started`,
+    count per close code)."""
+    selector = selectors.DefaultSelector()
+    for sock in sockets:
+        selector.register(sock, selectors.EVENT_READ)
+    close_times, close_codes = [], {}
+    deadline, next_tick = time.monotonic() + seconds, time.monotonic() + tick_every
+    while time.monotonic() < deadline and len(close_times) < len(sockets):
+        for key, _ in selector.select(timeout=min(0.5, tick_every)):
+            sock = key.fileobj
+            try:
+                data = sock.recv(4096)
+            except ssl.SSLWantReadError:
+                continue
+            except (OSError, ssl.SSLError):
+                data = b""
+            code = close_code(data)
+            if code is None:
+                continue
+            close_codes[code] = close_codes.get(code, 0) + 1
+            selector.unregister(sock)
+            sock.close()
+            close_times.append(time.monotonic() - started)
+        if time.monotonic() >= next_tick:
+            next_tick += tick_every
+            for key in list(selector.get_map().values()):
+                tick(key.fileobj)
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+    close_times.sort()
+    return close_times, close_codes
+
+
+def median(values):
+    return round(values[len(values) // 2], 1) if values else None
+
+
 def slowloris(args, context):
     sockets, failed = [], 0
     started = time.monotonic()
@@ -138,39 +178,20 @@ def slowloris(args, context):
     opened = time.monotonic() - started
     if args.ready_file:
         open(args.ready_file, "w").close()
-    selector = selectors.DefaultSelector()
-    for sock in sockets:
-        selector.register(sock, selectors.EVENT_READ)
-    closed, close_times, deadline, next_trickle = 0, [], time.monotonic() + args.seconds, time.monotonic() + 5
-    while time.monotonic() < deadline and closed < len(sockets):
-        for key, _ in selector.select(timeout=0.5):
-            sock = key.fileobj
-            try:
-                data = sock.recv(4096)
-            except ssl.SSLWantReadError:
-                continue
-            except (OSError, ssl.SSLError):
-                data = b""
-            if not data or data.startswith(b"HTTP/1.1 4") or data.startswith(b"HTTP/1.1 5"):
-                selector.unregister(sock)
-                sock.close()
-                closed += 1
-                close_times.append(time.monotonic() - started)
-        if time.monotonic() >= next_trickle:
-            next_trickle += 5
-            for key in list(selector.get_map().values()):
-                try:
-                    key.fileobj.send(b"X")  # one more byte of the header, never the end
-                except (OSError, ssl.SSLError):
-                    pass
-    still_open = len(sockets) - closed
-    for key in list(selector.get_map().values()):
-        key.fileobj.close()
-    close_times.sort()
+    def close_code(data):
+        return "closed" if not data or data.startswith(b"HTTP/1.1 4") or data.startswith(b"HTTP/1.1 5") else None
+
+    def one_more_byte(sock):
+        try:
+            sock.send(b"X")  # one more byte of the header, never the end
+        except (OSError, ssl.SSLError):
+            pass
+
+    close_times, _ = watch_until_closed(sockets, args.seconds, started, close_code, 5, one_more_byte)
     return {
         "requested": args.count, "opened": len(sockets), "failed_to_open": failed, "open_seconds": round(opened, 1),
-        "closed_by_bridge": closed, "still_open_after_s": args.seconds, "still_open": still_open,
-        "median_close_s": round(close_times[len(close_times) // 2], 1) if close_times else None,
+        "closed_by_bridge": len(close_times), "still_open_after_s": args.seconds,
+        "still_open": len(sockets) - len(close_times), "median_close_s": median(close_times),
     }
 
 
@@ -275,54 +296,30 @@ def trickle_publish(args, context):
     opened = time.monotonic() - started
     if args.ready_file:
         open(args.ready_file, "w").close()
-    selector = selectors.DefaultSelector()
-    states = {}
-    for sock, mask, offset in sockets:
-        selector.register(sock, selectors.EVENT_READ)
-        states[sock] = [mask, offset]
-    closed, close_times, close_codes, bytes_sent = 0, [], {}, 0
-    deadline, next_byte = time.monotonic() + args.seconds, time.monotonic() + args.interval
-    while time.monotonic() < deadline and closed < len(sockets):
-        for key, _ in selector.select(timeout=0.2):
-            sock = key.fileobj
-            try:
-                data = sock.recv(4096)
-            except ssl.SSLWantReadError:
-                continue
-            except (OSError, ssl.SSLError):
-                data = b""
-            if data[:1] == b"\x88" and len(data) >= 4:
-                code = str(struct.unpack("!H", data[2:4])[0])
-            elif not data:
-                code = "eof"
-            else:
-                continue  # anything else (there is nothing else to expect) is ignored
-            close_codes[code] = close_codes.get(code, 0) + 1
-            selector.unregister(sock)
-            sock.close()
-            closed += 1
-            close_times.append(time.monotonic() - started)
-        if time.monotonic() >= next_byte:
-            next_byte += args.interval
-            for key in list(selector.get_map().values()):
-                mask, offset = states[key.fileobj]
-                try:
-                    key.fileobj.send(bytes([0x41 ^ mask[offset % 4]]))
-                    states[key.fileobj][1] = offset + 1
-                    bytes_sent += 1
-                except (ssl.SSLWantWriteError, BlockingIOError):
-                    pass
-                except (OSError, ssl.SSLError):
-                    pass
-    still_open = len(sockets) - closed
-    for key in list(selector.get_map().values()):
-        key.fileobj.close()
-    close_times.sort()
+    states = {sock: [mask, offset] for sock, mask, offset in sockets}
+    sent = [0]
+
+    def close_code(data):
+        if data[:1] == b"\x88" and len(data) >= 4:
+            return str(struct.unpack("!H", data[2:4])[0])
+        return "eof" if not data else None  # anything else (there is nothing else to expect) is ignored
+
+    def next_byte(sock):
+        mask, offset = states[sock]
+        try:
+            sock.send(bytes([0x41 ^ mask[offset % 4]]))
+            states[sock][1] = offset + 1
+            sent[0] += 1
+        except (OSError, ssl.SSLError):  # a full send buffer included: the next tick tries again
+            pass
+
+    close_times, close_codes = watch_until_closed(
+        [sock for sock, _, _ in sockets], args.seconds, started, close_code, args.interval, next_byte)
     return {
         "requested": args.count, "opened": len(sockets), "failed_to_open": failed, "open_seconds": round(opened, 1),
-        "interval_s": args.interval, "trickled_bytes": bytes_sent, "closed_by_bridge": closed, "close_codes": close_codes,
-        "still_open_after_s": args.seconds, "still_open": still_open,
-        "median_close_s": round(close_times[len(close_times) // 2], 1) if close_times else None,
+        "interval_s": args.interval, "trickled_bytes": sent[0], "closed_by_bridge": len(close_times),
+        "close_codes": close_codes, "still_open_after_s": args.seconds, "still_open": len(sockets) - len(close_times),
+        "median_close_s": median(close_times),
     }
 
 
