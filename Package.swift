@@ -39,12 +39,13 @@ let package = Package(
         .executable(name: "mqtt-ws-bench", targets: ["mqtt-ws-bench"]),
         // The client side of Benchmarks/soak (persistent sessions through bridge and broker restarts).
         .executable(name: "mqtt-ws-soak", targets: ["mqtt-ws-soak"]),
-        // For the microbenchmarks in Benchmarks/Micro (a separate package, so ordinary builds stay lean).
+        // For the microbenchmarks in Benchmarks/Micro (a separate package, so ordinary builds stay lean): the framer
+        // and the relay rig (the session on EmbeddedChannels); for the fuzz targets too.
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
-        .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
-        .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
         .library(name: "RelayRig", targets: ["RelayRig"]),
+        .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         // For Benchmarks/Pool (the cost of one upstream choice).
+        .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
         .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
         // For the verification cost measurement in Benchmarks/EdgeAuth.
         .library(name: "EdgeAuth", targets: ["EdgeAuth"]),

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// Names follow Prometheus conventions (`_total`, `_seconds`, `_bytes`); the exporter is set up by
 /// whoever bootstraps swift-metrics (the admin listener), so without one these are no-ops.
-public final class BridgeMetrics: Sendable {
+package final class BridgeMetrics: Sendable {
     package enum Direction: String, Sendable, CaseIterable {
         case clientToBroker = "client_to_broker"
         case brokerToClient = "broker_to_client"
@@ -141,7 +141,7 @@ public final class BridgeMetrics: Sendable {
     /// The last refused handshakes (all routes), for the admin listener's event stream.
     package let refusals: RefusalLog
 
-    public init(routeNames: [String], factory: any MetricsFactory = MetricsSystem.factory) {
+    package init(routeNames: [String], factory: any MetricsFactory = MetricsSystem.factory) {
         let refusals = RefusalLog()
         var routes: [String: Route] = [:]
         for name in routeNames { routes[name] = Route(name: name, factory: factory, refusals: refusals) }

@@ -16,10 +16,10 @@ import WebSocketTransport
 /// `WebSocketOutbound.binaries` value; over `streamingThreshold`: streamed as it arrives); a flush per burst or busy window.
 ///
 /// Decisions are made by `SessionStateMachine`; this class performs them.
-public final class ClientSessionHandler: ChannelDuplexHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = WebSocketOutbound
+package final class ClientSessionHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = WebSocketOutbound
 
     var machine = SessionStateMachine()
     var descriptor: SessionDescriptor
@@ -74,7 +74,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     var registration: SessionRegistration?
 
     /// A session that registers nowhere (the microbenchmarks, a separate package, make it so).
-    public convenience init(
+    package convenience init(
         descriptor: SessionDescriptor, settings: SessionSettings, upstream: Upstream, metrics: BridgeMetrics, logger: Logger,
         accessLogger: Logger?
     ) {
@@ -113,7 +113,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     // MARK: Channel events
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         self.metrics.sessions.increment()
         self.metrics.openSessions.increment()
@@ -123,7 +123,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         }
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = self.unwrapInboundIn(data)
         switch self.machine.state {
         case .awaitingConnect, .awaitingConnectWithUpstream, .connectingUpstream, .relaying, .draining:
@@ -197,7 +197,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         }
     }
 
-    public func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         self.link.flush(burstBytes: self.burstBytesFromClient)
         self.registration?.packetsFromClient += self.clientCounts.sum
         self.metrics.record(&self.clientCounts, direction: .clientToBroker)
@@ -206,12 +206,12 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.burstBytesFromClient = 0
     }
 
-    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { self.link.clientCanTakeMore() }
         context.fireChannelWritabilityChanged()
     }
 
-    public func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         switch self.machine.state {
         case .connectingUpstream:
             // Nothing can be forwarded yet: leave the bytes in the kernel.
@@ -228,7 +228,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         }
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         switch event {
         case let event as WebSocketEvent:
             switch event {
@@ -250,20 +250,20 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         }
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // Transport errors (TLS alerts, resets): the client is gone.
         if self.transportError == nil { self.transportError = UpstreamErrorDescription.describe(error) }
         context.close(promise: nil)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         self.cancelTimers()
         self.perform(self.machine.clientInactive(transportError: self.transportError))
         self.finish()
         context.fireChannelInactive()
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.cancelTimers()
         self.context = nil
     }

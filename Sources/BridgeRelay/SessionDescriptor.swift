@@ -1,7 +1,7 @@
 import NIOCore
 
 /// What the front end knows about a session when it hands the connection over.
-public struct SessionDescriptor: Sendable {
+package struct SessionDescriptor: Sendable {
     /// The client's address as the access log shows it.
     package var clientAddress: String
     package var listener: String
@@ -12,7 +12,7 @@ public struct SessionDescriptor: Sendable {
     /// Bytes the broker connection must start with (a PROXY protocol v2 header), if any.
     package var upstreamPrelude: ByteBuffer?
 
-    public init(clientAddress: String, listener: String, route: String, subprotocol: String?, upstreamPrelude: ByteBuffer? = nil) {
+    package init(clientAddress: String, listener: String, route: String, subprotocol: String?, upstreamPrelude: ByteBuffer? = nil) {
         self.clientAddress = clientAddress
         self.listener = listener
         self.route = route

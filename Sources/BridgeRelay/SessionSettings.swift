@@ -1,7 +1,7 @@
 import NIOCore
 
 /// Per-route relay settings.
-public struct SessionSettings: Sendable {
+package struct SessionSettings: Sendable {
     /// Largest MQTT packet accepted from the client and relayed from the broker.
     package var maximumPacketSize: Int
     /// From the 101 until the client's whole CONNECT has arrived.
@@ -17,7 +17,7 @@ public struct SessionSettings: Sendable {
     /// How long a busy session's flushes may wait for more bytes, in each direction (`FlushCoalescing`); zero: never.
     package var coalesceWindow: TimeAmount
 
-    public init(
+    package init(
         maximumPacketSize: Int,
         connectPacketTimeout: TimeAmount = .seconds(10),
         packetTimeout: TimeAmount = .seconds(60),

@@ -1,10 +1,10 @@
 /// How sessions reach the broker: the kind of connection (`upstream.kind`) and the servers to choose from.
 /// Built once at start-up and shared by every session; only `UpstreamDial` uses it to dial.
-public struct Upstream: Sendable {
+package struct Upstream: Sendable {
     package var connector: any UpstreamConnector
     package var servers: any UpstreamServerSelector
 
-    public init(connector: any UpstreamConnector, servers: any UpstreamServerSelector) {
+    package init(connector: any UpstreamConnector, servers: any UpstreamServerSelector) {
         self.connector = connector
         self.servers = servers
     }

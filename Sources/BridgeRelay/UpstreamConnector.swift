@@ -8,7 +8,7 @@ import NIOSSL
 /// A connector only opens the connection and installs the handlers. Which server, when, how often and what happens
 /// on failure is decided elsewhere: `UpstreamDial` (the servers, the deadline, the metrics) for `ClientSessionHandler`
 /// (after the CONNECT, or before the 101 when `dialsBeforeUpgrade`).
-public protocol UpstreamConnector: Sendable {
+package protocol UpstreamConnector: Sendable {
     /// Whether the client's 101 waits for the broker connection. True for the `ws` kind: on a passthrough route the
     /// broker's subprotocol answer is the client's, so the session dials before the 101 (knowing no client id yet)
     /// and an unreachable broker is an HTTP 502. False for `tcp`: the session dials after the CONNECT, and an
@@ -28,7 +28,7 @@ public protocol UpstreamConnector: Sendable {
 }
 
 /// What one connection attempt needs besides the server.
-public struct UpstreamConnectOptions: Sendable {
+package struct UpstreamConnectOptions: Sendable {
     /// Written first, in the clear, before any TLS: a PROXY protocol v2 header naming the client.
     package var prelude: ByteBuffer?
     /// Offered to a `ws` broker in `Sec-WebSocket-Protocol` (nil: no header); `tcp` has no use for it.

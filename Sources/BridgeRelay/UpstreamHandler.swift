@@ -17,10 +17,10 @@ import Darwin
 /// event loop, so they call each other directly. Reading from the broker pauses while the partner cannot take the
 /// bytes (the outbound `read` is held back and replayed when the partner says so), which bounds memory for slow
 /// clients.
-public final class UpstreamHandler: ChannelDuplexHandler {
-    public typealias InboundIn = ByteBuffer
-    public typealias OutboundIn = ByteBuffer
-    public typealias OutboundOut = ByteBuffer
+package final class UpstreamHandler: ChannelDuplexHandler {
+    package typealias InboundIn = ByteBuffer
+    package typealias OutboundIn = ByteBuffer
+    package typealias OutboundOut = ByteBuffer
 
     /// The partner; cleared when either side lets go, which also breaks the reference cycle.
     private var session: ClientSessionHandler?
@@ -40,18 +40,18 @@ public final class UpstreamHandler: ChannelDuplexHandler {
         self.ready = ready
     }
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         if context.channel.isActive { self.becameActive(context: context) }
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         self.session = nil
         self.failSetUp()
     }
 
-    public func channelActive(context: ChannelHandlerContext) {
+    package func channelActive(context: ChannelHandlerContext) {
         self.becameActive(context: context)
         context.fireChannelActive()
     }
@@ -61,7 +61,7 @@ public final class UpstreamHandler: ChannelDuplexHandler {
         self.becameReady()
     }
 
-    public func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+    package func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case .handshakeCompleted = event as? TLSUserEvent {
             self.becameReady()
         }
@@ -75,25 +75,25 @@ public final class UpstreamHandler: ChannelDuplexHandler {
         ready.succeed(self.negotiatedSubprotocol)
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.session?.upstreamRead(self.unwrapInboundIn(data))
     }
 
-    public func channelReadComplete(context: ChannelHandlerContext) {
+    package func channelReadComplete(context: ChannelHandlerContext) {
         self.session?.upstreamReadComplete()
     }
 
-    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+    package func channelWritabilityChanged(context: ChannelHandlerContext) {
         if context.channel.isWritable { self.session?.upstreamBecameWritable() }
         context.fireChannelWritabilityChanged()
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if self.failure == nil { self.failure = UpstreamErrorDescription.describe(error) }
         context.close(promise: nil)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         let session = self.session
         self.session = nil
         if self.ready != nil {
@@ -104,7 +104,7 @@ public final class UpstreamHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    public func read(context: ChannelHandlerContext) {
+    package func read(context: ChannelHandlerContext) {
         // While setting up, reads carry the TLS and WebSocket handshakes.
         if self.ready != nil || (self.session?.acceptsBrokerBytes ?? true) {
             context.read()

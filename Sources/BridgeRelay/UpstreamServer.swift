@@ -77,16 +77,16 @@ package final class ListedServerPlan: UpstreamServerPlan {
 }
 
 /// `upstream.host` and `upstream.port`: every session goes to the same broker.
-public struct SingleUpstreamServer: UpstreamServerSelector {
+package struct SingleUpstreamServer: UpstreamServerSelector {
     package let server: UpstreamServer
 
-    public init(_ server: UpstreamServer) {
+    package init(_ server: UpstreamServer) {
         self.server = server
     }
 
-    public var servers: [UpstreamServer] { [self.server] }
+    package var servers: [UpstreamServer] { [self.server] }
 
-    public func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan {
+    package func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan {
         ListedServerPlan([self.server])
     }
 }

@@ -5,7 +5,7 @@ import NIOCore
 /// Parsing validates only what the header alone can tell (length encoding, the 63-bit limit);
 /// the rules that depend on connection state (masking required, control frame limits, continuation
 /// order, reserved bits) are enforced by `WebSocketFrameReader`.
-public struct WebSocketFrameHeader: Hashable, Sendable {
+package struct WebSocketFrameHeader: Hashable, Sendable {
     package var fin: Bool
     /// RSV1–RSV3 as the low three bits (RSV1 = 0b100).
     package var reservedBits: UInt8
@@ -14,7 +14,7 @@ public struct WebSocketFrameHeader: Hashable, Sendable {
     package var maskingKey: WebSocketMaskingKey?
     package var payloadLength: Int
 
-    public init(
+    package init(
         fin: Bool = true, reservedBits: UInt8 = 0, opcode: WebSocketOpcode, maskingKey: WebSocketMaskingKey? = nil, payloadLength: Int
     ) {
         self.fin = fin
@@ -86,7 +86,7 @@ public struct WebSocketFrameHeader: Hashable, Sendable {
 
     /// Appends the header to `buffer`; returns the number of bytes written.
     @discardableResult
-    public func write(to buffer: inout ByteBuffer) -> Int {
+    package func write(to buffer: inout ByteBuffer) -> Int {
         let first = (fin ? 0x80 : 0) | (reservedBits & 0x07) << 4 | opcode.rawValue
         let maskBit: UInt8 = maskingKey == nil ? 0 : 0x80
         var written = buffer.writeInteger(first)

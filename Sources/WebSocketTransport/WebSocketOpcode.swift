@@ -1,14 +1,14 @@
 /// A WebSocket frame opcode (RFC 6455 §5.2). Unknown values are kept so the codec can refuse them with 1002.
-public struct WebSocketOpcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt8
+package struct WebSocketOpcode: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    package var rawValue: UInt8
 
-    public init(rawValue: UInt8) {
+    package init(rawValue: UInt8) {
         self.rawValue = rawValue & 0x0F
     }
 
     package static let continuation = WebSocketOpcode(rawValue: 0x0)
     package static let text = WebSocketOpcode(rawValue: 0x1)
-    public static let binary = WebSocketOpcode(rawValue: 0x2)
+    package static let binary = WebSocketOpcode(rawValue: 0x2)
     package static let close = WebSocketOpcode(rawValue: 0x8)
     package static let ping = WebSocketOpcode(rawValue: 0x9)
     package static let pong = WebSocketOpcode(rawValue: 0xA)
@@ -24,7 +24,7 @@ public struct WebSocketOpcode: RawRepresentable, Hashable, Sendable, CustomStrin
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .continuation: "continuation"
         case .text: "text"
