@@ -12,10 +12,10 @@
 //   Fuzzing/             MQTTWire, WebSocketTransport (codec and its configuration), ClientAddress (PROXY protocol),
 //                        BridgeConfig (loader, routes), BridgeFrontEnd (UpgradeDecision), BridgeServer
 //                        (FrontEndSettings(_:)), BridgeAdmin (PublishRequest), MosquittoClient (MosquittoMessage), EdgeAuth
-//   Benchmarks/Micro     MQTTWire (framer, encoders), WebSocketTransport (codec, frame header), BridgeRelay (session)
+//   Benchmarks/Micro     MQTTWire (framer), RelayRig (the session on EmbeddedChannels, shared with relay-cost)
 //   Benchmarks/Pool      UpstreamPool (pool, view, plan), BridgeRelay (PooledUpstreamServers)
 //   Benchmarks/EdgeAuth  EdgeAuth (TokenVerifier)
-// (Benchmarks/Admission and Benchmarks/RelayCost are targets of this package.) Scripts/check-outside-access
+// (Benchmarks/Admission, Benchmarks/RelayCost and Benchmarks/RelayRig are targets of this package.) Scripts/check-outside-access
 // type-checks them all against the debug build as an outside package sees it.
 
 import PackageDescription
@@ -43,6 +43,7 @@ let package = Package(
         .library(name: "MQTTWire", targets: ["MQTTWire"]),
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),
+        .library(name: "RelayRig", targets: ["RelayRig"]),
         // For Benchmarks/Pool (the cost of one upstream choice).
         .library(name: "UpstreamPool", targets: ["UpstreamPool"]),
         // For the verification cost measurement in Benchmarks/EdgeAuth.
@@ -274,12 +275,18 @@ let package = Package(
         // The relay's hot path per message, for callgrind (issue 10): `swift build -c release --product relay-cost`.
         .executableTarget(
             name: "relay-cost",
+            dependencies: ["RelayRig", .product(name: "NIOCore", package: "swift-nio")],
+            path: "Benchmarks/RelayCost"
+        ),
+        // The session on EmbeddedChannels that relay-cost and Benchmarks/Micro both measure (one rig, one pipeline).
+        .target(
+            name: "RelayRig",
             dependencies: [
                 "BridgeRelay", "MQTTWire", "WebSocketTransport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"), .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
-            path: "Benchmarks/RelayCost"
+            path: "Benchmarks/RelayRig"
         ),
         // Shared by the test targets: a Mosquitto process on an ephemeral port, raw WebSocket/MQTT clients.
         .target(

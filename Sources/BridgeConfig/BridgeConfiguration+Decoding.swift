@@ -170,6 +170,7 @@ extension TimeoutConfiguration {
         return TimeoutConfiguration(
             handshake: reader.value("handshake", .duration, default: base.handshake),
             connectPacket: reader.value("connect", .duration, default: base.connectPacket),
+            packet: reader.value("packet", .duration, default: base.packet),
             closeHandshake: reader.value("close_handshake", .duration, default: close ?? base.closeHandshake),
             upstreamLinger: reader.value("upstream_linger", .duration, default: close ?? base.upstreamLinger)
         )

@@ -341,6 +341,10 @@ extension TimeoutConfiguration {
     func validate(into report: inout ValidationReport) {
         report.checkPositive(handshake, "timeouts.handshake")
         report.checkPositive(connectPacket, "timeouts.connect")
+        // Under a second, a packet that spans a few round trips of a mobile link would be cut.
+        if packet != .zero && packet < .seconds(1) {
+            report.add("timeouts.packet", "must be 0 (off) or at least 1s")
+        }
         report.checkPositive(closeHandshake, "timeouts.close_handshake")
         report.checkPositive(upstreamLinger, "timeouts.upstream_linger")
     }

@@ -10,6 +10,8 @@ public struct FrontEndSettings: Sendable, Equatable {
     package var handshakeTimeout: Duration
     /// From the 101 to the client's CONNECT.
     package var connectPacketTimeout: Duration
+    /// From a client packet's first byte until it is complete; zero: no deadline.
+    package var packetTimeout: Duration
     /// How long dialling the broker may take before the client gets CONNACK "server unavailable".
     package var upstreamConnectTimeout: Duration
     /// How long the broker connection may stay open after the client left, for the broker to take a DISCONNECT.
@@ -30,14 +32,15 @@ public struct FrontEndSettings: Sendable, Equatable {
     package var staticFiles: StaticFileSettings?
 
     package init(
-        routes: [RouteSettings], handshakeTimeout: Duration, connectPacketTimeout: Duration, upstreamConnectTimeout: Duration,
-        upstreamLingerTimeout: Duration, closeHandshakeTimeout: Duration, coalesceWindow: Duration, maxRequestHeadSize: Int,
-        maxSessionsPerAddress: Int, connectionRatePerAddress: Double, connectionBurstPerAddress: Int, sendsProxyProtocol: Bool,
-        staticFiles: StaticFileSettings?
+        routes: [RouteSettings], handshakeTimeout: Duration, connectPacketTimeout: Duration, packetTimeout: Duration,
+        upstreamConnectTimeout: Duration, upstreamLingerTimeout: Duration, closeHandshakeTimeout: Duration, coalesceWindow: Duration,
+        maxRequestHeadSize: Int, maxSessionsPerAddress: Int, connectionRatePerAddress: Double, connectionBurstPerAddress: Int,
+        sendsProxyProtocol: Bool, staticFiles: StaticFileSettings?
     ) {
         self.routes = routes
         self.handshakeTimeout = handshakeTimeout
         self.connectPacketTimeout = connectPacketTimeout
+        self.packetTimeout = packetTimeout
         self.upstreamConnectTimeout = upstreamConnectTimeout
         self.upstreamLingerTimeout = upstreamLingerTimeout
         self.closeHandshakeTimeout = closeHandshakeTimeout

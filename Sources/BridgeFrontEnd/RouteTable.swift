@@ -31,6 +31,7 @@ public struct RouteTable: Sendable {
             let session = SessionSettings(
                 maximumPacketSize: route.maxPacketSize,
                 connectPacketTimeout: TimeAmount(settings.connectPacketTimeout),
+                packetTimeout: TimeAmount(settings.packetTimeout),
                 upstreamReadyTimeout: TimeAmount(settings.upstreamConnectTimeout),
                 upstreamLingerTimeout: TimeAmount(settings.upstreamLingerTimeout),
                 topicAuthorizer: topicAuthorizers[route.name],

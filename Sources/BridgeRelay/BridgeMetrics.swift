@@ -23,6 +23,8 @@ public final class BridgeMetrics: Sendable {
         let bytes: [Counter]  // indexed by Direction order
         let packets: [[Counter]]  // [direction][packet type raw value]
         let topicPolicyDenials: Counter
+        /// Sessions closed because a client packet was not completed within `timeouts.packet`.
+        let packetDeadlineCloses: Counter
         /// Flushes a busy session deferred to the end of its coalescing window (`FlushCoalescing`), by direction.
         let deferredFlushes: [Counter]  // indexed by Direction order
         private let factory: any MetricsFactory
@@ -44,6 +46,8 @@ public final class BridgeMetrics: Sendable {
             }
             self.topicPolicyDenials = Counter(
                 label: "mqtt_ws_bridge_topic_policy_denials_total", dimensions: [("route", name)], factory: factory)
+            self.packetDeadlineCloses = Counter(
+                label: "mqtt_ws_bridge_packet_deadline_closes_total", dimensions: [("route", name)], factory: factory)
             self.deferredFlushes = Direction.allCases.map {
                 Counter(
                     label: "mqtt_ws_bridge_deferred_flushes_total", dimensions: [("route", name), ("direction", $0.rawValue)],

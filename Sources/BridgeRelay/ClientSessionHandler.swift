@@ -24,7 +24,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     var machine = SessionStateMachine()
     var descriptor: SessionDescriptor
     let settings: SessionSettings
-    private let metrics: BridgeMetrics.Route
+    let metrics: BridgeMetrics.Route
     let connectMetrics: BridgeMetrics
     var logger: Logger
     private let accessLogger: Logger?
@@ -36,7 +36,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     var subprotocolOffer: SubprotocolOffer?
     var upgradeAnswer: EventLoopPromise<UpgradeAnswer>?
 
-    private var scanner: MQTTStreamScanner
+    private(set) var scanner: MQTTStreamScanner
     private var accumulator: MQTTPacketAccumulator
     private var packetsToClient = BrokerPacketBatch()
     private var held = HeldClientBytes()
@@ -65,6 +65,9 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
 
     private let startedAt = NIODeadline.now()
     private var connectPacketTimer: Scheduled<Void>?
+    /// `timeouts.packet`; nil when it is off.
+    var packetDeadline: PacketCompletionDeadline?
+    var packetDeadlineTimer: Scheduled<Void>?
     private var transportError: String?
     /// In the admin API's registry from CONNECT to close, when the bridge keeps one (ClientSessionHandler+Admin).
     let registry: SessionRegistry?
@@ -101,6 +104,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.logger[metadataKey: "route"] = "\(descriptor.route)"
         self.accessLogger = accessLogger
         self.scanner = MQTTStreamScanner(maximumPacketSize: settings.maximumPacketSize)
+        self.packetDeadline = PacketCompletionDeadline(timeout: settings.packetTimeout)
         self.accumulator = MQTTPacketAccumulator(maximumPacketSize: settings.maximumPacketSize)
         self.policy = settings.topicAuthorizer.map {
             TopicPolicyFilter(authorizer: $0, maximumPacketSize: settings.maximumPacketSize)
@@ -130,6 +134,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
         self.burstBytesFromClient += bytes.readableBytes
 
         var firstPacketProblem: String?
+        let packetsStartedBefore = self.scanner.packetsStarted
         do {
             try self.scanner.scan(bytes) { header in
                 self.clientCounts.add(header.type)
@@ -145,6 +150,7 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
             self.perform(self.machine.clientViolatedMQTT(.protocolError, problem))
             return
         }
+        if self.packetDeadline != nil { self.timePacket(packetsStartedBefore: packetsStartedBefore, context: context) }
 
         switch self.machine.state {
         case .awaitingConnect, .awaitingConnectWithUpstream:
@@ -251,14 +257,14 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     }
 
     public func channelInactive(context: ChannelHandlerContext) {
-        self.connectPacketTimer?.cancel()
+        self.cancelTimers()
         self.perform(self.machine.clientInactive(transportError: self.transportError))
         self.finish()
         context.fireChannelInactive()
     }
 
     public func handlerRemoved(context: ChannelHandlerContext) {
-        self.connectPacketTimer?.cancel()
+        self.cancelTimers()
         self.context = nil
     }
 
@@ -380,6 +386,8 @@ public final class ClientSessionHandler: ChannelDuplexHandler {
     private func cancelTimers() {
         self.connectPacketTimer?.cancel()
         self.connectPacketTimer = nil
+        self.packetDeadlineTimer?.cancel()
+        self.packetDeadlineTimer = nil
     }
 
     // MARK: Partner API (called by UpstreamHandler on the same event loop)

@@ -6,6 +6,8 @@ public struct SessionSettings: Sendable {
     package var maximumPacketSize: Int
     /// From the 101 until the client's whole CONNECT has arrived.
     package var connectPacketTimeout: TimeAmount
+    /// From a client packet's first byte until it is complete (`PacketCompletionDeadline`); zero: no deadline.
+    package var packetTimeout: TimeAmount
     /// From dialling until the broker connection is ready (TCP, TLS and, for `ws`, the upgrade), over every server tried.
     package var upstreamReadyTimeout: TimeAmount
     /// After the client is gone, how long the broker gets to close its side before the bridge closes it.
@@ -18,6 +20,7 @@ public struct SessionSettings: Sendable {
     public init(
         maximumPacketSize: Int,
         connectPacketTimeout: TimeAmount = .seconds(10),
+        packetTimeout: TimeAmount = .seconds(60),
         upstreamReadyTimeout: TimeAmount = .seconds(5),
         upstreamLingerTimeout: TimeAmount = .seconds(3),
         topicAuthorizer: (any TopicAuthorizer)? = nil,
@@ -25,6 +28,7 @@ public struct SessionSettings: Sendable {
     ) {
         self.maximumPacketSize = maximumPacketSize
         self.connectPacketTimeout = connectPacketTimeout
+        self.packetTimeout = packetTimeout
         self.upstreamReadyTimeout = upstreamReadyTimeout
         self.upstreamLingerTimeout = upstreamLingerTimeout
         self.topicAuthorizer = topicAuthorizer

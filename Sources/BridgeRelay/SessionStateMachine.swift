@@ -140,6 +140,13 @@ struct SessionStateMachine {
         return self.beginClosing(SessionEnding(.bridge, .protocolError, "no CONNECT within \(description)"))
     }
 
+    /// The client's packet in progress was not completed in time (`PacketCompletionDeadline`): close 1008. A drain
+    /// already ends the session within the close timeout.
+    mutating func packetDeadlinePassed(_ reason: String) -> Action {
+        guard self.state != .draining else { return .none }
+        return self.beginClosing(SessionEnding(.bridge, .policyViolation, reason))
+    }
+
     /// A DISCONNECT packet started in the client's bytes (it is relayed like any other packet).
     mutating func disconnectReceived() {
         self.clientSentDisconnect = true

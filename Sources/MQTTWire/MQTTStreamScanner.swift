@@ -19,6 +19,10 @@ public struct MQTTStreamScanner: Sendable {
     private var pendingLengthBytes = 0
     /// Set by the first error; every later call rethrows it.
     private var failure: MQTTWireError?
+    /// How many packets have started (their first byte scanned) so far, wrapping. Compared before and after `scan`, it
+    /// tells whether the packet still in progress after a chunk began in that chunk or is an older one continued (the
+    /// relay's packet-completion deadline counts from a packet's first byte).
+    public private(set) var packetsStarted: UInt = 0
 
     /// - Parameter maximumPacketSize: the largest packet accepted, fixed header included (at least 2).
     public init(maximumPacketSize: Int) {
@@ -53,6 +57,7 @@ public struct MQTTStreamScanner: Sendable {
             }
             // Fast path: a whole fixed header inside the chunk and none in progress.
             if self.pendingFirstByte == nil {
+                self.packetsStarted &+= 1  // this byte starts a packet, whichever path reads its header
                 let header: MQTTFixedHeader?
                 do {
                     header = try MQTTFixedHeader.peek(in: chunk, at: index, maximumPacketSize: self.maximumPacketSize)

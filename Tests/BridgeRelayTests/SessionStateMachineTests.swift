@@ -376,6 +376,16 @@ import WebSocketTransport
             #expect((action != .none) == (start == .awaitingConnect || start == .awaitingConnectWithUpstream), "\(start): \(action)")
         }
     }
+
+    @Test func packetDeadlineCloses1008InEveryOpenStateButADrainWhichIsEndingAlready() {
+        let overdue = SessionEnding(.bridge, .policyViolation, "MQTT packet not completed within 60 s")
+        for start in Start.allCases {
+            var machine = start.machine()
+            let closes = [Start.awaitingConnect, .awaitingConnectWithUpstream, .connectingUpstream, .relaying].contains(start)
+            #expect(machine.packetDeadlinePassed(overdue.reason) == (closes ? .closeClient(overdue) : .none), "\(start)")
+            #expect(machine.ending == (closes ? overdue : start.ending), "\(start)")
+        }
+    }
 }
 
 /// The drain's DISCONNECT 0x8B goes only to MQTT 5 clients the broker accepted (MQTT-3.14.0-1: no server DISCONNECT

@@ -74,6 +74,11 @@ struct BenchSmokeTests {
             qos1.qos = 1
             qos1.payloadSize = 1024
             qos1.inflight = 16
+            // Bounded like the throughput runs. Unbounded, the publishers outran a debug-built bridge on a loaded
+            // machine, each subscriber's backlog in Mosquitto passed its default max_queued_messages (1,000), and the
+            // broker dropped the rest: "lost" deliveries that were the broker's policy, not the relay's (seen once in
+            // four whole-suite runs at load average 11). At 2,000 msg/s a run publishes about 1,800 messages in all.
+            qos1.rate = 2_000
             let qos1Report = try await BenchRunner.run(qos1)
             Self.expectClean(qos1Report, "QoS 1")
             let qos1Traffic = try #require(qos1Report.traffic)

@@ -55,6 +55,7 @@ import Testing
         let (headers, scanner) = try Self.scan(chunks(of: stream, splitAt: Array(1..<stream.count)))
         #expect(headers == (try Self.expectedHeaders(packets)))
         #expect(scanner.isAtPacketBoundary)
+        #expect(scanner.packetsStarted == UInt(packets.count), "each packet counted once, however its header is split")
     }
 
     @Test func randomChunkings() throws {
@@ -65,7 +66,9 @@ import Testing
             let cuts = (0..<Int.random(in: 1...20, using: &generator)).map { _ in
                 Int.random(in: 0...stream.count, using: &generator)
             }
-            #expect(try Self.scan(chunks(of: stream, splitAt: cuts)).headers == expected)
+            let (headers, scanner) = try Self.scan(chunks(of: stream, splitAt: cuts))
+            #expect(headers == expected)
+            #expect(scanner.packetsStarted == UInt(packets.count))
         }
     }
 
@@ -76,6 +79,7 @@ import Testing
         try scanner.scan(hex("30 AC")) { headers.append($0) }
         #expect(headers.isEmpty)
         #expect(!scanner.isAtPacketBoundary)
+        #expect(scanner.packetsStarted == 1, "a packet starts at its first byte, before its header is complete")
         try scanner.scan(hex("02 00")) { headers.append($0) }
         #expect(headers == [MQTTFixedHeader(firstByte: 0x30, remainingLength: 300, headerLength: 3)])
         #expect(!scanner.isAtPacketBoundary)
@@ -85,6 +89,7 @@ import Testing
         try scanner.scan(hex("00 C0")) { headers.append($0) }
         #expect(headers.count == 1)
         #expect(!scanner.isAtPacketBoundary)
+        #expect(scanner.packetsStarted == 2)
         try scanner.scan(hex("00")) { headers.append($0) }
         #expect(headers.last?.type == .pingreq)
         #expect(scanner.isAtPacketBoundary)

@@ -13,6 +13,7 @@ extension FrontEndSettings {
             routes: configuration.routes.map(RouteSettings.init),
             handshakeTimeout: configuration.timeouts.handshake,
             connectPacketTimeout: configuration.timeouts.connectPacket,
+            packetTimeout: configuration.timeouts.packet,
             upstreamConnectTimeout: configuration.upstream.connectTimeout,
             upstreamLingerTimeout: configuration.timeouts.upstreamLinger,
             closeHandshakeTimeout: configuration.timeouts.closeHandshake,
