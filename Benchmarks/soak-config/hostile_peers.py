@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hostile and slow peers for Benchmarks/soak: raw sockets, so they can do what well-behaved clients never do.
 
-  slow-consumer  subscribes to soak-flood/# over wss, then stops reading (tiny receive buffer) for --seconds
+  slow-consumer  subscribes to soak-flood/# over wss, then stops reading (tiny receive buffer) for --seconds, then
+                 reads what was held back (at most --seconds more)
   slowloris      --count TLS connections that half-send an upgrade request, one more header line every 5 s
   ping-flood     --flooders upgraded MQTT sessions that send WebSocket pings as fast as they can, never reading pongs
   trickle        an upgraded MQTT session that announces a 16 MiB binary frame and trickles it at 64 KiB/s
@@ -93,20 +94,28 @@ def open_session(port, context, client_id, receive_buffer=None, keepalive=60):
     return sock
 
 
-def closed_by_peer(sock, wait):
-    """True when the bridge closed the connection (EOF, reset, or a close frame) within `wait` seconds."""
-    sock.settimeout(wait)
+def read_until_quiet(sock, quiet, limit=60.0):
+    """Reads until nothing arrives for `quiet` seconds, the bridge closes the connection (EOF, reset, or a close
+    frame), or `limit` seconds pass: (bytes read, whether the bridge closed it)."""
+    deadline = time.monotonic() + limit
+    received = 0
     try:
-        while True:
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(min(quiet, left))
             data = sock.recv(65536)
-            if not data:
-                return True
-            if data[:1] == b"\x88":
-                return True
+            if not data or data[:1] == b"\x88":
+                return received, True
+            received += len(data)
     except (socket.timeout, TimeoutError):
-        return False
+        pass
     except (ConnectionError, ssl.SSLError, OSError):
-        return True
+        return received, True
+    return received, False
+
+
+def closed_by_peer(sock, wait):
+    """True when the bridge closed the connection within `wait` seconds of quiet (at most 60 s while data flows)."""
+    return read_until_quiet(sock, wait)[1]
 
 
 def slow_consumer(args, context):
@@ -117,10 +126,13 @@ def slow_consumer(args, context):
     if args.ready_file:
         open(args.ready_file, "w").close()
     time.sleep(args.seconds)  # the point: read nothing
-    # Then read for a moment: was the session still there (and at what point had the bridge closed it)?
-    closed = closed_by_peer(sock, 1.0)
+    # Then read what was held back (from the broker: the bridge stopped reading the session's upstream) until a
+    # second passes without data, or --seconds: was the session still there, and did it work again?
+    resumed = time.monotonic()
+    backlog, closed = read_until_quiet(sock, 1.0, limit=args.seconds)
     sock.close()
-    return {"subscribed": len(suback) > 0, "stopped_reading_s": round(time.monotonic() - started, 1), "closed_by_bridge": closed}
+    return {"subscribed": len(suback) > 0, "stopped_reading_s": round(resumed - started, 1), "closed_by_bridge": closed,
+            "backlog_bytes_read": backlog, "backlog_read_s": round(time.monotonic() - resumed, 1)}
 
 
 def watch_until_closed(sockets, seconds, started, close_code, tick_every, tick):
