@@ -176,8 +176,11 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
             }
             self.refuse(refusal, context: context)
         case .accept(let acceptance):
+            // The closure lives as long as the session: it captures the key alone, not the acceptance (its route
+            // and strings, ~700 bytes per idle session; docs/PERFORMANCE.md "RSS per idle session").
             let admission = self.frontEnd.admission
-            context.channel.closeFuture.whenComplete { _ in admission.release(acceptance.admissionKey) }
+            let admissionKey = acceptance.admissionKey
+            context.channel.closeFuture.whenComplete { _ in admission.release(admissionKey) }
             let prelude = self.frontEnd.sendsProxyProtocol ? self.proxyProtocolHeader(host: acceptance.host, context: context) : nil
             guard let auth = acceptance.route.auth else {
                 self.state = .upgrading(acceptance, upstreamPrelude: prelude)
