@@ -5,6 +5,11 @@ extension ClientSessionHandler {
     /// After a read's bytes were scanned (`packetsStartedBefore`: the scanner's count before them); only while the
     /// deadline is on.
     func timePacket(packetsStartedBefore: UInt, context: ChannelHandlerContext) {
+        // Until the CONNECT is in, `timeouts.connect` bounds it (1002 "no CONNECT within …"); timing it here too would
+        // close a slow CONNECT with 1008 instead whenever `timeouts.packet` is the shorter. A packet that follows the
+        // CONNECT in the same read is timed from the next read.
+        if case .awaitingConnect = self.machine.state { return }
+        if case .awaitingConnectWithUpstream = self.machine.state { return }
         let action = self.packetDeadline!.readScanned(
             atPacketBoundary: self.scanner.isAtPacketBoundary,
             packetStartedInRead: self.scanner.packetsStarted != packetsStartedBefore, now: context.eventLoop.now)

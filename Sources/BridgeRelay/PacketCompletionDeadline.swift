@@ -13,9 +13,10 @@ import WebSocketTransport
 /// Why a fixed deadline and not a minimum rate: the only packets a deadline can cut are large ones (a small packet
 /// arrives in one read on any link), and their sizes are bounded by `max_packet_size`, so a fixed deadline already is a
 /// minimum rate: `max_packet_size / timeouts.packet`. The default, 60 s over the default 1 MiB limit, lets a largest
-/// message through at 17.5 KiB/s (≈ 140 kbit/s, a poor 3G or EDGE uplink) while holding a trickling client to one
-/// minute per packet; one number is also easier to reason about than a rate and a grace period. A route that raises
-/// `max_packet_size` should raise this with it. Time counts from the packet's first byte, not from its last progress,
+/// message through at ≈ 17 KiB/s (≈ 140 kbit/s, a poor 3G or EDGE uplink) while holding a trickling client to one
+/// minute per packet; one number is also easier to reason about than a rate and a grace period. The key is global: if
+/// a route raises its `max_packet_size`, raise `timeouts.packet` to suit the largest. The CONNECT is not timed here
+/// (`timeouts.connect` bounds it). Time counts from the packet's first byte, not from its last progress,
 /// so bytes trickled into a started packet do not extend it; a packet's fixed header being slow counts too.
 ///
 /// WebSocket frames need no deadline of their own: in `.byteStream` mode the codec passes payload bytes on as they

@@ -22,7 +22,7 @@ public struct MQTTStreamScanner: Sendable {
     /// How many packets have started (their first byte scanned) so far, wrapping. Compared before and after `scan`, it
     /// tells whether the packet still in progress after a chunk began in that chunk or is an older one continued (the
     /// relay's packet-completion deadline counts from a packet's first byte).
-    public private(set) var packetsStarted: UInt = 0
+    package private(set) var packetsStarted: UInt = 0
 
     /// - Parameter maximumPacketSize: the largest packet accepted, fixed header included (at least 2).
     public init(maximumPacketSize: Int) {

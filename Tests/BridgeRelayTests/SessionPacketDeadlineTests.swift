@@ -106,3 +106,26 @@ import Testing
         #expect(harness.clientIsOpen && harness.upstreamIsOpen)
     }
 }
+
+extension SessionPacketDeadlineTests {
+    /// The CONNECT has its own deadline: with `timeouts.packet` shorter than `timeouts.connect`, a slow CONNECT is still
+    /// closed by the connect timeout (1002 "no CONNECT within"), not as an unfinished packet (1008).
+    @Test func aSlowConnectIsLeftToTheConnectTimeout() throws {
+        let settings = SessionSettings(maximumPacketSize: 1 << 20, connectPacketTimeout: .seconds(10), packetTimeout: .seconds(5))
+        let harness = try SessionHarness(settings: settings)
+        defer { harness.finish() }
+        let connect = MQTTSample.connect()
+        try harness.send(.binary(Array(connect[0..<3]), fin: false))
+        for (second, byte) in zip(1...9, connect[3...]) {
+            harness.advance(by: .seconds(1))
+            try harness.send(.continuation([byte], fin: false))
+            #expect(try harness.framesToClient().isEmpty, "open at \(second) s")
+        }
+        harness.advance(by: .seconds(1))
+
+        let frames = try harness.framesToClient()
+        #expect(frames.map(\.closeCode) == [1002])
+        #expect(frames.first?.closeReason == "no CONNECT within 10 s")
+        #expect(harness.metrics.value("mqtt_ws_bridge_packet_deadline_closes_total", [("route", SessionHarness.route)]) == 0)
+    }
+}
