@@ -39,10 +39,11 @@ let package = Package(
         .executable(name: "mqtt-ws-bench", targets: ["mqtt-ws-bench"]),
         // The client side of Benchmarks/soak (persistent sessions through bridge and broker restarts).
         .executable(name: "mqtt-ws-soak", targets: ["mqtt-ws-soak"]),
-        // For the microbenchmarks in Benchmarks/Micro (a separate package, so ordinary builds stay lean): the framer
-        // and the relay rig (the session on EmbeddedChannels); for the fuzz targets too.
-        .library(name: "MQTTWire", targets: ["MQTTWire"]),
+        // For the microbenchmarks in Benchmarks/Micro (a separate package, so ordinary builds stay lean): the relay
+        // rig (the session on EmbeddedChannels) and MQTTWire's framer, which the fuzz targets use too.
         .library(name: "RelayRig", targets: ["RelayRig"]),
+        .library(name: "MQTTWire", targets: ["MQTTWire"]),
+        // For the websocket-frame fuzz target in Fuzzing (a separate package too).
         .library(name: "WebSocketTransport", targets: ["WebSocketTransport"]),
         // For Benchmarks/Pool (the cost of one upstream choice).
         .library(name: "BridgeRelay", targets: ["BridgeRelay"]),

@@ -19,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(path: "../.."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         .executableTarget(
@@ -27,6 +28,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MQTTWire", package: bridge),
                 .product(name: "RelayRig", package: bridge),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             path: "Benchmarks/Relay",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,11 +1,9 @@
 import Benchmark
-import MQTTWire
-import RelayRig
 
 // One scaled iteration = one relayed MQTT message, so every metric reads "per message" (×1000 per iteration).
 // The rig and the messages are Benchmarks/RelayRig's (shared with relay-cost's instruction counts): 64-byte QoS 0
 // PUBLISHes (83 bytes with the fixed header and topic), relayed in bursts of 50 — what a busy session sees per read.
-// No sockets, no TLS: this is the bridge's own code, on one core.
+// No sockets, no TLS: this is the bridge's own code, on one core. The measured work is in Workloads.swift.
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -16,41 +14,24 @@ let benchmarks: @Sendable () -> Void = {
     )
 
     Benchmark("framer: whole packets out of 16 KiB reads") { benchmark in
-        let stream = RelayMessages.stream(count: benchmark.scaledIterations.count)
-        let reads = RelayMessages.chunks(of: stream, size: 16 * 1024)
+        let workload = FramerWorkload(count: benchmark.scaledIterations.count)
         benchmark.startMeasurement()
-        var accumulator = MQTTPacketAccumulator(maximumPacketSize: 1 << 20)
-        var packets = 0
-        for read in reads {
-            accumulator.append(read)
-            while let packet = try accumulator.nextPacket() {
-                packets += 1
-                blackHole(packet)
-            }
-        }
+        let packets = try workload.run()
         benchmark.stopMeasurement()
-        precondition(packets == benchmark.scaledIterations.count)
+        precondition(packets == workload.count)
     }
 
     Benchmark("client→broker: masked frames in, MQTT bytes to the upstream") { benchmark in
-        let rig = try RelayRig()
-        let bursts = RelayMessages.maskedFrameBursts(count: benchmark.scaledIterations.count, perBurst: RelayMessages.burst)
+        let workload = try RelayWorkload(.clientToBroker, count: benchmark.scaledIterations.count)
         benchmark.startMeasurement()
-        for burst in bursts {
-            rig.clientRead(burst)
-        }
+        blackHole(workload.run())
         benchmark.stopMeasurement()
-        blackHole(rig.drainUpstream())
     }
 
     Benchmark("broker→client: MQTT bytes in, one binary frame per packet out") { benchmark in
-        let rig = try RelayRig()
-        let bursts = RelayMessages.plainBursts(count: benchmark.scaledIterations.count, perBurst: RelayMessages.burst)
+        let workload = try RelayWorkload(.brokerToClient, count: benchmark.scaledIterations.count)
         benchmark.startMeasurement()
-        for burst in bursts {
-            rig.upstreamRead(burst)
-        }
+        blackHole(workload.run())
         benchmark.stopMeasurement()
-        blackHole(rig.drainClient())
     }
 }
