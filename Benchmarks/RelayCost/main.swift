@@ -10,13 +10,8 @@
 //
 // Instructions per message: the total divided by the messages (only `passBursts` is counted).
 //
-// Figures (2026-12-06, release build, valgrind 3.19 callgrind, 20,000 messages; the same driver on both trees):
-//
-//   direction          main 40e2164 (side door)   split, a write per packet (dcfb167)   one entrance, now
-//   broker → client    1,878                      2,752                                 1,888
-//   client → broker    1,205                      1,862                                 1,452
-//
-// What the split cost and what took it back: docs/PERFORMANCE.md, "Relay cost per message".
+// The figures, before and after each change to the relay, and what they show: docs/PERFORMANCE.md, "Relay cost per
+// message".
 import Foundation
 import NIOCore
 import RelayRig

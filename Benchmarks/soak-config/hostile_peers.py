@@ -23,6 +23,7 @@ import struct
 import sys
 import threading
 import time
+import weakref
 
 
 def tls_context(ca):
@@ -84,13 +85,70 @@ def mqtt_subscribe(topic):
     return bytes([0x82, len(body)]) + body
 
 
+def read_exactly(sock, count):
+    data = b""
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            raise ConnectionError("closed by the bridge")
+        data += chunk
+    return data
+
+
+def read_frame(sock):
+    """One whole (short, unmasked) server frame: its payload. Reads no byte beyond it, so the stream stays aligned for
+    ServerFrames."""
+    head = read_exactly(sock, 2)
+    length = head[1] & 0x7F
+    if length >= 126:
+        length = int.from_bytes(read_exactly(sock, 2 if length == 126 else 8), "big")
+    return read_exactly(sock, length)
+
+
+class ServerFrames:
+    """Follows the server's frame headers through a byte stream read in arbitrary chunks, so that a close frame is told
+    from payload bytes that happen to be 0x88 (pong payloads, binary MQTT data). The stream must start at a frame."""
+
+    def __init__(self):
+        self.header = b""
+        self.payload_left = 0
+
+    def sees_close(self, data):
+        at = 0
+        while at < len(data):
+            if self.payload_left:
+                taken = min(self.payload_left, len(data) - at)
+                self.payload_left -= taken
+                at += taken
+                continue
+            self.header += data[at:at + 1]
+            at += 1
+            if len(self.header) < 2:
+                continue
+            length = self.header[1] & 0x7F
+            needed = 2 + {126: 2, 127: 8}.get(length, 0) + (4 if self.header[1] & 0x80 else 0)
+            if len(self.header) < needed:
+                continue
+            if self.header[0] & 0x0F == 0x8:
+                return True
+            if length >= 126:
+                length = int.from_bytes(self.header[2:4] if length == 126 else self.header[2:10], "big")
+            self.header, self.payload_left = b"", length
+        return False
+
+
+# Each session's position in the server's frames, across reads (sockets are weakly referenced, so closed ones leave).
+SERVER_FRAMES = weakref.WeakKeyDictionary()
+
+
 def open_session(port, context, client_id, receive_buffer=None, keepalive=60):
-    """TLS, upgrade, CONNECT; returns the socket once the CONNACK frame has arrived."""
+    """TLS, upgrade, CONNECT; returns the socket once the CONNACK frame has arrived (and nothing after it)."""
     sock = connect(port, context, receive_buffer)
     sock.sendall(upgrade_request())
     read_response_head(sock)
     sock.sendall(frame(0x2, mqtt_connect(client_id, keepalive)))
-    sock.recv(64)  # the CONNACK frame (4 bytes of MQTT in a 6-byte frame)
+    read_frame(sock)  # the CONNACK (4 bytes of MQTT in a 6-byte frame)
+    SERVER_FRAMES[sock] = ServerFrames()
     return sock
 
 
@@ -103,7 +161,7 @@ def read_until_quiet(sock, quiet, limit=60.0):
         while (left := deadline - time.monotonic()) > 0:
             sock.settimeout(min(quiet, left))
             data = sock.recv(65536)
-            if not data or data[:1] == b"\x88":
+            if not data or SERVER_FRAMES[sock].sees_close(data):
                 return received, True
             received += len(data)
     except (socket.timeout, TimeoutError):
@@ -121,7 +179,7 @@ def closed_by_peer(sock, wait):
 def slow_consumer(args, context):
     sock = open_session(args.port, context, "soak-slow-consumer", receive_buffer=4096)
     sock.sendall(frame(0x2, mqtt_subscribe("soak-flood/#")))
-    suback = sock.recv(64)
+    suback = read_frame(sock)
     started = time.monotonic()
     if args.ready_file:
         open(args.ready_file, "w").close()
