@@ -1,18 +1,18 @@
 import ClientAddress
+import NIOConcurrencyHelpers
 import SessionRegistry
-import Synchronization
 import Testing
 
 @Suite("Session registry: filters, paging, lifecycle")
 struct SessionRegistryTests {
     /// A control that counts how often it was asked, so tests can see what the registry itself never does.
     final class FakeSession: Sendable {
-        let closes = Mutex<[String]>([])
+        let closes = NIOLockedValueBox<[String]>([])
         var control: SessionControl {
             SessionControl(
                 counters: { SessionCounters(bytesFromClient: 1, bytesToClient: 2, packetsFromClient: 3, packetsToClient: 4) },
                 close: { reason in
-                    self.closes.withLock { $0.append(reason) }; return true
+                    self.closes.withLockedValue { $0.append(reason) }; return true
                 })
         }
     }
@@ -94,7 +94,7 @@ struct SessionRegistryTests {
         #expect(registry.entry(pending.id)?.record.broker == "mq-a:1883")
         #expect(registry.openCounts().byBroker == ["mq-a:1883": 1] && registry.openCounts().byRoute == ["mini": 1])
         #expect(await registry.entry(pending.id)?.control.close("bye") == true)
-        #expect(fake.closes.withLock { $0 } == ["bye"])
+        #expect(fake.closes.withLockedValue { $0 } == ["bye"])
         registry.unregister(pending.id)
         #expect(registry.entry(pending.id) == nil && registry.count == 0)
         registry.setBroker("late", for: pending.id)  // a session that already left: nothing comes back
