@@ -31,6 +31,12 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOPosix", package: "swift-nio"),
 ]
 
+/// The one lock type of the package (`NIOLockedValueBox`): a pthread mutex, which ThreadSanitizer sees. The standard
+/// library's `Synchronization.Mutex` is not used: on Linux a contended lock is taken in the kernel (a PI futex) where
+/// ThreadSanitizer cannot see it, so every access it guards would be reported as a race (docs/RELIABILITY.md,
+/// Sanitizers).
+let lockedValueBox: Target.Dependency = .product(name: "NIOConcurrencyHelpers", package: "swift-nio")
+
 let package = Package(
     name: "mqtt-ws-bridge",
     platforms: [.macOS(.v15)],
@@ -108,22 +114,25 @@ let package = Package(
         .target(
             name: "ListenerSupport",
             dependencies: [
+                lockedValueBox,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // The real client address: trusted-proxy CIDRs, PROXY protocol v1/v2 (parse, encode, handler), X-Forwarded-For.
-        .target(name: "ClientAddress", dependencies: ["TextTrimming", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "ClientAddress", dependencies: ["TextTrimming", .product(name: "NIOCore", package: "swift-nio"), lockedValueBox]),
         // The open sessions for the admin API (who is connected, a way to reach each one); touched per session, never per message.
-        .target(name: "SessionRegistry", dependencies: ["ClientAddress"]),
+        .target(name: "SessionRegistry", dependencies: ["ClientAddress", lockedValueBox]),
         // The upstream broker pool: server list, rendezvous/least-sessions/round-robin choice, passive and active
-        // health, session counts, readiness. No dependencies: the relay consults it on every loop for every session.
-        .target(name: "UpstreamPool"),
+        // health, session counts, readiness. No dependencies but the lock: the relay consults it on every loop for every
+        // session.
+        .target(name: "UpstreamPool", dependencies: [lockedValueBox]),
         // Edge authentication: JWT verification (jwt-kit), token sources, identity → topic templates, HTTP auth callout.
         // Takes its own settings structs (mapped from BridgeConfig by the server), so it does not import the YAML schema.
         .target(
             name: "EdgeAuth",
             dependencies: [
+                lockedValueBox,
                 "MQTTWire", "JSONInspection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -141,6 +150,7 @@ let package = Package(
         .target(
             name: "BridgeLogging",
             dependencies: [
+                lockedValueBox,
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -149,6 +159,7 @@ let package = Package(
         .target(
             name: "BridgeConfig",
             dependencies: [
+                lockedValueBox,
                 // upstream.servers are parsed and checked by the pool's own rules (one parser, one validation).
                 "UpstreamPool", "SettingsSupport",
                 .product(name: "Yams", package: "Yams"),
@@ -160,6 +171,7 @@ let package = Package(
         .target(
             name: "BridgeTLS",
             dependencies: [
+                lockedValueBox,
                 "SettingsSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -176,7 +188,7 @@ let package = Package(
             name: "BridgeRelay",
             dependencies: nio + [
                 "MQTTWire", "WebSocketTransport", "BridgeTLS", "SettingsSupport", "TextTrimming", "UpstreamPool", "SessionRegistry", "EdgeAuth",
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                lockedValueBox,
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -188,6 +200,7 @@ let package = Package(
         .target(
             name: "BridgeFrontEnd",
             dependencies: nio + [
+                lockedValueBox,
                 "BridgeRelay", "WebSocketTransport", "SettingsSupport", "ClientAddress", "TextTrimming", "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -199,6 +212,7 @@ let package = Package(
         .target(
             name: "BridgeServer",
             dependencies: nio + [
+                lockedValueBox,
                 "BridgeFrontEnd", "BridgeRelay", "BridgeTLS", "BridgeConfig", "BridgeAdmin", "MosquittoClient", "ClientAddress",
                 "ListenerSupport", "EdgeAuth", "UpstreamPool", "SessionRegistry", "SettingsSupport", "WebSocketTransport",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -217,6 +231,7 @@ let package = Package(
         .target(
             name: "MosquittoClient",
             dependencies: [
+                lockedValueBox,
                 "CMosquitto",
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -227,6 +242,7 @@ let package = Package(
         .target(
             name: "BridgeAdmin",
             dependencies: nio + [
+                lockedValueBox,
                 "MosquittoClient", "SettingsSupport", "BridgeLogging", "ListenerSupport", "TextTrimming", "UpstreamPool", "SessionRegistry",
                 "ClientAddress", "JSONInspection",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -294,6 +310,7 @@ let package = Package(
         .target(
             name: "BridgeTestSupport",
             dependencies: nio + [
+                lockedValueBox,
                 "MQTTWire",
                 // ES256 tokens signed in the test (TestTokenIssuer).
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -317,8 +334,8 @@ let package = Package(
             dependencies: ["WebSocketTransport", "BridgeTestSupport", .product(name: "NIOEmbedded", package: "swift-nio")]
         ),
         .testTarget(name: "BridgeConfigTests", dependencies: ["BridgeConfig", "UpstreamPool"]),
-        .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool"]),
-        .testTarget(name: "SessionRegistryTests", dependencies: ["SessionRegistry", "ClientAddress"]),
+        .testTarget(name: "UpstreamPoolTests", dependencies: ["UpstreamPool", lockedValueBox]),
+        .testTarget(name: "SessionRegistryTests", dependencies: ["SessionRegistry", "ClientAddress", lockedValueBox]),
         .testTarget(
             name: "BridgeTLSTests",
             dependencies: ["BridgeTLS", .product(name: "NIOSSL", package: "swift-nio-ssl")]
@@ -353,6 +370,7 @@ let package = Package(
         .testTarget(
             name: "BridgeRelayTests",
             dependencies: [
+                lockedValueBox,
                 "BridgeRelay", "BridgeFrontEnd", "BridgeConfig", "BridgeServer", "MQTTWire", "WebSocketTransport", "BridgeTestSupport",
                 "SessionRegistry", "EdgeAuth",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -362,10 +380,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "MosquittoClientTests", dependencies: ["MosquittoClient", "BridgeTestSupport"]),
+        .testTarget(name: "MosquittoClientTests", dependencies: ["MosquittoClient", "BridgeTestSupport", lockedValueBox]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
+                lockedValueBox,
                 "BridgeServer", "BridgeTLS", "BridgeConfig", "BridgeTestSupport", "MQTTWire", "BridgeAdmin", "BridgeRelay",
                 "MosquittoClient", "ClientAddress", "WebSocketTransport", "BenchCore", "BridgeLogging", "BridgeFrontEnd", "EdgeAuth",
                 "UpstreamPool", "SessionRegistry", "SettingsSupport",

@@ -1,6 +1,6 @@
 import CoreMetrics
 import MosquittoClient
-import Synchronization
+import NIOConcurrencyHelpers
 import UpstreamPool
 
 /// The admin listener's own metrics, created once with the factory given to `AdminService`.
@@ -23,7 +23,7 @@ final class AdminMetrics: Sendable {
     private let publishes: [PublishResult: Counter]
     private let factory: any MetricsFactory
     /// Probe results with a kind the table did not foresee (a new `MosquittoError.Kind`).
-    private let otherProbes = Mutex<[String: Counter]>([:])
+    private let otherProbes = NIOLockedValueBox<[String: Counter]>([:])
     /// With `upstream.servers`: per-server gauges, refreshed from the pool's status (`setUpstreamServers`).
     private let upstreamServers: UpstreamServerMetrics?
 
@@ -82,7 +82,7 @@ final class AdminMetrics: Sendable {
             counter.increment()
             return
         }
-        otherProbes.withLock { others in
+        otherProbes.withLockedValue { others in
             if others[label] == nil {
                 others[label] = Self.probeCounter(label, factory: factory)
             }

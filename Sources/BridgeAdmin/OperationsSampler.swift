@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import SessionRegistry
-import Synchronization
 
 /// What the operations page shows, sampled at most once per `minimumInterval` however many viewers ask: open
 /// sessions per route and broker, handshakes per second by result, messages and bytes per second each way, the
@@ -16,7 +16,7 @@ final class OperationsSampler: Sendable {
     private let refusals: RefusalLog?
     private let readiness: @Sendable () -> JSONWriter
     private let minimumInterval: Duration
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(
         sessions: SessionRegistry, export: MetricsExport, refusals: RefusalLog?, minimumInterval: Duration,
@@ -32,7 +32,7 @@ final class OperationsSampler: Sendable {
     /// The current sample as one line of JSON (an event's `data`); a fresh one when the last is older than
     /// `minimumInterval`.
     func current(now: ContinuousClock.Instant = .now) -> [UInt8] {
-        state.withLock { state in
+        state.withLockedValue { state in
             if let at = state.at, now - at < minimumInterval { return state.event }
             let totals = PrometheusTotals(exposition: export.render())
             let seconds = state.at.map { (now - $0).seconds } ?? 0

@@ -1,6 +1,6 @@
 import Logging
 import MosquittoClient
-import Synchronization
+import NIOConcurrencyHelpers
 import UpstreamPool
 
 /// Probes the broker every `interval` in the background and keeps the results (with hysteresis: `ProbeHistory`)
@@ -16,9 +16,9 @@ final class ReadinessMonitor: Sendable {
     private let bridgePhase: @Sendable () -> BridgePhase
     private let metrics: AdminMetrics
     private let logger: Logger
-    private let history: Mutex<ProbeHistory>
+    private let history: NIOLockedValueBox<ProbeHistory>
     /// The readiness last logged, so that only changes are logged.
-    private let lastLogged = Mutex<Readiness?>(nil)
+    private let lastLogged = NIOLockedValueBox<Readiness?>(nil)
     /// With `upstream.servers`: the pool whose health checks (run by the bridge) decide readiness; this monitor then
     /// runs no probe of its own.
     private let pool: UpstreamPool?
@@ -28,7 +28,7 @@ final class ReadinessMonitor: Sendable {
         bridgePhase: @escaping @Sendable () -> BridgePhase, metrics: AdminMetrics, logger: Logger, pool: UpstreamPool? = nil
     ) {
         self.pool = pool
-        self.history = Mutex(ProbeHistory(failureThreshold: failureThreshold, successThreshold: successThreshold))
+        self.history = NIOLockedValueBox(ProbeHistory(failureThreshold: failureThreshold, successThreshold: successThreshold))
         self.probe = probe
         self.interval = interval
         self.staleAfter = staleAfter
@@ -46,7 +46,7 @@ final class ReadinessMonitor: Sendable {
             metrics.setUpstreamServers(status)
             readiness = Readiness.evaluate(phase: bridgePhase(), pool: status)
         } else {
-            readiness = Readiness.evaluate(phase: bridgePhase(), history: history.withLock { $0 }, now: .now, staleAfter: staleAfter)
+            readiness = Readiness.evaluate(phase: bridgePhase(), history: history.withLockedValue { $0 }, now: .now, staleAfter: staleAfter)
         }
         metrics.setReady(readiness.isReady)
         return readiness
@@ -67,7 +67,7 @@ final class ReadinessMonitor: Sendable {
             // A probe cut short by shutdown says nothing about the broker.
             if Task.isCancelled { break }
             let record = ProbeRecord(result: result, finishedAt: finished)
-            let counts = history.withLock { history in
+            let counts = history.withLockedValue { history in
                 history.record(record)
                 return (history.consecutiveFailures, history.failureThreshold, history.isUp)
             }
@@ -104,7 +104,7 @@ final class ReadinessMonitor: Sendable {
     }
 
     private func logChange(_ readiness: Readiness) {
-        let previous = lastLogged.withLock { logged -> Readiness? in
+        let previous = lastLogged.withLockedValue { logged -> Readiness? in
             defer { logged = readiness }
             return logged
         }

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Synchronization
+import NIOConcurrencyHelpers
 import UpstreamPool
 
 /// Per-server metrics of the upstream pool (`upstream.servers`), labelled `server="host:port"`, set from the pool's
@@ -18,7 +18,7 @@ final class UpstreamServerMetrics: Sendable {
 
     private let series: [Series]
     /// Dial failures already counted, per server: the pool keeps totals, a Prometheus counter takes increments.
-    private let countedFailures: Mutex<[Int]>
+    private let countedFailures: NIOLockedValueBox<[Int]>
 
     init(servers: [PooledServer], factory: any MetricsFactory) {
         series = servers.map { server in
@@ -29,7 +29,7 @@ final class UpstreamServerMetrics: Sendable {
                 dialFailures: Counter(label: "mqtt_ws_bridge_upstream_server_dial_failures_total", dimensions: label, factory: factory),
                 probeSeconds: Gauge(label: "mqtt_ws_bridge_upstream_server_probe_seconds", dimensions: label, factory: factory))
         }
-        countedFailures = Mutex(Array(repeating: 0, count: servers.count))
+        countedFailures = NIOLockedValueBox(Array(repeating: 0, count: servers.count))
         for entry in series {
             entry.up.record(0)
             entry.sessions.record(0)
@@ -37,7 +37,7 @@ final class UpstreamServerMetrics: Sendable {
     }
 
     func record(_ status: UpstreamPoolStatus) {
-        let increments = countedFailures.withLock { counted in
+        let increments = countedFailures.withLockedValue { counted in
             status.servers.map { entry in
                 let index = entry.server.index
                 guard counted.indices.contains(index) else { return 0 }

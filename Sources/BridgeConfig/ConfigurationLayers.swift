@@ -1,5 +1,5 @@
 import Configuration
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The three places a configuration value can come from, as swift-configuration providers composed by one
 /// `ConfigReader` in precedence order: `--set`, then the environment, then the file. Built-in defaults are not a
@@ -87,14 +87,14 @@ extension AccessEvent.ProviderResult {
 
 /// Keeps the last lookup's access event: swift-configuration tells only its access reporter which provider answered.
 private final class LastLookup: AccessReporter {
-    private let event = Mutex<AccessEvent?>(nil)
+    private let event = NIOLockedValueBox<AccessEvent?>(nil)
 
     func report(_ event: AccessEvent) {
-        self.event.withLock { $0 = event }
+        self.event.withLockedValue { $0 = event }
     }
 
     func takeLast() -> AccessEvent? {
-        event.withLock { event in
+        event.withLockedValue { event in
             defer { event = nil }
             return event
         }

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Per-client-address limits on new sessions: at most `maxSessions` open at once, and new ones at `rate` per second
 /// with bursts of `burst` (a token bucket).
@@ -58,13 +58,13 @@ public final class ClientAdmission: Sendable {
 
     /// Addresses currently tracked, over all shards (tests, benchmarks).
     package var trackedAddresses: Int {
-        self.shards.reduce(0) { total, shard in total + shard.state.withLock { $0.entries.count } }
+        self.shards.reduce(0) { total, shard in total + shard.state.withLockedValue { $0.entries.count } }
     }
 
     package func admit(_ address: String, now: NIODeadline = .now()) -> Decision {
         let key = Self.key(for: address)
         if self.isUnlimited { return .admitted(key: key) }
-        return self.shard(for: key).state.withLock { state in
+        return self.shard(for: key).state.withLockedValue { state in
             state.forgetIdle(now: now)
             var entry = state.entries[key] ?? Entry(tokens: self.burst, refilledAt: now)
             self.refill(&entry, now: now)
@@ -93,7 +93,7 @@ public final class ClientAdmission: Sendable {
     /// A session admitted under `key` has ended.
     package func release(_ key: String, now: NIODeadline = .now()) {
         guard !self.isUnlimited else { return }
-        self.shard(for: key).state.withLock { state in
+        self.shard(for: key).state.withLockedValue { state in
             state.forgetIdle(now: now)
             guard var entry = state.entries[key] else { return }
             entry.sessions = max(0, entry.sessions - 1)
@@ -178,6 +178,6 @@ extension ClientAdmission {
     }
 
     fileprivate final class Shard: Sendable {
-        let state = Mutex(ShardState())
+        let state = NIOLockedValueBox(ShardState())
     }
 }

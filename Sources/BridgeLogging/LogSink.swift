@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Where `StructuredLogHandler`s send their records: standard output through a `LogWriter` (the bridge), or an
 /// in-memory list of formatted lines (tests, which read them back at once).
@@ -9,7 +9,7 @@ package final class LogSink: Sendable {
     }
 
     private final class LineCollector: Sendable {
-        let lines = Mutex<[String]>([])
+        let lines = NIOLockedValueBox<[String]>([])
     }
 
     private let destination: Destination
@@ -40,7 +40,7 @@ package final class LogSink: Sendable {
             writer.enqueue(record, format: format)
         case .collecting(let collector):
             let line = String(decoding: format.line(record), as: UTF8.self)
-            collector.lines.withLock { $0.append(line) }
+            collector.lines.withLockedValue { $0.append(line) }
         }
     }
 
@@ -53,6 +53,6 @@ package final class LogSink: Sendable {
     /// Lines collected so far (collecting sinks only).
     package var collected: [String] {
         guard case .collecting(let collector) = destination else { return [] }
-        return collector.lines.withLock { $0 }
+        return collector.lines.withLockedValue { $0 }
     }
 }

@@ -1,8 +1,8 @@
 import CoreMetrics
 import MQTTWire
+import NIOConcurrencyHelpers
 import NIOCore
 import SessionRegistry
-import Synchronization
 
 /// Metric handles, created once per route at start-up so the relay never looks a metric up by name on
 /// its hot path. Counts are added per read burst, not per message.
@@ -28,11 +28,11 @@ package final class BridgeMetrics: Sendable {
         /// Flushes a busy session deferred to the end of its coalescing window (`FlushCoalescing`), by direction.
         let deferredFlushes: [Counter]  // indexed by Direction order
         private let factory: any MetricsFactory
-        private let closes = Mutex<[String: Counter]>([:])
-        private let handshakes = Mutex<[String: Counter]>([:])
+        private let closes = NIOLockedValueBox<[String: Counter]>([:])
+        private let handshakes = NIOLockedValueBox<[String: Counter]>([:])
         /// Where refused handshakes are remembered for the operations page (shared by the routes).
         private let refusals: RefusalLog?
-        private let authentications = Mutex<[String: Counter]>([:])
+        private let authentications = NIOLockedValueBox<[String: Counter]>([:])
 
         init(name: String, factory: any MetricsFactory, refusals: RefusalLog? = nil) {
             self.name = name
@@ -123,8 +123,8 @@ package final class BridgeMetrics: Sendable {
             self.bytes[direction == .clientToBroker ? 0 : 1].increment(by: Int64(count))
         }
 
-        private func counter(in cache: borrowing Mutex<[String: Counter]>, key: String, make: () -> Counter) -> Counter {
-            cache.withLock { counters in
+        private func counter(in cache: borrowing NIOLockedValueBox<[String: Counter]>, key: String, make: () -> Counter) -> Counter {
+            cache.withLockedValue { counters in
                 if let counter = counters[key] { return counter }
                 let counter = make()
                 counters[key] = counter

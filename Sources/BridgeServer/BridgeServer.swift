@@ -7,6 +7,7 @@ import CoreMetrics
 import EdgeAuth
 import ListenerSupport
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOExtras
 import NIOPosix
@@ -65,8 +66,8 @@ package final class BridgeServer: Service, Sendable {
     /// `limits.max_connections` over all listeners, and the count behind `connectionCount`.
     private let connections: ConnectionLimit
     /// Connections the grace period had to close.
-    private let hardClosed = Atomic<Int>(0)
-    private let phaseBox = Mutex(Phase.starting)
+    private let hardClosed = Synchronization.Atomic<Int>(0)
+    private let phaseBox = NIOLockedValueBox(Phase.starting)
     /// `shutdown.drain_rate`: the turns of the connections to be closed while draining.
     private let drainPacer: DrainPacer
     private let started: EventLoopPromise<[BoundListener]>
@@ -199,7 +200,7 @@ package final class BridgeServer: Service, Sendable {
         self.started.fail(CancellationError())
     }
 
-    package var phase: Phase { self.phaseBox.withLock { $0 } }
+    package var phase: Phase { self.phaseBox.withLockedValue { $0 } }
 
     /// Number of open client connections (handshakes included).
     package var connectionCount: Int { self.connections.count }
@@ -250,11 +251,11 @@ package final class BridgeServer: Service, Sendable {
         do {
             (listeners, bound) = try await self.bindAll()
         } catch {
-            self.phaseBox.withLock { $0 = .stopped }
+            self.phaseBox.withLockedValue { $0 = .stopped }
             self.started.fail(error)
             throw error
         }
-        self.phaseBox.withLock { $0 = .listening }
+        self.phaseBox.withLockedValue { $0 = .listening }
         self.started.succeed(bound)
         for listener in bound {
             self.logger.notice(
@@ -287,7 +288,7 @@ package final class BridgeServer: Service, Sendable {
     }
 
     private func drain(_ listeners: [ServerQuiescingHelper]) async {
-        self.phaseBox.withLock { $0 = .draining }
+        self.phaseBox.withLockedValue { $0 = .draining }
         self.logger.notice(
             "draining",
             metadata: [
@@ -309,7 +310,7 @@ package final class BridgeServer: Service, Sendable {
         if closedHard > 0 {
             self.logger.warning("grace period over: closed the remaining connections", metadata: ["connections": "\(closedHard)"])
         }
-        self.phaseBox.withLock { $0 = .stopped }
+        self.phaseBox.withLockedValue { $0 = .stopped }
         self.logger.notice("stopped")
     }
 

@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// `shutdown.drain_rate`: when each connection's turn to be closed comes during a drain, so that the clients of a
 /// restarting instance reconnect to the other instances gradually instead of all in the same second.
@@ -19,7 +19,7 @@ final class DrainPacer: Sendable {
 
     private let rate: Double?
     private let gracePeriod: TimeAmount
-    private let state = Mutex<(interval: TimeAmount, nextTurn: Int)>((.zero, 0))
+    private let state = NIOLockedValueBox<(interval: TimeAmount, nextTurn: Int)>((.zero, 0))
 
     init(rate: Double?, gracePeriod: TimeAmount) {
         self.rate = rate
@@ -29,7 +29,7 @@ final class DrainPacer: Sendable {
     /// The drain begins with `connections` open. Resets the turns.
     func start(connections: Int) {
         let interval = Self.interval(rate: rate, gracePeriod: gracePeriod, connections: connections)
-        state.withLock { $0 = (interval, 0) }
+        state.withLockedValue { $0 = (interval, 0) }
     }
 
     /// The time between two closes.
@@ -48,7 +48,7 @@ final class DrainPacer: Sendable {
 
     /// The next connection's delay after the start of the drain (the first one's is zero).
     func nextTurn() -> TimeAmount {
-        state.withLock { state in
+        state.withLockedValue { state in
             defer { state.nextTurn += 1 }
             return state.interval * state.nextTurn
         }

@@ -1,9 +1,9 @@
 import CoreMetrics
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// One TLS listener's certificates: the pairs in use, the single `NIOSSLContext` that serves them, and reloading.
 ///
@@ -37,10 +37,10 @@ package final class CertificateStore: Sendable {
     /// One per source, `name` label = source name: the expiry (Unix seconds) of the pair in use.
     private let expiryGauges: [Gauge]
     /// Read at every handshake; written only by a reload, with a finished selection.
-    private let selection: Mutex<CertificateSelection>
+    private let selection: NIOLockedValueBox<CertificateSelection>
     /// Held for a whole reload so that SIGHUP and the timer do not interleave. Blocking file I/O happens under it,
     /// so it is never taken on an event loop (handshakes only take `selection`).
-    private let reloadState: Mutex<ReloadState>
+    private let reloadState: NIOLockedValueBox<ReloadState>
 
     private struct ReloadState {
         /// Per source: the digest (hex) or read error of the last refused files, so a timer does not log them again.
@@ -77,12 +77,12 @@ package final class CertificateStore: Sendable {
         self.expiryGauges = sources.map { source in
             Gauge(label: Self.expiryMetricLabel, dimensions: [("listener", listener), ("name", source.name)], factory: metricsFactory)
         }
-        self.selection = Mutex(CertificateSelection(entries: entries))
-        self.reloadState = Mutex(
+        self.selection = NIOLockedValueBox(CertificateSelection(entries: entries))
+        self.reloadState = NIOLockedValueBox(
             ReloadState(
                 lastRefusal: Array(repeating: nil, count: sources.count),
                 lastExpiryWarning: Array(repeating: nil, count: sources.count)))
-        self.reloadState.withLock { state in
+        self.reloadState.withLockedValue { state in
             for (index, entry) in entries.enumerated() {
                 self.took(entry.pair, index: index, previous: nil, trigger: "startup", now: now, state: &state)
             }
@@ -109,7 +109,7 @@ package final class CertificateStore: Sendable {
 
     /// The listener's TLS context: built once, it asks this store for the pair at every handshake.
     package func makeContext() throws(TLSConfigurationError) -> NIOSSLContext {
-        let initial = self.selection.withLock { $0.entries[0].pair }
+        let initial = self.selection.withLockedValue { $0.entries[0].pair }
         var configuration = ServerTLS.configuration(initial: initial, policy: self.policy)
         configuration.sslContextCallback = { [self] values, promise in
             promise.succeed(self.override(forServerName: values.serverHostname))
@@ -125,12 +125,12 @@ package final class CertificateStore: Sendable {
 
     /// The chain and key for one handshake. Runs on the event loop: one lock, one array lookup.
     func override(forServerName serverName: String?) -> NIOSSLContextConfigurationOverride {
-        self.selection.withLock { $0.override(forServerName: serverName) }
+        self.selection.withLockedValue { $0.override(forServerName: serverName) }
     }
 
     /// The pairs in use now.
     package var status: [CertificateStatus] {
-        self.selection.withLock { selection in
+        self.selection.withLockedValue { selection in
             selection.entries.map { entry in
                 CertificateStatus(
                     listener: self.listener, name: entry.source.name, serial: entry.pair.serial,
@@ -154,8 +154,8 @@ package final class CertificateStore: Sendable {
 
     /// Re-reads every pair's files and swaps in those that changed and pass every check. Blocking file I/O.
     func reload(trigger: Trigger, now: Date = Date()) -> [CertificateReloadReport.Entry] {
-        self.reloadState.withLock { state in
-            var entries = self.selection.withLock { $0.entries }
+        self.reloadState.withLockedValue { state in
+            var entries = self.selection.withLockedValue { $0.entries }
             var report: [CertificateReloadReport.Entry] = []
             var changed = false
             for index in self.sources.indices {
@@ -196,7 +196,7 @@ package final class CertificateStore: Sendable {
             }
             if changed {
                 let next = CertificateSelection(entries: entries)
-                self.selection.withLock { $0 = next }
+                self.selection.withLockedValue { $0 = next }
             }
             return report
         }
@@ -204,8 +204,8 @@ package final class CertificateStore: Sendable {
 
     /// Logs the expiry warning for every pair in use that needs one (at most once a day each).
     func checkExpiry(now: Date = Date()) {
-        let pairs = self.selection.withLock { $0.entries.map(\.pair) }
-        self.reloadState.withLock { state in
+        let pairs = self.selection.withLockedValue { $0.entries.map(\.pair) }
+        self.reloadState.withLockedValue { state in
             for (index, pair) in pairs.enumerated() {
                 self.warnIfExpiringSoon(pair, index: index, now: now, state: &state)
             }

@@ -1,8 +1,8 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import Synchronization
 
 /// A real HTTP server on an ephemeral loopback port, standing in for the auth backend: it records every request
 /// body and answers with what `respond` says (nil: never answer, to test the timeout).
@@ -18,13 +18,13 @@ package final class CalloutBackend: Sendable {
     }
 
     package let channel: any Channel
-    private let received = Mutex<[Data]>([])
+    private let received = NIOLockedValueBox<[Data]>([])
     private let respond: @Sendable ([String: Any]) -> Answer?
 
     package var url: String { "http://127.0.0.1:\(self.channel.localAddress?.port ?? 0)/auth" }
 
     /// Every request body, parsed as a JSON object.
-    package var requests: [[String: Any]] { self.received.withLock { $0 }.map(Self.parse) }
+    package var requests: [[String: Any]] { self.received.withLockedValue { $0 }.map(Self.parse) }
 
     private static func parse(_ body: Data) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
@@ -38,17 +38,18 @@ package final class CalloutBackend: Sendable {
     package static func with<T>(
         respond: @escaping @Sendable ([String: Any]) -> Answer?, _ body: (CalloutBackend) async throws -> T
     ) async throws -> T {
-        let box = Mutex<CalloutBackend?>(nil)
+        let box = NIOLockedValueBox<CalloutBackend?>(nil)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                    try channel.pipeline.syncOperations.addHandler(RequestHandler { request in box.withLock { $0 }?.handle(request) })
+                    try channel.pipeline.syncOperations.addHandler(
+                        RequestHandler { request in box.withLockedValue { $0 }?.handle(request) })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let backend = CalloutBackend(channel: channel, respond: respond)
-        box.withLock { $0 = backend }
+        box.withLockedValue { $0 = backend }
         do {
             let result = try await body(backend)
             try await channel.close()
@@ -61,7 +62,7 @@ package final class CalloutBackend: Sendable {
 
     private func handle(_ body: ByteBuffer) -> Answer? {
         let data = Data(body.readableBytesView)
-        self.received.withLock { $0.append(data) }
+        self.received.withLockedValue { $0.append(data) }
         return self.respond(Self.parse(data))
     }
 
@@ -70,7 +71,7 @@ package final class CalloutBackend: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
 
         private let answer: @Sendable (ByteBuffer) -> Answer?
-        private let body = Mutex(ByteBuffer())
+        private let body = NIOLockedValueBox(ByteBuffer())
 
         init(_ answer: @escaping @Sendable (ByteBuffer) -> Answer?) {
             self.answer = answer
@@ -79,11 +80,11 @@ package final class CalloutBackend: Sendable {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             switch self.unwrapInboundIn(data) {
             case .head:
-                self.body.withLock { $0.clear() }
+                self.body.withLockedValue { $0.clear() }
             case .body(var chunk):
-                self.body.withLock { _ = $0.writeBuffer(&chunk) }
+                self.body.withLockedValue { _ = $0.writeBuffer(&chunk) }
             case .end:
-                guard let answer = self.answer(self.body.withLock { $0 }) else { return }
+                guard let answer = self.answer(self.body.withLockedValue { $0 }) else { return }
                 let bytes = ByteBuffer(string: answer.body)
                 let head = HTTPResponseHead(
                     version: .http1_1, status: answer.status,

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +15,7 @@ import Darwin
 package final class ChildProcess: Sendable {
     package let pid: pid_t
     package let executable: String
-    private let exitStatus = Mutex<Int32?>(nil)
+    private let exitStatus = NIOLockedValueBox<Int32?>(nil)
 
     /// Starts `executable` with `arguments`; stdout and stderr are appended to `outputPath` (or
     /// discarded), stdin is /dev/null.
@@ -75,7 +75,7 @@ package final class ChildProcess: Sendable {
 
     /// Whether the process has not exited yet (reaps it when it has).
     package var isRunning: Bool {
-        self.exitStatus.withLock { status in
+        self.exitStatus.withLockedValue { status in
             if status != nil { return false }
             var raw: Int32 = 0
             let reaped = waitpid(self.pid, &raw, WNOHANG)
@@ -90,7 +90,7 @@ package final class ChildProcess: Sendable {
     /// The exit status once exited: the exit code, or 128 + signal number when killed by a signal.
     package var exitCode: Int32? {
         _ = self.isRunning
-        return self.exitStatus.withLock { $0 }
+        return self.exitStatus.withLockedValue { $0 }
     }
 
     /// Waits until the process exits or `timeout` passes; returns the exit code, or nil on timeout.

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A real HAProxy (Debian's package) started for one test, from a configuration file whose addresses and ports are
 /// environment variables (HAProxy expands `"${NAME}"` and `"${NAME-default}"` in quoted arguments), so a shipped file
@@ -14,7 +14,7 @@ package final class HAProxyProcess: Sendable {
     package let directory: URL
     package var logPath: String { directory.appendingPathComponent("haproxy.log").path }
 
-    private let process: Mutex<ChildProcess?>
+    private let process: NIOLockedValueBox<ChildProcess?>
 
     /// Starts `haproxy -db -f configPath` with `environment` and a free loopback port for each of `portVariables`
     /// (frontends and the stats page), and waits until every one of those ports accepts connections.
@@ -39,7 +39,7 @@ package final class HAProxyProcess: Sendable {
 
     private init(ports: [String: Int]) throws {
         self.ports = ports
-        self.process = Mutex(nil)
+        self.process = NIOLockedValueBox(nil)
         self.directory = FileManager.default.temporaryDirectory.appendingPathComponent("haproxy-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     }
@@ -60,7 +60,7 @@ package final class HAProxyProcess: Sendable {
 
         let process = try ChildProcess.spawn(
             executable: try Self.executablePath(), arguments: ["-db", "-f", configPath], environment: childEnvironment, outputPath: logPath)
-        self.process.withLock { $0 = process }
+        self.process.withLockedValue { $0 = process }
         for port in ports.values {
             try await PortWait.untilAccepting(host: host, port: port, timeout: timeout, name: "haproxy") { process.isRunning }
         }
@@ -72,13 +72,13 @@ package final class HAProxyProcess: Sendable {
     }
 
     package var pid: Int32? {
-        process.withLock { $0?.isRunning == true ? $0?.pid : nil }
+        process.withLockedValue { $0?.isRunning == true ? $0?.pid : nil }
     }
 
     /// SIGTERM, then SIGKILL if HAProxy has not exited after 5 s. Safe to call twice.
     package func stop() async {
         guard
-            let process = self.process.withLock({ p -> ChildProcess? in
+            let process = self.process.withLockedValue({ p -> ChildProcess? in
                 defer { p = nil }; return p
             })
         else { return }

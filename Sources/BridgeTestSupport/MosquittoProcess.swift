@@ -1,7 +1,7 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Synchronization
 
 /// A real Mosquitto broker started for one test on a free loopback port.
 ///
@@ -17,7 +17,7 @@ package final class MosquittoProcess: Sendable {
     package var logPath: String { directory.appendingPathComponent("mosquitto.log").path }
     package var configPath: String { directory.appendingPathComponent("mosquitto.conf").path }
 
-    private let process = Mutex<ChildProcess?>(nil)
+    private let process = NIOLockedValueBox<ChildProcess?>(nil)
     private let environment: [String: String]
 
     /// Starts a broker. `extraConfig` is appended to the generated configuration (password files, limits…).
@@ -83,7 +83,7 @@ package final class MosquittoProcess: Sendable {
         let environment = self.environment.isEmpty ? nil : ProcessInfo.processInfo.environment.merging(self.environment) { $1 }
         let process = try ChildProcess.spawn(
             executable: try Self.executablePath(), arguments: ["-c", configPath], environment: environment)
-        self.process.withLock { $0 = process }
+        self.process.withLockedValue { $0 = process }
         try await Self.waitUntilAccepting(host: host, port: port, timeout: .seconds(10)) { process.isRunning }
         if let websocketsPort {
             try await Self.waitUntilAccepting(host: host, port: websocketsPort, timeout: .seconds(10)) { process.isRunning }
@@ -98,13 +98,13 @@ package final class MosquittoProcess: Sendable {
 
     /// The process id while running.
     package var pid: Int32? {
-        process.withLock { $0?.isRunning == true ? $0?.pid : nil }
+        process.withLockedValue { $0?.isRunning == true ? $0?.pid : nil }
     }
 
     /// SIGTERM, then SIGKILL if the broker has not exited after 5 s. Safe to call twice.
     package func stop() async {
         guard
-            let process = self.process.withLock({ p -> ChildProcess? in
+            let process = self.process.withLockedValue({ p -> ChildProcess? in
                 defer { p = nil }; return p
             })
         else { return }

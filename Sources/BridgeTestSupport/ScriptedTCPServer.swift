@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
-import Synchronization
 
 /// A TCP (optionally TLS) server on 127.0.0.1 and an ephemeral port that answers from a script: a fake broker
 /// that misbehaves on cue (refuses, answers garbage, never answers), a canned HTTP server to test the test
@@ -69,7 +69,7 @@ package final class ScriptedTCPServer: Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let index = shared.state.withLock { state in
+                    let index = shared.state.withLockedValue { state in
                         state.connections[ObjectIdentifier(channel)] = channel
                         state.received.append([])
                         return state.received.count - 1
@@ -98,16 +98,16 @@ package final class ScriptedTCPServer: Sendable {
     }
 
     /// How many connections were accepted so far.
-    package var acceptedConnections: Int { shared.state.withLock { $0.received.count } }
+    package var acceptedConnections: Int { shared.state.withLockedValue { $0.received.count } }
     /// Every byte received, per connection in accept order.
-    package var receivedByConnection: [[UInt8]] { shared.state.withLock { $0.received } }
+    package var receivedByConnection: [[UInt8]] { shared.state.withLockedValue { $0.received } }
     /// Errors on accepted connections (e.g. a client that refused our certificate).
-    package var errors: [String] { shared.state.withLock { $0.errors } }
+    package var errors: [String] { shared.state.withLockedValue { $0.errors } }
 
     /// Closes the listener and every open connection.
     package func stop() async {
         try? await serverChannel.close()
-        let open = shared.state.withLock { Array($0.connections.values) }
+        let open = shared.state.withLockedValue { Array($0.connections.values) }
         for channel in open { try? await channel.close() }
     }
 
@@ -117,7 +117,7 @@ package final class ScriptedTCPServer: Sendable {
 
     /// State shared between the server object and its connection handlers.
     final class Shared: Sendable {
-        let state = Mutex(State())
+        let state = NIOLockedValueBox(State())
     }
 }
 
@@ -144,7 +144,7 @@ private final class ScriptedConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Array(unwrapInboundIn(data).readableBytesView)
-        shared.state.withLock { $0.received[index].append(contentsOf: bytes) }
+        shared.state.withLockedValue { $0.received[index].append(contentsOf: bytes) }
         unconsumed.append(contentsOf: bytes)
         runScript(context: context)
     }
@@ -168,13 +168,13 @@ private final class ScriptedConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         let id = ObjectIdentifier(context.channel)
-        shared.state.withLock { _ = $0.connections.removeValue(forKey: id) }
+        shared.state.withLockedValue { _ = $0.connections.removeValue(forKey: id) }
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         let text = String(describing: error)
-        shared.state.withLock { $0.errors.append(text) }
+        shared.state.withLockedValue { $0.errors.append(text) }
         context.close(promise: nil)
     }
 }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A value written by an event loop and awaited by test tasks, with a deadline on every wait.
 ///
@@ -12,16 +12,16 @@ final class WaitableState<Value: Sendable>: Sendable {
         var nextWaiterID: UInt64 = 0
     }
 
-    private let storage: Mutex<Storage>
+    private let storage: NIOLockedValueBox<Storage>
 
     init(_ value: Value) {
-        self.storage = Mutex(Storage(value: value))
+        self.storage = NIOLockedValueBox(Storage(value: value))
     }
 
     /// Changes the value and wakes every waiter so that it re-checks its condition.
     @discardableResult
     func update<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
-        let (result, waiters) = storage.withLock { storage in
+        let (result, waiters) = storage.withLockedValue { storage in
             let result = body(&storage.value)
             let waiters = storage.waiters
             storage.waiters = [:]
@@ -33,7 +33,7 @@ final class WaitableState<Value: Sendable>: Sendable {
 
     /// Reads the value without waking anyone.
     func read<Result: Sendable>(_ body: (Value) -> Result) -> Result {
-        storage.withLock { body($0.value) }
+        storage.withLockedValue { body($0.value) }
     }
 
     /// Waits until `poll` returns a result or `deadline` passes (then returns nil).
@@ -46,7 +46,7 @@ final class WaitableState<Value: Sendable>: Sendable {
     ) async throws -> Result? {
         while true {
             try Task.checkCancellation()
-            let id = storage.withLock { storage in
+            let id = storage.withLockedValue { storage in
                 storage.nextWaiterID += 1
                 return storage.nextWaiterID
             }
@@ -58,7 +58,7 @@ final class WaitableState<Value: Sendable>: Sendable {
             }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                    let resumeNow = storage.withLock { storage -> Bool in
+                    let resumeNow = storage.withLockedValue { storage -> Bool in
                         if let result = poll(&storage.value) {
                             found = result
                             return true
@@ -76,13 +76,13 @@ final class WaitableState<Value: Sendable>: Sendable {
             timer.cancel()
             if let found { return found }
             if ContinuousClock.now >= deadline {
-                return storage.withLock { poll(&$0.value) }
+                return storage.withLockedValue { poll(&$0.value) }
             }
         }
     }
 
     private func wake(_ id: UInt64) {
-        let waiter = storage.withLock { $0.waiters.removeValue(forKey: id) }
+        let waiter = storage.withLockedValue { $0.waiters.removeValue(forKey: id) }
         waiter?.resume()
     }
 }

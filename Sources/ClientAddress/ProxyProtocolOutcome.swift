@@ -1,11 +1,11 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Where `ProxyProtocolHandler` leaves its decision, for code that needs the real client address later and
 /// synchronously (access log, per-IP limits, the outbound PROXY header) without catching the event.
 ///
 /// Create one per connection (or let the handler create it) and keep a reference next to the handler; it stays
-/// valid after the handler has removed itself. Thread-safe: the state sits behind a `Mutex`, and it changes once,
+/// valid after the handler has removed itself. Thread-safe: the state sits behind a lock, and it changes once,
 /// from `.pending` to a final state, on the channel's event loop.
 package final class ProxyProtocolOutcome: Sendable {
     package enum State: Hashable, Sendable {
@@ -19,13 +19,13 @@ package final class ProxyProtocolOutcome: Sendable {
         case rejected(ProxyProtocolError)
     }
 
-    private let storage = Mutex(State.pending)
+    private let storage = NIOLockedValueBox(State.pending)
 
     package init() {}
 
     /// The current state.
     package var state: State {
-        self.storage.withLock { $0 }
+        self.storage.withLockedValue { $0 }
     }
 
     /// The accepted header, if any.
@@ -44,7 +44,7 @@ package final class ProxyProtocolOutcome: Sendable {
 
     /// Records the final state; later calls are ignored (the first decision stands).
     func resolve(_ state: State) {
-        self.storage.withLock { current in
+        self.storage.withLockedValue { current in
             if current == .pending {
                 current = state
             }

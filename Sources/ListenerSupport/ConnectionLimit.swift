@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// The open connections of one or more listeners, held against one limit: the count behind `connectionCount`, the
 /// cap behind `limits.max_connections` and `admin.max_connections`.
@@ -15,7 +15,7 @@ package final class ConnectionLimit: Sendable {
 
     /// 0: no limit.
     package let limit: Int
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     package init(limit: Int) {
         self.limit = max(0, limit)
@@ -23,18 +23,18 @@ package final class ConnectionLimit: Sendable {
 
     /// Connections open now (accepted and not yet closed; handshakes included).
     package var count: Int {
-        state.withLock { $0.open }
+        state.withLockedValue { $0.open }
     }
 
     /// From now on every new connection is closed at accept: a drain has begun. Call it before asking the
     /// connections to quiesce, so none slips in between unasked.
     package func stopAdmitting() {
-        state.withLock { $0.admitting = false }
+        state.withLockedValue { $0.admitting = false }
     }
 
     /// Counts a new connection, or says no (draining, or `limit` reached).
     func admit() -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.admitting, limit == 0 || state.open < limit else { return false }
             state.open += 1
             return true
@@ -42,7 +42,7 @@ package final class ConnectionLimit: Sendable {
     }
 
     func closed() {
-        state.withLock { $0.open -= 1 }
+        state.withLockedValue { $0.open -= 1 }
     }
 
     /// For a listener's server channel pipeline: counts each accepted connection until it closes.

@@ -1,6 +1,6 @@
 import CMosquitto
 import Dispatch
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +45,7 @@ final class ConnectionCore: Sendable {
     let options: MosquittoConnectionOptions
     let clientID: String
     private let instance: MosquittoInstance
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let queue: DispatchQueue
     /// Signalled by `on_disconnect`; `tearDown()` waits on it (bounded) for the DISCONNECT to go out.
     private let socketClosedSignal = DispatchSemaphore(value: 0)
@@ -78,18 +78,18 @@ final class ConnectionCore: Sendable {
         Self.installCallbacks(pointer)
     }
 
-    var isConnected: Bool { state.withLock { $0.machine.isConnected } }
+    var isConnected: Bool { state.withLockedValue { $0.machine.isConnected } }
 
     // MARK: API
 
     func connect() async throws(MosquittoError) {
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
-                perform(state.withLock { $0.machine.connect(waiter, isCancelled: Task.isCancelled) })
+                perform(state.withLockedValue { $0.machine.connect(waiter, isCancelled: Task.isCancelled) })
             }
         } onCancel: {
             perform(
-                state.withLock {
+                state.withLockedValue {
                     $0.machine.connectFailed(MosquittoError(kind: .cancelled, reason: "connect() was cancelled"))
                 })
         }
@@ -112,7 +112,7 @@ final class ConnectionCore: Sendable {
                 reason: "MQTT 5 properties (user properties, content type, expiry…) need protocol version 5")
         }
         var properties = try PublishProperties.make(for: message)
-        if let refusal = state.withLock({ $0.machine.beginPublish() }) {
+        if let refusal = state.withLockedValue({ $0.machine.beginPublish() }) {
             mosquitto_property_free_all(&properties)
             throw refusal
         }
@@ -129,24 +129,24 @@ final class ConnectionCore: Sendable {
         mosquitto_property_free_all(&properties)
         let messageID = assignedID
         guard code == MosquittoCode.success else {
-            perform(state.withLock { $0.machine.publishNotSubmitted(messageID: messageID == 0 ? nil : messageID) })
+            perform(state.withLockedValue { $0.machine.publishNotSubmitted(messageID: messageID == 0 ? nil : messageID) })
             throw MosquittoError.publishCallFailed(code, savedErrno: savedErrno)
         }
 
-        let token = state.withLock {
+        let token = state.withLockedValue {
             $0.nextToken &+= 1; return $0.nextToken
         }
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
                 perform(
-                    state.withLock {
+                    state.withLockedValue {
                         $0.machine.registerPublish(
                             messageID: messageID, token: token, waiter: waiter, isCancelled: Task.isCancelled)
                     })
             }
         } onCancel: {
             perform(
-                state.withLock {
+                state.withLockedValue {
                     $0.machine.publishExpired(
                         messageID: messageID, token: token,
                         MosquittoError(kind: .cancelled, reason: "publish was cancelled"))
@@ -162,26 +162,26 @@ final class ConnectionCore: Sendable {
     /// Drains, disconnects, and returns once libmosquitto's thread is stopped and the instance destroyed.
     func disconnect() async {
         _ = await withCheckedContinuation { (waiter: Waiter) in
-            perform(state.withLock { $0.machine.disconnect(waiter) })
+            perform(state.withLockedValue { $0.machine.disconnect(waiter) })
         }
     }
 
     /// Closes without waiting (the owner let go of the connection).
     func close(_ error: MosquittoError) {
-        perform(state.withLock { $0.machine.close(error) })
+        perform(state.withLockedValue { $0.machine.close(error) })
     }
 
     /// Suspends until the connection is closed for any reason, and returns that reason.
     func waitUntilClosed() async -> MosquittoError {
-        let token = state.withLock {
+        let token = state.withLockedValue {
             $0.nextToken &+= 1; return $0.nextToken
         }
         let outcome = await withTaskCancellationHandler {
             await withCheckedContinuation { (waiter: Waiter) in
-                perform(state.withLock { $0.machine.awaitClosed(token: token, waiter, isCancelled: Task.isCancelled) })
+                perform(state.withLockedValue { $0.machine.awaitClosed(token: token, waiter, isCancelled: Task.isCancelled) })
             }
         } onCancel: {
-            perform(state.withLock { $0.machine.cancelClosedWait(token: token) })
+            perform(state.withLockedValue { $0.machine.cancelClosedWait(token: token) })
         }
         if case .closed(let error) = outcome {
             return error
@@ -203,7 +203,7 @@ final class ConnectionCore: Sendable {
                     [weak self] in
                     guard let self else { return }
                     self.perform(
-                        self.state.withLock {
+                        self.state.withLockedValue {
                             $0.machine.connectFailed(
                                 MosquittoError(kind: .timeout, reason: "no CONNACK within \(timeout.shortDescription)"))
                         })
@@ -214,7 +214,7 @@ final class ConnectionCore: Sendable {
                     [weak self] in
                     guard let self else { return }
                     self.perform(
-                        self.state.withLock {
+                        self.state.withLockedValue {
                             $0.machine.publishExpired(
                                 messageID: messageID, token: token,
                                 MosquittoError(
@@ -229,34 +229,34 @@ final class ConnectionCore: Sendable {
 
     /// On `queue`: dial and start libmosquitto's thread.
     private func dial() {
-        guard state.withLock({ $0.machine.isConnecting }) else { return }
+        guard state.withLockedValue({ $0.machine.isConnecting }) else { return }
         errno = 0
         let code = mosquitto_connect_bind_async(
             instance.pointer, options.host, Int32(options.port), Int32(options.keepAlive.components.seconds), nil)
         let savedErrno = errno
         guard code == MosquittoCode.success else {
             perform(
-                state.withLock {
+                state.withLockedValue {
                     $0.machine.connectFailed(
                         .connectCallFailed(code, savedErrno: savedErrno, detail: $0.lastProblem))
                 })
             return
         }
-        state.withLock { $0.dialReturned = true }
+        state.withLockedValue { $0.dialReturned = true }
         let loopCode = mosquitto_loop_start(instance.pointer)
         guard loopCode == MosquittoCode.success else {
             perform(
-                state.withLock {
+                state.withLockedValue {
                     $0.machine.connectFailed(.connectCallFailed(loopCode, savedErrno: errno, detail: "mosquitto_loop_start"))
                 })
             return
         }
-        state.withLock { $0.loopStarted = true }
+        state.withLockedValue { $0.loopStarted = true }
     }
 
     /// On `queue`, exactly once: DISCONNECT, stop the thread, destroy, give back the C side's reference.
     private func tearDown() {
-        let (loopStarted, socketClosed) = state.withLock { ($0.loopStarted, $0.socketClosed) }
+        let (loopStarted, socketClosed) = state.withLockedValue { ($0.loopStarted, $0.socketClosed) }
         // Also stops libmosquitto's automatic reconnect; sends DISCONNECT if the socket is up.
         _ = mosquitto_disconnect(instance.pointer)
         if loopStarted {
@@ -266,7 +266,7 @@ final class ConnectionCore: Sendable {
             _ = mosquitto_loop_stop(instance.pointer, !closed)
         }
         mosquitto_destroy(instance.pointer)
-        perform(state.withLock { $0.machine.teardownFinished() })
+        perform(state.withLockedValue { $0.machine.teardownFinished() })
         Unmanaged.passUnretained(self).release()
     }
 
@@ -274,13 +274,13 @@ final class ConnectionCore: Sendable {
 
     fileprivate func connackReceived(_ code: Int32) {
         if code == 0 {
-            perform(state.withLock { $0.machine.connectSucceeded() })
+            perform(state.withLockedValue { $0.machine.connectSucceeded() })
             return
         }
         // Refused: tell libmosquitto not to retry; it closes the socket after this callback.
         _ = mosquitto_disconnect(instance.pointer)
         let error = MosquittoError.connackRefused(code, protocolVersion: options.protocolVersion)
-        perform(state.withLock { $0.machine.connectFailed(error) })
+        perform(state.withLockedValue { $0.machine.connectFailed(error) })
     }
 
     fileprivate func socketDidClose(_ code: Int32, savedErrno: Int32) {
@@ -289,7 +289,7 @@ final class ConnectionCore: Sendable {
             // already told they failed). Marking the client disconnected makes the thread exit instead.
             _ = mosquitto_disconnect(instance.pointer)
         }
-        let actions = state.withLock { state -> [Machine.Action] in
+        let actions = state.withLockedValue { state -> [Machine.Action] in
             state.socketClosed = true
             guard code != 0 else { return state.machine.connectionClosed(nil) }
             let error: MosquittoError =
@@ -307,7 +307,7 @@ final class ConnectionCore: Sendable {
             reasonCode < 0x80
             ? .success(MosquittoPublishReceipt(messageID: messageID, reasonCode: UInt8(clamping: reasonCode)))
             : .failure(.publishRefused(reasonCode))
-        perform(state.withLock { $0.machine.publishAcknowledged(messageID: messageID, result) })
+        perform(state.withLockedValue { $0.machine.publishAcknowledged(messageID: messageID, result) })
     }
 
     /// Error and warning lines only (the callback filters).
@@ -316,7 +316,7 @@ final class ConnectionCore: Sendable {
     /// thread with `MOSQ_ERR_TLS` without calling `on_disconnect`: the error log line is the only sign. So an error
     /// logged while connecting, after the dial call returned, fails the connect at once instead of after the timeout.
     fileprivate func logged(level: Int32, _ message: String) {
-        let actions = state.withLock { state -> [Machine.Action] in
+        let actions = state.withLockedValue { state -> [Machine.Action] in
             state.lastProblem = message
             guard level & Int32(MOSQ_LOG_ERR) != 0, state.dialReturned, state.machine.isConnecting else { return [] }
             return state.machine.connectFailed(.loggedWhileConnecting(message))

@@ -36,7 +36,7 @@ struct ConnectionStateMachine<Waiter> {
         case tearDown
     }
 
-    private enum Phase {
+    fileprivate enum Phase {
         case idle
         case connecting(Waiter)
         case connected
@@ -45,7 +45,7 @@ struct ConnectionStateMachine<Waiter> {
         case closed(MosquittoError)
     }
 
-    private enum Slot {
+    fileprivate enum Slot {
         /// A publisher is waiting for the acknowledgement of this message id.
         case waiting(Waiter, token: UInt64)
         /// The acknowledgement came before the publisher registered.
@@ -342,3 +342,8 @@ struct ConnectionStateMachine<Waiter> {
         }
     }
 }
+
+// The connection keeps its machine behind a lock shared with libmosquitto's thread: it crosses threads as a value.
+extension ConnectionStateMachine: Sendable where Waiter: Sendable {}
+extension ConnectionStateMachine.Phase: Sendable where Waiter: Sendable {}
+extension ConnectionStateMachine.Slot: Sendable where Waiter: Sendable {}

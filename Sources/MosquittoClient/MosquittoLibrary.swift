@@ -1,5 +1,5 @@
 import CMosquitto
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Process-wide set-up and tear-down of libmosquitto.
 ///
@@ -29,7 +29,7 @@ package enum MosquittoLibrary {
     /// Runs `mosquitto_lib_cleanup` once. Call it at process exit, after all connections are closed.
     /// Later calls do nothing.
     package static func shutdown() {
-        let mustCleanUp = lifecycle.withLock { $0.shutdown() }
+        let mustCleanUp = lifecycle.withLockedValue { $0.shutdown() }
         if mustCleanUp {
             _ = mosquitto_lib_cleanup()
         }
@@ -38,7 +38,7 @@ package enum MosquittoLibrary {
     /// Initialises on first use; throws `.unavailable` once the library has been shut down.
     static func ensureInitialized() throws(MosquittoError) {
         // The lock is held while mosquitto_lib_init runs: a second thread must not see "initialised" before it is.
-        let usable = lifecycle.withLock { state -> Bool in
+        let usable = lifecycle.withLockedValue { state -> Bool in
             switch state.initialize() {
             case .initializeNow:
                 _ = mosquitto_lib_init()
@@ -54,7 +54,7 @@ package enum MosquittoLibrary {
         }
     }
 
-    private static let lifecycle = Mutex(LibraryLifecycle())
+    private static let lifecycle = NIOLockedValueBox(LibraryLifecycle())
 }
 
 /// The once-only bookkeeping behind `MosquittoLibrary`, kept apart so it can be tested without calling

@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A few persistent connections for the server-side publish API.
 ///
@@ -27,7 +27,7 @@ package final class MosquittoPublisherPool: Sendable {
     package let size: Int
     package let reconnectPolicy: MosquittoReconnectPolicy
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// Where a member (re)connects, asked before each attempt; nil: `options.host` and `options.port`.
     private let broker: (@Sendable () -> (host: String, port: Int))?
 
@@ -51,17 +51,17 @@ package final class MosquittoPublisherPool: Sendable {
         self.reconnectPolicy = reconnectPolicy
         self.logger = logger
         self.broker = broker
-        self.state = Mutex(State(members: Array(repeating: nil, count: size)))
+        self.state = NIOLockedValueBox(State(members: Array(repeating: nil, count: size)))
     }
 
     /// Members currently connected (0…`size`).
     package var connectedCount: Int {
-        state.withLock { $0.members.reduce(0) { $0 + ($1?.isConnected == true ? 1 : 0) } }
+        state.withLockedValue { $0.members.reduce(0) { $0 + ($1?.isConnected == true ? 1 : 0) } }
     }
 
     /// Starts every member connecting in the background and returns at once. Later calls do nothing.
     package func start() {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard case .idle = state.phase else { return }
             state.phase = .running
             state.tasks = (0..<size).map { index in
@@ -92,7 +92,7 @@ package final class MosquittoPublisherPool: Sendable {
 
     /// Stops reconnecting, lets publishes in flight finish, disconnects every member; returns when all are closed.
     package func shutdown() async {
-        let tasks = state.withLock { state -> [Task<Void, Never>] in
+        let tasks = state.withLockedValue { state -> [Task<Void, Never>] in
             state.phase = .shutDown
             defer { state.tasks = [] }
             return state.tasks
@@ -106,7 +106,7 @@ package final class MosquittoPublisherPool: Sendable {
     }
 
     private func pickConnection() -> MosquittoConnection? {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard case .running = state.phase else { return nil }
             for offset in 0..<size {
                 let index = (state.next + offset) % size
@@ -147,9 +147,9 @@ package final class MosquittoPublisherPool: Sendable {
                     backoff.reset()
                     failuresInARow = 0
                     logger.info("connected to the broker", metadata: ["mqtt_client_id": "\(connection.clientID)"])
-                    state.withLock { $0.members[index] = connection }
+                    state.withLockedValue { $0.members[index] = connection }
                     let reason = await connection.waitUntilClosed()
-                    state.withLock { $0.members[index] = nil }
+                    state.withLockedValue { $0.members[index] = nil }
                     if reason.kind != .cancelled {
                         logger.warning("connection to the broker lost", metadata: ["reason": "\(reason)"])
                     }

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// The last refused handshakes, for the operations page: a fixed-size ring, so a refusal storm costs no memory.
 /// Written once per refused handshake (never per message); read once a second by the admin listener.
@@ -16,7 +16,7 @@ package final class RefusalLog: Sendable {
     }
 
     package let capacity: Int
-    private let ring = Mutex(Ring())
+    private let ring = NIOLockedValueBox(Ring())
 
     package init(capacity: Int = 20) {
         self.capacity = max(capacity, 1)
@@ -24,7 +24,7 @@ package final class RefusalLog: Sendable {
 
     package func record(route: String, result: String, at: ContinuousClock.Instant = .now) {
         let refusal = Refusal(at: at, route: route, result: result)
-        ring.withLock { ring in
+        ring.withLockedValue { ring in
             if ring.items.count < capacity {
                 ring.items.append(refusal)
             } else {
@@ -36,7 +36,7 @@ package final class RefusalLog: Sendable {
 
     /// Newest first.
     package func recent() -> [Refusal] {
-        ring.withLock { ring in
+        ring.withLockedValue { ring in
             guard ring.items.count == capacity else { return ring.items.reversed() }
             return Array((ring.items[ring.next...] + ring.items[..<ring.next]).reversed())
         }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// The open sessions, for the admin API: who is connected, and a way to reach each one.
@@ -21,8 +22,8 @@ package final class SessionRegistry: Sendable {
         package var nextCursor: UInt64?
     }
 
-    private let table = Mutex<[UInt64: Entry]>([:])
-    private let lastID = Atomic<UInt64>(0)
+    private let table = NIOLockedValueBox<[UInt64: Entry]>([:])
+    private let lastID = Synchronization.Atomic<UInt64>(0)
 
     package init() {}
 
@@ -32,30 +33,30 @@ package final class SessionRegistry: Sendable {
     }
 
     package func register(_ record: SessionRecord, control: SessionControl) {
-        table.withLock { $0[record.id] = Entry(record: record, control: control) }
+        table.withLockedValue { $0[record.id] = Entry(record: record, control: control) }
     }
 
     /// The broker the session was connected to, once the dial succeeded.
     package func setBroker(_ broker: String, for id: UInt64) {
-        table.withLock { $0[id]?.record.broker = broker }
+        table.withLockedValue { $0[id]?.record.broker = broker }
     }
 
     package func unregister(_ id: UInt64) {
-        _ = table.withLock { $0.removeValue(forKey: id) }
+        _ = table.withLockedValue { $0.removeValue(forKey: id) }
     }
 
     package var count: Int {
-        table.withLock { $0.count }
+        table.withLockedValue { $0.count }
     }
 
     package func entry(_ id: UInt64) -> Entry? {
-        table.withLock { $0[id] }
+        table.withLockedValue { $0[id] }
     }
 
     /// The sessions `filter` matches with ids above `after`, at most `limit` of them, in id order.
     package func list(_ filter: SessionFilter, after: UInt64? = nil, limit: Int) -> Page {
         let after = after ?? 0
-        var matches = table.withLock { table in
+        var matches = table.withLockedValue { table in
             table.values.filter { $0.record.id > after && filter.matches($0.record) }
         }
         matches.sort { $0.record.id < $1.record.id }
@@ -71,7 +72,7 @@ package final class SessionRegistry: Sendable {
 
     /// Open sessions by route and by broker (sessions still dialling count under `"-"`).
     package func openCounts() -> (byRoute: [String: Int], byBroker: [String: Int]) {
-        table.withLock { table in
+        table.withLockedValue { table in
             var byRoute: [String: Int] = [:]
             var byBroker: [String: Int] = [:]
             for entry in table.values {

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// A pool of upstream brokers: which one a new session should dial, and in which order to try the others when a dial
@@ -28,8 +29,8 @@ public final class UpstreamPool: Sendable {
     package let settings: UpstreamPoolSettings
     let table: ServerTable
     /// Moves every time `State.snapshot` is replaced; views compare it with the generation they hold.
-    let generation = Atomic<UInt64>(0)
-    private let state: Mutex<State>
+    let generation = Synchronization.Atomic<UInt64>(0)
+    private let state: NIOLockedValueBox<State>
     private let unitRandom: @Sendable () -> Double
 
     private struct State {
@@ -37,7 +38,7 @@ public final class UpstreamPool: Sendable {
         var snapshot: HealthSnapshot
         var counters: [SessionCounters] = []
 
-        mutating func publish(_ generation: borrowing Atomic<UInt64>) {
+        mutating func publish(_ generation: borrowing Synchronization.Atomic<UInt64>) {
             snapshot = HealthSnapshot(generation: snapshot.generation + 1, health: health)
             generation.store(snapshot.generation, ordering: .releasing)
         }
@@ -52,7 +53,7 @@ public final class UpstreamPool: Sendable {
         self.settings = settings
         self.table = ServerTable(settings.servers)
         let health = Array(repeating: ServerHealth(), count: settings.servers.count)
-        self.state = Mutex(State(health: health, snapshot: HealthSnapshot(generation: 0, health: health)))
+        self.state = NIOLockedValueBox(State(health: health, snapshot: HealthSnapshot(generation: 0, health: health)))
         self.unitRandom = unitRandom
     }
 
@@ -62,7 +63,7 @@ public final class UpstreamPool: Sendable {
     /// A view for one event loop (or thread). Create one per loop at start-up and use it only there.
     public func makeView() -> UpstreamPoolView {
         let counters = SessionCounters(count: table.count)
-        let (ordinal, snapshot) = state.withLock { state in
+        let (ordinal, snapshot) = state.withLockedValue { state in
             state.counters.append(counters)
             return (state.counters.count - 1, state.snapshot)
         }
@@ -89,7 +90,7 @@ public final class UpstreamPool: Sendable {
 
     private func update(_ server: PooledServer, _ change: (inout ServerHealth) -> Bool) {
         precondition(table.servers.indices.contains(server.index) && table.servers[server.index] == server, "\(server) is not in this pool")
-        state.withLock { state in
+        state.withLockedValue { state in
             if change(&state.health[server.index]) { state.publish(generation) }
         }
     }
@@ -98,12 +99,12 @@ public final class UpstreamPool: Sendable {
 
     /// The current snapshot (under the lock; views call it only when the generation moved).
     func currentSnapshot() -> HealthSnapshot {
-        state.withLock { $0.snapshot }
+        state.withLockedValue { $0.snapshot }
     }
 
     /// Every server's health, open sessions (all views), dial failures and last probe, and the readiness they add up to.
     package func status(at now: ContinuousClock.Instant = .now) -> UpstreamPoolStatus {
-        let (health, counters) = state.withLock { ($0.health, $0.counters) }
+        let (health, counters) = state.withLockedValue { ($0.health, $0.counters) }
         let servers = table.servers.map { server in
             let record = health[server.index]
             return UpstreamPoolStatus.Server(
@@ -128,7 +129,7 @@ public struct PooledServer: Sendable, Hashable, CustomStringConvertible {
 /// One view's open-session count per server: written only by the view's loop, read by anyone (`status()`).
 final class SessionCounters: Sendable {
     private final class Counter: Sendable {
-        let value = Atomic<Int>(0)
+        let value = Synchronization.Atomic<Int>(0)
     }
 
     private let counters: [Counter]

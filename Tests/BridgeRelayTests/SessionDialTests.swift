@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 import Testing
 
 @testable import BridgeRelay
@@ -14,19 +14,19 @@ import Testing
     /// A pool's stand-in: the same servers for everyone, in order; remembers what it was asked and told.
     final class RecordingSelector: UpstreamServerSelector {
         let servers: [UpstreamServer]
-        private let record = Mutex<(requests: [UpstreamDialRequest], failed: [UpstreamServer])>(([], []))
+        private let record = NIOLockedValueBox<(requests: [UpstreamDialRequest], failed: [UpstreamServer])>(([], []))
 
         init(_ servers: [UpstreamServer]) {
             self.servers = servers
         }
 
-        var requests: [UpstreamDialRequest] { self.record.withLock { $0.requests } }
-        var failed: [UpstreamServer] { self.record.withLock { $0.failed } }
+        var requests: [UpstreamDialRequest] { self.record.withLockedValue { $0.requests } }
+        var failed: [UpstreamServer] { self.record.withLockedValue { $0.failed } }
 
         func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan {
-            self.record.withLock { $0.requests.append(request) }
+            self.record.withLockedValue { $0.requests.append(request) }
             return ListedServerPlan(self.servers) { server, _ in
-                self.record.withLock { $0.failed.append(server) }
+                self.record.withLockedValue { $0.failed.append(server) }
             }
         }
     }

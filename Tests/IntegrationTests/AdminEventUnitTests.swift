@@ -1,5 +1,6 @@
 import CoreMetrics
 import Foundation
+import NIOConcurrencyHelpers
 import SessionRegistry
 import Synchronization
 import Testing
@@ -13,12 +14,12 @@ struct AdminEventUnitTests {
     final class RecordingClock: Clock, Sendable {
         typealias Duration = Swift.Duration
         typealias Instant = ContinuousClock.Instant
-        let sleeps = Mutex<[Duration]>([])
+        let sleeps = NIOLockedValueBox<[Duration]>([])
         let origin = ContinuousClock.now
         var now: Instant { origin }
         var minimumResolution: Duration { .zero }
         func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-            sleeps.withLock { $0.append(deadline - origin) }
+            sleeps.withLockedValue { $0.append(deadline - origin) }
         }
     }
 
@@ -30,18 +31,18 @@ struct AdminEventUnitTests {
         var emitted = 0
         await #expect(throws: Stop.self) {
             try await EventStream.pace(interval: .seconds(1), clock: clock) {
-                #expect(clock.sleeps.withLock { $0.count } == emitted, "a sleep between every two events")
+                #expect(clock.sleeps.withLockedValue { $0.count } == emitted, "a sleep between every two events")
                 emitted += 1
                 if emitted == 5 { throw Stop() }
             }
         }
         #expect(emitted == 5)
-        #expect(clock.sleeps.withLock { $0 } == Array(repeating: .seconds(1), count: 4))
+        #expect(clock.sleeps.withLockedValue { $0 } == Array(repeating: .seconds(1), count: 4))
     }
 
     @Test("a write that does not return holds the stream: nothing more is produced or queued for that viewer")
     func stuckWriteHoldsTheStream() async throws {
-        let emitted = Atomic<Int>(0)
+        let emitted = Synchronization.Atomic<Int>(0)
         let task = Task {
             try await EventStream.pace(interval: .milliseconds(1), clock: ContinuousClock()) {
                 emitted.add(1, ordering: .relaxed)

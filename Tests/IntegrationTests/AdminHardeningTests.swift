@@ -33,6 +33,8 @@ struct AdminHardeningTests {
             // A 4 KiB receive window: the answers (about 16 KB each) soon fill what the kernels buffer for it.
             let client = try await TestTCPClient.connect(host: "127.0.0.1", port: bridge.adminPort, receiveBufferSize: 4096)
             try await client.pauseReading()
+            // Accepted first: otherwise, on a busy machine, the count below is still 0 and reads as the close.
+            try await bridge.waitFor("the admin listener to accept the connection") { bridge.admin?.connectionCount == 1 }
             // One request at a time, never more than the pipelining cap waiting: only the write timeout can end this.
             var sent = 0
             while sent < 2000 {

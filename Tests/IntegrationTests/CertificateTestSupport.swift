@@ -5,8 +5,8 @@ import BridgeTestSupport
 import CoreMetrics
 import Foundation
 import MQTTWire
+import NIOConcurrencyHelpers
 import NIOSSL
-import Synchronization
 
 /// A private development CA in a temporary directory, leaf certificates issued from it on demand, and the "live"
 /// files a bridge is configured with, which tests replace the way renewal tools do (write aside, rename over).
@@ -127,7 +127,7 @@ enum CertificateProbe {
 /// A swift-metrics factory that keeps the last value of every recorder (gauges), by label and dimensions.
 /// Everything else is dropped.
 final class RecordingMetricsFactory: MetricsFactory {
-    private let values = Mutex<[String: Double]>([:])
+    private let values = NIOLockedValueBox<[String: Double]>([:])
 
     /// `label{a=1,b=2}` with the dimensions in the order given.
     static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
@@ -135,7 +135,7 @@ final class RecordingMetricsFactory: MetricsFactory {
     }
 
     func value(_ label: String, _ dimensions: [(String, String)]) -> Double? {
-        self.values.withLock { $0[Self.key(label, dimensions)] }
+        self.values.withLockedValue { $0[Self.key(label, dimensions)] }
     }
 
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
@@ -143,7 +143,7 @@ final class RecordingMetricsFactory: MetricsFactory {
     }
 
     fileprivate func record(_ value: Double, key: String) {
-        self.values.withLock { $0[key] = value }
+        self.values.withLockedValue { $0[key] = value }
     }
 
     private final class Recorder: RecorderHandler {

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import UpstreamPool
@@ -9,9 +9,9 @@ struct HealthCheckerTests {
     func probesReachThePool() async throws {
         let pool = try makePool(["a:1883", "b:1883"])
         // b fails its first two probes, then answers.
-        let probes = Mutex<[String: Int]>([:])
+        let probes = NIOLockedValueBox<[String: Int]>([:])
         let checker = UpstreamHealthChecker(pool: pool, interval: .milliseconds(20), timeout: .seconds(5)) { server in
-            let count = probes.withLock { counts -> Int in
+            let count = probes.withLockedValue { counts -> Int in
                 counts[server.description, default: 0] += 1
                 return counts[server.description]!
             }
@@ -24,7 +24,7 @@ struct HealthCheckerTests {
         try await waitUntil("b is down") { pool.status().servers[1].lastProbe == .down(reason: "connection refused") }
         #expect(!pool.status().servers[1].isAvailable)
         try await waitUntil("b is up again after its third probe") {
-            probes.withLock { $0["b:1883", default: 0] } >= 3 && pool.status().servers[1].isAvailable
+            probes.withLockedValue { $0["b:1883", default: 0] } >= 3 && pool.status().servers[1].isAvailable
         }
         #expect(pool.status().servers[0].lastProbe == .up(latency: .milliseconds(1)))
         task.cancel()
@@ -53,14 +53,14 @@ struct HealthCheckerTests {
     @Test("cancelling run() ends it; a probe cut short is not reported")
     func cancellation() async throws {
         let pool = try makePool(["a:1883"])
-        let started = Mutex(false)
+        let started = NIOLockedValueBox(false)
         let checker = UpstreamHealthChecker(pool: pool, interval: .seconds(60), timeout: .seconds(30)) { _ in
-            started.withLock { $0 = true }
+            started.withLockedValue { $0 = true }
             try? await Task.sleep(for: .seconds(30))
             return .down(reason: "should not be reported")
         }
         let task = Task { await checker.run() }
-        try await waitUntil("the probe started") { started.withLock { $0 } }
+        try await waitUntil("the probe started") { started.withLockedValue { $0 } }
         task.cancel()
         await task.value
         #expect(pool.status().servers[0].lastProbe == nil)

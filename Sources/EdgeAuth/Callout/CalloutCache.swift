@@ -1,6 +1,6 @@
 import Crypto
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Allow and deny answers of the callout, reused for `cache_ttl` when the same attempt comes again.
 ///
@@ -20,7 +20,7 @@ final class CalloutCache: Sendable {
 
     private let ttl: TimeAmount
     private let capacity: Int
-    private let storage = Mutex(Storage())
+    private let storage = NIOLockedValueBox(Storage())
 
     init(ttl: TimeAmount, capacity: Int) {
         self.ttl = ttl
@@ -31,7 +31,7 @@ final class CalloutCache: Sendable {
 
     func answer(for key: SHA256Digest, now: NIODeadline) -> Answer? {
         guard self.isEnabled else { return nil }
-        return self.storage.withLock { storage in
+        return self.storage.withLockedValue { storage in
             Self.expire(&storage, now: now)
             return storage.answers[key]?.answer
         }
@@ -40,7 +40,7 @@ final class CalloutCache: Sendable {
     func store(_ answer: Answer, for key: SHA256Digest, now: NIODeadline) {
         guard self.isEnabled else { return }
         let expires = now + self.ttl
-        self.storage.withLock { storage in
+        self.storage.withLockedValue { storage in
             Self.expire(&storage, now: now)
             while storage.order.count >= self.capacity, let oldest = storage.order.popFirst() {
                 Self.remove(oldest, from: &storage)
@@ -50,7 +50,7 @@ final class CalloutCache: Sendable {
         }
     }
 
-    var count: Int { self.storage.withLock { $0.answers.count } }
+    var count: Int { self.storage.withLockedValue { $0.answers.count } }
 
     private static func expire(_ storage: inout Storage, now: NIODeadline) {
         while let oldest = storage.order.first, oldest.expires <= now {

@@ -2,8 +2,8 @@ import Crypto
 import Foundation
 import JWTKit
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
-import Synchronization
 
 /// Verifies JWTs with the configured keys, and reloads the key files.
 ///
@@ -37,7 +37,7 @@ public final class TokenVerifier: Sendable {
     private let parser = DefaultJWTParser(jsonDecoder: StrictJWTDecoder())
     private let logger: Logger
     /// Read by every verification (a short lock, no I/O); replaced by a reload.
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// Reloads run one after the other (SIGHUP and the timer may overlap).
     private let reloads = SerialQueue()
 
@@ -80,7 +80,8 @@ public final class TokenVerifier: Sendable {
             }
         }
         guard problems.isEmpty else { throw EdgeAuthError(problems) }
-        self.state = Mutex(State(keys: KeySet(filesKeys: filesKeys), digests: digests, lastRefusal: self.files.map { _ in nil }))
+        self.state = NIOLockedValueBox(
+            State(keys: KeySet(filesKeys: filesKeys), digests: digests, lastRefusal: self.files.map { _ in nil }))
         for (file, keys) in zip(self.files, filesKeys) {
             logger.info(
                 "JWT keys loaded",
@@ -90,7 +91,7 @@ public final class TokenVerifier: Sendable {
 
     /// The `kid`s in use, in file order.
     package var keyIDs: [String] {
-        self.state.withLock { $0.keys.all.map(\.keyID) }
+        self.state.withLockedValue { $0.keys.all.map(\.keyID) }
     }
 
     // MARK: - Verifying
@@ -120,7 +121,7 @@ public final class TokenVerifier: Sendable {
         }
 
         let candidates: [any JWTAlgorithm]
-        switch self.state.withLock({ $0.keys.candidates(keyID: header.kid, algorithm: algorithm) }) {
+        switch self.state.withLockedValue({ $0.keys.candidates(keyID: header.kid, algorithm: algorithm) }) {
         case .success(let found): candidates = found
         case .failure(let failure): return .failure(failure)
         }
@@ -167,7 +168,7 @@ public final class TokenVerifier: Sendable {
     private func reloadNow(trigger: Trigger) async -> KeyReloadReport {
         var entries: [KeyReloadReport.Entry] = []
         for (index, file) in self.files.enumerated() {
-            let (inUse, digestInUse, lastRefusal, others) = self.state.withLock { state in
+            let (inUse, digestInUse, lastRefusal, others) = self.state.withLockedValue { state in
                 (
                     state.keys.filesKeys[index], state.digests[index], state.lastRefusal[index],
                     state.keys.filesKeys.enumerated().filter { $0.offset != index }.map(\.element)
@@ -179,7 +180,7 @@ public final class TokenVerifier: Sendable {
                 contents = try await Self.readOffTheLoops(file)
             } catch {
                 if trigger == .timer && lastRefusal == error.reason { continue }
-                self.state.withLock { $0.lastRefusal[index] = error.reason }
+                self.state.withLockedValue { $0.lastRefusal[index] = error.reason }
                 entries.append(self.refused(error, file: file, kept: kept, trigger: trigger))
                 continue
             }
@@ -187,7 +188,7 @@ public final class TokenVerifier: Sendable {
             let fingerprint = digest.map { String($0, radix: 16) }.joined()
             if digest == digestInUse {
                 if trigger == .request {
-                    self.state.withLock { $0.lastRefusal[index] = nil }
+                    self.state.withLockedValue { $0.lastRefusal[index] = nil }
                     entries.append(.init(file: file.path, outcome: .unchanged(keyIDs: kept)))
                 }
                 continue
@@ -195,7 +196,7 @@ public final class TokenVerifier: Sendable {
             if trigger == .timer && lastRefusal == fingerprint { continue }
             do throws(KeyLoadError) {
                 let keys = try await Self.keys(from: contents, file: file, alongside: others)
-                self.state.withLock { state in
+                self.state.withLockedValue { state in
                     var filesKeys = state.keys.filesKeys
                     filesKeys[index] = keys
                     state.keys = KeySet(filesKeys: filesKeys)
@@ -211,7 +212,7 @@ public final class TokenVerifier: Sendable {
                     ])
                 entries.append(.init(file: file.path, outcome: .loaded(keyIDs: ids, previousKeyIDs: kept)))
             } catch {
-                self.state.withLock { $0.lastRefusal[index] = fingerprint }
+                self.state.withLockedValue { $0.lastRefusal[index] = fingerprint }
                 entries.append(self.refused(error, file: file, kept: kept, trigger: trigger))
             }
         }

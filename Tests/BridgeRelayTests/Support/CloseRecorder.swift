@@ -1,5 +1,5 @@
+import NIOConcurrencyHelpers
 import NIOCore
-import Synchronization
 
 /// Sits next to the head of a broker connection and records how the bridge closes it.
 ///
@@ -9,17 +9,17 @@ import Synchronization
 final class CloseRecorder: ChannelOutboundHandler, Sendable {
     typealias OutboundIn = ByteBuffer
 
-    private let recorded = Mutex<[CloseMode]>([])
+    private let recorded = NIOLockedValueBox<[CloseMode]>([])
     let emulateHalfClose: Bool
 
     init(emulateHalfClose: Bool) {
         self.emulateHalfClose = emulateHalfClose
     }
 
-    var modes: [CloseMode] { self.recorded.withLock { $0 } }
+    var modes: [CloseMode] { self.recorded.withLockedValue { $0 } }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
-        self.recorded.withLock { $0.append(mode) }
+        self.recorded.withLockedValue { $0.append(mode) }
         if mode == .output && self.emulateHalfClose {
             promise?.succeed()
             return

@@ -1,7 +1,7 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import NIOTLS
-import Synchronization
 
 @testable import BridgeRelay
 
@@ -56,7 +56,7 @@ final class FakeUpstreamConnector: UpstreamConnector {
         var pending: [PendingDial] = []
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let emulateHalfClose: Bool
     let dialsBeforeUpgrade: Bool
     /// What a broker dialled before the upgrade answers in `Sec-WebSocket-Protocol`.
@@ -74,7 +74,7 @@ final class FakeUpstreamConnector: UpstreamConnector {
         _ behaviour: Behaviour = .connect, emulateHalfClose: Bool = false, dialsBeforeUpgrade: Bool = false,
         answer: @escaping @Sendable ([String]?) -> String? = { $0?.first }, refusing: Set<UpstreamServer> = []
     ) {
-        self.state = Mutex(State(behaviour: behaviour))
+        self.state = NIOLockedValueBox(State(behaviour: behaviour))
         self.emulateHalfClose = emulateHalfClose
         self.dialsBeforeUpgrade = dialsBeforeUpgrade
         self.answer = answer
@@ -87,17 +87,17 @@ final class FakeUpstreamConnector: UpstreamConnector {
     func endpointDescription(of server: UpstreamServer) -> String { "tcp://\(server)" }
 
     /// How many times the bridge dialled.
-    var dials: Int { self.state.withLock { $0.dials } }
-    var servers: [UpstreamServer] { self.state.withLock { $0.servers } }
-    var preludes: [ByteBuffer?] { self.state.withLock { $0.preludes } }
-    var offers: [[String]?] { self.state.withLock { $0.offers } }
-    var upstreams: [Upstream] { self.state.withLock { $0.upstreams } }
+    var dials: Int { self.state.withLockedValue { $0.dials } }
+    var servers: [UpstreamServer] { self.state.withLockedValue { $0.servers } }
+    var preludes: [ByteBuffer?] { self.state.withLockedValue { $0.preludes } }
+    var offers: [[String]?] { self.state.withLockedValue { $0.offers } }
+    var upstreams: [Upstream] { self.state.withLockedValue { $0.upstreams } }
     var upstream: Upstream? { self.upstreams.first }
 
     func connect(
         to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
     ) -> EventLoopFuture<any Channel> {
-        let behaviour = self.state.withLock { state in
+        let behaviour = self.state.withLockedValue { state in
             state.dials += 1
             state.servers.append(server)
             state.preludes.append(options.prelude)
@@ -111,13 +111,13 @@ final class FakeUpstreamConnector: UpstreamConnector {
             return eventLoop.makeFailedFuture(RefusedError())
         case .manual:
             let promise = eventLoop.makePromise(of: (any Channel).self)
-            self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: nil)) }
+            self.state.withLockedValue { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: nil)) }
             return promise.futureResult
         case .addedThenManual:
             let promise = eventLoop.makePromise(of: (any Channel).self)
             do {
                 let upstream = try self.open(on: eventLoop, handler: handler.value, awaitTLS: false, connect: false)
-                self.state.withLock { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: upstream)) }
+                self.state.withLockedValue { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: upstream)) }
             } catch {
                 promise.fail(error)
             }
@@ -164,7 +164,7 @@ final class FakeUpstreamConnector: UpstreamConnector {
 
     private func takePending() throws -> PendingDial {
         struct NoPendingDial: Error {}
-        return try self.state.withLock { state in
+        return try self.state.withLockedValue { state in
             guard !state.pending.isEmpty else { throw NoPendingDial() }
             return state.pending.removeFirst()
         }
@@ -183,7 +183,7 @@ final class FakeUpstreamConnector: UpstreamConnector {
         try channel.pipeline.syncOperations.addHandler(reads)
         try channel.pipeline.syncOperations.addHandler(handler)
         let upstream = Upstream(channel: channel, reads: reads, closes: closes)
-        self.state.withLock { $0.upstreams.append(upstream) }
+        self.state.withLockedValue { $0.upstreams.append(upstream) }
         if connect {
             channel.connect(to: try SocketAddress(ipAddress: "192.0.2.1", port: 1883), promise: nil)
         }
@@ -195,7 +195,7 @@ final class FakeUpstreamConnector: UpstreamConnector {
         for upstream in self.upstreams {
             upstream.channel.close(promise: nil)
         }
-        let pending = self.state.withLock { state in
+        let pending = self.state.withLockedValue { state in
             defer { state.pending.removeAll() }
             return state.pending
         }

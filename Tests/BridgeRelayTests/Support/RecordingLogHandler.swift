@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Log lines captured in memory, shared by every `Logger` made with `logger(label:)`.
 final class LogStore: Sendable {
@@ -16,13 +16,13 @@ final class LogStore: Sendable {
         }
     }
 
-    private let storage = Mutex<[Entry]>([])
+    private let storage = NIOLockedValueBox<[Entry]>([])
 
-    var entries: [Entry] { self.storage.withLock { $0 } }
+    var entries: [Entry] { self.storage.withLockedValue { $0 } }
 
     func entries(label: String) -> [Entry] { self.entries.filter { $0.label == label } }
 
-    fileprivate func append(_ entry: Entry) { self.storage.withLock { $0.append(entry) } }
+    fileprivate func append(_ entry: Entry) { self.storage.withLockedValue { $0.append(entry) } }
 
     /// A logger at `trace` that records into this store, so nothing is filtered out.
     func logger(label: String) -> Logger {

@@ -1,5 +1,5 @@
 import CoreMetrics
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A `MetricsFactory` that remembers every value, keyed by label and dimensions, so a test can read what a
 /// component reported without bootstrapping the global metrics system (tests run in parallel).
@@ -7,9 +7,9 @@ final class RecordingMetricsFactory: MetricsFactory {
     /// `label{key=value,…}` with the dimensions sorted, e.g. `mqtt_ws_bridge_closes_total{code=1000,initiator=broker,route=wss}`.
     typealias Key = String
 
-    private let values = Mutex<[Key: Double]>([:])
+    private let values = NIOLockedValueBox<[Key: Double]>([:])
     /// Every value recorded by recorders and timers, in order.
-    private let samples = Mutex<[Key: [Double]]>([:])
+    private let samples = NIOLockedValueBox<[Key: [Double]]>([:])
 
     static func key(_ label: String, _ dimensions: [(String, String)]) -> Key {
         let sorted = dimensions.sorted { $0.0 < $1.0 }.map { "\($0.0)=\($0.1)" }
@@ -18,29 +18,29 @@ final class RecordingMetricsFactory: MetricsFactory {
 
     /// The current value of a counter or meter (0 when nothing was reported).
     func value(_ label: String, _ dimensions: [(String, String)] = []) -> Double {
-        self.values.withLock { $0[Self.key(label, dimensions)] ?? 0 }
+        self.values.withLockedValue { $0[Self.key(label, dimensions)] ?? 0 }
     }
 
     /// What recorders and timers with this key recorded.
     func recorded(_ label: String, _ dimensions: [(String, String)] = []) -> [Double] {
-        self.samples.withLock { $0[Self.key(label, dimensions)] ?? [] }
+        self.samples.withLockedValue { $0[Self.key(label, dimensions)] ?? [] }
     }
 
     /// Every key with a non-zero counter or meter value, for failure messages and "nothing else moved" checks.
     var nonZeroValues: [Key: Double] {
-        self.values.withLock { $0.filter { $0.value != 0 } }
+        self.values.withLockedValue { $0.filter { $0.value != 0 } }
     }
 
     fileprivate func add(_ amount: Double, to key: Key) {
-        self.values.withLock { $0[key, default: 0] += amount }
+        self.values.withLockedValue { $0[key, default: 0] += amount }
     }
 
     fileprivate func set(_ value: Double, for key: Key) {
-        self.values.withLock { $0[key] = value }
+        self.values.withLockedValue { $0[key] = value }
     }
 
     fileprivate func record(_ value: Double, for key: Key) {
-        self.samples.withLock { $0[key, default: []].append(value) }
+        self.samples.withLockedValue { $0[key, default: []].append(value) }
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {

@@ -1,5 +1,6 @@
 import BridgeTestSupport
 import Dispatch
+import NIOConcurrencyHelpers
 import Synchronization
 
 /// A scripted stand-in for a broker on 127.0.0.1, for what a real Mosquitto will not do on demand: accept a session
@@ -14,9 +15,9 @@ final class FakeBroker: Sendable {
 
     let port: Int
     private let listener: TestSocket
-    private let client = Mutex<TestSocket?>(nil)
+    private let client = NIOLockedValueBox<TestSocket?>(nil)
     /// How many PUBLISH packets arrived (for assertions).
-    private let publishesSeen = Atomic<Int>(0)
+    private let publishesSeen = Synchronization.Atomic<Int>(0)
     private let done = DispatchSemaphore(value: 0)
 
     init(_ script: Script) throws {
@@ -24,7 +25,7 @@ final class FakeBroker: Sendable {
         DispatchQueue.global().async { [self] in
             defer { done.signal() }
             guard let connection = try? listener.accept(timeout: .seconds(20)) else { return }
-            client.withLock { $0 = connection }
+            client.withLockedValue { $0 = connection }
             do {
                 let connect = try RawMQTT.readPacket(connection, timeout: .seconds(10))
                 guard connect.type == 1 else { return }
@@ -41,7 +42,7 @@ final class FakeBroker: Sendable {
                         if packet.type == 3 { publishesSeen.add(1, ordering: .relaxed) }
                     }
                     connection.close()
-                    client.withLock { $0 = nil }
+                    client.withLockedValue { $0 = nil }
                 }
             } catch {
                 // The client went away or a timeout passed: the script ends.
@@ -53,7 +54,7 @@ final class FakeBroker: Sendable {
 
     /// Closes everything and waits for the script's thread to end.
     func stop() async {
-        client.withLock {
+        client.withLockedValue {
             $0?.close()
             $0 = nil
         }
