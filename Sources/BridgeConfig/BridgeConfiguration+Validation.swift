@@ -306,7 +306,7 @@ extension UpstreamConfiguration {
         }
         report.checkPositive(connectTimeout, "upstream.connect_timeout")
         if coalesceWindow < .zero || coalesceWindow > Self.maximumCoalesceWindow {
-            report.add("upstream.coalesce_window", "must be between 0 (off) and 10ms: it is a latency budget of microseconds, e.g. 200us")
+            report.add("upstream.coalesce_window", "must be between 0 (off) and 10ms: it is a latency budget of microseconds, e.g. 500us")
         }
         if kind == .ws && (!path.hasPrefix("/") || path.contains(where: { $0.isWhitespace })) {
             report.add("upstream.path", "'\(path)' must start with '/' and contain no spaces (the broker's WebSocket path, e.g. /mqtt)")

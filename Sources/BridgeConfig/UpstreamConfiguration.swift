@@ -40,7 +40,7 @@ package struct UpstreamConfiguration: Sendable, Equatable {
     package var proxyProtocol: Bool
 
     package init(
-        host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), coalesceWindow: Duration = .microseconds(200),
+        host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), coalesceWindow: Duration = .microseconds(500),
         tls: UpstreamTLSConfiguration? = nil,
         proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt", servers: [UpstreamServer] = [],
         balance: UpstreamBalance = .clientID, healthCheck: UpstreamHealthCheckConfiguration = .init()

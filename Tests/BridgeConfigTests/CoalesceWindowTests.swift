@@ -1,12 +1,12 @@
 import BridgeConfig
 import Testing
 
-/// `upstream.coalesce_window`: a duration from 0 (off) to 10ms, default 200us, from every source.
+/// `upstream.coalesce_window`: a duration from 0 (off) to 10ms, default 500us, from every source.
 @Suite("upstream.coalesce_window")
 struct CoalesceWindowTests {
     @Test func defaultsTo200Microseconds() throws {
         let fixture = try Fixture()
-        #expect(fixture.load("upstream: { host: 127.0.0.1 }")?.upstream.coalesceWindow == .microseconds(200))
+        #expect(fixture.load("upstream: { host: 127.0.0.1 }")?.upstream.coalesceWindow == .microseconds(500))
     }
 
     @Test(
