@@ -17,6 +17,18 @@ import Testing
         return harness
     }
 
+    /// `packet`'s first `startBytes` in a binary frame, then one more byte a second in continuation frames, each checked
+    /// to leave the session open, until `seconds` have passed since the first (the packet never completes).
+    static func trickle(_ packet: [UInt8], startBytes: Int, seconds: Int, into harness: SessionHarness) throws {
+        try harness.send(.binary(Array(packet[0..<startBytes]), fin: false))
+        for (second, byte) in zip(1..<seconds, packet[startBytes...]) {
+            harness.advance(by: .seconds(1))
+            try harness.send(.continuation([byte], fin: false))
+            #expect(try harness.framesToClient().isEmpty, "open at \(second) s")
+        }
+        harness.advance(by: .seconds(1))
+    }
+
     @Test func aPacketCompletedJustBeforeTheDeadlineIsRelayedIntactAndTheSessionStaysOpen() throws {
         let harness = try Self.relayingSession()
         defer { harness.finish() }
@@ -42,13 +54,7 @@ import Testing
         let harness = try Self.relayingSession()
         defer { harness.finish() }
         // One byte (the fixed header's first), or a few, then frames of one continuation byte each: no packet completes.
-        try harness.send(.binary(Array(Self.publish[0..<startBytes]), fin: false))
-        for (second, byte) in zip(1...29, Self.publish[startBytes...]) {
-            harness.advance(by: .seconds(1))
-            try harness.send(.continuation([byte], fin: false))
-            #expect(try harness.framesToClient().isEmpty, "open at \(second) s")
-        }
-        harness.advance(by: .seconds(1))
+        try Self.trickle(Self.publish, startBytes: startBytes, seconds: 30, into: harness)
 
         let frames = try harness.framesToClient()
         #expect(frames.map(\.closeCode) == [1008])
@@ -114,14 +120,7 @@ extension SessionPacketDeadlineTests {
         let settings = SessionSettings(maximumPacketSize: 1 << 20, connectPacketTimeout: .seconds(10), packetTimeout: .seconds(5))
         let harness = try SessionHarness(settings: settings)
         defer { harness.finish() }
-        let connect = MQTTSample.connect()
-        try harness.send(.binary(Array(connect[0..<3]), fin: false))
-        for (second, byte) in zip(1...9, connect[3...]) {
-            harness.advance(by: .seconds(1))
-            try harness.send(.continuation([byte], fin: false))
-            #expect(try harness.framesToClient().isEmpty, "open at \(second) s")
-        }
-        harness.advance(by: .seconds(1))
+        try Self.trickle(MQTTSample.connect(), startBytes: 3, seconds: 10, into: harness)
 
         let frames = try harness.framesToClient()
         #expect(frames.map(\.closeCode) == [1002])
