@@ -250,7 +250,8 @@ final class WebSocketUpgradeHandler: ChannelDuplexHandler, RemovableChannelHandl
         if let host, let name = host.split(separator: ":").first.map(String.init), !name.isEmpty, !host.hasPrefix("[") {
             tlvs.append(.authority(name))
         }
-        if let tls = try? context.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self), let version = tls.tlsVersion {
+        // swift-nio-ssl's own accessor: the front end asks the pipeline, not the TLS handler, for the negotiated version.
+        if let version = try? context.pipeline.syncOperations.nioSSL_tlsVersion() {
             tlvs.append(.ssl(ProxyProtocolSSLInfo(version: version == .tlsv13 ? "TLSv1.3" : "TLSv1.2", cipher: nil)))
         }
         var buffer = context.channel.allocator.buffer(capacity: 64)
