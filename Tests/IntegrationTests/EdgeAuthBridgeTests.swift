@@ -255,27 +255,21 @@ struct EdgeAuthBridgeTests {
                     auth:
                       sources: [mqtt_password]
                 """)
-        let process = try ChildProcess.spawn(
-            executable: try ExecutableTests.binary, arguments: ["--config", configuration],
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MQTT_WS_BRIDGE_") }, outputPath: output)
-        func log() -> String { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
-        func session(_ clientID: String, _ token: String) async throws -> (TestWebSocketClient, [UInt8]) {
-            let (response, client) = try await TestWebSocketClient.connect(
-                host: "127.0.0.1", port: port, path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil)
-            guard response.status == 101, let client else { throw TestSupportError("expected 101, got \(response.status)") }
-            try await client.sendBinary(MQTTTestPackets.connect(clientID: clientID, username: "u", password: token))
-            return (client, try await client.receiveBinaryMessage())
-        }
-        var port = 0
-        do {
-            port = try await ExecutableTests.waitForListeningPort(in: output, listener: "wss", process: process)
+        try await BridgeProcess.with(arguments: ["--config", configuration], broker: broker, outputPath: output) { bridge in
+            func session(_ clientID: String, _ token: String) async throws -> (TestWebSocketClient, [UInt8]) {
+                let (response, client) = try await TestWebSocketClient.connect(
+                    host: "127.0.0.1", port: bridge.port, path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil)
+                guard response.status == 101, let client else { throw TestSupportError("expected 101, got \(response.status)") }
+                try await client.sendBinary(MQTTTestPackets.connect(clientID: clientID, username: "u", password: token))
+                return (client, try await client.receiveBinaryMessage())
+            }
             let (open, connack) = try await session("hup-open", try keys.issuer.token(sub: "A"))
             #expect(connack == Self.connackAccepted)
 
             try keys.write("jwks.json", TestTokenIssuer.jwks([next]))
-            process.send(SIGHUP)
-            try await CertificateReloadTests.waitUntil("SIGHUP is handled") { log().contains("auth key reload finished") }
-            #expect(log().contains("JWT keys reloaded"))
+            bridge.process.send(SIGHUP)
+            try await CertificateReloadTests.waitUntil("SIGHUP is handled") { bridge.log.contains("auth key reload finished") }
+            #expect(bridge.log.contains("JWT keys reloaded"))
             try await open.sendBinary([0xC0, 0x00])
             #expect(try await open.receiveBinaryMessage() == [0xD0, 0x00], "the open session is untouched")
             let (_, stale) = try await session("hup-stale", try keys.issuer.token(sub: "A"))
@@ -283,20 +277,13 @@ struct EdgeAuthBridgeTests {
             let newToken = try next.token(sub: "A")
             let (fresh, accepted) = try await session("hup-new", newToken)
             #expect(accepted == Self.connackAccepted)
-            #expect(process.isRunning)
-            #expect(!log().contains(newToken.split(separator: ".")[2]), "no token in the log")
+            #expect(bridge.process.isRunning)
+            #expect(!bridge.log.contains(newToken.split(separator: ".")[2]), "no token in the log")
 
-            process.send(SIGTERM)
+            bridge.process.send(SIGTERM)
             #expect(try await fresh.expectClose().code == 1001)
-            #expect(await process.waitForExit(timeout: .seconds(10)) == 0)
-        } catch {
-            Issue.record("bridge output:\n\(log())")
-            await process.stop()
-            await broker.stop()
-            throw error
+            #expect(await bridge.process.waitForExit(timeout: .seconds(10)) == 0)
         }
-        await process.stop()
-        await broker.stop()
     }
 
     @Test("disconnect_on_expiry: the session ends at exp, MQTT 5 with DISCONNECT 0xA0, then close 1008")

@@ -104,75 +104,55 @@ struct ExecutableTests {
     @Test("SIGTERM drains: a connected client receives close 1001 and the process exits 0")
     func sigtermDrains() async throws {
         let broker = try await MosquittoProcess.start()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-run-\(UUID().uuidString).txt").path
-        let process = try ChildProcess.spawn(
-            executable: try Self.binary, arguments: ["--config", try Self.writeConfig(brokerPort: broker.port)],
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MQTT_WS_BRIDGE_") }, outputPath: output)
-        do {
-            let port = try await Self.waitForListeningPort(in: output, listener: "wss", process: process)
+        try await BridgeProcess.with(arguments: ["--config", try Self.writeConfig(brokerPort: broker.port)], broker: broker) { bridge in
             let (response, client) = try await TestWebSocketClient.connect(
-                host: "127.0.0.1", port: port, path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil)
+                host: "127.0.0.1", port: bridge.port, path: "/wss", tls: try BridgeHarness.tls, subprotocols: nil)
             #expect(response.status == 101)
             let ws = try #require(client)
             try await ws.sendBinary(MQTTTestPackets.connect(clientID: "sigterm"))
             #expect(try await ws.receiveBinaryMessage() == MQTTTestPackets.connackAccepted)
 
-            process.send(SIGTERM)
+            bridge.process.send(SIGTERM)
             let close = try await ws.expectClose()
             #expect(close.code == 1001)
-            #expect(await process.waitForExit(timeout: .seconds(10)) == 0)
-            let log = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+            #expect(await bridge.process.waitForExit(timeout: .seconds(10)) == 0)
+            let log = bridge.log
             #expect(log.contains("draining"))
             #expect(log.contains("client_id=sigterm"))
             #expect(log.contains("mqtt_ws_bridge: stopped"), "the log writer's last lines are flushed before the process exits")
-        } catch {
-            await process.stop()
-            await broker.stop()
-            throw error
         }
-        await process.stop()
-        await broker.stop()
     }
 
     @Test("Out of file descriptors: the bridge says why, pauses accepting, and recovers when clients leave")
     func fileDescriptorExhaustion() async throws {
         let broker = try await MosquittoProcess.start()
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-fd-\(UUID().uuidString).txt").path
         // A hard limit of 48 descriptors: the bridge cannot raise it, and a few dozen connections exhaust it.
-        let process = try ChildProcess.spawn(
-            executable: try CommandLineTool.path("prlimit"),
-            arguments: ["--nofile=48:48", try Self.binary, "--config", try Self.writeConfig(brokerPort: broker.port)],
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MQTT_WS_BRIDGE_") }, outputPath: output)
-        do {
-            let port = try await Self.waitForListeningPort(in: output, listener: "wss", process: process)
+        try await BridgeProcess.with(
+            arguments: ["--config", try Self.writeConfig(brokerPort: broker.port)], broker: broker,
+            launcher: ["prlimit", "--nofile=48:48"]
+        ) { bridge in
             var clients: [TestTCPClient] = []
             for _ in 0..<60 {
-                if let client = try? await TestTCPClient.connect(host: "127.0.0.1", port: port, timeout: .seconds(2)) {
+                if let client = try? await TestTCPClient.connect(host: "127.0.0.1", port: bridge.port, timeout: .seconds(2)) {
                     clients.append(client)
                 }
             }
-            let log = { (try? String(contentsOfFile: output, encoding: .utf8)) ?? "" }
-            try await Self.waitUntil { log().contains("cannot accept connections") }
-            #expect(log().contains("too many open files"))
-            #expect(log().contains("open-file limit is below"), "the start-up warning names limits.max_connections")
+            try await Self.waitUntil { bridge.log.contains("cannot accept connections") }
+            #expect(bridge.log.contains("too many open files"))
+            #expect(bridge.log.contains("open-file limit is below"), "the start-up warning names limits.max_connections")
             for client in clients { await client.close() }
 
             // Descriptors are back: a new client is served.
             try await Self.waitUntil {
                 guard
                     let (response, _) = try? await TestWebSocketClient.connect(
-                        host: "127.0.0.1", port: port, path: "/wss", tls: try? BridgeHarness.tls, subprotocols: nil, timeout: .seconds(2))
+                        host: "127.0.0.1", port: bridge.port, path: "/wss", tls: try? BridgeHarness.tls, subprotocols: nil,
+                        timeout: .seconds(2))
                 else { return false }
                 return response.status == 101
             }
-            #expect(process.isRunning)
-        } catch {
-            await process.stop()
-            await broker.stop()
-            throw error
+            #expect(bridge.process.isRunning)
         }
-        await process.stop()
-        await broker.stop()
     }
 
     static func waitUntil(timeout: Duration = .seconds(15), _ condition: () async -> Bool) async throws {

@@ -177,33 +177,3 @@ struct MQTTJSClientTests {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
-
-/// The real `mqtt-ws-bridge` binary (ExecutableTests' build and config) in front of a broker, on a given port so that
-/// it can be restarted where its clients expect it.
-struct BridgeProcess {
-    let process: ChildProcess
-    let port: Int
-
-    static func start(brokerPort: Int, port: Int = 0) async throws -> BridgeProcess {
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("bridge-run-\(UUID().uuidString).txt").path
-        let process = try ChildProcess.spawn(
-            executable: try ExecutableTests.binary,
-            arguments: ["--config", try ExecutableTests.writeConfig(brokerPort: brokerPort), "--set", "listeners.wss.port=\(port)"],
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MQTT_WS_BRIDGE_") }, outputPath: output)
-        do {
-            let bound = try await ExecutableTests.waitForListeningPort(in: output, listener: "wss", process: process)
-            return BridgeProcess(process: process, port: bound)
-        } catch {
-            await process.stop()
-            throw error
-        }
-    }
-
-    /// SIGTERM (drain: clients get close 1001) and the exit code.
-    func stop() async -> Int32? {
-        self.process.send(SIGTERM)
-        if let status = await self.process.waitForExit(timeout: .seconds(10)) { return status }
-        await self.process.stop()
-        return nil
-    }
-}
