@@ -1,3 +1,4 @@
+import SettingsSupport
 import UpstreamPool
 
 /// The whole bridge configuration: plain `Sendable` values with defaults.
@@ -206,7 +207,7 @@ package struct SNICertificateConfiguration: Sendable, Equatable {
     }
 
     /// The `name` label of the listener's own pair (`tls.certificate`/`tls.key`) in logs and metrics.
-    package static let defaultPairName = "default"
+    package static let defaultPairName = CertificatePairName.listenerDefault
 }
 
 /// `listeners.<name>.tls.min_version`: the oldest TLS version accepted. 1.0 and 1.1 are deliberately not representable.

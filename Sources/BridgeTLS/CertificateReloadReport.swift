@@ -1,3 +1,5 @@
+import SettingsSupport
+
 /// What a certificate reload did, pair by pair: `BridgeServer.reloadCertificates()` returns it (tests, an admin
 /// endpoint) and the log carries the same facts.
 package struct CertificateReloadReport: Sendable, CustomStringConvertible {
@@ -34,7 +36,7 @@ package struct CertificateReloadReport: Sendable, CustomStringConvertible {
     }
 
     /// The outcome for one pair, if the reload covered it.
-    package func outcome(listener: String, name: String = "default") -> Outcome? {
+    package func outcome(listener: String, name: String = CertificatePairName.listenerDefault) -> Outcome? {
         self.entries.first { $0.listener == listener && $0.name == name }?.outcome
     }
 

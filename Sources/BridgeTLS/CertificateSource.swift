@@ -15,7 +15,7 @@ struct CertificateSource: Sendable {
 
     /// The `name` of the listener's own pair (`tls.certificate`/`tls.key`) in logs and metrics; the configuration
     /// reserves it.
-    static let defaultPairName = "default"
+    static let defaultPairName = CertificatePairName.listenerDefault
 
     /// The listener's default pair first, then its `sni` entries in configuration order (sorted by name).
     static func sources(for tls: ListenerTLSSettings, listener: String) throws(TLSConfigurationError) -> [CertificateSource] {
