@@ -65,7 +65,10 @@ struct WebSocketInboundAssembler {
         self.utf8 = nil
         if let key = message.maskingKey {
             if self.buffered == nil {
-                self.buffered = allocator.buffer(capacity: max(message.payloadLength, 1024))
+                // A burst's stream holds at most the rest of this read besides this payload: allocated at once, it
+                // is not grown (and copied) two or three times per read of small messages.
+                let capacity = self.mode == .messages ? message.payloadLength : message.payloadLength + input.readableBytes
+                self.buffered = allocator.buffer(capacity: max(capacity, 1024))
             }
             self.buffered!.writeMaskedBytes(of: input, at: message.payloadIndex, length: message.payloadLength, key: key, keyOffset: 0)
         } else {
