@@ -65,9 +65,16 @@ struct WebSocketInboundAssembler {
         self.utf8 = nil
         if let key = message.maskingKey {
             if self.buffered == nil {
-                // A burst's stream holds at most the rest of this read besides this payload: allocated at once, it
-                // is not grown (and copied) two or three times per read of small messages.
-                let capacity = self.mode == .messages ? message.payloadLength : message.payloadLength + input.readableBytes
+                let capacity: Int
+                switch self.mode {
+                case .byteStream(let threshold):
+                    // The burst's stream gets at most the rest of this read besides this payload, and is passed on
+                    // at `threshold`: allocated at that size once, it is not grown (and copied) two or three times
+                    // per read of small messages.
+                    capacity = message.payloadLength + min(input.readableBytes, threshold)
+                case .messages:
+                    capacity = message.payloadLength
+                }
                 self.buffered = allocator.buffer(capacity: max(capacity, 1024))
             }
             self.buffered!.writeMaskedBytes(of: input, at: message.payloadIndex, length: message.payloadLength, key: key, keyOffset: 0)
