@@ -53,13 +53,46 @@ struct WebSocketInboundAssembler {
             if let start { self.buffered?.moveWriterIndex(to: start) } else { self.buffered = nil }
             throw error
         }
+        return self.output(endsMessage: fragment.endsMessage)
+    }
+
+    /// Adds a whole binary message that `WebSocketFrameReader.nextWholeBinaryMessage` found in `input` (the fast path
+    /// for the relay's common case: no fragment, no text check, no inflating); the same result as `append` for it.
+    mutating func append(
+        _ message: WebSocketFrameReader.WholeBinaryMessage, of input: ByteBuffer, allocator: ByteBufferAllocator
+    ) -> Output? {
+        self.kind = .binary
+        self.utf8 = nil
+        if let key = message.maskingKey {
+            if self.buffered == nil {
+                let capacity: Int
+                switch self.mode {
+                case .byteStream(let threshold):
+                    // The burst's stream gets at most the rest of this read besides this payload, and is passed on
+                    // at `threshold`: allocated at that size once, it is not grown (and copied) two or three times
+                    // per read of small messages.
+                    capacity = message.payloadLength + min(input.readableBytes, threshold)
+                case .messages:
+                    capacity = message.payloadLength
+                }
+                self.buffered = allocator.buffer(capacity: max(capacity, 1024))
+            }
+            self.buffered!.writeMaskedBytes(of: input, at: message.payloadIndex, length: message.payloadLength, key: key, keyOffset: 0)
+        } else {
+            self.appendUnmasked(message.payload(of: input))
+        }
+        return self.output(endsMessage: true)
+    }
+
+    /// What is ready to pass on after a fragment: stream bytes past the threshold, or the message it ended.
+    private mutating func output(endsMessage: Bool) -> Output? {
         switch self.mode {
         case .byteStream(let threshold):
             guard let buffered = self.buffered, buffered.readableBytes >= threshold else { return nil }
             self.buffered = nil
             return .bytes(buffered)
         case .messages:
-            guard fragment.endsMessage else { return nil }
+            guard endsMessage else { return nil }
             let bytes = self.buffered ?? ByteBuffer()
             self.buffered = nil
             return .message(WebSocketMessage(kind: self.kind, data: bytes))
@@ -82,14 +115,7 @@ struct WebSocketInboundAssembler {
 
     private mutating func copy(_ fragment: WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) {
         guard let key = fragment.maskingKey else {
-            // An unmasked payload (client role): the first one of a burst passes on as a slice of the read, later
-            // ones are appended with a plain copy.
-            guard fragment.payload.readableBytes > 0 else { return }
-            if self.buffered == nil {
-                self.buffered = fragment.payload
-            } else {
-                self.buffered!.writeImmutableBuffer(fragment.payload)
-            }
+            self.appendUnmasked(fragment.payload)
             return
         }
         guard fragment.payload.readableBytes > 0 else { return }
@@ -97,6 +123,17 @@ struct WebSocketInboundAssembler {
             self.buffered = allocator.buffer(capacity: max(fragment.payload.readableBytes, 1024))
         }
         self.buffered!.writeMaskedBytes(of: fragment.payload, key: key, keyOffset: fragment.keyOffset)
+    }
+
+    /// An unmasked payload (client role): the first one of a burst passes on as a slice of the read, later ones are
+    /// appended with a plain copy.
+    private mutating func appendUnmasked(_ payload: ByteBuffer) {
+        guard payload.readableBytes > 0 else { return }
+        if self.buffered == nil {
+            self.buffered = payload
+        } else {
+            self.buffered!.writeImmutableBuffer(payload)
+        }
     }
 
     private mutating func inflate(_ fragment: WebSocketFrameReader.Fragment, allocator: ByteBufferAllocator) throws(WebSocketProtocolError)

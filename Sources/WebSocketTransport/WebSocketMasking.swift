@@ -49,20 +49,31 @@ extension ByteBuffer {
     /// eight bytes at a time, straight into the outgoing buffer.
     @inlinable
     public mutating func writeMaskedBytes(of source: ByteBuffer, key: WebSocketMaskingKey, keyOffset: Int) {
-        let count = source.readableBytes
+        self.writeMaskedBytes(of: source, at: source.readerIndex, length: source.readableBytes, key: key, keyOffset: keyOffset)
+    }
+
+    /// Appends `length` bytes of `source` from `index` (anywhere before its `writerIndex`, read or not) XORed with
+    /// `key`, starting at key position `keyOffset`.
+    ///
+    /// Taking a position instead of a slice lets the reader's fast path unmask a payload without creating a
+    /// `ByteBuffer` for it (Benchmarks/RelayCost).
+    @inlinable
+    package mutating func writeMaskedBytes(of source: ByteBuffer, at index: Int, length count: Int, key: WebSocketMaskingKey, keyOffset: Int) {
+        precondition(index >= 0 && count >= 0 && index + count <= source.writerIndex, "masked range outside the written bytes")
         guard count > 0 else { return }
         let pattern = key.pattern64(startingAt: keyOffset)
-        source.withUnsafeReadableBytes { input in
+        source.withVeryUnsafeBytes { storage in
+            let input = storage.baseAddress! + index
             _ = self.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { output in
-                var index = 0
-                while index + 8 <= count {
-                    let word = input.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                    output.storeBytes(of: word ^ pattern, toByteOffset: index, as: UInt64.self)
-                    index += 8
+                var offset = 0
+                while offset + 8 <= count {
+                    let word = input.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                    output.storeBytes(of: word ^ pattern, toByteOffset: offset, as: UInt64.self)
+                    offset += 8
                 }
-                while index < count {
-                    output[index] = input[index] ^ WebSocketMaskingKey.patternByte(pattern, index)
-                    index += 1
+                while offset < count {
+                    output[offset] = input.load(fromByteOffset: offset, as: UInt8.self) ^ WebSocketMaskingKey.patternByte(pattern, offset)
+                    offset += 1
                 }
                 return count
             }

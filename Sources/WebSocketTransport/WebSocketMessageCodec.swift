@@ -157,7 +157,17 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         // Once per read, not per frame: `Channel.allocator` is an existential property access.
         let allocator = context.channel.allocator
         do {
-            while let event = try self.reader.nextEvent(from: &input) {
+            while true {
+                // The common case first (see `nextWholeBinaryMessage`); everything else through `nextEvent`.
+                if let message = self.reader.nextWholeBinaryMessage(from: &input) {
+                    self.heardFromPeer = true
+                    guard self.machine.deliversData else { continue }
+                    if let output = self.assembler.append(message, of: input, allocator: allocator) {
+                        self.deliver(output, context: context)
+                    }
+                    continue
+                }
+                guard let event = try self.reader.nextEvent(from: &input) else { break }
                 self.heardFromPeer = true
                 // `consume` here and below: the fragment moves from the event into the assembler, and no `Event?`
                 // is left to destroy (its outlined destroy goes through value witnesses: ~200 instructions a message).
