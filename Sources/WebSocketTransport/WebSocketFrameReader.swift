@@ -135,7 +135,8 @@ struct WebSocketFrameReader {
     ///
     /// Why it exists: `nextEvent` reads such a frame through a general header parser, a slice of the input, a
     /// `Fragment` and the state kept for fragmented messages; the relay's client → broker direction cost 1,249
-    /// instructions a message that way and 789 with this (Benchmarks/RelayCost, docs/PERFORMANCE.md).
+    /// instructions a message that way and 766 with this and the assembler unmasking straight from the read
+    /// (Benchmarks/RelayCost, docs/PERFORMANCE.md).
     /// Every rule `nextEvent` checks holds for such a frame by construction. Anything else (a split frame, a control or
     /// text frame, RSV bits, a 64-bit length, a limit exceeded, a violation) returns nil with `input` untouched, and
     /// `nextEvent` reads it with every check.
