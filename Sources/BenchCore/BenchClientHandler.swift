@@ -272,18 +272,16 @@ final class BenchClientHandler: ChannelDuplexHandler {
         self.timeout?.cancel()
         self.pingTask?.cancel()
         let channel = context.channel
-        let below = (try? channel.pipeline.syncOperations.context(handlerType: NIOSSLClientHandler.self)).map {
-            NIOLoopBound($0, eventLoop: channel.eventLoop)
-        }
         let reset =
             (channel as? any SocketOptionProvider)?.setSoLinger(linger(l_onoff: 1, l_linger: 0))
             ?? channel.eventLoop.makeSucceededVoidFuture()
+        let loopBoundContext = NIOLoopBound(context, eventLoop: channel.eventLoop)
         reset.whenComplete { _ in
-            if let below {
-                below.value.close(promise: nil)
-            } else {
-                channel.close(promise: nil)
-            }
+            // Down the pipeline to AbruptCloseHandler, which closes below TLS; a pipeline without it fails the
+            // event, and the channel is closed the ordinary way.
+            let closed = channel.eventLoop.makePromise(of: Void.self)
+            loopBoundContext.value.triggerUserOutboundEvent(AbruptCloseHandler.Request(), promise: closed)
+            closed.futureResult.whenFailure { _ in channel.close(promise: nil) }
         }
         return channel.closeFuture
     }

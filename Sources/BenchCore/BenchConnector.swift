@@ -112,6 +112,7 @@ struct BenchConnector: Sendable {
                         throw BenchClientError(.connect, "no worker for the channel's event loop")
                     }
                     let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(AbruptCloseHandler())  // first, so that a cut closes below TLS
                     if let tls {
                         try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
