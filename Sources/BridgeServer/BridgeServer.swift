@@ -42,7 +42,7 @@ package final class BridgeServer: Service, Sendable {
         package var name: String
         package var address: SocketAddress
         package var mode: ListenerMode
-        /// The loop of each of its sockets (`ListenerSockets`): all of the group's on Linux, else one.
+        /// The loop of each of its sockets (`ListenerSockets`): all of the group's on Linux with `reuse_port`, else one.
         package var acceptLoops: [any EventLoop]
         package var isTLS: Bool { self.mode != .plain }
         package var port: Int { self.address.port ?? 0 }
@@ -349,7 +349,7 @@ package final class BridgeServer: Service, Sendable {
         let settings = try Self.listenerSettings(listener)
         var helpers: [ServerQuiescingHelper] = []
         do {
-            let channels = try await ListenerSockets.bind(group: self.group) { bootstrap in
+            let channels = try await ListenerSockets.bind(group: self.group, reusePort: listener.reusePort) { bootstrap in
                 let helper = ServerQuiescingHelper(group: self.group)
                 helpers.append(helper)
                 return self.configure(bootstrap, for: listener, settings: settings, quiescing: helper)

@@ -59,12 +59,13 @@ package enum ListenerSockets {
         return min(value, Self.largestBacklog)
     }
 
-    /// The loops that get a socket: all of `group`'s with `socketPerLoop`, else one.
-    package static func acceptLoops(of group: any EventLoopGroup) -> [any EventLoop] {
-        Self.socketPerLoop ? Array(group.makeIterator()) : [group.next()]
+    /// The loops that get a socket: all of `group`'s where the kernel balances (`socketPerLoop`) and `reusePort` asks
+    /// for it, else one.
+    package static func acceptLoops(of group: any EventLoopGroup, reusePort: Bool = true) -> [any EventLoop] {
+        Self.socketPerLoop && reusePort ? Array(group.makeIterator()) : [group.next()]
     }
 
-    /// Binds one listener: a socket per loop of `acceptLoops(of: group)`, each from a bootstrap that `configure` completes
+    /// Binds one listener: a socket per loop of `acceptLoops(of: group, reusePort:)`, each from a bootstrap that `configure` completes
     /// (it is called once per socket, in order), with the backlog and, for more than one, `SO_REUSEPORT`. `bindFirst`
     /// binds the first socket (it resolves a host name, and port 0 lets the kernel choose); the others are bound to
     /// the address the first one got, so all share one port. If any bind fails, the sockets already bound are closed.
@@ -72,11 +73,12 @@ package enum ListenerSockets {
     /// - Returns: the sockets, the first one's first (its `localAddress` is the listener's).
     package static func bind(
         group: any EventLoopGroup,
+        reusePort: Bool = true,
         backlog: Int32 = Self.defaultBacklog,
         configure: (ServerBootstrap) -> ServerBootstrap,
         bindFirst: (ServerBootstrap) async throws -> any Channel
     ) async throws -> [any Channel] {
-        let loops = Self.acceptLoops(of: group)
+        let loops = Self.acceptLoops(of: group, reusePort: reusePort)
         let sharePort = loops.count > 1
         func bootstrap(_ loop: any EventLoop) -> ServerBootstrap {
             // One socket: its connections spread over the group. A socket per loop: they stay on its loop.

@@ -67,12 +67,14 @@ struct ListenerSocketsTests {
         await Self.close(clients, sockets, group)
     }
 
-    @Test("The bridge: one address per listener, a socket per loop; max_connections counts over all of them; a drain closes every one")
-    func bridgeListener() async throws {
+    @Test(
+        "The bridge: one address per listener, a socket per loop (one with reuse_port false); max_connections counts over all of them; a drain closes every one",
+        arguments: [true, false])
+    func bridgeListener(reusePort: Bool) async throws {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: Self.loopCount)
         // The server is gone before its loops: it completes a promise on one when it goes.
         do {
-            try await Self.capAndDrain(on: loops)
+            try await Self.capAndDrain(on: loops, reusePort: reusePort)
         } catch {
             try? await loops.shutdownGracefully()
             throw error
@@ -80,9 +82,9 @@ struct ListenerSocketsTests {
         try await loops.shutdownGracefully()
     }
 
-    private static func capAndDrain(on loops: MultiThreadedEventLoopGroup) async throws {
+    private static func capAndDrain(on loops: MultiThreadedEventLoopGroup, reusePort: Bool) async throws {
         var configuration = BridgeConfiguration()
-        configuration.listeners = [ListenerConfiguration(name: "ws", address: "127.0.0.1", port: 0)]
+        configuration.listeners = [ListenerConfiguration(name: "ws", address: "127.0.0.1", port: 0, reusePort: reusePort)]
         configuration.upstream.host = "127.0.0.1"
         configuration.upstream.port = 1  // never dialled: no connection here gets past its handshake
         configuration.limits.maxConnections = 2
@@ -99,7 +101,7 @@ struct ListenerSocketsTests {
             #expect(listeners.count == 1)
             let listener = try #require(listeners.first)
             #expect(listener.port != 0)
-            #expect(listener.acceptLoops.count == Self.expectedSockets)
+            #expect(listener.acceptLoops.count == (reusePort ? Self.expectedSockets : 1))
             #expect(listener.acceptLoops.allSatisfy { loop in loops.makeIterator().contains { $0 === loop } })
             #expect(Set(listener.acceptLoops.map { ObjectIdentifier($0) }).count == listener.acceptLoops.count)
 
