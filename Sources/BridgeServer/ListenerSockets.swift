@@ -22,7 +22,9 @@ import Darwin
 /// Only where `SO_REUSEPORT` balances: Linux. macOS and the BSDs accept the option but give every connection to one of
 /// the sockets, so there a listener keeps one socket whose connections are spread over the group, as NIO does by
 /// default. Linux lets a socket join a port bound with `SO_REUSEPORT` only if its process has the same effective user
-/// ID as the first one's: no other user's process can take a share of the connections.
+/// ID as the first one's: no other user's process can take a share of the connections, but one of the same user can
+/// (a second bridge started by mistake shares the port instead of failing); `listeners.<name>.reuse_port: false`
+/// gives one socket for operators who want that failure.
 ///
 /// Each socket is a server channel of its own: every per-socket piece (accept back-off, the accept error log, the
 /// `limits.max_connections` handler, a `ServerQuiescingHelper` for the drain) is set up on each, by the `configure`
