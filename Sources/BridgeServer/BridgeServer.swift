@@ -383,7 +383,8 @@ package final class BridgeServer: Service, Sendable {
             case .required: .required(trusting: settings.trustedProxies)
             }
         let logger = self.logger
-        return bootstrap
+        return
+            bootstrap
             .serverChannelInitializer { channel in
                 // NIO's classic bind does not add accept back-off: without it a full file table (EMFILE) makes
                 // the accept loop spin at 100% CPU while clients wait.

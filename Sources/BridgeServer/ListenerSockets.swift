@@ -67,10 +67,11 @@ package enum ListenerSockets {
         Self.socketPerLoop && reusePort ? Array(group.makeIterator()) : [group.next()]
     }
 
-    /// Binds one listener: a socket per loop of `acceptLoops(of: group, reusePort:)`, each from a bootstrap that `configure` completes
-    /// (it is called once per socket, in order), with the backlog and, for more than one, `SO_REUSEPORT`. `bindFirst`
-    /// binds the first socket (it resolves a host name, and port 0 lets the kernel choose); the others are bound to
-    /// the address the first one got, so all share one port. If any bind fails, the sockets already bound are closed.
+    /// Binds one listener: a socket per loop of `acceptLoops(of: group, reusePort:)`, each from a bootstrap that
+    /// `configure` completes (it is called once per socket, in order), with the backlog and, for more than one,
+    /// `SO_REUSEPORT`. `bindFirst` binds the first socket (it resolves a host name, and port 0 lets the kernel choose);
+    /// the others are bound to the address the first one got, so all share one port. If any bind fails, the sockets
+    /// already bound are closed.
     ///
     /// - Returns: the sockets, the first one's first (its `localAddress` is the listener's).
     package static func bind(

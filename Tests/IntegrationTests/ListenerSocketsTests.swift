@@ -68,7 +68,7 @@ struct ListenerSocketsTests {
     }
 
     @Test(
-        "The bridge: one address per listener, a socket per loop (one with reuse_port false); max_connections counts over all of them; a drain closes every one",
+        "The bridge: one address, a socket per loop (one without reuse_port); max_connections over all; a drain closes all",
         arguments: [true, false])
     func bridgeListener(reusePort: Bool) async throws {
         let loops = MultiThreadedEventLoopGroup(numberOfThreads: Self.loopCount)
