@@ -34,10 +34,11 @@ extension ListenerConfiguration {
         let proxyProtocol = reader.value("proxy_protocol", .enumeration, default: base?.proxyProtocol ?? .off)
         let trustedProxies = reader.value("trusted_proxies", .list(of: .string), default: base?.trustedProxies ?? [])
         let forwardedHeaders = reader.value("forwarded_headers", .boolean, default: base?.forwardedHeaders ?? false)
+        let reusePort = reader.value("reuse_port", .boolean, default: base?.reusePort ?? true)
         guard let address, let port else { return nil }
         return ListenerConfiguration(
             name: name, enabled: enabled, address: address, port: port, tls: tls, mode: mode, proxyProtocol: proxyProtocol,
-            trustedProxies: trustedProxies, forwardedHeaders: forwardedHeaders)
+            trustedProxies: trustedProxies, forwardedHeaders: forwardedHeaders, reusePort: reusePort)
     }
 }
 

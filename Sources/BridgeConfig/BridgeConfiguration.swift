@@ -85,11 +85,15 @@ package struct ListenerConfiguration: Sendable, Equatable {
     /// `listeners.<name>.forwarded_headers`: take the client address from X-Forwarded-For / X-Real-IP when
     /// the connection comes from a trusted proxy (the right-most untrusted address; never the spoofable left-most).
     package var forwardedHeaders: Bool
+    /// `listeners.<name>.reuse_port`: on Linux, one listening socket per event loop on this port (`SO_REUSEPORT`), so
+    /// that accepting never waits behind another loop's handshakes. Off: one socket, and a second process on the port
+    /// fails with "address in use" (with it on, one run by the same user would share the connections).
+    package var reusePort: Bool
 
     package init(
         name: String, enabled: Bool = true, address: String, port: Int, tls: ListenerTLSConfiguration? = nil,
         mode: ListenerMode? = nil, proxyProtocol: ProxyProtocolMode = .off, trustedProxies: [String] = [],
-        forwardedHeaders: Bool = false
+        forwardedHeaders: Bool = false, reusePort: Bool = true
     ) {
         self.name = name
         self.enabled = enabled
@@ -100,6 +104,7 @@ package struct ListenerConfiguration: Sendable, Equatable {
         self.proxyProtocol = proxyProtocol
         self.trustedProxies = trustedProxies
         self.forwardedHeaders = forwardedHeaders
+        self.reusePort = reusePort
     }
 
     /// `wss` on all interfaces at 8443 with the development certificate, and a disabled loopback `ws` at 8080

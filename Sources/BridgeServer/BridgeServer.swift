@@ -21,7 +21,10 @@ import UpstreamPool
 /// The bridge as a swift-service-lifecycle `Service`: opens the listeners, relays until a graceful
 /// shutdown is requested (SIGTERM/SIGINT through the `ServiceGroup`), then drains.
 ///
-/// Drain (NIOExtras' `ServerQuiescingHelper`, one per listener): listeners close (no new connections), every
+/// Accepting (`ListenerSockets`): on Linux each listener has one socket per event loop on its port (`SO_REUSEPORT`);
+/// each loop accepts its own connections and keeps them, so an accept never waits behind another loop's handshakes.
+///
+/// Drain (NIOExtras' `ServerQuiescingHelper`, one per listening socket): listeners close (no new connections), every
 /// connection gets `ChannelShouldQuiesceEvent` in its turn (`DrainPacer`, `shutdown.drain_rate`) — a session answers
 /// with WebSocket close 1001 and its upstream is closed, a handshake in progress is closed — and `run()` returns when
 /// all connections are gone; whatever is still open when the grace period ends is closed hard (`DrainDeadline`).
@@ -39,6 +42,8 @@ package final class BridgeServer: Service, Sendable {
         package var name: String
         package var address: SocketAddress
         package var mode: ListenerMode
+        /// The loop of each of its sockets (`ListenerSockets`): all of the group's on Linux with `reuse_port`, else one.
+        package var acceptLoops: [any EventLoop]
         package var isTLS: Bool { self.mode != .plain }
         package var port: Int { self.address.port ?? 0 }
 
@@ -314,7 +319,7 @@ package final class BridgeServer: Service, Sendable {
         self.logger.notice("stopped")
     }
 
-    /// Binds every enabled listener; each comes with the `ServerQuiescingHelper` that will drain it.
+    /// Binds every enabled listener; each of its sockets comes with the `ServerQuiescingHelper` that will drain it.
     private func bindAll() async throws -> ([ServerQuiescingHelper], [BoundListener]) {
         OpenFileLimit.raise(toFit: self.configuration.limits.maxConnections, logger: self.logger)
         var channels: [any Channel] = []
@@ -322,12 +327,14 @@ package final class BridgeServer: Service, Sendable {
         var bound: [BoundListener] = []
         do {
             for listener in self.configuration.listeners where listener.enabled {
-                let helper = ServerQuiescingHelper(group: self.group)
-                let channel = try await self.bind(listener, quiescing: helper)
-                channels.append(channel)
-                helpers.append(helper)
-                if let address = channel.localAddress {
-                    bound.append(BoundListener(name: listener.name, address: address, mode: listener.mode))
+                let sockets = try await self.bind(listener)
+                channels += sockets.map(\.channel)
+                helpers += sockets.map(\.quiescing)
+                if let address = sockets.first?.channel.localAddress {
+                    bound.append(
+                        BoundListener(
+                            name: listener.name, address: address, mode: listener.mode,
+                            acceptLoops: sockets.map(\.channel.eventLoop)))
                 }
             }
         } catch {
@@ -337,7 +344,30 @@ package final class BridgeServer: Service, Sendable {
         return (helpers, bound)
     }
 
-    private func bind(_ listener: ListenerConfiguration, quiescing: ServerQuiescingHelper) async throws -> any Channel {
+    /// Binds one listener's sockets (`ListenerSockets`), each with the helper that will drain it.
+    private func bind(_ listener: ListenerConfiguration) async throws -> [(channel: any Channel, quiescing: ServerQuiescingHelper)] {
+        let settings = try Self.listenerSettings(listener)
+        var helpers: [ServerQuiescingHelper] = []
+        do {
+            let channels = try await ListenerSockets.bind(group: self.group, reusePort: listener.reusePort) { bootstrap in
+                let helper = ServerQuiescingHelper(group: self.group)
+                helpers.append(helper)
+                return self.configure(bootstrap, for: listener, settings: settings, quiescing: helper)
+            } bindFirst: { bootstrap in
+                try await self.bindFirst(bootstrap, listener)
+            }
+            return Array(zip(channels, helpers))
+        } catch {
+            throw StartupError("listeners.\(listener.name): cannot listen on \(listener.address) port \(listener.port): \(error)")
+        }
+    }
+
+    /// One socket's pipelines: the server channel's (accept back-off and errors, the connection cap, the drain) and each
+    /// accepted connection's.
+    private func configure(
+        _ bootstrap: ServerBootstrap, for listener: ListenerConfiguration, settings: ListenerSettings,
+        quiescing: ServerQuiescingHelper
+    ) -> ServerBootstrap {
         let frontEnd = self.frontEnd
         let connections = self.connections
         let tlsContext = self.tlsContexts[listener.name]
@@ -346,7 +376,6 @@ package final class BridgeServer: Service, Sendable {
         let countHardClose: @Sendable () -> Void = { [self] in self.hardClosed.add(1, ordering: .relaxed) }
         let drainPacer = self.drainPacer
         let mode = listener.mode
-        let settings = try Self.listenerSettings(listener)
         let proxyConfiguration: ProxyProtocolHandler.Configuration? =
             switch listener.proxyProtocol {
             case .off: nil
@@ -354,7 +383,8 @@ package final class BridgeServer: Service, Sendable {
             case .required: .required(trusting: settings.trustedProxies)
             }
         let logger = self.logger
-        let bootstrap = ServerBootstrap(group: self.group)
+        return
+            bootstrap
             .serverChannelInitializer { channel in
                 // NIO's classic bind does not add accept back-off: without it a full file table (EMFILE) makes
                 // the accept loop spin at 100% CPU while clients wait.
@@ -368,7 +398,6 @@ package final class BridgeServer: Service, Sendable {
                     try pipeline.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                 }
             }
-            .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.socketOption(.so_keepalive), value: 1)
@@ -395,6 +424,10 @@ package final class BridgeServer: Service, Sendable {
                     try frontEnd.configureHandshake(on: pipeline, listener: settings, proxy: proxyOutcome)
                 }
             }
+    }
+
+    /// Binds a listener's first socket to its configured address and port (the others follow it).
+    private func bindFirst(_ bootstrap: ServerBootstrap, _ listener: ListenerConfiguration) async throws -> any Channel {
         do {
             if let address = try? SocketAddress(ipAddress: listener.address, port: listener.port) {
                 return try await bootstrap.bind(to: address).get()
@@ -402,10 +435,8 @@ package final class BridgeServer: Service, Sendable {
             return try await bootstrap.bind(host: listener.address, port: listener.port).get()
         } catch let error as IOError where listener.address == "::" && error.errnoCode == EAFNOSUPPORT {
             // A host without IPv6 (common in containers): all IPv4 interfaces is the closest meaning.
-            self.logger.warning("IPv6 is not available: listening on 0.0.0.0 instead of ::", metadata: ["listener": "\(name)"])
+            self.logger.warning("IPv6 is not available: listening on 0.0.0.0 instead of ::", metadata: ["listener": "\(listener.name)"])
             return try await bootstrap.bind(host: "0.0.0.0", port: listener.port).get()
-        } catch {
-            throw StartupError("listeners.\(name): cannot listen on \(listener.address) port \(listener.port): \(error)")
         }
     }
 }
