@@ -187,7 +187,8 @@ let package = Package(
         .target(
             name: "BridgeRelay",
             dependencies: nio + [
-                "MQTTWire", "WebSocketTransport", "BridgeTLS", "SettingsSupport", "TextTrimming", "UpstreamPool", "SessionRegistry", "EdgeAuth",
+                "MQTTWire", "WebSocketTransport", "BridgeTLS", "SettingsSupport", "TextTrimming", "UpstreamPool", "SessionRegistry",
+                "EdgeAuth",
                 lockedValueBox,
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),

@@ -58,7 +58,9 @@ extension ByteBuffer {
     /// Taking a position instead of a slice lets the reader's fast path unmask a payload without creating a
     /// `ByteBuffer` for it (Benchmarks/RelayCost).
     @inlinable
-    package mutating func writeMaskedBytes(of source: ByteBuffer, at index: Int, length count: Int, key: WebSocketMaskingKey, keyOffset: Int) {
+    package mutating func writeMaskedBytes(
+        of source: ByteBuffer, at index: Int, length count: Int, key: WebSocketMaskingKey, keyOffset: Int
+    ) {
         precondition(index >= 0 && count >= 0 && index + count <= source.writerIndex, "masked range outside the written bytes")
         guard count > 0 else { return }
         let pattern = key.pattern64(startingAt: keyOffset)

@@ -10,7 +10,9 @@ struct PacketTimeoutTests {
         #expect(fixture.load("timeouts: { connect: 5s }")?.timeouts.packet == .seconds(60))
     }
 
-    @Test("accepted values", arguments: [("0", Duration.zero), ("0s", .zero), ("1s", .seconds(1)), ("90", .seconds(90)), ("2m", .seconds(120))])
+    @Test(
+        "accepted values",
+        arguments: [("0", Duration.zero), ("0s", .zero), ("1s", .seconds(1)), ("90", .seconds(90)), ("2m", .seconds(120))])
     func accepted(text: String, expected: Duration) throws {
         let fixture = try Fixture()
         #expect(fixture.load("timeouts: { packet: \(text) }")?.timeouts.packet == expected)

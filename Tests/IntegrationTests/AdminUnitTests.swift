@@ -75,13 +75,15 @@ struct AdminUnitTests {
     func controlCharactersInMemberNames() {
         // The third: Foundation's own message quotes the bad escape's text, `\r` and NULs included (admin-publish fuzz target).
         for body in [
-            "{\"topic\": \"a\", \"pa\u{01}\r\": \"x\"}", "{\"topic\": \"a\", \"p\r\": \"x\" \"q\": 1}", "{\"top\\ud\r\u{0}\u{0}\u{0}e\": 1}",
+            "{\"topic\": \"a\", \"pa\u{01}\r\": \"x\"}", "{\"topic\": \"a\", \"p\r\": \"x\" \"q\": 1}",
+            "{\"top\\ud\r\u{0}\u{0}\u{0}e\": 1}",
         ] {
             do {
                 _ = try PublishRequest.parse(Array(body.utf8))
                 Issue.record("accepted \(body.debugDescription)")
             } catch {
-                #expect(!error.message.contains(where: { $0.unicodeScalars.contains { $0.value < 0x20 } }), "\(error.message.debugDescription)")
+                #expect(
+                    !error.message.contains(where: { $0.unicodeScalars.contains { $0.value < 0x20 } }), "\(error.message.debugDescription)")
                 #expect(error.message.contains(#"\u{d}"#), "\(error.message.debugDescription)")
             }
         }

@@ -86,10 +86,16 @@ import Testing
     @Test func framesAgainstTheRoleOrTheLimitsSkipIt() throws {
         #expect(try Self.fastPath(TestFrame.frame(opcode: 0x2, mask: nil, payload: [1])) == nil)  // server role: must be masked
         #expect(try Self.fastPath(TestFrame.binary([1]), reader: FrameReaderTests.reader(role: .client)) == nil)
-        #expect(try Self.fastPath(TestFrame.frame(opcode: 0x2, mask: nil, payload: [1, 2]), reader: FrameReaderTests.reader(role: .client)) == [1, 2])
+        #expect(
+            try Self.fastPath(TestFrame.frame(opcode: 0x2, mask: nil, payload: [1, 2]), reader: FrameReaderTests.reader(role: .client)) == [
+                1, 2,
+            ])
         #expect(try Self.fastPath(TestFrame.binary([1, 2, 3]), reader: FrameReaderTests.reader(maximumFrameSize: 2)) == nil)
         #expect(try Self.fastPath(TestFrame.binary([1, 2, 3]), reader: FrameReaderTests.reader(maximumMessageSize: 2)) == nil)
-        #expect(try Self.fastPath(TestFrame.binary([1, 2]), reader: FrameReaderTests.reader(maximumFrameSize: 2, maximumMessageSize: 2)) == [1, 2])
+        #expect(
+            try Self.fastPath(TestFrame.binary([1, 2]), reader: FrameReaderTests.reader(maximumFrameSize: 2, maximumMessageSize: 2)) == [
+                1, 2,
+            ])
     }
 
     @Test func afterTheReaderFinishedItSkipsIt() throws {
@@ -121,7 +127,8 @@ import Testing
                 for piece in 0..<pieces {
                     let last = piece == pieces - 1
                     let data = payload(&random)
-                    bytes += piece == 0 ? TestFrame.binary(data, fin: last, mask: key()) : TestFrame.continuation(data, fin: last, mask: key())
+                    bytes +=
+                        piece == 0 ? TestFrame.binary(data, fin: last, mask: key()) : TestFrame.continuation(data, fin: last, mask: key())
                     if !last, Bool.random(using: &random) { bytes += TestFrame.ping(random.bytes(3), mask: key()) }
                 }
             case 7:
@@ -189,7 +196,8 @@ import Testing
             } else {
                 // The same bytes in two fragments with a ping between them: the general path.
                 let cut = Int.random(in: 0...data.count, using: &random)
-                stream += TestFrame.binary(Array(data[..<cut]), fin: false, mask: random.bytes(4)) + TestFrame.ping([1], mask: random.bytes(4))
+                stream +=
+                    TestFrame.binary(Array(data[..<cut]), fin: false, mask: random.bytes(4)) + TestFrame.ping([1], mask: random.bytes(4))
                 stream += TestFrame.continuation(Array(data[cut...]), mask: random.bytes(4))
             }
         }
@@ -209,6 +217,7 @@ import Testing
         let messageMode = try CodecHarness(configuration)
         defer { messageMode.finish() }
         messageMode.feed(chunks: chunks)
-        #expect(messageMode.recorder.messages == messages.map { WebSocketMessage(kind: .binary, data: ByteBuffer(bytes: $0)) }, "seed \(seed)")
+        #expect(
+            messageMode.recorder.messages == messages.map { WebSocketMessage(kind: .binary, data: ByteBuffer(bytes: $0)) }, "seed \(seed)")
     }
 }
