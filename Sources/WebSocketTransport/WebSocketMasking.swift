@@ -39,6 +39,23 @@ public struct WebSocketMaskingKey: Hashable, Sendable {
     static func patternByte(_ pattern: UInt64, _ index: Int) -> UInt8 {
         withUnsafeBytes(of: pattern) { $0[index & 7] }
     }
+
+    /// XORs `count` bytes at `input` with `pattern` (from `pattern64`) into `output`, eight at a time. `input` and
+    /// `output` may be the same memory (masking in place). The one loop behind every masking and unmasking.
+    @inlinable
+    static func xor(_ input: UnsafeRawPointer, into output: UnsafeMutableRawPointer, count: Int, pattern: UInt64) {
+        var offset = 0
+        while offset + 8 <= count {
+            let word = input.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+            output.storeBytes(of: word ^ pattern, toByteOffset: offset, as: UInt64.self)
+            offset += 8
+        }
+        while offset < count {
+            let byte = input.load(fromByteOffset: offset, as: UInt8.self) ^ Self.patternByte(pattern, offset)
+            output.storeBytes(of: byte, toByteOffset: offset, as: UInt8.self)
+            offset += 1
+        }
+    }
 }
 
 extension ByteBuffer {
@@ -67,16 +84,7 @@ extension ByteBuffer {
         source.withVeryUnsafeBytes { storage in
             let input = storage.baseAddress! + index
             _ = self.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { output in
-                var offset = 0
-                while offset + 8 <= count {
-                    let word = input.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                    output.storeBytes(of: word ^ pattern, toByteOffset: offset, as: UInt64.self)
-                    offset += 8
-                }
-                while offset < count {
-                    output[offset] = input.load(fromByteOffset: offset, as: UInt8.self) ^ WebSocketMaskingKey.patternByte(pattern, offset)
-                    offset += 1
-                }
+                WebSocketMaskingKey.xor(input, into: output.baseAddress!, count: count, pattern: pattern)
                 return count
             }
         }
@@ -87,17 +95,8 @@ extension ByteBuffer {
     package mutating func maskReadableBytes(key: WebSocketMaskingKey, keyOffset: Int = 0) {
         let pattern = key.pattern64(startingAt: keyOffset)
         self.withUnsafeMutableReadableBytes { bytes in
-            let count = bytes.count
-            var index = 0
-            while index + 8 <= count {
-                let word = bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self)
-                bytes.storeBytes(of: word ^ pattern, toByteOffset: index, as: UInt64.self)
-                index += 8
-            }
-            while index < count {
-                bytes[index] ^= WebSocketMaskingKey.patternByte(pattern, index)
-                index += 1
-            }
+            guard let start = bytes.baseAddress else { return }
+            WebSocketMaskingKey.xor(start, into: start, count: bytes.count, pattern: pattern)
         }
     }
 }
