@@ -11,8 +11,8 @@ import Synchronization
 /// unmatched ones), so a listing of 100,000 sessions holds registrations back for about a millisecond.
 package final class SessionRegistry: Sendable {
     /// One open session. A class, so the table's slots are one reference each: a dictionary has up to twice the slots
-    /// it has entries, and an inline record (~250 bytes) in every slot cost ≈ 190 bytes per session more at 2,000
-    /// sessions (docs/PERFORMANCE.md "RSS per idle session").
+    /// it has entries, and an inline record (~240 bytes) in every slot cost ≈ 200 bytes per session more (475 → 273 B
+    /// at 1,000 sessions; docs/PERFORMANCE.md "RSS per idle session").
     package final class Entry: Sendable {
         package let record: SessionRecord
         package let control: SessionControl
