@@ -58,6 +58,55 @@ struct TLSResumptionTests {
             #expect(renewedPEM.contains(try #require(fresh.serverCertificate)), "\(fresh)")
         }
     }
+
+    /// Benchmarks/storm-resumption.mjs (Node's OpenSSL client) end to end, briefly: whole wss sessions (upgrade with no
+    /// subprotocol, CONNECT, CONNACK from the real Mosquitto) cut with a reset and resumed, or not. This keeps the
+    /// benchmark's resumption pair honest: `resumed` counts what the server resumed, not what the client offered.
+    @Test(
+        "The storm generator's sessions come back resumed with --resume and with full handshakes with --no-resume",
+        .enabled(
+            if: FileManager.default.isExecutableFile(atPath: "/usr/bin/node"), "Node.js is not installed (Scripts/install-deps: node-mqtt)")
+    )
+    func stormGenerator() async throws {
+        let broker = try await MosquittoProcess.start()
+        let arguments = ["--config", try ExecutableTests.writeConfig(brokerPort: broker.port)]
+        try await BridgeProcess.with(arguments: arguments, broker: broker) { bridge in
+            for (mode, resumed) in [("--resume", 12), ("--no-resume", 0)] {
+                let result = try CommandLineTool.run(
+                    "/usr/bin/node",
+                    [
+                        Self.stormScript, mode, "-C", "12", "-K", "4", "--reconnect-timeout", "30s", "--ca",
+                        try BridgeHarness.certificates.get().caCertificate, "--sni", "localhost", "--json", "--quiet",
+                        "wss://127.0.0.1:\(bridge.port)/wss",
+                    ],
+                    timeout: .seconds(60))
+                #expect(result.status == 0, "\(mode): \(result.output)")
+                let line = try #require(result.output.split(separator: "\n").last { $0.hasPrefix("{") }, "\(mode): \(result.output)")
+                let report = try JSONDecoder().decode(StormReport.self, from: Data(line.utf8))
+                #expect(report.storm.sessions == 12 && report.storm.reconnected == 12, "\(mode): \(line)")
+                #expect(report.storm.resumed == resumed, "\(mode): \(line)")
+            }
+        }
+    }
+
+    /// The members of the generator's report this test reads.
+    private struct StormReport: Decodable {
+        struct Storm: Decodable {
+            var sessions: Int
+            var reconnected: Int
+            var resumed: Int
+        }
+        var storm: Storm
+    }
+
+    /// Benchmarks/storm-resumption.mjs, found from this file's path (Tests/IntegrationTests/<file>).
+    private static let stormScript: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        url.deleteLastPathComponent()
+        return url.appendingPathComponent("Benchmarks/storm-resumption.mjs").path
+    }()
 }
 
 /// `openssl s_client` as a reconnecting client: each `connect` offers the session the previous one saved (none the
