@@ -790,7 +790,9 @@ def storm_resumption_section(results, machine, w, certificates):
     w("like with like; its figures are not comparable with the table above (another client, a single-threaded one).")
     w("*Resumed* is how many of the reconnects the server actually resumed (`isSessionReused()`). With an ECDSA")
     w("certificate only: a resumed handshake has no certificate signature, so it costs the same whatever the key,")
-    w("and the full-handshake difference between the keys is in the table above.")
+    w("and the full-handshake difference between the keys is in the table above. The generator is one Node.js thread")
+    w("with at most STORM_CONCURRENCY attempts in flight: where its CPU time is close to the time until all are back, it")
+    w("set the pace, and the proxy CPU is the figure to compare.")
     w("")
     header = ["system", "certificate", "TLS session", "sessions", "99% back", "all back", "TLS+WS p50 / p99",
               "CONNACK p50 / p99", "attempts", "refusals", "resumed", "proxy peak RSS", "proxy CPU", "generator CPU"]
