@@ -198,7 +198,7 @@ def problems(results):
     for run in results.runs:
         if "report" not in run:
             continue  # strace counts
-        if run["name"] in ("storm", "storm-nat"):
+        if run["name"] in ("storm", "storm-nat", "storm-resumption"):
             continue  # refusals and sessions not back are the storm's result, shown in its tables
         report = run["report"]
         tags = "".join(f" · {run[key]}" for key in ("broker", "certificate", "jitter", "limits") if key in run)
@@ -537,7 +537,8 @@ def markdown(results, machine, chart_name, notes):
     w("  101 that carries one would fail), like browsers towards Mosquitto's listener (offer `mqtt`), and like MQTT")
     w("  libraries over TCP. One masked binary frame per MQTT packet; publishers batch many packets into one write")
     w("  per event-loop turn and stop writing while the socket is not writable. Every TLS handshake is a full one")
-    w("  (the generator does not resume sessions). Payloads carry a send timestamp, publisher and sequence number:")
+    w("  (mqtt-ws-bench does not resume sessions; only the resumption storm's Node generator does). Payloads carry a send")
+    w("  timestamp, publisher and sequence number:")
     w("  latency is measured end to end in the generator's monotonic clock, and lost and duplicated messages are counted.")
     w("- **Generator CPU** is reported per event loop; a run whose generator was busier than 90% on a loop is flagged above.")
     w(f"- Source addresses for connect and hold are spread over {machine.get('source_ips')} to stay clear of the ephemeral-port limit.")
@@ -712,7 +713,8 @@ def storm_row(results, name, system, **tags):
 def storm_section(results, machine, w):
     certificates = results.tag_values("storm", "certificate")
     nat = [r for r in results.runs if r["name"] == "storm-nat"]
-    if not certificates and not nat:
+    resumption = results.tag_values("storm-resumption", "certificate")
+    if not certificates and not nat and not resumption:
         return
     w("## Reconnect storms")
     w("")
@@ -726,9 +728,12 @@ def storm_section(results, machine, w):
     w("storm meets every proxy at the same instant, warm, with the cut sessions still being torn down behind it, and")
     w("independent of how fast each restarts.")
     w("")
-    w("**TLS session resumption is not measured**: the generator's TLS client (swift-nio-ssl 2.x) has no API to keep")
-    w("or offer a session (no session cache, no tickets), so every reconnect is a full handshake, which is the worst")
-    w("case. (`openssl s_client -reconnect` shows the bridge resuming TLS 1.2 sessions by ID.)")
+    w("In this table every reconnect is a full TLS handshake, the worst case: `mqtt-ws-bench`'s TLS client")
+    w("(swift-nio-ssl 2.x) has no API to keep or offer a session.")
+    if resumption:
+        w("Resumption is measured below (\"With and without TLS session resumption\") with a generator that can resume.")
+    else:
+        w("TLS session resumption is not measured in this run (STORM_RESUMPTION_CERTIFICATES was empty).")
     w("")
     header = ["system", "certificate", "jitter", "sessions", "99% back", "all back", "TLS+WS p50 / p99", "CONNACK p50 / p99",
               "attempts", "refusals", "proxy peak RSS", "proxy CPU"]
@@ -751,6 +756,8 @@ def storm_section(results, machine, w):
             value = ratio(bridge, nginx)
             w(f"| {certificate} | {jitter} | {ratio_text(value)} | ≤ 0.67× (1.5× sooner): {verdict(value, lambda v: v <= 1 / 1.5)} |")
     w("")
+    if resumption:
+        storm_resumption_section(results, machine, w, resumption)
     if nat:
         w("### Behind one address (carrier NAT)")
         w("")
@@ -771,6 +778,55 @@ def storm_section(results, machine, w):
         w("")
         w("The recommendation drawn from these figures (certificate type, per-address limits) is in docs/deploy.md.")
         w("")
+
+
+def storm_resumption_section(results, machine, w, certificates):
+    w("### With and without TLS session resumption")
+    w("")
+    w(f"The same storm ({number(machine.get('storm_resumption_count'))} sessions, no jitter) from `Benchmarks/storm-resumption.mjs`,")
+    w(f"Node.js {machine.get('node')}'s TLS client (OpenSSL), up to {machine.get('storm_resumption_tls')}: each client keeps the TLS session")
+    w("its connection received (TLS 1.3: the server's tickets, which arrive with its first write, the 101) and")
+    w("reconnects offering it (**resume**), or offering nothing (**full**), from one script so that the pair compares")
+    w("like with like; its figures are not comparable with the table above (another client, a single-threaded one).")
+    w("*Resumed* is how many of the reconnects the server actually resumed (`isSessionReused()`). With an ECDSA")
+    w("certificate only: a resumed handshake has no certificate signature, so it costs the same whatever the key,")
+    w("and the full-handshake difference between the keys is in the table above. The generator is one Node.js thread")
+    w("with at most STORM_CONCURRENCY attempts in flight: where its CPU time is close to the time until all are back, it")
+    w("set the pace, and the proxy CPU is the figure to compare.")
+    w("")
+    header = ["system", "certificate", "TLS session", "sessions", "99% back", "all back", "TLS+WS p50 / p99",
+              "CONNACK p50 / p99", "attempts", "refusals", "resumed", "proxy peak RSS", "proxy CPU", "generator CPU"]
+    w("| " + " | ".join(header) + " |")
+    w("|" + "---|" * len(header))
+    for certificate in certificates:
+        for system in ("bridge", "nginx"):
+            for mode, label in (("resume", "resume"), ("no-resume", "full")):
+                row = storm_row(results, "storm-resumption", system, certificate=certificate, resumption=mode)
+                if not row:
+                    continue
+                report = results.reports("storm-resumption", system, certificate=certificate, resumption=mode)[0]
+                storm = report.get("storm") or {}
+                generator = report.get("generator") or {}
+                resumed = f"{number(storm.get('resumed'))} of {number(storm.get('reconnected'))}"
+                w("| " + " | ".join([system, certificate, label] + row[:7] + [resumed] + row[7:]
+                                    + [f"{generator.get('cpu_seconds', 0):.1f} s"]) + " |")
+    w("")
+    w("| certificate | comparison | all back | target |")
+    w("|---|---|---|---|")
+    for certificate in certificates:
+        def all_back(system, mode):
+            return results.median("storm-resumption", system, storm_field("seconds_to_all"), certificate=certificate, resumption=mode)
+        for label, numerator, denominator, target in (
+                ("bridge resume / bridge full", ("bridge", "resume"), ("bridge", "no-resume"), None),
+                ("nginx resume / nginx full", ("nginx", "resume"), ("nginx", "no-resume"), None),
+                ("bridge resume / nginx resume", ("bridge", "resume"), ("nginx", "resume"), True),
+                ("bridge full / nginx full", ("bridge", "no-resume"), ("nginx", "no-resume"), True)):
+            value = ratio(all_back(*numerator), all_back(*denominator))
+            if value is None:
+                continue
+            goal = f"≤ 0.67× (1.5× sooner): {verdict(value, lambda v: v <= 1 / 1.5)}" if target else "—"
+            w(f"| {certificate} | {label} | {ratio_text(value)} | {goal} |")
+    w("")
 
 
 def draw_settings_panel(axis, results, name, metric, title, systems, digits=2):

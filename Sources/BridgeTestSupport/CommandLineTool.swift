@@ -25,15 +25,26 @@ package enum CommandLineTool {
 
     /// Runs `name` (a tool name or a path) with `arguments` and returns its status and output.
     ///
-    /// Standard input is empty (`/dev/null`), so a tool that reads it (`openssl s_client`) ends instead of waiting
-    /// on the test runner's terminal. A tool still running after `timeout` is terminated (SIGTERM).
+    /// Standard input is `input` and then end of file (empty by default: `/dev/null`), so a tool that reads it
+    /// (`openssl s_client`) ends instead of waiting on the test runner's terminal. `input` must fit a pipe's buffer
+    /// (64 KiB on Linux): it is written before the tool runs. A tool still running after `timeout` is terminated
+    /// (SIGTERM).
     @discardableResult
-    package static func run(_ name: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Result {
+    package static func run(
+        _ name: String, _ arguments: [String], input: [UInt8] = [], timeout: Duration = .seconds(60)
+    ) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try self.path(name))
         process.arguments = arguments
         let pipe = Pipe()
-        process.standardInput = FileHandle.nullDevice
+        if input.isEmpty {
+            process.standardInput = FileHandle.nullDevice
+        } else {
+            let inputPipe = Pipe()
+            try inputPipe.fileHandleForWriting.write(contentsOf: input)
+            try inputPipe.fileHandleForWriting.close()
+            process.standardInput = inputPipe
+        }
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
