@@ -16,8 +16,9 @@
 //   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*passBursts*' /tmp/relay-cost broker-to-client 20000
 //   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*passBursts*' /tmp/relay-cost tls-broker-to-client 20000 1
 //
-// Instructions per message: the total divided by the messages (only `passBursts` is counted). The split by library:
-// `callgrind_annotate --inclusive=yes`, docs/PERFORMANCE.md "Where a message's CPU goes (issue 14)".
+// Instructions per message: the total divided by the messages (only `passBursts` is counted). The split by library
+// and layer, with malloc calls per message: `Benchmarks/relay-cost-split callgrind.out.PID MESSAGES`; how to leave
+// the EmbeddedChannels' own work out: docs/PERFORMANCE.md, "Where a message's CPU goes (issue 14)".
 //
 // The figures, before and after each change to the relay, and what they show: docs/PERFORMANCE.md, "Relay cost per
 // message".
