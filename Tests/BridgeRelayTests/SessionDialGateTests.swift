@@ -58,4 +58,25 @@ import Testing
         held.connectFinished()
         #expect(harness.connector.dials == 0, "the timed-out dial left the queue")
     }
+
+    @Test func aFailoverRedialTakesItsTurnAgain() throws {
+        let selector = SessionDialTests.RecordingSelector([SessionDialTests.a, SessionDialTests.b])
+        let gates = UpstreamDialGates(maxConcurrentDials: 1, eventLoops: [])
+        let harness = try SessionHarness(servers: selector, refusing: [SessionDialTests.a], dialGates: gates)
+        defer { harness.finish() }
+        let gate = gates.gate(for: harness.loop)
+        let held = gate.enter { _ in }
+        try harness.connect()
+        let other = gate.enter { _ in }  // another session's dial, in line behind this one
+
+        held.connectFinished()
+        #expect(harness.connector.servers == [SessionDialTests.a], "a refused at once; the other dial's turn came first")
+        #expect(other.isWaiting == false)
+        #expect(gate.waiting == 1, "the redial to b waits behind it")
+
+        other.connectFinished()
+        #expect(harness.connector.servers == [SessionDialTests.a, SessionDialTests.b])
+        #expect(selector.failed == [SessionDialTests.a])
+        #expect(try harness.bytesToBroker() == MQTTSample.connect())
+    }
 }
