@@ -30,6 +30,8 @@ package final class UpstreamDialGates: @unchecked Sendable {
 
     private let maxConcurrentDials: Int
     private let metrics: UpstreamDialGateMetrics?
+    /// With no limit every loop shares this one: it keeps no state (nothing waits, nothing is counted).
+    private let noLimit = UpstreamDialGate(limit: 0)
     /// The loops known at start-up, never changed: read without a lock. Each gate is used only on its own loop
     /// (which is what makes the unchecked `Sendable` sound).
     private let known: [ObjectIdentifier: UpstreamDialGate]
@@ -61,6 +63,7 @@ package final class UpstreamDialGates: @unchecked Sendable {
     /// The gate of `eventLoop`, on that loop.
     func gate(for eventLoop: any EventLoop) -> UpstreamDialGate {
         eventLoop.assertInEventLoop()
+        guard self.maxConcurrentDials > 0 else { return self.noLimit }
         if let gate = self.known[ObjectIdentifier(eventLoop)] { return gate }
         return self.late.withLockedValue { gates in
             if let gate = gates[ObjectIdentifier(eventLoop)] { return gate }
