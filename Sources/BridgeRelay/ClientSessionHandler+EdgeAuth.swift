@@ -7,14 +7,14 @@ extension ClientSessionHandler {
     func edgeAuthDecided(_ event: EdgeAuthEvent) {
         switch event {
         case .authorized(let record, let topics):
-            self.edgeAuth = (record, nil)
+            self.edgeAuth = EdgeAuthVerdict(record: record, refusedConnect: nil)
             // The session's own lists replace the route's; the CONNECT that follows then keeps its successors back
             // for the check, as with a route's policy.
             if let topics {
                 self.policy = TopicPolicyFilter(authorizer: topics, maximumPacketSize: self.settings.maximumPacketSize)
             }
         case .refused(let connect, let reason):
-            self.edgeAuth = (.refused, connect)
+            self.edgeAuth = EdgeAuthVerdict(record: .refused, refusedConnect: connect)
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, reason))
         case .expired:
             if self.machine.connect?.version == .v5 {
@@ -23,5 +23,18 @@ extension ClientSessionHandler {
             }
             self.perform(self.machine.clientViolatedMQTT(.policyViolation, "token expired"))
         }
+    }
+}
+
+/// What `ConnectAuthHandler` decided for a session, for its access line. A class: sessions on routes without `auth`
+/// keep one pointer for it, not 130 bytes of optional state (docs/PERFORMANCE.md "RSS per idle session").
+final class EdgeAuthVerdict {
+    let record: SessionAuthRecord
+    /// The CONNECT of a refused session, which never reached it.
+    let refusedConnect: MQTTConnectInfo?
+
+    init(record: SessionAuthRecord, refusedConnect: MQTTConnectInfo?) {
+        self.record = record
+        self.refusedConnect = refusedConnect
     }
 }

@@ -35,7 +35,6 @@ extension ClientSessionHandler {
         ) { result in
             switch result {
             case .success(let server):
-                self.logger[metadataKey: "broker"] = "\(server)"
                 self.registration?.brokerChosen(server)
                 self.perform(self.machine.upstreamReady(), eventLoop: eventLoop)
             case .failure(let error):

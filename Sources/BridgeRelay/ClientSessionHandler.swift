@@ -26,7 +26,9 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
     let settings: SessionSettings
     let metrics: BridgeMetrics.Route
     let connectMetrics: BridgeMetrics
-    var logger: Logger
+    /// The bridge's logger as given, without this session's metadata: `log` adds it to each line written, so an
+    /// idle session keeps no metadata dictionary of its own (≈ 400 bytes; docs/PERFORMANCE.md "RSS per idle session").
+    private let sharedLogger: Logger
     private let accessLogger: Logger?
 
     private(set) var context: ChannelHandlerContext?
@@ -44,7 +46,7 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
     /// before they are forwarded.
     var policy: TopicPolicyFilter?
     /// Edge authentication's verdict, on routes with `auth` (`ClientSessionHandler+EdgeAuth`): the access line's `auth`, `sub`.
-    var edgeAuth: (record: SessionAuthRecord, refusedConnect: MQTTConnectInfo?)?
+    var edgeAuth: EdgeAuthVerdict?
 
     /// Bytes of a large broker packet still to forward after its start (see `streamingThreshold`).
     private var streamRemaining = 0
@@ -99,9 +101,7 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
         self.link = SessionUpstreamLink(upstream: upstream, settings: settings, metrics: metrics.route(descriptor.route))
         self.connectMetrics = metrics
         self.metrics = metrics.route(descriptor.route)
-        self.logger = logger
-        self.logger[metadataKey: "client"] = "\(descriptor.clientAddress)"
-        self.logger[metadataKey: "route"] = "\(descriptor.route)"
+        self.sharedLogger = logger
         self.accessLogger = accessLogger
         self.scanner = MQTTStreamScanner(maximumPacketSize: settings.maximumPacketSize)
         self.packetDeadline = PacketCompletionDeadline(timeout: settings.packetTimeout)
@@ -109,6 +109,17 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
         self.policy = settings.topicAuthorizer.map {
             TopicPolicyFilter(authorizer: $0, maximumPacketSize: settings.maximumPacketSize)
         }
+    }
+
+    /// Writes a line with the session's metadata (`client`, `route` and, once connected, `broker`), which is built
+    /// only for a line that is written: warnings and debug lines are rare, an idle session keeps none of it.
+    func log(_ level: Logger.Level, _ message: @autoclosure () -> Logger.Message, metadata: @autoclosure () -> Logger.Metadata? = nil) {
+        guard self.sharedLogger.logLevel <= level else { return }
+        var logger = self.sharedLogger
+        logger[metadataKey: "client"] = "\(self.descriptor.clientAddress)"
+        logger[metadataKey: "route"] = "\(self.descriptor.route)"
+        if let server = self.link.server { logger[metadataKey: "broker"] = "\(server)" }
+        logger.log(level: level, message(), metadata: metadata())
     }
 
     // MARK: Channel events
@@ -277,7 +288,8 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
             let info = try MQTTConnectInfo(parsing: packet)
             self.connectPacketTimer?.cancel()
             self.connectPacketTimer = nil
-            self.logger.debug(
+            self.log(
+                .debug,
                 "CONNECT",
                 metadata: [
                     "client_id": "\(info.clientID)", "mqtt_version": "\(info.version?.description ?? "level \(info.protocolLevelByte)")",
@@ -314,7 +326,7 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
             self.upgradeAnswer?.succeed(.switchProtocols(subprotocol: self.descriptor.subprotocol))
             self.upgradeAnswer = nil
         case .refuseUpgrade(let reason):
-            self.logger.warning("broker unavailable", metadata: ["reason": "\(reason)", "upstream": "\(self.link.description)"])
+            self.log(.warning, "broker unavailable", metadata: ["reason": "\(reason)", "upstream": "\(self.link.description)"])
             self.upgradeAnswer?.succeed(.badGateway(reason: reason))
             self.upgradeAnswer = nil
         case .startRelaying:
@@ -331,7 +343,7 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
         case .refuseWithConnack(let version, let ending):
             self.cancelTimers()
             self.held.take()
-            self.logger.warning("broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.link.description)"])
+            self.log(.warning, "broker unavailable", metadata: ["reason": "\(ending.reason)", "upstream": "\(self.link.description)"])
             guard let context else { return }
             context.write(
                 self.wrapOutboundOut(
@@ -464,7 +476,8 @@ package final class ClientSessionHandler: ChannelDuplexHandler {
         let streamCutShort = self.streamRemaining > 0
         if self.clientNeedsFlush { self.upstreamReadComplete() }
         if self.accumulator.bufferedByteCount > 0 || self.streamRemaining > 0 {
-            self.logger.debug(
+            self.log(
+                .debug,
                 "broker closed mid-packet",
                 metadata: ["buffered_bytes": "\(self.accumulator.bufferedByteCount)", "streamed_bytes_missing": "\(self.streamRemaining)"])
             self.accumulator.reset()

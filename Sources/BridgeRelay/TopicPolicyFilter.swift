@@ -2,8 +2,9 @@ import MQTTWire
 import NIOCore
 
 /// The client→broker check of a route's topic policy: assembles whole packets and lets through only
-/// PUBLISHes and SUBSCRIBEs the authorizer allows. Only sessions on a route with a policy have one.
-struct TopicPolicyFilter {
+/// PUBLISHes and SUBSCRIBEs the authorizer allows. Only sessions on a route with a policy have one: a class, so the
+/// others keep one pointer for it (not 104 bytes of optional state; docs/PERFORMANCE.md "RSS per idle session").
+final class TopicPolicyFilter {
     enum Verdict {
         /// Whole packets that passed (nil when no packet is complete yet).
         case forward(ByteBuffer?)
@@ -22,7 +23,7 @@ struct TopicPolicyFilter {
         self.accumulator = MQTTPacketAccumulator(maximumPacketSize: maximumPacketSize)
     }
 
-    mutating func admit(_ bytes: ByteBuffer, version: MQTTProtocolVersion) -> Verdict {
+    func admit(_ bytes: ByteBuffer, version: MQTTProtocolVersion) -> Verdict {
         self.accumulator.append(bytes)
         var allowed: ByteBuffer?
         do {
@@ -43,7 +44,7 @@ struct TopicPolicyFilter {
     }
 
     /// nil when the packet may pass, else why not.
-    private mutating func check(_ type: MQTTPacketType, packet: ByteBuffer, version: MQTTProtocolVersion) throws(MQTTWireError) -> String? {
+    private func check(_ type: MQTTPacketType, packet: ByteBuffer, version: MQTTProtocolVersion) throws(MQTTWireError) -> String? {
         switch type {
         case .publish:
             let info = try MQTTPublishInfo(parsing: packet, version: version)

@@ -79,14 +79,16 @@ package final class ListedServerPlan: UpstreamServerPlan {
 /// `upstream.host` and `upstream.port`: every session goes to the same broker.
 package struct SingleUpstreamServer: UpstreamServerSelector {
     package let server: UpstreamServer
+    /// Built once: every session's plan, which lives as long as the session, shares it (a fresh one-element array per
+    /// dial was 64 bytes of every idle session).
+    package let servers: [UpstreamServer]
 
     package init(_ server: UpstreamServer) {
         self.server = server
+        self.servers = [server]
     }
 
-    package var servers: [UpstreamServer] { [self.server] }
-
     package func dialPlan(for request: UpstreamDialRequest, on eventLoop: any EventLoop) -> any UpstreamServerPlan {
-        ListedServerPlan([self.server])
+        ListedServerPlan(self.servers)
     }
 }

@@ -10,9 +10,17 @@ import Synchronization
 /// One lock guards the table. Listing walks it under the lock (a comparison or two per session, no copies of the
 /// unmatched ones), so a listing of 100,000 sessions holds registrations back for about a millisecond.
 package final class SessionRegistry: Sendable {
-    package struct Entry: Sendable {
-        package var record: SessionRecord
-        package var control: SessionControl
+    /// One open session. A class, so the table's slots are one reference each: a dictionary has up to twice the slots
+    /// it has entries, and an inline record (~240 bytes) in every slot cost ≈ 200 bytes per session more (475 → 273 B
+    /// at 1,000 sessions; docs/PERFORMANCE.md "RSS per idle session").
+    package final class Entry: Sendable {
+        package let record: SessionRecord
+        package let control: SessionControl
+
+        init(record: SessionRecord, control: SessionControl) {
+            self.record = record
+            self.control = control
+        }
     }
 
     /// One page of a listing, in id order.
@@ -38,7 +46,12 @@ package final class SessionRegistry: Sendable {
 
     /// The broker the session was connected to, once the dial succeeded.
     package func setBroker(_ broker: String, for id: UInt64) {
-        table.withLockedValue { $0[id]?.record.broker = broker }
+        table.withLockedValue { table in
+            guard let entry = table[id] else { return }
+            var record = entry.record
+            record.broker = broker
+            table[id] = Entry(record: record, control: entry.control)
+        }
     }
 
     package func unregister(_ id: UInt64) {

@@ -2,7 +2,8 @@ import CompressNIO
 import NIOCore
 
 /// The sending half of permessage-deflate (RFC 7692 §7.2.1) on one connection: zlib state created on first use.
-struct PerMessageDeflateCompressor {
+/// A class, so a connection without compression keeps one pointer for it (not 80 bytes of optional state).
+final class PerMessageDeflateCompressor {
     /// The four bytes a sync flush ends with; senders strip them, receivers put them back (§7.2.1–2).
     static let tail: [UInt8] = [0x00, 0x00, 0xFF, 0xFF]
 
@@ -17,7 +18,7 @@ struct PerMessageDeflateCompressor {
 
     /// The compressed payload for `message`, or nil when it should go uncompressed (too small, or
     /// compression would not shrink it and the sender is free to choose per message).
-    mutating func compress(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
+    func compress(_ message: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard message.readableBytes >= self.settings.threshold else { return nil }
         do {
             let compressor = try self.compressor ?? self.makeCompressor()
@@ -58,7 +59,8 @@ struct PerMessageDeflateCompressor {
 /// Inflating is bounded: output is produced in chunks and the message is refused (close 1009) as soon as its
 /// decompressed size passes `maximumMessageSize`, so a small "decompression bomb" costs at most that much memory,
 /// never what it would expand to.
-struct PerMessageDeflateDecompressor {
+/// A class, so a connection without compression keeps one pointer for it (not 48 bytes of optional state).
+final class PerMessageDeflateDecompressor {
     private static let inflateChunk = 16 * 1024
 
     let agreement: PerMessageDeflate.Agreement
@@ -73,7 +75,7 @@ struct PerMessageDeflateDecompressor {
     }
 
     /// Inflates a piece of a compressed message's payload into `output`.
-    mutating func inflate(_ input: ByteBuffer, into output: inout ByteBuffer) throws(WebSocketProtocolError) {
+    func inflate(_ input: ByteBuffer, into output: inout ByteBuffer) throws(WebSocketProtocolError) {
         var input = input
         let decompressor: ZlibDecompressor
         do {
@@ -108,7 +110,7 @@ struct PerMessageDeflateDecompressor {
     }
 
     /// The last frame of a compressed message has been inflated: add the stripped tail.
-    mutating func finishMessage(into output: inout ByteBuffer) throws(WebSocketProtocolError) {
+    func finishMessage(into output: inout ByteBuffer) throws(WebSocketProtocolError) {
         try self.inflate(ByteBuffer(bytes: PerMessageDeflateCompressor.tail), into: &output)
         self.inflatedInMessage = 0
         if self.agreement.clientNoContextTakeover {

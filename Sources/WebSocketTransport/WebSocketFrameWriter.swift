@@ -30,7 +30,7 @@ struct WebSocketFrameWriter {
 
     private let masks: Bool
     let coalescingLimit: Int
-    private var compressor: PerMessageDeflateCompressor?
+    private let compressor: PerMessageDeflateCompressor?
     private var maskingKeys = MaskingKeySource()
     /// Encoded frames not yet written, and the promise completed when they are.
     private var pending: ByteBuffer?

@@ -17,7 +17,7 @@ struct WebSocketInboundAssembler {
     }
 
     private let mode: WebSocketInboundMode
-    private var decompressor: PerMessageDeflateDecompressor?
+    private let decompressor: PerMessageDeflateDecompressor?
     /// Bytes not yet passed on: the burst's stream, or the message being assembled.
     private var buffered: ByteBuffer?
     private var kind = WebSocketMessageKind.binary

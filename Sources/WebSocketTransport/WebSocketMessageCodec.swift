@@ -87,7 +87,9 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
         }
     }
 
-    private let configuration: Configuration
+    /// The one setting still needed after `init` (each part keeps its own): the whole `Configuration`, kept for it,
+    /// was ≈ 150 bytes of every idle connection (docs/PERFORMANCE.md "RSS per idle session").
+    private let controlFrameLimits: WebSocketControlFrameLimits?
     private var reader: WebSocketFrameReader
     private var assembler: WebSocketInboundAssembler
     private var writer: WebSocketFrameWriter
@@ -102,7 +104,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
     private var controlFrameBudget: WebSocketControlFrameBudget?
 
     public init(configuration: Configuration = Configuration()) {
-        self.configuration = configuration
+        self.controlFrameLimits = configuration.controlFrameLimits
         self.reader = WebSocketFrameReader(
             configuration: .init(
                 role: configuration.role, maximumFrameSize: configuration.maximumFrameSize,
@@ -126,7 +128,7 @@ public final class WebSocketMessageCodec: ChannelDuplexHandler {
 
     public func handlerAdded(context: ChannelHandlerContext) {
         self.machine.peerHeard(at: context.eventLoop.now)
-        self.controlFrameBudget = self.configuration.controlFrameLimits.map {
+        self.controlFrameBudget = self.controlFrameLimits.map {
             WebSocketControlFrameBudget(limits: $0, now: context.eventLoop.now)
         }
         self.perform(self.machine.start(), context: context)

@@ -36,6 +36,19 @@ struct StaticFileLimitsTests {
         return client
     }
 
+    /// A client whose request was admitted (its response's status line arrived) and which then stops reading, so
+    /// that the rest of the file waits on it and the request stays in flight.
+    static func admittedStalledReader(port: Int) async throws -> TestTCPClient {
+        let client = try await TestTCPClient.connect(host: "127.0.0.1", port: port, receiveBufferSize: 4096)
+        try await client.send(request)
+        let statusLine = try await client.receive(count: 12)
+        guard statusLine == Array("HTTP/1.1 200".utf8) else {
+            throw TestSupportError("expected HTTP/1.1 200, got \(String(decoding: statusLine, as: UTF8.self))")
+        }
+        try await client.pauseReading()
+        return client
+    }
+
     @Test("a reader that never reads is closed at static_files.send_timeout, not held open with the file")
     func sendDeadline() async throws {
         let site = try BigFile()
@@ -57,9 +70,9 @@ struct StaticFileLimitsTests {
             $0.staticFiles = StaticFilesConfiguration(
                 enabled: true, directory: site.directory, maxSize: 16 << 20, sendTimeout: .seconds(60), maxRequestsPerIP: 2)
         }) { bridge in
-            let first = try await Self.stalledReader(port: bridge.wsPort)
-            let second = try await Self.stalledReader(port: bridge.wsPort)
-            try await bridge.waitUntil { bridge.server.connectionCount == 2 }
+            // Each one's status line has arrived, so the bridge has admitted (counted) both before the third asks.
+            let first = try await Self.admittedStalledReader(port: bridge.wsPort)
+            let second = try await Self.admittedStalledReader(port: bridge.wsPort)
             let third = try await RawHTTP.send("GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n", port: bridge.wsPort)
             #expect(third.status == 429)
             #expect(third.value("Retry-After") != nil)

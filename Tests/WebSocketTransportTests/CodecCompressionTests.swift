@@ -16,7 +16,7 @@ import Testing
     /// same algorithm, so it stands in for the client's).
     static func deflated(_ bytes: [UInt8]) throws -> [UInt8] {
         let agreement = try #require(PerMessageDeflate.negotiate(offers: ["permessage-deflate"], settings: Self.settings))
-        var compressor = PerMessageDeflateCompressor(agreement: agreement, settings: Self.settings)
+        let compressor = PerMessageDeflateCompressor(agreement: agreement, settings: Self.settings)
         let result = compressor.compress(ByteBuffer(bytes: bytes), allocator: ByteBufferAllocator())
         let compressed = try #require(result)
         return Array(compressed.readableBytesView)
