@@ -6,7 +6,10 @@ import NIOCore
 /// servers one by one until one is ready for MQTT (connected; TLS and, for `ws`, WebSocket handshakes done), all within
 /// one deadline (`upstream.connect_timeout` from the start). Each connect first takes a slot at its event loop's
 /// `UpstreamDialGate` (`upstream.max_concurrent_dials`), waiting in line if need be, within the same deadline; a dial
-/// still waiting at the deadline blames no server. A failed attempt is counted, reported to the plan, and its
+/// still waiting at the deadline blames no server. The slot stays taken until the broker's first bytes on the
+/// connection (`UpstreamDialSlotHolder`), which may come after the dial succeeded (a `tcp` broker speaks only to
+/// answer the CONNECT that the session writes once the connection is ready); it is released at the latest at the
+/// deadline, and at once when the attempt fails or the dial is cancelled. A failed attempt is counted, reported to the plan, and its
 /// connection closed before the next server is tried (in line again); each attempt gets what is left of the
 /// deadline. The connect metrics (`mqtt_ws_bridge_upstream_connect_seconds`, from the attempt's start, its wait
 /// included; `..._failures_total`) are recorded here and nowhere else.
@@ -86,7 +89,7 @@ final class UpstreamDial {
         guard !self.isFinished else { return }
         let attempt = self.attempt
         self.attempt = nil
-        attempt?.ticket?.withdraw()  // a session that left dials nothing
+        attempt?.ticket?.release()  // a session that left dials nothing, and holds no slot
         self.finish(.failure(CancellationError()))
         // Last: closing may report back synchronously, to a dial that no longer listens.
         attempt?.handler.abandon()
@@ -120,24 +123,30 @@ final class UpstreamDial {
         }
     }
 
-    /// The attempt's turn at the gate: connects, and hands the slot on as soon as the connector reports the connect
-    /// finished, whatever the outcome.
+    /// The attempt's turn at the gate: connects with the slot's holder first in the pipeline, which hands the slot on
+    /// when the broker's first bytes arrive or the connection ends; a connect that fails hands it on here, and the
+    /// deadline bounds how long the broker may stay silent.
     private func connect(
         to server: UpstreamServer, handler: UpstreamHandler, ready: EventLoopPromise<String?>, ticket: UpstreamDialGate.Ticket
     ) {
-        let options = UpstreamConnectOptions(prelude: self.prelude, subprotocols: self.subprotocols, deadline: self.deadline)
+        var options = UpstreamConnectOptions(prelude: self.prelude, subprotocols: self.subprotocols, deadline: self.deadline)
+        if ticket.holdsSlot {
+            ticket.release(at: self.deadline, on: self.eventLoop)
+            options.dialSlot = NIOLoopBound(UpstreamDialSlotHolder(ticket), eventLoop: self.eventLoop)
+        }
         self.upstream.connector.connect(
             to: server, on: self.eventLoop, handler: NIOLoopBound(handler, eventLoop: self.eventLoop), options: options
         )
         .assumeIsolated()
         .whenComplete { result in
-            ticket.connectFinished()
             switch result {
             case .success(let channel):
                 // An attempt given up meanwhile (deadline, cancel, failure) leaves no connection behind: before the
-                // handler had a context, closing it could not reach the socket.
+                // handler had a context, closing it could not reach the socket. (Its slot was released then.)
                 if self.attempt?.handler !== handler { channel.close(promise: nil) }
             case .failure(let error):
+                // The holder may never have been added (the host did not resolve): no connection to release the slot.
+                ticket.release()
                 ready.fail(error)  // the handler may never have been added
             }
         }
@@ -148,7 +157,7 @@ final class UpstreamDial {
         if let attempt = self.attempt, attempt.ticket?.isWaiting == true {
             // Never dialled: the server is not to blame (no passive health report, no connect failure counted).
             self.attempt = nil
-            attempt.ticket?.withdraw()
+            attempt.ticket?.release()
             self.failures.append(
                 (attempt.server, "no free upstream dial slot within \(self.timeout.humanDescription) (upstream.max_concurrent_dials)"))
             attempt.handler.abandon()
@@ -161,7 +170,7 @@ final class UpstreamDial {
     private func attemptFailed(_ reason: String) {
         guard let attempt = self.attempt else { return }
         self.attempt = nil
-        attempt.ticket?.withdraw()
+        attempt.ticket?.release()
         self.metrics.upstreamConnectFailed()
         self.plan?.dialFailed(attempt.server, reason: reason)
         self.failures.append((attempt.server, reason))

@@ -2,8 +2,9 @@ import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// `upstream.max_concurrent_dials`: at most so many connects towards the upstream in flight at once; the dials beyond
-/// wait their turn in the bridge, first come first served.
+/// `upstream.max_concurrent_dials`: at most so many dials towards the upstream in flight at once (connecting, or
+/// connected and not yet answered by the broker); the dials beyond wait their turn in the bridge, first come first
+/// served.
 ///
 /// Why: a broker with a short accept queue overflows when thousands of sessions dial it at once (after a reconnect
 /// storm). Mosquitto 2.0 listens with a hard-coded backlog of 100 (`ss -ltn` shows Send-Q 100; it has no option for
@@ -11,16 +12,18 @@ import NIOCore
 /// A dial waiting here for a free slot costs microseconds; a dropped SYN costs a second. The same holds for any broker
 /// with a short accept queue.
 ///
-/// Why 64 by default: two event loops' worth (32 each) under Mosquitto's 100, leaving room for the broker's other
-/// clients. Several bridges in front of one broker share its queue and should each take less (Config/bridge.yaml).
+/// Why 64 by default: every dial in flight may sit in the broker's accept queue, so the bridge alone never fills
+/// Mosquitto's 100, and 36 places stay free for the broker's other clients; it is two event loops' worth (32 each). Several bridges in front of one broker share its queue and should each take less (Config/bridge.yaml).
 ///
-/// A slot is held from the start of a connect until the connector reports it finished, either way. For `tcp`, plain
-/// or TLS, that is the TCP connect alone: the dropped SYNs are what costs a second, while the TLS handshake that
-/// follows costs the broker CPU, and holding slots through it would cap the handshakes in flight by round trips to a
-/// distant broker. The price: a connect completes at the broker's SYN-ACK, before the broker accepts it, so the gate
-/// bounds the SYNs in flight rather than the accept queue itself; it turns thousands of SYNs at once into waves of
-/// at most the limit, which a broker that accepts every turn of its loop (Mosquitto does) drains between waves. For
-/// `ws` the connector reports the connection only after the WebSocket handshake, so the slot is held until then.
+/// A slot is held from the start of a connect until the broker has sent the first bytes on that connection (for a
+/// `tcp` upstream its CONNACK to the client's CONNECT, which the session forwards the moment the connection is ready;
+/// for TLS its ServerHello; for `ws` its answer to the upgrade), or the connection failed or closed, or the dial was
+/// cancelled, or the dial's deadline (`upstream.connect_timeout` from its start) passed, whichever comes first
+/// (`UpstreamDialSlotHolder`). Why not at the TCP connect: on loopback a connect completes at the broker kernel's
+/// SYN-ACK, before the broker has `accept()`ed, so a gate freed there bounds the SYNs in flight, not the accept
+/// queue. A broker says nothing before it has accepted, so its first byte proves the connection left the queue: the
+/// limit bounds the accept queue itself (plus what the broker is still reading), which is why it sits below
+/// Mosquitto's 100.
 ///
 /// The limit is split evenly over the event loops (each at least 1) so that every gate is loop-local: no lock, no
 /// hop between threads (like `UpstreamPoolView`).
@@ -76,23 +79,27 @@ package final class UpstreamDialGates: @unchecked Sendable {
     }
 }
 
-/// One event loop's share of `upstream.max_concurrent_dials` (see `UpstreamDialGates`): the connects in flight on
-/// this loop, and the dials waiting for one of them to finish, in the order they came.
+/// One event loop's share of `upstream.max_concurrent_dials` (see `UpstreamDialGates`): the dials in flight on this
+/// loop (connecting, or connected and waiting for the broker's first bytes), and the dials waiting for one of them to
+/// finish, in the order they came.
 ///
-/// Used only on its loop. A dial asks for a slot with `enter`, which starts it at once or queues it; it then reports
-/// `connectFinished()` (the slot goes to the next waiting dial) or, if it no longer wants to connect (the session
-/// left, the deadline passed), `withdraw()`.
+/// Used only on its loop. A dial asks for a slot with `enter`, which starts it at once or queues it; whatever happens
+/// next, its ticket is released exactly once (`release()`: the first call counts): a started dial's slot goes to the
+/// next waiting dial, a waiting dial leaves the queue and never starts.
 final class UpstreamDialGate {
     /// One dial's place at the gate.
     final class Ticket {
         fileprivate enum State {
             case waiting(start: (Ticket) -> Void)
-            case connecting
+            /// Started: it holds a slot.
+            case holding
             case done
         }
 
         fileprivate var state: State
         private weak var gate: UpstreamDialGate?
+        /// Releases a held slot at the dial's deadline, should nothing else release it first.
+        private var expiry: Scheduled<Void>?
 
         fileprivate init(state: State, gate: UpstreamDialGate) {
             self.state = state
@@ -105,28 +112,45 @@ final class UpstreamDialGate {
             return false
         }
 
-        /// The connect finished (connected or failed): its slot goes to the next waiting dial. Once only; nothing
-        /// for a dial that never started.
-        func connectFinished() {
-            guard case .connecting = self.state else { return }
-            self.state = .done
-            self.gate?.slotFreed()
+        /// Started and not released yet: it holds one of the gate's slots (never with no limit).
+        var holdsSlot: Bool {
+            if case .holding = self.state { return true }
+            return false
         }
 
-        /// The dial no longer wants to connect: a waiting dial leaves the queue and never starts. A connect already
-        /// started keeps its slot until `connectFinished()`: its SYN is on its way either way.
-        func withdraw() {
-            guard case .waiting = self.state else { return }
-            self.state = .done
-            self.gate?.waiterLeft()
+        /// The dial is done with the gate, whichever way (the broker spoke, the connection failed or closed, the dial
+        /// was cancelled or timed out): a held slot goes to the next waiting dial, a waiting dial leaves the queue and
+        /// never starts. The first call counts; later ones do nothing.
+        func release() {
+            switch self.state {
+            case .waiting:
+                self.state = .done
+                self.gate?.waiterLeft()
+            case .holding:
+                self.state = .done
+                self.expiry?.cancel()
+                self.expiry = nil
+                self.gate?.slotFreed()
+            case .done:
+                break
+            }
+        }
+
+        /// The latest a held slot is released: `deadline` on `eventLoop` (the ticket's own loop), however long the
+        /// connection waits for the broker's first bytes.
+        func release(at deadline: NIODeadline, on eventLoop: any EventLoop) {
+            guard self.holdsSlot else { return }
+            self.expiry?.cancel()
+            self.expiry = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { self.release() }
         }
     }
 
     /// 0: no limit.
     let limit: Int
     private let metrics: UpstreamDialGateMetrics?
-    private(set) var connecting = 0
-    /// Waiting tickets in arrival order; withdrawn ones stay until they reach the front and are skipped there.
+    /// Slots held: dials started and not released yet.
+    private(set) var holding = 0
+    /// Waiting tickets in arrival order; released ones stay until they reach the front and are skipped there.
     private var queue = CircularBuffer<Ticket>()
     private(set) var waiting = 0
     private var isStartingDials = false
@@ -137,7 +161,7 @@ final class UpstreamDialGate {
     }
 
     /// A dial that wants to connect: `start` runs now when a slot is free and nobody waits, else when its turn comes,
-    /// with the ticket the dial calls `connectFinished()` on when its connect finished (which may be inside `start`).
+    /// with the ticket the dial releases when it is done with the gate (which may be inside `start`).
     func enter(_ start: @escaping (Ticket) -> Void) -> Ticket {
         guard self.limit > 0 else {
             // No limit: nothing to count, and nothing to hand on.
@@ -145,9 +169,9 @@ final class UpstreamDialGate {
             start(ticket)
             return ticket
         }
-        if self.connecting < self.limit, self.queue.isEmpty, !self.isStartingDials {
-            let ticket = Ticket(state: .connecting, gate: self)
-            self.connecting += 1
+        if self.holding < self.limit, self.queue.isEmpty, !self.isStartingDials {
+            let ticket = Ticket(state: .holding, gate: self)
+            self.holding += 1
             start(ticket)
             return ticket
         }
@@ -161,7 +185,7 @@ final class UpstreamDialGate {
     }
 
     fileprivate func slotFreed() {
-        self.connecting -= 1
+        self.holding -= 1
         self.startWaitingDials()
     }
 
@@ -170,18 +194,18 @@ final class UpstreamDialGate {
         self.metrics?.waiting.decrement()
     }
 
-    /// Hands free slots to waiting dials in order. A connect may finish (fail) synchronously inside `start`: the
+    /// Hands free slots to waiting dials in order. A dial may release its slot (fail) synchronously inside `start`: the
     /// loop, not a nested call, then takes the next, so a long queue of failing dials does not deepen the stack.
     private func startWaitingDials() {
         guard !self.isStartingDials else { return }
         self.isStartingDials = true
         defer { self.isStartingDials = false }
-        while self.connecting < self.limit, let ticket = self.queue.popFirst() {
-            guard case .waiting(let start) = ticket.state else { continue }  // withdrawn
-            ticket.state = .connecting
+        while self.holding < self.limit, let ticket = self.queue.popFirst() {
+            guard case .waiting(let start) = ticket.state else { continue }  // released while waiting
+            ticket.state = .holding
             self.waiting -= 1
             self.metrics?.waiting.decrement()
-            self.connecting += 1
+            self.holding += 1
             start(ticket)
         }
     }

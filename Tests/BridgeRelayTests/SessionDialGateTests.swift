@@ -3,8 +3,9 @@ import Testing
 
 @testable import BridgeRelay
 
-/// A session's dial at its loop's `UpstreamDialGate` (`upstream.max_concurrent_dials`): it waits while another connect
-/// holds the loop's only slot, within the session's connect deadline, and a session that leaves dials nothing.
+/// A session's dial at its loop's `UpstreamDialGate` (`upstream.max_concurrent_dials`): it waits while another dial
+/// holds the loop's only slot, within the session's connect deadline, and a session that leaves dials nothing. Once
+/// started, it holds its slot until the broker's first bytes, and on every other way out releases it exactly once.
 @Suite struct SessionDialGateTests {
     /// One slot on the harness's loop, already held by another session's connect in flight.
     static func harnessBehindABusySlot(
@@ -25,7 +26,7 @@ import Testing
         #expect(harness.connector.dials == 0, "the loop's only slot is taken")
         #expect(gateMetrics.value("mqtt_ws_bridge_upstream_dials_waiting") == 1)
 
-        held.connectFinished()
+        held.release()
         #expect(harness.connector.dials == 1)
         #expect(gateMetrics.value("mqtt_ws_bridge_upstream_dials_waiting") == 0)
         #expect(gateMetrics.value("mqtt_ws_bridge_upstream_dials_delayed_total") == 1)
@@ -38,7 +39,7 @@ import Testing
         try harness.connect()
         try harness.send(.close(1000))
         #expect(gateMetrics.value("mqtt_ws_bridge_upstream_dials_waiting") == 0, "it left the queue")
-        held.connectFinished()
+        held.release()
         #expect(harness.connector.dials == 0)
     }
 
@@ -55,7 +56,7 @@ import Testing
         let reason = try #require(harness.accessLine?.metadata["reason"])
         #expect(reason.contains("no free upstream dial slot within 5 s (upstream.max_concurrent_dials)"), "\(reason)")
 
-        held.connectFinished()
+        held.release()
         #expect(harness.connector.dials == 0, "the timed-out dial left the queue")
     }
 
@@ -69,14 +70,128 @@ import Testing
         try harness.connect()
         let other = gate.enter { _ in }  // another session's dial, in line behind this one
 
-        held.connectFinished()
+        held.release()
         #expect(harness.connector.servers == [SessionDialTests.a], "a refused at once; the other dial's turn came first")
         #expect(other.isWaiting == false)
         #expect(gate.waiting == 1, "the redial to b waits behind it")
 
-        other.connectFinished()
+        other.release()
         #expect(harness.connector.servers == [SessionDialTests.a, SessionDialTests.b])
         #expect(selector.failed == [SessionDialTests.a])
         #expect(try harness.bytesToBroker() == MQTTSample.connect())
+    }
+
+    // MARK: How long a started dial holds its slot
+
+    /// One slot on the harness's loop, free: the session's dial takes it.
+    static func harnessWithOneSlot(
+        _ behaviour: FakeUpstreamConnector.Behaviour = .connect, servers: SessionDialTests.RecordingSelector? = nil,
+        refusing: Set<UpstreamServer> = []
+    ) throws -> (SessionHarness, UpstreamDialGate) {
+        let gates = UpstreamDialGates(maxConcurrentDials: 1, eventLoops: [])
+        let harness = try SessionHarness(behaviour, servers: servers, refusing: refusing, dialGates: gates)
+        return (harness, gates.gate(for: harness.loop))
+    }
+
+    /// Another session's dial, in line behind the harness's.
+    final class NextDial {
+        private(set) var started = false
+        private(set) var ticket: UpstreamDialGate.Ticket?
+
+        init(at gate: UpstreamDialGate) {
+            self.ticket = gate.enter { _ in self.started = true }
+        }
+    }
+
+    @Test func theSlotIsHeldAfterTheConnectUntilTheBrokersFirstBytes() throws {
+        let (harness, gate) = try Self.harnessWithOneSlot()
+        defer { harness.finish() }
+        try harness.connect()
+        #expect(try harness.bytesToBroker() == MQTTSample.connect(), "connected: the CONNECT went out at once")
+        let next = NextDial(at: gate)
+        #expect(!next.started, "connected is not accepted: the slot stays taken until the broker speaks")
+        #expect(gate.waiting == 1)
+
+        try harness.brokerSends(MQTTSample.connackAccepted)
+        #expect(next.started, "the broker's CONNACK proves it accepted: the waiting dial takes the slot")
+        #expect(gate.waiting == 0)
+        #expect(try harness.framesToClient().map(\.payload) == [MQTTSample.connackAccepted], "the bytes still reach the client")
+        let pipeline = try #require(harness.upstream).channel.pipeline.syncOperations
+        #expect((try? pipeline.handler(type: UpstreamDialSlotHolder.self)) == nil, "the holder left after the first read")
+
+        try harness.brokerSends(MQTTSample.publish(payload: [1]))
+        #expect(gate.holding == 1, "later bytes release nothing more")
+    }
+
+    @Test func aBrokerThatClosesWithoutAWordReleasesTheSlot() throws {
+        let (harness, gate) = try Self.harnessWithOneSlot()
+        defer { harness.finish() }
+        try harness.connect()
+        let next = NextDial(at: gate)
+        #expect(!next.started)
+
+        harness.brokerCloses()
+        #expect(next.started)
+        #expect(gate.holding == 1, "the slot went over once: to the next dial")
+    }
+
+    @Test func aSessionThatLeavesWhileConnectingReleasesTheSlot() throws {
+        let (harness, gate) = try Self.harnessWithOneSlot(.manual)
+        defer { harness.finish() }
+        try harness.connect()
+        #expect(harness.connector.dials == 1, "the connect is in flight")
+        let next = NextDial(at: gate)
+
+        try harness.send(.close(1000))
+        #expect(next.started, "the dial was cancelled: its slot went to the next")
+        #expect(gate.holding == 1)
+        try harness.connector.failDial(ChannelError.ioOnClosedChannel)  // the abandoned connect ends
+        #expect(gate.holding == 1, "released once only")
+    }
+
+    @Test func aSessionThatLeavesBeforeTheBrokerSpokeReleasesTheSlot() throws {
+        let (harness, gate) = try Self.harnessWithOneSlot()
+        defer { harness.finish() }
+        try harness.connect()
+        let next = NextDial(at: gate)
+
+        try harness.send(.close(1000))
+        harness.loop.run()
+        #expect(next.started, "the bridge closed the broker connection before its CONNACK")
+        #expect(gate.holding == 1)
+    }
+
+    @Test func aSilentBrokerHoldsTheSlotUntilTheConnectDeadlineAtMost() throws {
+        let (harness, gate) = try Self.harnessWithOneSlot()
+        defer { harness.finish() }
+        try harness.connect()
+        let next = NextDial(at: gate)
+
+        harness.advance(by: .milliseconds(4999))
+        #expect(!next.started)
+        harness.advance(by: .milliseconds(1))
+        #expect(next.started, "upstream.connect_timeout from the dial's start bounds the hold")
+        #expect(gate.holding == 1)
+    }
+
+    @Test func aFailoverAfterASilentCloseTakesTheFreedSlotForTheNextServer() throws {
+        let selector = SessionDialTests.RecordingSelector([SessionDialTests.a, SessionDialTests.b])
+        let (harness, gate) = try Self.harnessWithOneSlot(.connectAwaitingTLS, servers: selector)
+        defer { harness.finish() }
+        try harness.connect()
+        #expect(harness.connector.servers == [SessionDialTests.a])
+
+        harness.brokerCloses()  // a closed during the TLS handshake without a byte
+        #expect(harness.connector.servers == [SessionDialTests.a, SessionDialTests.b], "a's slot went to the redial")
+        #expect(selector.failed == [SessionDialTests.a])
+        #expect(gate.holding == 1)
+        #expect(gate.waiting == 0)
+
+        let b = harness.connector.upstreams[1]
+        harness.connector.finishTLSHandshake(of: b)
+        let next = NextDial(at: gate)
+        #expect(!next.started, "b holds the slot until it speaks")
+        try b.channel.writeInbound(ByteBuffer(bytes: MQTTSample.connackAccepted))
+        #expect(next.started)
     }
 }

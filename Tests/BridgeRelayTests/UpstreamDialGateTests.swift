@@ -28,30 +28,30 @@ struct UpstreamDialGateTests {
         for id in 1...4 { dials.enter(id, at: gate) }
 
         #expect(dials.started == [1, 2])
-        #expect(gate.connecting == 2)
+        #expect(gate.holding == 2)
         #expect(gate.waiting == 2)
         #expect(dials.tickets[3]?.isWaiting == true)
         #expect(metrics.value("mqtt_ws_bridge_upstream_dials_waiting") == 2)
         #expect(metrics.value("mqtt_ws_bridge_upstream_dials_delayed_total") == 2)
     }
 
-    @Test func aFinishedConnectStartsTheNextInArrivalOrderWhateverItsOutcome() {
+    @Test func aReleasedSlotStartsTheNextInArrivalOrderWhateverTheOutcome() {
         let metrics = RecordingMetricsFactory()
         let gate = UpstreamDialGate(limit: 1, metrics: UpstreamDialGateMetrics(factory: metrics))
         let dials = Dials()
         for id in 1...3 { dials.enter(id, at: gate) }
         #expect(dials.started == [1])
 
-        dials.tickets[1]?.connectFinished()  // connected
+        dials.tickets[1]?.release()  // the broker spoke
         #expect(dials.started == [1, 2])
-        dials.tickets[1]?.connectFinished()  // once only: no second slot
+        dials.tickets[1]?.release()  // once only: no second slot
         #expect(dials.started == [1, 2])
-        #expect(gate.connecting == 1)
+        #expect(gate.holding == 1)
 
-        dials.tickets[2]?.connectFinished()  // refused: the slot is free all the same
+        dials.tickets[2]?.release()  // refused: the slot is free all the same
         #expect(dials.started == [1, 2, 3])
-        dials.tickets[3]?.connectFinished()
-        #expect(gate.connecting == 0)
+        dials.tickets[3]?.release()
+        #expect(gate.holding == 0)
         #expect(gate.waiting == 0)
         #expect(metrics.value("mqtt_ws_bridge_upstream_dials_waiting") == 0)
         #expect(metrics.value("mqtt_ws_bridge_upstream_dials_delayed_total") == 2)
@@ -63,23 +63,45 @@ struct UpstreamDialGateTests {
         let dials = Dials()
         for id in 1...3 { dials.enter(id, at: gate) }
 
-        dials.tickets[2]?.withdraw()  // its session left while it waited
+        dials.tickets[2]?.release()  // its session left while it waited
         #expect(gate.waiting == 1)
         #expect(metrics.value("mqtt_ws_bridge_upstream_dials_waiting") == 1)
-        dials.tickets[1]?.connectFinished()
+        dials.tickets[1]?.release()
         #expect(dials.started == [1, 3])
-        #expect(gate.connecting == 1)
+        #expect(gate.holding == 1)
     }
 
-    @Test func withdrawingAStartedConnectKeepsItsSlotUntilTheConnectFinishes() {
+    @Test func aHeldSlotIsReleasedAtTheDeadlineAtTheLatest() throws {
+        let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
         let gate = UpstreamDialGate(limit: 1)
         let dials = Dials()
         for id in 1...2 { dials.enter(id, at: gate) }
+        let held = try #require(dials.tickets[1])
+        held.release(at: loop.now + .seconds(5), on: loop)  // the broker never says a word
 
-        dials.tickets[1]?.withdraw()  // the session left, but its SYN is on its way
+        loop.advanceTime(by: .milliseconds(4999))
+        #expect(held.holdsSlot)
         #expect(dials.started == [1])
-        dials.tickets[1]?.connectFinished()
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(!held.holdsSlot)
         #expect(dials.started == [1, 2])
+        #expect(gate.holding == 1)
+    }
+
+    @Test func aSlotReleasedBeforeItsDeadlineIsNotReleasedAgainThen() throws {
+        let loop = EmbeddedEventLoop()
+        defer { try? loop.syncShutdownGracefully() }
+        let gate = UpstreamDialGate(limit: 1)
+        let dials = Dials()
+        for id in 1...3 { dials.enter(id, at: gate) }
+        dials.tickets[1]?.release(at: loop.now + .seconds(5), on: loop)
+        dials.tickets[1]?.release()  // the broker spoke
+        #expect(dials.started == [1, 2])
+
+        loop.advanceTime(by: .seconds(5))
+        #expect(dials.started == [1, 2], "the deadline of a released ticket frees no second slot")
+        #expect(gate.holding == 1)
     }
 
     @Test func connectsThatFailAtOnceHandTheSlotOnWithoutNesting() {
@@ -87,10 +109,10 @@ struct UpstreamDialGateTests {
         let dials = Dials()
         dials.enter(1, at: gate)
         // Each waiting dial fails synchronously when it starts (an unresolvable host, say): the whole queue runs.
-        for id in 2...500 { dials.enter(id, at: gate) { $0.connectFinished() } }
-        dials.tickets[1]?.connectFinished()
+        for id in 2...500 { dials.enter(id, at: gate) { $0.release() } }
+        dials.tickets[1]?.release()
         #expect(dials.started == Array(1...500))
-        #expect(gate.connecting == 0)
+        #expect(gate.holding == 0)
         #expect(gate.waiting == 0)
     }
 
