@@ -1,4 +1,3 @@
-import BridgeConfig
 import BridgeTestSupport
 import Testing
 
@@ -20,19 +19,9 @@ struct UpstreamDialGateBridgeTests {
 
     @Test("The same behind the ws upstream: the broker's 101 frees the slot")
     func sessionsConnectingAtOnceThroughTheWebSocketUpstream() async throws {
-        let broker = try await MosquittoProcess.start(websockets: true)
-        try await BridgeHarness.with(
-            configure: { config in
-                config.upstream.kind = .ws
-                config.upstream.port = broker.websocketsPort!
-                config.upstream.path = "/mqtt"
-                config.admin.brokerPort = broker.port
-                config.upstream.maxConcurrentDials = 1
-            }, broker: broker, admin: true
-        ) { bridge in
+        try await WebSocketUpstreamTests.withWebSocketUpstream(configure: { $0.upstream.maxConcurrentDials = 1 }, admin: true) { bridge in
             try await Self.allConnectAtOnce(through: bridge, prefix: "gated-ws")
         }
-        await broker.stop()
     }
 
     static func allConnectAtOnce(through bridge: BridgeHarness, prefix: String) async throws {
