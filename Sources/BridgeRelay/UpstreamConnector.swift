@@ -21,8 +21,8 @@ package protocol UpstreamConnector: Sendable {
     /// Opens a connection to `server` and adds `handler` as the last handler of its pipeline once the connection
     /// carries MQTT bytes (for `ws`: after the WebSocket handshake, with `handler.negotiatedSubprotocol` set). The
     /// future succeeds with the channel once it is connected; `handler` reports when it is ready for MQTT (after the
-    /// TLS handshake, if any). `options.dialSlot`, when given, goes first in the pipeline, before the connect. Nothing may
-    /// take longer than `options.deadline`.
+    /// TLS handshake, if any). `options.dialSlot`, when given, goes first in the pipeline, before the connect. Nothing
+    /// may take longer than `options.deadline`.
     func connect(
         to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
     ) -> EventLoopFuture<any Channel>

@@ -9,10 +9,10 @@ import NIOCore
 /// still waiting at the deadline blames no server. The slot stays taken until the broker's first bytes on the
 /// connection (`UpstreamDialSlotHolder`), which may come after the dial succeeded (a `tcp` broker speaks only to
 /// answer the CONNECT that the session writes once the connection is ready); it is released at the latest at the
-/// deadline, and at once when the attempt fails or the dial is cancelled. A failed attempt is counted, reported to the plan, and its
-/// connection closed before the next server is tried (in line again); each attempt gets what is left of the
-/// deadline. The connect metrics (`mqtt_ws_bridge_upstream_connect_seconds`, from the attempt's start, its wait
-/// included; `..._failures_total`) are recorded here and nowhere else.
+/// deadline, and at once when the attempt fails or the dial is cancelled. A failed attempt is counted, reported to
+/// the plan, and its connection closed before the next server is tried (in line again); each attempt gets what is
+/// left of the deadline. The connect metrics (`mqtt_ws_bridge_upstream_connect_seconds`, from the attempt's start,
+/// its wait included; `..._failures_total`) are recorded here and nowhere else.
 ///
 /// Lives on the session's event loop, owned by the session for the length of one dial.
 final class UpstreamDial {

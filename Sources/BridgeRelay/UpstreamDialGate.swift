@@ -13,7 +13,8 @@ import NIOCore
 /// with a short accept queue.
 ///
 /// Why 64 by default: every dial in flight may sit in the broker's accept queue, so the bridge alone never fills
-/// Mosquitto's 100, and 36 places stay free for the broker's other clients; it is two event loops' worth (32 each). Several bridges in front of one broker share its queue and should each take less (Config/bridge.yaml).
+/// Mosquitto's 100, and 36 places stay free for the broker's other clients; it is two event loops' worth (32 each).
+/// Several bridges in front of one broker share its queue and should each take less (Config/bridge.yaml).
 ///
 /// A slot is held from the start of a connect until the broker has sent the first bytes on that connection (for a
 /// `tcp` upstream its CONNACK to the client's CONNECT, which the session forwards the moment the connection is ready;
