@@ -137,6 +137,7 @@ extension UpstreamConfiguration {
             port: reader.value("port", ValueType.port.onlyWithoutServers(servers), default: base.port),
             connectTimeout: reader.value("connect_timeout", .duration, default: base.connectTimeout),
             coalesceWindow: reader.value("coalesce_window", .duration, default: base.coalesceWindow),
+            maxConcurrentDials: reader.value("max_concurrent_dials", .count, default: base.maxConcurrentDials),
             tls: reader.optionalSection("tls", default: base.tls, blank: UpstreamTLSConfiguration(), UpstreamTLSConfiguration.decode),
             proxyProtocol: reader.value("proxy_protocol", .boolean, default: base.proxyProtocol),
             kind: reader.value("kind", .enumeration, default: base.kind),

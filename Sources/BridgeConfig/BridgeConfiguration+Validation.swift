@@ -308,6 +308,11 @@ extension UpstreamConfiguration {
         if coalesceWindow < .zero || coalesceWindow > Self.maximumCoalesceWindow {
             report.add("upstream.coalesce_window", "must be between 0 (off) and 10ms: it is a latency budget of microseconds, e.g. 500us")
         }
+        if maxConcurrentDials < 0 {
+            report.add(
+                "upstream.max_concurrent_dials", "\(maxConcurrentDials) is negative: give the connects in flight at once, or 0 for no limit"
+            )
+        }
         if kind == .ws && (!path.hasPrefix("/") || path.contains(where: { $0.isWhitespace })) {
             report.add("upstream.path", "'\(path)' must start with '/' and contain no spaces (the broker's WebSocket path, e.g. /mqtt)")
         }

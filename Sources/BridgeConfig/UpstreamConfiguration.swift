@@ -28,6 +28,10 @@ package struct UpstreamConfiguration: Sendable, Equatable {
     package var healthCheck: UpstreamHealthCheckConfiguration
     /// `connect_timeout`: how long dialling the broker may take before the client gets CONNACK "server unavailable".
     package var connectTimeout: Duration
+    /// `max_concurrent_dials`: at most so many connects towards the broker(s) in flight at once for the whole process,
+    /// split over the event loops; the dials beyond wait their turn within `connect_timeout`. 0: no limit. Keeps a
+    /// reconnect storm from overflowing a broker's short accept queue (Mosquitto's is 100).
+    package var maxConcurrentDials: Int
     /// `coalesce_window`: how long a busy session's writes may wait for more before they are flushed, in each
     /// direction; an idle session's go out at once. Zero: every read burst is flushed at once.
     package var coalesceWindow: Duration
@@ -41,7 +45,7 @@ package struct UpstreamConfiguration: Sendable, Equatable {
 
     package init(
         host: String = "127.0.0.1", port: Int = 1883, connectTimeout: Duration = .seconds(5), coalesceWindow: Duration = .microseconds(500),
-        tls: UpstreamTLSConfiguration? = nil,
+        maxConcurrentDials: Int = 64, tls: UpstreamTLSConfiguration? = nil,
         proxyProtocol: Bool = false, kind: UpstreamKind = .tcp, path: String = "/mqtt", servers: [UpstreamServer] = [],
         balance: UpstreamBalance = .clientID, healthCheck: UpstreamHealthCheckConfiguration = .init()
     ) {
@@ -54,6 +58,7 @@ package struct UpstreamConfiguration: Sendable, Equatable {
         self.healthCheck = healthCheck
         self.connectTimeout = connectTimeout
         self.coalesceWindow = coalesceWindow
+        self.maxConcurrentDials = maxConcurrentDials
         self.tls = tls
         self.proxyProtocol = proxyProtocol
     }

@@ -138,6 +138,8 @@ package final class BridgeMetrics: Sendable {
     package let unrouted: Route
     let upstreamConnectDuration: CoreMetrics.Timer
     let upstreamConnectFailures: Counter
+    /// Dials waiting for, or delayed by, `upstream.max_concurrent_dials` (`UpstreamDialGates`).
+    package let upstreamDials: UpstreamDialGateMetrics
     /// The last refused handshakes (all routes), for the admin listener's event stream.
     package let refusals: RefusalLog
 
@@ -150,6 +152,7 @@ package final class BridgeMetrics: Sendable {
         self.unrouted = Route(name: "none", factory: factory, refusals: refusals)
         self.upstreamConnectDuration = CoreMetrics.Timer(label: "mqtt_ws_bridge_upstream_connect_seconds", dimensions: [], factory: factory)
         self.upstreamConnectFailures = Counter(label: "mqtt_ws_bridge_upstream_connect_failures_total", dimensions: [], factory: factory)
+        self.upstreamDials = UpstreamDialGateMetrics(factory: factory)
     }
 
     /// A broker connection became ready for MQTT (its attempt started `since`). Recorded by `UpstreamDial` only.

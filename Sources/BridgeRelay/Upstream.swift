@@ -3,10 +3,13 @@
 package struct Upstream: Sendable {
     package var connector: any UpstreamConnector
     package var servers: any UpstreamServerSelector
+    /// `upstream.max_concurrent_dials`, one gate per event loop.
+    package var dialGates: UpstreamDialGates
 
-    package init(connector: any UpstreamConnector, servers: any UpstreamServerSelector) {
+    package init(connector: any UpstreamConnector, servers: any UpstreamServerSelector, dialGates: UpstreamDialGates = .unlimited) {
         self.connector = connector
         self.servers = servers
+        self.dialGates = dialGates
     }
 
     /// Every server as the logs name it, e.g. `tcp://127.0.0.1:1883`.

@@ -21,7 +21,8 @@ package protocol UpstreamConnector: Sendable {
     /// Opens a connection to `server` and adds `handler` as the last handler of its pipeline once the connection
     /// carries MQTT bytes (for `ws`: after the WebSocket handshake, with `handler.negotiatedSubprotocol` set). The
     /// future succeeds with the channel once it is connected; `handler` reports when it is ready for MQTT (after the
-    /// TLS handshake, if any). Nothing may take longer than `options.deadline`.
+    /// TLS handshake, if any). `options.dialSlot`, when given, goes first in the pipeline, before the connect. Nothing
+    /// may take longer than `options.deadline`.
     func connect(
         to server: UpstreamServer, on eventLoop: any EventLoop, handler: NIOLoopBound<UpstreamHandler>, options: UpstreamConnectOptions
     ) -> EventLoopFuture<any Channel>
@@ -36,11 +37,18 @@ package struct UpstreamConnectOptions: Sendable {
     /// The end of the whole dial (`upstream.connect_timeout` from its start), on the event loop's clock
     /// (`EventLoop.now`): the attempt gets what is left.
     package var deadline: NIODeadline
+    /// The dial's slot at the gate (`upstream.max_concurrent_dials`), to add as the pipeline's first handler: it holds
+    /// the slot until the broker's first bytes. nil: the dial holds no slot (no limit).
+    package var dialSlot: NIOLoopBound<UpstreamDialSlotHolder>?
 
-    package init(prelude: ByteBuffer? = nil, subprotocols: [String]? = nil, deadline: NIODeadline) {
+    package init(
+        prelude: ByteBuffer? = nil, subprotocols: [String]? = nil, deadline: NIODeadline,
+        dialSlot: NIOLoopBound<UpstreamDialSlotHolder>? = nil
+    ) {
         self.prelude = prelude
         self.subprotocols = subprotocols
         self.deadline = deadline
+        self.dialSlot = dialSlot
     }
 }
 
@@ -84,6 +92,7 @@ package struct TCPUpstreamConnector: UpstreamConnector {
     ) -> EventLoopFuture<any Channel> {
         let tls = self.tls
         let prelude = options.prelude
+        let dialSlot = options.dialSlot
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(max(options.deadline - eventLoop.now, .zero))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -91,6 +100,7 @@ package struct TCPUpstreamConnector: UpstreamConnector {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let dialSlot { try pipeline.addHandler(dialSlot.value) }
                     if let prelude {
                         try pipeline.addHandler(PreludeWriter(prelude))
                     }

@@ -4,9 +4,15 @@ import NIOCore
 ///
 /// It asks the selector for a plan that suits what the session knows (`UpstreamDialRequest`), then tries the plan's
 /// servers one by one until one is ready for MQTT (connected; TLS and, for `ws`, WebSocket handshakes done), all within
-/// one deadline (`upstream.connect_timeout` from the start). A failed attempt is counted, reported to the plan, and
-/// its connection closed before the next server is tried; each attempt gets what is left of the deadline. The connect
-/// metrics (`mqtt_ws_bridge_upstream_connect_seconds`, `..._failures_total`) are recorded here and nowhere else.
+/// one deadline (`upstream.connect_timeout` from the start). Each connect first takes a slot at its event loop's
+/// `UpstreamDialGate` (`upstream.max_concurrent_dials`), waiting in line if need be, within the same deadline; a dial
+/// still waiting at the deadline blames no server. The slot stays taken until the broker's first bytes on the
+/// connection (`UpstreamDialSlotHolder`), which may come after the dial succeeded (a `tcp` broker speaks only to
+/// answer the CONNECT that the session writes once the connection is ready); it is released at the latest at the
+/// deadline, and at once when the attempt fails or the dial is cancelled. A failed attempt is counted, reported to
+/// the plan, and its connection closed before the next server is tried (in line again); each attempt gets what is
+/// left of the deadline. The connect metrics (`mqtt_ws_bridge_upstream_connect_seconds`, from the attempt's start,
+/// its wait included; `..._failures_total`) are recorded here and nowhere else.
 ///
 /// Lives on the session's event loop, owned by the session for the length of one dial.
 final class UpstreamDial {
@@ -38,8 +44,15 @@ final class UpstreamDial {
 
     private var plan: (any UpstreamServerPlan)?
     private var failures: [(server: UpstreamServer, reason: String)] = []
+    /// One server tried: its connection's handler, and its place at the dial gate (nil only while it starts).
+    private struct Attempt {
+        let server: UpstreamServer
+        let handler: UpstreamHandler
+        var ticket: UpstreamDialGate.Ticket?
+    }
+
     /// The attempt in progress, or the one that succeeded.
-    private var attempt: (server: UpstreamServer, handler: UpstreamHandler)?
+    private var attempt: Attempt?
     private var deadline = NIODeadline.now()
     private var timer: Scheduled<Void>?
     private var isFinished = false
@@ -76,6 +89,7 @@ final class UpstreamDial {
         guard !self.isFinished else { return }
         let attempt = self.attempt
         self.attempt = nil
+        attempt?.ticket?.release()  // a session that left dials nothing, and holds no slot
         self.finish(.failure(CancellationError()))
         // Last: closing may report back synchronously, to a dial that no longer listens.
         attempt?.handler.abandon()
@@ -89,23 +103,13 @@ final class UpstreamDial {
         }
         let ready = self.eventLoop.makePromise(of: String?.self)
         let handler = self.makeHandler(ready)
-        self.attempt = (server, handler)
+        self.attempt = Attempt(server: server, handler: handler)
         let started = NIODeadline.now()
-        let options = UpstreamConnectOptions(prelude: self.prelude, subprotocols: self.subprotocols, deadline: self.deadline)
-        self.upstream.connector.connect(
-            to: server, on: self.eventLoop, handler: NIOLoopBound(handler, eventLoop: self.eventLoop), options: options
-        )
-        .assumeIsolated()
-        .whenComplete { result in
-            switch result {
-            case .success(let channel):
-                // An attempt given up meanwhile (deadline, cancel, failure) leaves no connection behind: before the
-                // handler had a context, closing it could not reach the socket.
-                if self.attempt?.handler !== handler { channel.close(promise: nil) }
-            case .failure(let error):
-                ready.fail(error)  // the handler may never have been added
-            }
+        // Waiting for a slot counts against the deadline: the connect gets what is left of it.
+        let ticket = self.upstream.dialGates.gate(for: self.eventLoop).enter { ticket in
+            self.connect(to: server, handler: handler, ready: ready, ticket: ticket)
         }
+        if self.attempt?.handler === handler { self.attempt?.ticket = ticket }
         ready.futureResult.assumeIsolated().whenComplete { result in
             guard self.attempt?.handler === handler, !self.isFinished else { return }
             switch result {
@@ -119,15 +123,54 @@ final class UpstreamDial {
         }
     }
 
+    /// The attempt's turn at the gate: connects with the slot's holder first in the pipeline, which hands the slot on
+    /// when the broker's first bytes arrive or the connection ends; a connect that fails hands it on here, and the
+    /// deadline bounds how long the broker may stay silent.
+    private func connect(
+        to server: UpstreamServer, handler: UpstreamHandler, ready: EventLoopPromise<String?>, ticket: UpstreamDialGate.Ticket
+    ) {
+        var options = UpstreamConnectOptions(prelude: self.prelude, subprotocols: self.subprotocols, deadline: self.deadline)
+        if ticket.holdsSlot {
+            ticket.release(at: self.deadline, on: self.eventLoop)
+            options.dialSlot = NIOLoopBound(UpstreamDialSlotHolder(ticket), eventLoop: self.eventLoop)
+        }
+        self.upstream.connector.connect(
+            to: server, on: self.eventLoop, handler: NIOLoopBound(handler, eventLoop: self.eventLoop), options: options
+        )
+        .assumeIsolated()
+        .whenComplete { result in
+            switch result {
+            case .success(let channel):
+                // An attempt given up meanwhile (deadline, cancel, failure) leaves no connection behind: before the
+                // handler had a context, closing it could not reach the socket. (Its slot was released then.)
+                if self.attempt?.handler !== handler { channel.close(promise: nil) }
+            case .failure(let error):
+                // The holder may never have been added (the host did not resolve): no connection to release the slot.
+                ticket.release()
+                ready.fail(error)  // the handler may never have been added
+            }
+        }
+    }
+
     private func timedOut() {
         guard !self.isFinished else { return }
-        self.attemptFailed("no connection within \(self.timeout.humanDescription)")
+        if let attempt = self.attempt, attempt.ticket?.isWaiting == true {
+            // Never dialled: the server is not to blame (no passive health report, no connect failure counted).
+            self.attempt = nil
+            attempt.ticket?.release()
+            self.failures.append(
+                (attempt.server, "no free upstream dial slot within \(self.timeout.humanDescription) (upstream.max_concurrent_dials)"))
+            attempt.handler.abandon()
+        } else {
+            self.attemptFailed("no connection within \(self.timeout.humanDescription)")
+        }
         self.finish(.failure(Failed(description: self.failureDescription)))
     }
 
     private func attemptFailed(_ reason: String) {
         guard let attempt = self.attempt else { return }
         self.attempt = nil
+        attempt.ticket?.release()
         self.metrics.upstreamConnectFailed()
         self.plan?.dialFailed(attempt.server, reason: reason)
         self.failures.append((attempt.server, reason))

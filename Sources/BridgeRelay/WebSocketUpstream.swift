@@ -42,6 +42,7 @@ package struct WebSocketUpstreamConnector: UpstreamConnector {
         let path = self.path
         let prelude = options.prelude
         let subprotocols = options.subprotocols
+        let dialSlot = options.dialSlot
         let connected = ClientBootstrap(group: eventLoop)
             .connectTimeout(max(options.deadline - eventLoop.now, .zero))
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -49,6 +50,7 @@ package struct WebSocketUpstreamConnector: UpstreamConnector {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
+                    if let dialSlot { try pipeline.addHandler(dialSlot.value) }
                     if let prelude { try pipeline.addHandler(PreludeWriter(prelude)) }
                     if let tls {
                         let serverName = UpstreamTLS.serverName(configured: tls.configuredServerName, host: server.host)

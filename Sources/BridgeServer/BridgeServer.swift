@@ -106,8 +106,13 @@ package final class BridgeServer: Service, Sendable {
 
         let routeAuth = try EdgeAuthSettings.routeAuth(configuration, authenticator: edgeAuthenticator)
         self.edgeAuthenticator = edgeAuthenticator
-        let (stores, upstream) = try Self.prepare(
-            configuration, connector: connector, eventLoops: Array(group.makeIterator()), logger: logger, metricsFactory: factory)
+        let eventLoops = Array(group.makeIterator())
+        let (stores, preparedUpstream) = try Self.prepare(
+            configuration, connector: connector, eventLoops: eventLoops, logger: logger, metricsFactory: factory)
+        var upstream = preparedUpstream
+        upstream.dialGates = UpstreamDialGates(
+            maxConcurrentDials: configuration.upstream.maxConcurrentDials, eventLoops: eventLoops,
+            metrics: metrics.upstreamDials)
         let upstreamPool = (upstream.servers as? PooledUpstreamServers)?.pool
         self.upstreamPool = upstreamPool
         self.healthChecker = UpstreamPoolWiring.healthChecker(upstreamPool, configuration.upstream.healthCheck, probe: upstreamProbe)

@@ -7,7 +7,10 @@ import Testing
 /// `upstream.kind: ws`: the bridge relays to Mosquitto's websockets listener.
 @Suite("WebSocket upstream", .timeLimit(.minutes(2)))
 struct WebSocketUpstreamTests {
-    static func withWebSocketUpstream(_ body: (BridgeHarness) async throws -> Void) async throws {
+    /// The bridge in front of a Mosquitto with a websockets listener, as its `ws` upstream; `configure` adds to that.
+    static func withWebSocketUpstream(
+        configure: (inout BridgeConfiguration) -> Void = { _ in }, admin: Bool = false, _ body: (BridgeHarness) async throws -> Void
+    ) async throws {
         let broker = try await MosquittoProcess.start(websockets: true)
         try await BridgeHarness.with(
             configure: { config in
@@ -15,7 +18,8 @@ struct WebSocketUpstreamTests {
                 config.upstream.port = broker.websocketsPort!
                 config.upstream.path = "/mqtt"
                 config.admin.brokerPort = broker.port
-            }, broker: broker, body)
+                configure(&config)
+            }, broker: broker, admin: admin, body)
         await broker.stop()
     }
 

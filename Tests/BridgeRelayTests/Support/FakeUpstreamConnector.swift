@@ -38,6 +38,8 @@ final class FakeUpstreamConnector: UpstreamConnector {
 
     private struct PendingDial {
         let handler: NIOLoopBound<UpstreamHandler>
+        /// The dial's slot holder, first in the pipeline once a channel exists (as the real connectors add it).
+        let dialSlot: NIOLoopBound<UpstreamDialSlotHolder>?
         let promise: EventLoopPromise<any Channel>
         /// For `.addedThenManual`: the channel the handler is already in.
         let upstream: Upstream?
@@ -111,20 +113,26 @@ final class FakeUpstreamConnector: UpstreamConnector {
             return eventLoop.makeFailedFuture(RefusedError())
         case .manual:
             let promise = eventLoop.makePromise(of: (any Channel).self)
-            self.state.withLockedValue { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: nil)) }
+            self.state.withLockedValue {
+                $0.pending.append(PendingDial(handler: handler, dialSlot: options.dialSlot, promise: promise, upstream: nil))
+            }
             return promise.futureResult
         case .addedThenManual:
             let promise = eventLoop.makePromise(of: (any Channel).self)
             do {
-                let upstream = try self.open(on: eventLoop, handler: handler.value, awaitTLS: false, connect: false)
-                self.state.withLockedValue { $0.pending.append(PendingDial(handler: handler, promise: promise, upstream: upstream)) }
+                let upstream = try self.open(
+                    on: eventLoop, handler: handler.value, dialSlot: options.dialSlot?.value, awaitTLS: false, connect: false)
+                self.state.withLockedValue {
+                    $0.pending.append(PendingDial(handler: handler, dialSlot: options.dialSlot, promise: promise, upstream: upstream))
+                }
             } catch {
                 promise.fail(error)
             }
             return promise.futureResult
         case .connect, .connectAwaitingTLS:
             do {
-                let upstream = try self.open(on: eventLoop, handler: handler.value, awaitTLS: behaviour == .connectAwaitingTLS)
+                let upstream = try self.open(
+                    on: eventLoop, handler: handler.value, dialSlot: options.dialSlot?.value, awaitTLS: behaviour == .connectAwaitingTLS)
                 return eventLoop.makeSucceededFuture(upstream.channel)
             } catch {
                 return eventLoop.makeFailedFuture(error)
@@ -147,7 +155,8 @@ final class FakeUpstreamConnector: UpstreamConnector {
             dial.promise.succeed(upstream.channel)
             return upstream
         }
-        let upstream = try self.open(on: dial.promise.futureResult.eventLoop, handler: dial.handler.value, awaitTLS: false)
+        let upstream = try self.open(
+            on: dial.promise.futureResult.eventLoop, handler: dial.handler.value, dialSlot: dial.dialSlot?.value, awaitTLS: false)
         dial.promise.succeed(upstream.channel)
         return upstream
     }
@@ -170,7 +179,9 @@ final class FakeUpstreamConnector: UpstreamConnector {
         }
     }
 
-    private func open(on eventLoop: any EventLoop, handler: UpstreamHandler, awaitTLS: Bool, connect: Bool = true) throws -> Upstream {
+    private func open(
+        on eventLoop: any EventLoop, handler: UpstreamHandler, dialSlot: UpstreamDialSlotHolder?, awaitTLS: Bool, connect: Bool = true
+    ) throws -> Upstream {
         guard let loop = eventLoop as? EmbeddedEventLoop else {
             struct NotEmbedded: Error {}
             throw NotEmbedded()
@@ -179,6 +190,7 @@ final class FakeUpstreamConnector: UpstreamConnector {
         let reads = ReadCounter()
         let closes = CloseRecorder(emulateHalfClose: self.emulateHalfClose)
         handler.expectsTLSHandshake = awaitTLS
+        if let dialSlot { try channel.pipeline.syncOperations.addHandler(dialSlot) }
         try channel.pipeline.syncOperations.addHandler(closes)
         try channel.pipeline.syncOperations.addHandler(reads)
         try channel.pipeline.syncOperations.addHandler(handler)

@@ -47,6 +47,7 @@ final class SessionHarness {
         brokerAnswer: @escaping @Sendable ([String]?) -> String? = { $0?.first },
         servers: (any UpstreamServerSelector)? = nil,
         refusing: Set<UpstreamServer> = [],
+        dialGates: UpstreamDialGates = .unlimited,
         registry: SessionRegistry? = nil,
         edgeAuth: (auth: RouteEdgeAuth, upgrade: UpgradeAuthOutcome, now: @Sendable () -> Date)? = nil
     ) throws {
@@ -60,7 +61,8 @@ final class SessionHarness {
         let session = ClientSessionHandler(
             descriptor: SessionDescriptor(clientAddress: Self.clientAddress, listener: "wss", route: Self.route, subprotocol: subprotocol),
             settings: settings,
-            upstream: servers.map { BridgeRelay.Upstream(connector: connector, servers: $0) } ?? connector.relayUpstream,
+            upstream: BridgeRelay.Upstream(
+                connector: connector, servers: servers ?? SingleUpstreamServer(FakeUpstreamConnector.server), dialGates: dialGates),
             metrics: metrics,
             logger: self.logs.logger(label: "relay"),
             accessLogger: self.logs.logger(label: "access"),
