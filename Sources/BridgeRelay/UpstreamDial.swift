@@ -48,6 +48,8 @@ final class UpstreamDial {
     private struct Attempt {
         let server: UpstreamServer
         let handler: UpstreamHandler
+        /// Completed by the connection (ready for MQTT, or failed); by `giveUp` for an attempt that never connected.
+        let ready: EventLoopPromise<String?>
         var ticket: UpstreamDialGate.Ticket?
     }
 
@@ -89,7 +91,7 @@ final class UpstreamDial {
         guard !self.isFinished else { return }
         let attempt = self.attempt
         self.attempt = nil
-        attempt?.ticket?.release()  // a session that left dials nothing, and holds no slot
+        if let attempt { self.giveUp(attempt) }  // a session that left dials nothing, and holds no slot
         self.finish(.failure(CancellationError()))
         // Last: closing may report back synchronously, to a dial that no longer listens.
         attempt?.handler.abandon()
@@ -103,7 +105,7 @@ final class UpstreamDial {
         }
         let ready = self.eventLoop.makePromise(of: String?.self)
         let handler = self.makeHandler(ready)
-        self.attempt = Attempt(server: server, handler: handler)
+        self.attempt = Attempt(server: server, handler: handler, ready: ready)
         let started = NIODeadline.now()
         // Waiting for a slot counts against the deadline: the connect gets what is left of it.
         let ticket = self.upstream.dialGates.gate(for: self.eventLoop).enter { ticket in
@@ -152,12 +154,21 @@ final class UpstreamDial {
         }
     }
 
+    /// Hands an abandoned attempt's slot, or its place in the line, to the next dial. An attempt still in the line
+    /// never connects, so nothing else would ever complete its `ready`: it fails here, or the promise would keep the
+    /// closure waiting on it, and with it this dial and the session, alive for good.
+    private func giveUp(_ attempt: Attempt) {
+        let neverConnected = attempt.ticket?.isWaiting == true
+        attempt.ticket?.release()
+        if neverConnected { attempt.ready.fail(CancellationError()) }
+    }
+
     private func timedOut() {
         guard !self.isFinished else { return }
         if let attempt = self.attempt, attempt.ticket?.isWaiting == true {
             // Never dialled: the server is not to blame (no passive health report, no connect failure counted).
             self.attempt = nil
-            attempt.ticket?.release()
+            self.giveUp(attempt)
             self.failures.append(
                 (attempt.server, "no free upstream dial slot within \(self.timeout.humanDescription) (upstream.max_concurrent_dials)"))
             attempt.handler.abandon()
@@ -170,7 +181,7 @@ final class UpstreamDial {
     private func attemptFailed(_ reason: String) {
         guard let attempt = self.attempt else { return }
         self.attempt = nil
-        attempt.ticket?.release()
+        self.giveUp(attempt)
         self.metrics.upstreamConnectFailed()
         self.plan?.dialFailed(attempt.server, reason: reason)
         self.failures.append((attempt.server, reason))

@@ -60,6 +60,38 @@ import Testing
         #expect(harness.connector.dials == 0, "the timed-out dial left the queue")
     }
 
+    /// A dial given up while still in line never connects, so nothing but the dial can complete its attempt's
+    /// `ready`; left pending, the promise's waiting closure would keep the dial (and through the handler the session)
+    /// alive for good: one leak per session that left, or timed out, during a storm.
+    @Test(arguments: ["cancelled", "timed out"])
+    func aDialGivenUpInLineFailsItsAttemptAndIsFreed(_ way: String) throws {
+        let harness = try SessionHarness()
+        defer { harness.finish() }
+        let gates = UpstreamDialGates(maxConcurrentDials: 1, eventLoops: [])
+        _ = gates.gate(for: harness.loop).enter { _ in }  // the only slot, taken
+        var ready: EventLoopPromise<String?>?
+        weak var weakDial: UpstreamDial?
+        do {
+            let dial = UpstreamDial(
+                upstream: Upstream(
+                    connector: harness.connector, servers: SessionDialTests.RecordingSelector([SessionDialTests.a]), dialGates: gates),
+                request: UpstreamDialRequest(clientID: nil), prelude: nil, subprotocols: nil, timeout: .seconds(5),
+                metrics: BridgeMetrics(routeNames: [SessionHarness.route], factory: RecordingMetricsFactory()), eventLoop: harness.loop,
+                makeHandler: { promise in
+                    ready = promise
+                    return UpstreamHandler(session: harness.session, ready: promise)
+                })
+            weakDial = dial
+            _ = dial.start()
+            if way == "cancelled" { dial.cancel() } else { harness.advance(by: .seconds(5)) }
+        }
+        var completed = false
+        try #require(ready).futureResult.whenComplete { _ in completed = true }
+        #expect(completed, "the attempt's ready is failed when it leaves the line")
+        #expect(weakDial == nil, "nothing keeps the given-up dial alive")
+        #expect(harness.connector.dials == 0)
+    }
+
     @Test func aFailoverRedialTakesItsTurnAgain() throws {
         let selector = SessionDialTests.RecordingSelector([SessionDialTests.a, SessionDialTests.b])
         let gates = UpstreamDialGates(maxConcurrentDials: 1, eventLoops: [])
