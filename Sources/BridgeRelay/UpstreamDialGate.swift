@@ -9,11 +9,14 @@ import NIOCore
 /// Why: a broker with a short accept queue overflows when thousands of sessions dial it at once (after a reconnect
 /// storm). Mosquitto 2.0 listens with a hard-coded backlog of 100 (`ss -ltn` shows Send-Q 100; it has no option for
 /// it); when the queue is full the kernel drops the bridge's SYN and the connect is retried only after 1 s (then 3 s).
-/// A dial waiting here for a free slot costs microseconds; a dropped SYN costs a second. The same holds for any broker
-/// with a short accept queue.
+/// A dial waiting here lasts until an earlier dial's broker answers (milliseconds); a dropped SYN costs a second. The
+/// same holds for any broker with a short accept queue.
 ///
-/// Why 64 by default: every dial in flight may sit in the broker's accept queue, so the bridge alone never fills
-/// Mosquitto's 100, and 36 places stay free for the broker's other clients; it is two event loops' worth (32 each).
+/// Why 64 by default: every dial in flight may sit in the broker's accept queue, so the bridge's unanswered dials stay
+/// well under Mosquitto's 100, and about 36 places stay free for the broker's other clients; it is two event loops'
+/// worth (32 each). Not a hard bound: a connection the bridge gave up (its session left, its deadline passed) frees
+/// its slot at once but stays in the broker's queue until the broker accepts it, and a limit below the number of
+/// event loops is raised to one per loop.
 /// Several bridges in front of one broker share its queue and should each take less (Config/bridge.yaml).
 ///
 /// A slot is held from the start of a connect until the broker has sent the first bytes on that connection (for a
@@ -37,7 +40,7 @@ package final class UpstreamDialGates: @unchecked Sendable {
     /// With no limit every loop shares this one: it keeps no state (nothing waits, nothing is counted).
     private let noLimit = UpstreamDialGate(limit: 0)
     /// The loops known at start-up, never changed: read without a lock. Each gate is used only on its own loop
-    /// (which is what makes the unchecked `Sendable` sound).
+    /// (which is what makes the unchecked `Sendable` sound); `noLimit`, shared by every loop, has no state to race on.
     private let known: [ObjectIdentifier: UpstreamDialGate]
     /// Loops not known at start-up (tests on an `EmbeddedEventLoop`) get a gate on first use, under a lock.
     private let late = NIOLockedValueBox<[ObjectIdentifier: UpstreamDialGate]>([:])
