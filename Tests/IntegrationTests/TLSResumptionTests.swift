@@ -112,8 +112,8 @@ struct TLSResumptionTests {
 /// `openssl s_client` as a reconnecting client: each `connect` offers the session the previous one saved (none the
 /// first time) and saves the one it gets. It sends a plain HTTP request so that the bridge writes (a TLS 1.3 server
 /// sends its session tickets with its first write; BoringSSL holds them until then) and then closes (404,
-/// `Connection: close`), so that every call ends on its own.
-struct ResumingClient {
+/// `Connection: close`), so that every call ends on its own. The saved session's file goes with the client.
+final class ResumingClient {
     static var available: Bool { (try? CommandLineTool.path("openssl")) != nil }
 
     struct Handshake: CustomStringConvertible {
@@ -137,6 +137,16 @@ struct ResumingClient {
     /// The CA the server's certificate must chain to.
     let caCertificate: String
     let sessionFile = FileManager.default.temporaryDirectory.appendingPathComponent("tls-session-\(UUID().uuidString).pem").path
+
+    init(port: Int, version: String, caCertificate: String) {
+        self.port = port
+        self.version = version
+        self.caCertificate = caCertificate
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: self.sessionFile)
+    }
 
     func connect() throws -> Handshake {
         let offered = FileManager.default.fileExists(atPath: self.sessionFile) ? ["-sess_in", self.sessionFile] : []
