@@ -106,13 +106,9 @@ package final class BridgeServer: Service, Sendable {
 
         let routeAuth = try EdgeAuthSettings.routeAuth(configuration, authenticator: edgeAuthenticator)
         self.edgeAuthenticator = edgeAuthenticator
-        let eventLoops = Array(group.makeIterator())
-        let (stores, preparedUpstream) = try Self.prepare(
-            configuration, connector: connector, eventLoops: eventLoops, logger: logger, metricsFactory: factory)
-        var upstream = preparedUpstream
-        upstream.dialGates = UpstreamDialGates(
-            maxConcurrentDials: configuration.upstream.maxConcurrentDials, eventLoops: eventLoops,
-            metrics: metrics.upstreamDials)
+        let (stores, upstream) = try Self.prepare(
+            configuration, connector: connector, eventLoops: Array(group.makeIterator()), logger: logger, metricsFactory: factory,
+            dialMetrics: metrics.upstreamDials)
         let upstreamPool = (upstream.servers as? PooledUpstreamServers)?.pool
         self.upstreamPool = upstreamPool
         self.healthChecker = UpstreamPoolWiring.healthChecker(upstreamPool, configuration.upstream.healthCheck, probe: upstreamProbe)
@@ -170,10 +166,11 @@ package final class BridgeServer: Service, Sendable {
         }
     }
 
-    /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and the upstream connector.
+    /// Loads every TLS listener's certificates (checked: readable, key matches, currently valid) and assembles the
+    /// upstream: its connector, its server selector and its per-loop dial gates.
     private static func prepare(
         _ configuration: BridgeConfiguration, connector: (any UpstreamConnector)?, eventLoops: [any EventLoop], logger: Logger,
-        metricsFactory: any MetricsFactory
+        metricsFactory: any MetricsFactory, dialMetrics: UpstreamDialGateMetrics? = nil
     ) throws(StartupError) -> ([String: CertificateStore], Upstream) {
         var stores: [String: CertificateStore] = [:]
         for listener in configuration.listeners where listener.enabled {
@@ -188,12 +185,19 @@ package final class BridgeServer: Service, Sendable {
             _ = try Self.startupCheck { () throws(TLSConfigurationError) in try UpstreamTLS.policy(UpstreamTLSSettings(tls)) }
         }
         let servers = try UpstreamPoolWiring.selector(configuration.upstream, eventLoops: eventLoops, logger: logger)
-        if let connector { return (stores, Upstream(connector: connector, servers: servers)) }
-        do {
-            return (stores, Upstream(connector: try UpstreamConnectors.make(configuration.upstream), servers: servers))
-        } catch {
-            throw StartupError("upstream.tls: \(error)")
+        let dialGates = UpstreamDialGates(
+            maxConcurrentDials: configuration.upstream.maxConcurrentDials, eventLoops: eventLoops, metrics: dialMetrics)
+        let upstreamConnector: any UpstreamConnector
+        if let connector {
+            upstreamConnector = connector
+        } else {
+            do {
+                upstreamConnector = try UpstreamConnectors.make(configuration.upstream)
+            } catch {
+                throw StartupError("upstream.tls: \(error)")
+            }
         }
+        return (stores, Upstream(connector: upstreamConnector, servers: servers, dialGates: dialGates))
     }
 
     /// Runs a TLS set-up step; its error already names the key and becomes the start-up error as it is.
